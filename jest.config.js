@@ -6,7 +6,7 @@ const base = {
 };
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/**/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/.tools/'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...base, displayName: 'swtpm', testMatch: ['<rootDir>/test/swtpm/**/*.test.ts'], testTimeout: 120000 },
     { ...base, displayName: 'plugin', testMatch: ['<rootDir>/test/plugin/**/*.test.ts'], testTimeout: 120000 },
   ],

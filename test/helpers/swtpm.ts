@@ -1,0 +1,64 @@
+// Jest wrapper around swtpm-fixture.sh: each call gets its own TPM state and its own local CA.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const FIXTURE = join(__dirname, 'swtpm-fixture.sh');
+
+export interface Swtpm {
+  /** Our transport spec, e.g. `swtpm:host=127.0.0.1,port=P`. */
+  transportSpec: string;
+  /** tpm2-tools TCTI string (same syntax); pass as TPM2TOOLS_TCTI. */
+  tcti: string;
+  /** PEM path of the local CA root that signed the EK certificates. */
+  caRoot: string;
+  /** PEM path of the intermediate (issuer) certificate. */
+  caIssuer: string;
+  dir: string;
+  port: number;
+  ctrlPort: number;
+  pid: number;
+  /** Environment for tpm2-tools child processes. */
+  env: NodeJS.ProcessEnv;
+  /** Kills swtpm and removes its directory unless `keep`. */
+  stop(options?: { keep?: boolean }): void;
+  /** Kills swtpm and starts it again on the same ports and state (a TPM reset). */
+  restart(): void;
+}
+
+function run(cmd: string, dir: string): Record<string, string> {
+  const out = execFileSync('bash', [FIXTURE, cmd, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const vars: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) vars[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return vars;
+}
+
+/** Starts a fresh swtpm (RSA-2048 + ECC P-384 EKs with certificates) in a new temporary directory. */
+export function startSwtpm(): Swtpm {
+  const dir = mkdtempSync(join(tmpdir(), 'swtpm-'));
+  const vars = run('start', dir);
+  const s: Swtpm = {
+    transportSpec: vars.SWTPM_TCTI,
+    tcti: vars.SWTPM_TCTI,
+    caRoot: vars.SWTPM_CA_ROOT,
+    caIssuer: vars.SWTPM_CA_ISSUER,
+    dir,
+    port: Number(vars.SWTPM_PORT),
+    ctrlPort: Number(vars.SWTPM_CTRL_PORT),
+    pid: Number(vars.SWTPM_PID),
+    env: { ...process.env, TPM2TOOLS_TCTI: vars.SWTPM_TCTI },
+    stop(options = {}) {
+      run('stop', dir);
+      if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    },
+    restart() {
+      const v = run('restart', dir);
+      s.pid = Number(v.SWTPM_PID);
+    },
+  };
+  return s;
+}

@@ -1,0 +1,399 @@
+# Functions shared by every integration step script. run.sh sources this file into each step's shell
+# (bash, `set -e -o pipefail`, working directory = the suite's temp dir). Step scripts run as separate
+# processes, so anything a later step needs (pids, ports, paths) is kept in files under $RUNDIR/.state.
+#
+# Environment provided by run.sh: REPODIR (repo root), ROOTDIR (test/integration), SUITE (suite name),
+# RUNDIR (the suite's temp dir), and in the teardown SUCCESS (set when every step passed).
+
+: "${REPODIR:?run steps through test/integration/run.sh}"
+: "${RUNDIR:?run steps through test/integration/run.sh}"
+
+BINDIR="${BINDIR:-$REPODIR/.tools/bin}"
+DISTDIR="${DISTDIR:-$REPODIR/dist}"
+CONFDIR="${CONFDIR:-$REPODIR/conf}"
+STATEDIR="$RUNDIR/.state"
+LOGDIR="$RUNDIR/logs"
+TRUST_DOMAIN="${TRUST_DOMAIN:-example.org}"
+mkdir -p "$STATEDIR/pids" "$STATEDIR/rc" "$LOGDIR"
+touch "$STATEDIR/vars.sh"
+# Variables saved by earlier steps (save-var).
+# shellcheck disable=SC1091
+source "$STATEDIR/vars.sh"
+
+# ---------------------------------------------------------------------------------------------- logging
+_ts() { date +%H:%M:%S; }
+log-info() { echo "$(_ts) [$SUITE] INFO  $*"; }
+log-warn() { echo "$(_ts) [$SUITE] WARN  $*" >&2; }
+log-success() { echo "$(_ts) [$SUITE] OK    $*"; }
+fail-now() { echo "$(_ts) [$SUITE] FAIL  $*" >&2; exit 1; }
+
+# save-var NAME VALUE: set NAME now and in every later step of this suite.
+save-var() {
+  printf '%s=%q\n' "$1" "$2" >>"$STATEDIR/vars.sh"
+  printf -v "$1" '%s' "$2"
+  export "${1?}"
+}
+
+# ------------------------------------------------------------------------------------------- ports, conf
+# free-port: print a TCP port on 127.0.0.1 that nothing listens on and that this suite has not handed out.
+free-port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})')
+    if ! grep -qx "$port" "$STATEDIR/ports" 2>/dev/null; then
+      echo "$port" >>"$STATEDIR/ports"
+      echo "$port"
+      return 0
+    fi
+  done
+  fail-now "free-port: no free port found"
+}
+
+# render-conf SRC DST: copy SRC to DST replacing every ${NAME} with the value of the shell variable NAME.
+# Fails naming the variable when one is unset, so a template and a suite cannot silently disagree.
+render-conf() {
+  local src=$1 dst=$2 text name value
+  text=$(<"$src")
+  for name in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$src" | sort -u | tr -d '${}'); do
+    [ -n "${!name+x}" ] || fail-now "render-conf: $src uses \${$name}, which is not set"
+    value=${!name}
+    text=${text//\$\{$name\}/$value}
+  done
+  printf '%s\n' "$text" >"$dst"
+}
+
+# replace-plugin-data FILE NAME_REGEX NEW_BODY_FILE: replace the body of the first `plugin_data {` block that
+# follows a line matching NAME_REGEX (e.g. 'NodeAttestor "tpm_quote"') with the lines of NEW_BODY_FILE.
+replace-plugin-data() {
+  local file=$1 header=$2 body=$3
+  awk -v header="$header" -v bodyfile="$body" '
+    function emit_body(  line) { while ((getline line < bodyfile) > 0) print "            " line; close(bodyfile) }
+    state == 0 && $0 ~ header { state = 1 }
+    state == 1 && $0 ~ /plugin_data[ \t]*\{/ { print; emit_body(); state = 2; depth = 1; next }
+    state == 2 {
+      n = gsub(/\{/, "{"); m = gsub(/\}/, "}"); depth += n - m
+      if (depth <= 0) { print; state = 3 }
+      next
+    }
+    { print }
+    END { if (state != 3) { print "replace-plugin-data: no plugin_data block after " header > "/dev/stderr"; exit 1 } }
+  ' "$file" >"$file.tmp" && mv "$file.tmp" "$file"
+}
+
+# remove-plugin FILE 'TYPE "NAME"': delete a whole plugin block (e.g. 'NodeAttestor "tpm_quote"').
+remove-plugin() {
+  local file=$1 header=$2
+  awk -v header="$header" '
+    state == 0 && index($0, header) { state = 1; depth = 0 }
+    state == 1 {
+      n = gsub(/\{/, "{"); m = gsub(/\}/, "}"); depth += n - m
+      if (n > 0) opened = 1
+      if (opened && depth <= 0) state = 2
+      next
+    }
+    { print }
+    END { if (state != 2) { print "remove-plugin: no complete block " header > "/dev/stderr"; exit 1 } }
+  ' "$file" >"$file.tmp" && mv "$file.tmp" "$file"
+}
+
+# add-plugin FILE BLOCK_TEXT: insert BLOCK_TEXT as the first block inside `plugins {`.
+add-plugin() {
+  local file=$1 block=$2
+  awk -v block="$block" '{ print } /^plugins[ \t]*\{/ && !done { print block; done = 1 }' "$file" >"$file.tmp" &&
+    mv "$file.tmp" "$file"
+}
+
+# set-conf-value FILE KEY VALUE: replace the value of the first `KEY = ...` line (a quoted string).
+set-conf-value() {
+  local file=$1 key=$2 value=$3
+  grep -qE "^[[:space:]]*$key[[:space:]]*=" "$file" || fail-now "set-conf-value: no $key in $file"
+  sed -i -E "0,/^([[:space:]]*$key[[:space:]]*=[[:space:]]*).*/s||\1\"$value\"|" "$file"
+}
+
+# plugin-checksum FILE: the plugin_checksum SPIRE expects (hex SHA-256 of the executable).
+plugin-checksum() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ------------------------------------------------------------------------------------- background processes
+# start-bg NAME LOGFILE CMD...: run CMD in the background with stdout+stderr in LOGFILE. A small wrapper
+# shell waits for it and records its exit status, so later steps can ask how it ended. Both pids are kept.
+start-bg() {
+  local name=$1 logfile=$2
+  shift 2
+  [ ! -e "$STATEDIR/pids/$name" ] || fail-now "start-bg: $name already started"
+  rm -f "$STATEDIR/rc/$name"
+  (
+    "$@" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$STATEDIR/pids/$name"
+    wait $! && rc=0 || rc=$?
+    echo "$rc" >"$STATEDIR/rc/$name.tmp" && mv "$STATEDIR/rc/$name.tmp" "$STATEDIR/rc/$name"
+  ) </dev/null >/dev/null 2>&1 &
+  echo $! >"$STATEDIR/pids/$name.wrapper"
+  for _ in $(seq 1 50); do [ -s "$STATEDIR/pids/$name" ] && break; sleep 0.1; done
+  [ -s "$STATEDIR/pids/$name" ] || fail-now "start-bg: $name did not start"
+  log-info "started $name (pid $(pid-of "$name")): $*"
+}
+
+pid-of() { cat "$STATEDIR/pids/$1" 2>/dev/null; }
+
+# alive PID: true while PID exists and is not a zombie.
+alive() {
+  local state
+  [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# descendants PID: every live descendant pid of PID, one a line.
+descendants() {
+  local pid child
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# exit-status NAME: the exit status of a process started with start-bg, or nothing while it runs.
+exit-status() { cat "$STATEDIR/rc/$1" 2>/dev/null || true; }
+
+# wait-for-exit NAME TIMEOUT_S: wait until NAME has exited; prints its exit status.
+wait-for-exit() {
+  local name=$1 timeout=$2 deadline
+  deadline=$(($(date +%s) + timeout))
+  while [ -z "$(exit-status "$name")" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "$name still running after ${timeout}s"
+    sleep 0.1
+  done
+  exit-status "$name"
+}
+
+# stop-bg NAME [GRACE_S]: SIGTERM, then SIGKILL after GRACE_S (default 10). Returns once the process and
+# its wrapper are gone. Does nothing when NAME was never started or is already gone.
+stop-bg() {
+  local name=$1 grace=${2:-10} pid deadline
+  pid=$(pid-of "$name") || return 0
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$(($(date +%s) + grace))
+    while alive "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
+    if alive "$pid"; then
+      log-warn "$name (pid $pid) ignored SIGTERM for ${grace}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  for _ in $(seq 1 100); do [ -n "$(exit-status "$name")" ] && break; sleep 0.05; done
+}
+
+# wait-for-log FILE REGEX TIMEOUT_S: wait until a line of FILE matches the extended REGEX.
+wait-for-log() {
+  local file=$1 regex=$2 timeout=$3 deadline
+  deadline=$(($(date +%s) + timeout))
+  until grep -qE -- "$regex" "$file" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "no line matching /$regex/ in $file after ${timeout}s"
+    sleep 0.1
+  done
+}
+
+# track-descendants NAME: record the live descendants of NAME (plugin processes SPIRE started) so the
+# final clean-up can check them too.
+track-descendants() {
+  local pid child
+  pid=$(pid-of "$1") || return 0
+  for child in $(descendants "$pid"); do
+    echo "$child" >"$STATEDIR/pids/$1.child.$child"
+  done
+}
+
+# kill-all-started: stop every process this suite started (and every descendant recorded or still
+# attached), by pid, then check none remains. Returns non-zero naming any process that survived.
+kill-all-started() {
+  local f name pid left=()
+  for f in "$STATEDIR"/pids/*; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f")
+    case $name in *.wrapper | *.child.*) continue ;; esac
+    track-descendants "$name"
+    stop-bg "$name" 5
+  done
+  sleep 0.2
+  for f in "$STATEDIR"/pids/*; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    if alive "$pid"; then
+      kill -KILL "$pid" 2>/dev/null || true
+      left+=("$(basename "$f")=$pid")
+    fi
+  done
+  if [ ${#left[@]} -gt 0 ]; then
+    log-warn "processes still running after stop (killed now): ${left[*]}"
+    return 1
+  fi
+  return 0
+}
+
+# print-logs: every log of the suite (SPIRE's logs carry the plugins' stderr), with headers.
+print-logs() {
+  local f
+  for f in "$LOGDIR"/*; do
+    [ -f "$f" ] || continue
+    echo "================================ $(basename "$f") ================================"
+    cat "$f"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------- SPIRE
+# Paths and ports of one SPIRE deployment in this suite (set up by spire-layout).
+spire-layout() {
+  [ -n "${SERVER_PORT:-}" ] && return 0
+  save-var SERVER_PORT "$(free-port)"
+  save-var SERVER_DATA_DIR "$RUNDIR/server-data"
+  save-var SERVER_SOCKET "$RUNDIR/sockets/server.sock"
+  save-var AGENT_DATA_DIR "$RUNDIR/agent-data"
+  save-var AGENT_SOCKET "$RUNDIR/sockets/agent.sock"
+  save-var AGENT_ADMIN_SOCKET "$RUNDIR/sockets/agent-admin.sock"
+  save-var TRUST_BUNDLE "$RUNDIR/bundle.pem"
+  save-var PLUGIN_DIR "$DISTDIR"
+  save-var LOG_LEVEL "${LOG_LEVEL:-DEBUG}"
+  save-var TRUST_DOMAIN "$TRUST_DOMAIN"
+  # Plugins' sockets and temp files go here, so a suite can check nothing is left behind.
+  save-var PLUGIN_TMP "$RUNDIR/plugin-tmp"
+  mkdir -p "$SERVER_DATA_DIR" "$AGENT_DATA_DIR" "$RUNDIR/sockets" "$PLUGIN_TMP"
+  chmod 0700 "$PLUGIN_TMP"
+  if [ -x "$DISTDIR/tpm-quote-server" ]; then
+    save-var SERVER_PLUGIN_CHECKSUM "$(plugin-checksum "$DISTDIR/tpm-quote-server")"
+  fi
+  if [ -x "$DISTDIR/tpm-quote-agent" ]; then
+    save-var AGENT_PLUGIN_CHECKSUM "$(plugin-checksum "$DISTDIR/tpm-quote-agent")"
+  fi
+}
+
+# render-server-conf [DST] / render-agent-conf [DST]: the conf/ examples rendered for this suite.
+render-server-conf() {
+  spire-layout
+  render-conf "$CONFDIR/server.conf" "${1:-$RUNDIR/server.conf}"
+}
+render-agent-conf() {
+  spire-layout
+  render-conf "$CONFDIR/agent.conf" "${1:-$RUNDIR/agent.conf}"
+}
+
+
+# start-spire-server [CONF] [NAME]: start spire-server (log: logs/NAME.log, NAME defaults to spire-server).
+# SPIRE and the plugins it starts get PLUGIN_UNIX_SOCKET_DIR and TMPDIR = $PLUGIN_TMP.
+start-spire-server() {
+  local conf=${1:-$RUNDIR/server.conf} name=${2:-spire-server}
+  spire-layout
+  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-server" run -config "$conf"
+}
+
+# start-spire-agent [CONF] [NAME] [ARGS...]: start spire-agent (e.g. ARGS = -joinToken TOKEN).
+start-spire-agent() {
+  local conf=${1:-$RUNDIR/agent.conf} name=${2:-spire-agent}
+  shift 2 || shift $#
+  spire-layout
+  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-agent" run -config "$conf" "$@"
+}
+
+stop-spire-server() { track-descendants "${1:-spire-server}"; stop-bg "${1:-spire-server}" 15; }
+stop-spire-agent() { track-descendants "${1:-spire-agent}"; stop-bg "${1:-spire-agent}" 15; }
+
+# spire-server-cli SUBCOMMAND ARGS...: spire-server's CLI against this suite's server socket.
+spire-server-cli() {
+  local sub=$1
+  shift
+  "$BINDIR/spire-server" $sub -socketPath "$SERVER_SOCKET" "$@"
+}
+
+# wait-server-healthy [TIMEOUT_S]: until `spire-server healthcheck` succeeds (fails early if it exited).
+wait-server-healthy() {
+  local timeout=${1:-60} deadline
+  deadline=$(($(date +%s) + timeout))
+  until spire-server-cli healthcheck >/dev/null 2>&1; do
+    [ -z "$(exit-status spire-server)" ] || fail-now "spire-server exited (status $(exit-status spire-server))"
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "spire-server not healthy after ${timeout}s"
+    sleep 0.2
+  done
+  log-info "spire-server healthy"
+}
+
+wait-agent-healthy() {
+  local timeout=${1:-60} deadline
+  deadline=$(($(date +%s) + timeout))
+  until "$BINDIR/spire-agent" healthcheck -socketPath "$AGENT_SOCKET" >/dev/null 2>&1; do
+    [ -z "$(exit-status spire-agent)" ] || fail-now "spire-agent exited (status $(exit-status spire-agent))"
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "spire-agent not healthy after ${timeout}s"
+    sleep 0.2
+  done
+  log-info "spire-agent healthy"
+}
+
+# write-trust-bundle: the server's bundle into $TRUST_BUNDLE for the agent's trust_bundle_path.
+write-trust-bundle() { spire-server-cli bundle show >"$TRUST_BUNDLE"; }
+
+# token-generate SPIFFE_ID: prints a join token for SPIFFE_ID.
+token-generate() {
+  spire-server-cli token generate -spiffeID "$1" | awk '/^Token:/ {print $2}'
+}
+
+agent-list() { spire-server-cli agent list; }
+
+# entry-create ARGS...: `spire-server entry create` (e.g. -parentID P -spiffeID S -selector unix:uid:0).
+entry-create() { spire-server-cli entry create "$@"; }
+
+# ---------------------------------------------------------------------------------------- log checks
+# spire-json-lines FILE [JS_FILTER]: SPIRE's JSON log lines (log_format = "json") matching a JS expression
+# over `e` (the parsed entry), printed one a line. Lines that are not JSON are skipped.
+spire-json-lines() {
+  node -e '
+    const fs = require("fs");
+    const filter = new Function("e", "return (" + (process.argv[2] || "true") + ");");
+    for (const line of fs.readFileSync(process.argv[1], "utf8").split("\n")) {
+      let e; try { e = JSON.parse(line); } catch { continue; }
+      if (e && typeof e === "object" && filter(e)) console.log(line);
+    }' "$1" "${2:-true}"
+}
+
+# expect-json-line FILE JS_FILTER WHAT: fail naming WHAT unless some JSON log line matches.
+expect-json-line() {
+  local n
+  n=$(spire-json-lines "$1" "$2" | wc -l)
+  [ "$n" -gt 0 ] || fail-now "$3: no line of $(basename "$1") matches: $2"
+  log-success "$3 ($n line(s))"
+}
+
+# -------------------------------------------------------------------------------------------------- swtpm
+# swtpm-start: start a swtpm with EK certificates through test/helpers/swtpm-fixture.sh; its KEY=VALUE
+# output is saved (prefixed SWTPM_ when not already) for later steps.
+swtpm-start() {
+  local out line key value
+  out=$(bash "$REPODIR/test/helpers/swtpm-fixture.sh" start "$RUNDIR/swtpm") || fail-now "swtpm-fixture.sh start failed"
+  while IFS= read -r line; do
+    [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]}
+    value=${BASH_REMATCH[2]}
+    save-var "$key" "$value"
+  done <<<"$out"
+  # Record the emulator's pid (when the fixture reports one) so the clean-up checks it.
+  for key in SWTPM_PID PID; do
+    if [ -n "${!key:-}" ]; then echo "${!key}" >"$STATEDIR/pids/swtpm.child.${!key}"; fi
+  done
+  log-info "swtpm started: $(echo "$out" | tr '\n' ' ')"
+}
+
+swtpm-stop() {
+  [ -d "$RUNDIR/swtpm" ] || return 0
+  bash "$REPODIR/test/helpers/swtpm-fixture.sh" stop "$RUNDIR/swtpm" >/dev/null 2>&1 || true
+}
+
+# ------------------------------------------------------------------------------------------- teardown
+# default-teardown: what most suites' teardown does: print every log when the suite failed, stop every
+# process (failing when one survived), stop the swtpm.
+default-teardown() {
+  local rc=0
+  kill-all-started || rc=1
+  swtpm-stop
+  if [ -z "${SUCCESS:-}" ] || [ "$rc" -ne 0 ]; then
+    echo "---- suite $SUITE failed: logs follow"
+    print-logs
+  fi
+  return "$rc"
+}

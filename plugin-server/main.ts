@@ -1,0 +1,21 @@
+// spire-server NodeAttestor "tpm_quote": serve only.
+import { NodeAttestor } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
+import { serve } from "../plugin-sdk";
+import { attest } from "./attest";
+import { configureServer } from "./config";
+import { probeHostServices } from "./probe-host-services";
+
+void serve({
+  pluginType: "NodeAttestor",
+  service: NodeAttestor,
+  configure: configureServer,
+  onConfigured: ({ config }, plugin) => {
+    if (config.logLevel) plugin.logger.setLevel(config.logLevel);
+  },
+  onHostServices: async (plugin) => {
+    await probeHostServices(plugin);
+  },
+  implement: (plugin) => ({
+    attest: (requests, call) => attest(plugin, requests, call),
+  }),
+});

@@ -75,6 +75,12 @@ export class Reader {
     return out;
   }
 
+  /** A copy of the bytes from `start` up to the current offset (what a codec just consumed). */
+  consumedSince(start: number): Uint8Array {
+    if (start < 0 || start > this.pos) this.fail(`bad start offset ${start}`);
+    return this.bytes.slice(start, this.pos);
+  }
+
   /** A reader over the next `n` bytes only, so a sized structure cannot read past its own size. */
   sub(n: number): Reader {
     this.need(n);
@@ -339,4 +345,43 @@ export function unmarshal<T>(codec: Codec<T>, bytes: Uint8Array, options: { allo
   const v = codec.decode(r);
   if (!options.allowTrailing && r.remaining !== 0) r.fail(`${r.remaining} trailing bytes`);
   return v;
+}
+
+/** The empty member of a TPMU union (e.g. the TPM_ALG_NULL case): nothing on the wire, `undefined` in memory. */
+export const none: Codec<undefined> = {
+  encode(_w, v) {
+    if (v !== undefined) throw new TpmMarshalError('the empty union member takes no value', '', 0);
+  },
+  decode: () => undefined,
+};
+
+/** A TPM enum field: decoding fails (TpmMarshalError) unless the value is one of `allowed`. */
+export function oneOf(inner: Codec<number>, allowed: readonly number[], what: string): Codec<number> {
+  const set = new Set(allowed);
+  return mapped(
+    inner,
+    (v, r) => {
+      if (!set.has(v)) r.fail(`0x${v.toString(16)} is not a valid ${what}`);
+      return v;
+    },
+    (v) => {
+      if (!set.has(v)) throw new TpmMarshalError(`0x${v.toString(16)} is not a valid ${what}`, '', 0);
+      return v;
+    },
+  );
+}
+
+/**
+ * Decodes `inner` and keeps the exact bytes it consumed (e.g. a public area whose hash is its Name).
+ * Encoding writes `bytes` verbatim: the caller keeps `value` and `bytes` consistent.
+ */
+export function withBytes<T>(inner: Codec<T>): Codec<{ value: T; bytes: Uint8Array }> {
+  return {
+    encode: (w, v) => w.bytes(v.bytes),
+    decode(r) {
+      const start = r.offset;
+      const value = inner.decode(r);
+      return { value, bytes: r.consumedSince(start) };
+    },
+  };
 }

@@ -97,8 +97,15 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
     throw e;
   }
   let certificate: X509Certificate;
+  let publicKey: KeyObject;
+  let subject: string;
+  let issuer: string;
   try {
     certificate = new X509Certificate(der);
+    // Node decodes these lazily: touch them here so a bad key or name is a parse error, not a later throw.
+    publicKey = certificate.publicKey;
+    subject = certificate.subject;
+    issuer = certificate.issuer;
   } catch (e) {
     throw malformed(`X.509 parser refused it: ${(e as Error).message}`, e);
   }
@@ -113,9 +120,9 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
   return {
     der: Uint8Array.from(der),
     certificate,
-    publicKey: certificate.publicKey,
-    subject: certificate.subject,
-    issuer: certificate.issuer,
+    publicKey,
+    subject,
+    issuer,
     tpmManufacturer: manufacturer,
     tpmModel: attrs.get(OID_TPM_MODEL),
     tpmVersion: attrs.get(OID_TPM_VERSION),

@@ -1,10 +1,6 @@
 // TPM_ALG_ID hash algorithms (TPM 2.0 Part 2, 6.3) mapped to Node's digest names.
+import { TPM_ALG_SHA1, TPM_ALG_SHA256, TPM_ALG_SHA384, TPM_ALG_SHA512 } from '../marshal/constants';
 import { TpmCryptoError } from './errors';
-
-export const TPM_ALG_SHA1 = 0x0004;
-export const TPM_ALG_SHA256 = 0x000b;
-export const TPM_ALG_SHA384 = 0x000c;
-export const TPM_ALG_SHA512 = 0x000d;
 
 export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 

@@ -1,0 +1,138 @@
+// TPMT_PUBLIC (TPM 2.0 Part 2, 12.2.4) <-> Node KeyObject / PKIX DER, and the TPM Name of a public area
+// (Part 1, 16: nameAlg || H_nameAlg(TPMT_PUBLIC)).
+import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+import { marshal, unmarshal } from '../marshal/codec';
+import * as C from '../marshal/constants';
+import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
+import { TpmCryptoError } from './errors';
+import { hashInfo } from './hash';
+
+/** NIST curves we map to Node: TPM_ECC_CURVE -> JWK curve name and field size in bytes. */
+const CURVES: Readonly<Record<number, { jwk: string; node: string; size: number }>> = {
+  [C.TPM_ECC_NIST_P256]: { jwk: 'P-256', node: 'prime256v1', size: 32 },
+  [C.TPM_ECC_NIST_P384]: { jwk: 'P-384', node: 'secp384r1', size: 48 },
+  [C.TPM_ECC_NIST_P521]: { jwk: 'P-521', node: 'secp521r1', size: 66 },
+};
+
+/** Field size and Node curve name of a TPM curve ID; throws UNSUPPORTED_ALGORITHM for non-NIST curves. */
+export function curveInfo(curveID: number): { jwk: string; node: string; size: number } {
+  const c = CURVES[curveID];
+  if (!c) throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `ECC curve 0x${curveID.toString(16).padStart(4, '0')} is not supported`);
+  return c;
+}
+
+/** A decoded public area with the exact bytes it came from (the Name hashes those bytes). */
+export interface PublicArea {
+  public: TpmtPublic;
+  /** The TPMT_PUBLIC bytes (no TPM2B size prefix). */
+  bytes: Uint8Array;
+}
+
+/**
+ * Decodes a TPM2B_PUBLIC (u16 size + TPMT_PUBLIC, as `tpm2_createak -u`/`tpm2_readpublic -o` write and
+ * Keylime's `tpm_ak` carries). Throws TpmMarshalError on malformed or oversized input.
+ */
+export function parseTpm2bPublic(bytes: Uint8Array): PublicArea {
+  const { value, bytes: raw } = unmarshal(Tpm2bPublicWithBytes, bytes);
+  return { public: value, bytes: raw };
+}
+
+/** Decodes a bare TPMT_PUBLIC. Throws TpmMarshalError on malformed input. */
+export function parseTpmtPublic(bytes: Uint8Array): PublicArea {
+  const { value, bytes: raw } = unmarshal(withBytesTpmtPublic, bytes);
+  return { public: value, bytes: raw };
+}
+
+/** TPM2B_PUBLIC bytes of a public area. */
+export function encodeTpm2bPublic(pub: TpmtPublic): Uint8Array {
+  const body = marshal(TpmtPublic, pub);
+  const out = new Uint8Array(2 + body.length);
+  new DataView(out.buffer).setUint16(0, body.length);
+  out.set(body, 2);
+  return out;
+}
+
+/**
+ * The TPM Name of an object: nameAlg (big-endian u16) || H_nameAlg(TPMT_PUBLIC bytes). Pass the bytes as
+ * received when you have them (`PublicArea`); a decoded `TpmtPublic` is re-marshalled canonically.
+ */
+export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
+  const bytes = 'bytes' in pub && 'public' in pub ? pub.bytes : marshal(TpmtPublic, pub as TpmtPublic);
+  const nameAlg = 'bytes' in pub && 'public' in pub ? pub.public.nameAlg : (pub as TpmtPublic).nameAlg;
+  const h = hashInfo(nameAlg);
+  const digest = createHash(h.name).update(bytes).digest();
+  const out = new Uint8Array(2 + digest.length);
+  new DataView(out.buffer).setUint16(0, nameAlg);
+  out.set(digest, 2);
+  return out;
+}
+
+const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
+function leftPad(b: Uint8Array, size: number, what: string): Uint8Array {
+  if (b.length > size) throw new TpmCryptoError('INVALID_KEY', `${what} has ${b.length} bytes, more than the curve's ${size}`);
+  const out = new Uint8Array(size);
+  out.set(b, size - b.length);
+  return out;
+}
+
+/**
+ * The Node public KeyObject of an RSA or NIST-curve ECC public area. Checks the modulus length against
+ * keyBits and that the ECC point is on the curve (Node refuses it otherwise). Does NOT look at attributes,
+ * schemes or nameAlg. Throws TpmCryptoError (UNSUPPORTED_ALGORITHM, INVALID_KEY).
+ */
+export function publicToKeyObject(pub: TpmtPublic): KeyObject {
+  try {
+    if (pub.type === C.TPM_ALG_RSA) {
+      const n = pub.unique;
+      if (n.length * 8 !== pub.parameters.keyBits || n.length === 0 || (n[0] & 0x80) === 0)
+        throw new TpmCryptoError('INVALID_KEY', `RSA modulus of ${n.length} bytes does not match keyBits ${pub.parameters.keyBits}`);
+      const exponent = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent;
+      const e = Buffer.alloc(4);
+      e.writeUInt32BE(exponent);
+      let i = 0;
+      while (i < 3 && e[i] === 0) i++;
+      return createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e.subarray(i)) }, format: 'jwk' });
+    }
+    if (pub.type === C.TPM_ALG_ECC) {
+      const c = curveInfo(pub.parameters.curveID);
+      const x = leftPad(pub.unique.x, c.size, 'x');
+      const y = leftPad(pub.unique.y, c.size, 'y');
+      return createPublicKey({ key: { kty: 'EC', crv: c.jwk, x: b64url(x), y: b64url(y) }, format: 'jwk' });
+    }
+  } catch (e) {
+    if (e instanceof TpmCryptoError) throw e;
+    throw new TpmCryptoError('INVALID_KEY', `public area does not hold a valid key: ${(e as Error).message}`, { cause: e });
+  }
+  throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `public area type 0x${(pub as { type: number }).type.toString(16)} is not an RSA or ECC key`);
+}
+
+/** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`). */
+export function publicToPkixDer(pub: TpmtPublic): Uint8Array {
+  return new Uint8Array(publicToKeyObject(pub).export({ type: 'spki', format: 'der' }));
+}
+
+/**
+ * A public area for a Node public key: `template` supplies type-specific parameters, attributes, nameAlg
+ * and authPolicy; the key fills `unique` (and RSA keyBits/exponent, ECC curveID). The key type must match
+ * the template's type. Throws TpmCryptoError.
+ */
+export function publicFromKeyObject(key: KeyObject | Uint8Array, template: TpmtPublic): TpmtPublic {
+  const k = key instanceof KeyObject ? key : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  const jwk = k.export({ format: 'jwk' });
+  if (template.type === C.TPM_ALG_RSA && jwk.kty === 'RSA') {
+    const n = new Uint8Array(Buffer.from(jwk.n!, 'base64url'));
+    const e = Buffer.from(jwk.e!, 'base64url');
+    if (e.length > 4) throw new TpmCryptoError('INVALID_KEY', `RSA exponent of ${e.length} bytes does not fit a u32`);
+    const exponent = e.reduce((a, b) => a * 256 + b, 0);
+    return { ...template, parameters: { ...template.parameters, keyBits: n.length * 8, exponent: exponent === 65537 ? 0 : exponent }, unique: n };
+  }
+  if (template.type === C.TPM_ALG_ECC && jwk.kty === 'EC') {
+    const entry = Object.entries(CURVES).find(([, c]) => c.jwk === jwk.crv);
+    if (!entry) throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `EC curve ${jwk.crv} is not supported`);
+    const x = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
+    const y = new Uint8Array(Buffer.from(jwk.y!, 'base64url'));
+    return { ...template, parameters: { ...template.parameters, curveID: Number(entry[0]) }, unique: { x, y } };
+  }
+  throw new TpmCryptoError('INVALID_KEY', `a ${jwk.kty} key does not fit a public area of type 0x${template.type.toString(16)}`);
+}

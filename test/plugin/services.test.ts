@@ -1,0 +1,152 @@
+// SPIRE's Init/Config, go-plugin health/stdio and the NodeAttestor RPCs, over real gRPC.
+import { status } from "@grpc/grpc-js";
+import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
+import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
+import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb";
+import { GRPCStdio } from "../../proto/gen/plugin/grpc_stdio_pb";
+import { NodeAttestor as AgentNodeAttestor } from "../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
+import { NodeAttestor as ServerNodeAttestor } from "../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
+import { AGENT_EXE, SERVER_EXE, startSession, type Session } from "./go-plugin-host";
+
+const core = { trustDomain: "example.org" };
+
+async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { code: number; details: string };
+    return { code: e.code, details: e.details };
+  }
+  throw new Error("expected the call to fail");
+}
+
+const sides = [
+  ["agent", AGENT_EXE, AgentNodeAttestor.typeName],
+  ["server", SERVER_EXE, ServerNodeAttestor.typeName],
+] as const;
+
+describe.each(sides)("%s plugin services", (_side, exe, serviceName) => {
+  let s: Session;
+  beforeAll(async () => {
+    s = await startSession(exe);
+  });
+  afterAll(async () => {
+    await s.dispose();
+  });
+
+  test("Init answers exactly the NodeAttestor service and Config", async () => {
+    const res = await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
+    expect(res.pluginServiceNames).toEqual([serviceName, "spire.service.common.config.v1.Config"]);
+  });
+
+  test.each([
+    ["plugin", HealthCheckResponse_ServingStatus.SERVING],
+    ["", HealthCheckResponse_ServingStatus.SERVING],
+  ])("health of %j is SERVING", async (service, expected) => {
+    expect((await s.client(Health).check({ service })).status).toBe(expected);
+  });
+
+  test("health of an unknown service is NotFound", async () => {
+    const e = await rpcError(s.client(Health).check({ service: "nope" }));
+    expect(e.code).toBe(status.NOT_FOUND);
+    expect(e.details).toMatch(/nope/);
+  });
+
+  test("stdio stream stays open and silent", async () => {
+    const ac = new AbortController();
+    const received: unknown[] = [];
+    const reading = (async () => {
+      try {
+        for await (const m of s.client(GRPCStdio).streamStdio({}, { signal: ac.signal })) received.push(m);
+        return "ended";
+      } catch (err) {
+        return (err as { code?: number }).code === status.CANCELLED ? "cancelled" : `error ${String(err)}`;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    ac.abort();
+    expect(await reading).toBe("cancelled");
+    expect(received).toEqual([]);
+  });
+
+  test.each([
+    ["", true, []],
+    ["# only a comment\n", true, []],
+    ['log_level = "info"\n', true, []],
+    ['bogus_key = "x"\n', false, ["bogus_key: unknown key"]],
+    ["log_level = 3\n", false, ["log_level: expected one of trace, debug, info, warn, error, got 3"]],
+  ])("Validate(%j) -> valid=%s notes=%j", async (hcl, valid, notes) => {
+    const res = await s.client(Config).validate({ coreConfiguration: core, hclConfiguration: hcl });
+    expect(res.valid).toBe(valid);
+    expect(res.notes).toEqual(notes);
+  });
+
+  test("Validate with a syntax error names line:column", async () => {
+    const res = await s.client(Config).validate({ coreConfiguration: core, hclConfiguration: 'log_level = "info\n' });
+    expect(res.valid).toBe(false);
+    expect(res.notes[0]).toMatch(/^plugin_data: \d+:\d+/);
+  });
+
+  test("Configure accepts a good configuration", async () => {
+    await expect(s.client(Config).configure({ coreConfiguration: core, hclConfiguration: 'log_level = "debug"\n' })).resolves.toBeDefined();
+  });
+
+  test("Configure with an unknown key is InvalidArgument naming the key", async () => {
+    const e = await rpcError(s.client(Config).configure({ coreConfiguration: core, hclConfiguration: 'no_such_key = true\n' }));
+    expect(e).toEqual({ code: status.INVALID_ARGUMENT, details: "invalid configuration: no_such_key: unknown key" });
+  });
+
+  test("Configure without a trust domain is InvalidArgument", async () => {
+    const e = await rpcError(s.client(Config).configure({ hclConfiguration: "" }));
+    expect(e.code).toBe(status.INVALID_ARGUMENT);
+    expect(e.details).toMatch(/trust_domain/);
+  });
+
+  test("the process is still serving after the failed Configure (old config kept)", async () => {
+    expect((await s.client(Health).check({ service: "plugin" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+});
+
+describe("attestation RPCs until the attestor lands", () => {
+  test("agent AidAttestation answers Unimplemented", async () => {
+    const s = await startSession(AGENT_EXE);
+    try {
+      const e = await (async () => {
+        try {
+          for await (const _ of s.client(AgentNodeAttestor).aidAttestation((async function* () {})())) {
+            // no message expected
+          }
+        } catch (err) {
+          return err as { code: number; details: string };
+        }
+        throw new Error("expected an error");
+      })();
+      expect(e.code).toBe(status.UNIMPLEMENTED);
+      expect(e.details).toBe("tpm_quote agent attestation is not implemented yet");
+    } finally {
+      await s.dispose();
+    }
+  });
+
+  test("server Attest answers Unimplemented", async () => {
+    const s = await startSession(SERVER_EXE);
+    try {
+      const e = await (async () => {
+        try {
+          for await (const _ of s.client(ServerNodeAttestor).attest((async function* () {
+            yield { request: { case: "payload" as const, value: new Uint8Array([1]) } };
+          })())) {
+            // no message expected
+          }
+        } catch (err) {
+          return err as { code: number; details: string };
+        }
+        throw new Error("expected an error");
+      })();
+      expect(e.code).toBe(status.UNIMPLEMENTED);
+      expect(e.details).toBe("tpm_quote server attestation is not implemented yet");
+    } finally {
+      await s.dispose();
+    }
+  });
+});

@@ -46,6 +46,9 @@ export interface KeylimeVerifier extends Verifier {
   endpoint(options?: VerifyOptions): Promise<string>;
 }
 
+// Errors from a reused keep-alive socket that the verifier had closed before our request reached it.
+const staleSocketErrors = new WeakSet<Error>();
+
 const API_VERSION = /^2\.(0|[1-9][0-9]{0,2})$/;
 
 interface HttpAnswer {
@@ -141,8 +144,13 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       const onAbort = (): void => fail('cancelled', signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (e: NodeJS.ErrnoException) => fail(describeNetworkError(e), e));
+      let answered = false;
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (!settled && !answered && req.reusedSocket && e.code === 'ECONNRESET') staleSocketErrors.add(e);
+        fail(describeNetworkError(e), e);
+      });
       req.on('response', (res: IncomingMessage) => {
+        answered = true;
         const status = res.statusCode ?? 0;
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > maxResponseBytes) {
@@ -173,8 +181,9 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     try {
       return await send(method, path, body, signal);
     } catch (e) {
-      const cause = e instanceof VerifierError ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
-      if (cause?.code === 'ECONNRESET' && (cause as { reusedSocket?: boolean }).reusedSocket) {
+      // (No `instanceof Error` on the cause: errors from Node's core may come from another realm, e.g. under jest.)
+      const cause = e instanceof VerifierError ? e.cause : undefined;
+      if (typeof cause === 'object' && cause !== null && staleSocketErrors.has(cause as Error)) {
         return send(method, path, body, signal);
       }
       throw e;
@@ -365,7 +374,10 @@ function describeFailures(failures: readonly VerifierFailure[]): string {
     .map((f) => {
       const c = f.context;
       let detail = '';
-      if (isRecord(c) && typeof c.message === 'string') detail = c.message;
+      if (isRecord(c) && typeof c.message === 'string') {
+        detail = c.message;
+        if (typeof c.error === 'string' && c.error) detail += `: ${c.error}`;
+      }
       else if (isRecord(c) && typeof c.context === 'string') {
         detail = c.context;
         if ('got' in c) detail += ` (got ${JSON.stringify(c.got)})`;

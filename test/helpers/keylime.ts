@@ -1,0 +1,168 @@
+// Jest helpers for the real Keylime verifier: start/stop it through keylime-fixture.sh, and make real quote
+// evidence with tpm2-tools on a swtpm (independent of our own TPM code, so it can cross-check it).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HashAlg, QuoteEvidence } from '../../verifier-client';
+import type { Swtpm } from './swtpm';
+
+const FIXTURE = join(__dirname, 'keylime-fixture.sh');
+
+export interface KeylimeVerifierProcess {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** PEM path of the verifier's self-made CA (`cv_ca/cacert.crt`). */
+  caPath: string;
+  clientCertPath: string;
+  clientKeyPath: string;
+  pid: number;
+  logPath: string;
+  /** The API version GET /version reported as current. */
+  apiVersion: string;
+  dir: string;
+  /** The verifier's log so far. */
+  log(): string;
+  /** Freezes every verifier process (SIGSTOP to its process group). */
+  pause(): void;
+  /** Undoes pause(). */
+  resume(): void;
+  /** Stops the verifier; removes its directory unless `keep`. */
+  stop(options?: { keep?: boolean }): void;
+}
+
+function runFixture(cmd: 'start' | 'stop', dir: string): Record<string, string> {
+  const out = execFileSync('bash', [FIXTURE, cmd, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const vars: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) vars[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return vars;
+}
+
+/** Starts a real keylime_verifier (sqlite, self-made CA) on a free loopback port in a new temporary directory. */
+export function startKeylimeVerifier(): KeylimeVerifierProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'keylime-'));
+  let vars: Record<string, string>;
+  try {
+    vars = runFixture('start', dir);
+  } catch (e) {
+    const err = e as { stderr?: string };
+    throw new Error(`keylime-fixture.sh start failed: ${err.stderr ?? String(e)}`, { cause: e });
+  }
+  const pid = Number(vars.KEYLIME_PID);
+  return {
+    url: vars.KEYLIME_URL,
+    port: Number(vars.KEYLIME_PORT),
+    caPath: vars.KEYLIME_CA,
+    clientCertPath: vars.KEYLIME_CLIENT_CERT,
+    clientKeyPath: vars.KEYLIME_CLIENT_KEY,
+    pid,
+    logPath: vars.KEYLIME_LOG,
+    apiVersion: vars.KEYLIME_API_VERSION,
+    dir,
+    log: () => readFileSync(vars.KEYLIME_LOG, 'utf8'),
+    pause: () => process.kill(-pid, 'SIGSTOP'),
+    resume: () => process.kill(-pid, 'SIGCONT'),
+    stop(options = {}) {
+      runFixture('stop', dir);
+      if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An AK made with tpm2-tools under a transient RSA EK, kept as context files in `dir`. */
+export interface ToolsAk {
+  dir: string;
+  akContext: string;
+  /** TPM2B_PUBLIC of the AK and of the EK. */
+  akPublic: Uint8Array;
+  ekPublic: Uint8Array;
+}
+
+function tools(swtpm: Swtpm, args: string[], cwd: string): string {
+  return execFileSync(args[0], args.slice(1), { cwd, env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function flushTransients(swtpm: Swtpm, cwd: string): void {
+  tools(swtpm, ['tpm2_flushcontext', '-t'], cwd);
+  tools(swtpm, ['tpm2_flushcontext', '-s'], cwd);
+}
+
+/**
+ * Makes an RSA EK (tpm2_createek) and an RSA-2048 RSASSA/SHA-256 AK under it (tpm2_createak) in a new
+ * temporary directory. Every transient handle is flushed afterwards; the AK stays usable through its context file.
+ */
+export function createToolsAk(swtpm: Swtpm): ToolsAk {
+  const dir = mkdtempSync(join(tmpdir(), 'tools-ak-'));
+  try {
+    tools(swtpm, ['tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub'], dir);
+    tools(swtpm, ['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pub', '-n', 'ak.name'], dir);
+  } finally {
+    flushTransients(swtpm, dir);
+  }
+  return {
+    dir,
+    akContext: join(dir, 'ak.ctx'),
+    akPublic: readFileSync(join(dir, 'ak.pub')),
+    ekPublic: readFileSync(join(dir, 'ek.pub')),
+  };
+}
+
+export interface ToolsQuoteOptions {
+  /** PCR indices to quote. Default 0-7. */
+  pcrs?: number[];
+  /** Nonce bytes for extraData. */
+  nonce: Uint8Array;
+  /** Bank and signature hash. Default sha256. */
+  hashAlg?: HashAlg;
+}
+
+/**
+ * Quotes with tpm2_quote (-m attest -s sig -o pcrs, whose default "serialized" pcr format is the in-memory
+ * TPML_PCR_SELECTION + TPML_DIGEST layout Keylime expects) and returns it as QuoteEvidence.
+ */
+export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions): QuoteEvidence {
+  const hashAlg = options.hashAlg ?? 'sha256';
+  const pcrs = options.pcrs ?? [0, 1, 2, 3, 4, 5, 6, 7];
+  const nonceHex = Buffer.from(options.nonce).toString('hex');
+  const tag = `q-${nonceHex.slice(0, 16)}-${Date.now()}`;
+  try {
+    tools(
+      swtpm,
+      ['tpm2_quote', '-c', ak.akContext, '-l', `${hashAlg}:${pcrs.join(',')}`, '-q', nonceHex, '-g', hashAlg,
+        '-m', `${tag}.attest`, '-s', `${tag}.sig`, '-o', `${tag}.pcrs`],
+      ak.dir,
+    );
+  } finally {
+    flushTransients(swtpm, ak.dir);
+  }
+  return {
+    attest: readFileSync(join(ak.dir, `${tag}.attest`)),
+    signature: readFileSync(join(ak.dir, `${tag}.sig`)),
+    pcrBlob: readFileSync(join(ak.dir, `${tag}.pcrs`)),
+    nonce: Uint8Array.from(options.nonce),
+    hashAlg,
+    akPublic: ak.akPublic,
+    ekPublic: ak.ekPublic,
+  };
+}
+
+/** Reads PCR values with tpm2_pcrread: index -> lowercase hex. */
+export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashAlg, pcrs: number[]): Map<number, string> {
+  const out = tools(swtpm, ['tpm2_pcrread', `${hashAlg}:${pcrs.join(',')}`], tmpdir());
+  const values = new Map<number, string>();
+  for (const line of out.split('\n')) {
+    const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
+    if (m) values.set(Number(m[1]), m[2].toLowerCase());
+  }
+  if (values.size !== pcrs.length) throw new Error(`tpm2_pcrread returned ${values.size} of ${pcrs.length} PCRs:\n${out}`);
+  return values;
+}
+
+/** Extends a PCR with tpm2_pcrextend (one digest of the bank's size). */
+export function toolsPcrExtend(swtpm: Swtpm, pcr: number, hashAlg: HashAlg, digestHex: string): void {
+  tools(swtpm, ['tpm2_pcrextend', `${pcr}:${hashAlg}=${digestHex}`], tmpdir());
+}

@@ -23,8 +23,15 @@ export const REJECTED_CODES = [
   'PCR_NOT_QUOTED', // a supplied PCR is not in the quote's selection
   'PCR_DIGEST_MISMATCH', // pcrDigest differs from the digest of the supplied values
   'CLOCK_NOT_SAFE', // clockInfo.safe is NO
-  // verifyAkPolicy:
-  'AK_POLICY', // an attribute, algorithm, size or nameAlg the AK policy forbids
+  // verifyAkPolicy, in the order the checks run:
+  'AK_NOT_FIXED_TPM', // fixedTPM clear: the key may be duplicated off this TPM
+  'AK_NOT_FIXED_PARENT', // fixedParent clear
+  'AK_NOT_SENSITIVE_DATA_ORIGIN', // sensitiveDataOrigin clear: the private key was imported, not TPM-made
+  'AK_NOT_RESTRICTED', // restricted clear: it could sign forged TPMS_ATTEST
+  'AK_NOT_SIGNING', // sign clear
+  'AK_DECRYPT', // decrypt set: not a pure signing key
+  'AK_KEY_WEAK', // not RSA >= 2048 or a NIST curve >= P-256
+  'AK_NAME_ALG_WEAK', // nameAlg not SHA-256 or stronger
   // verifyEkCertificate:
   'EK_CERT_UNTRUSTED', // no path to a certificate of the CA bundle
   'EK_CERT_EXPIRED', // outside its validity period (leaf or a CA on the path)

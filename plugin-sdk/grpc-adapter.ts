@@ -106,10 +106,14 @@ function contextFor(call: { on(event: "cancelled", listener: () => void): unknow
   return { ctx: { signal: controller.signal, method, metadata: call.metadata }, abort };
 }
 
-/** Messages from a readable call as an async iterable that ends (throws) when `signal` aborts. */
+/**
+ * Messages from a readable call as an async iterable that ends (throws) when `signal`
+ * aborts. The iterator must not destroy the call when the peer half-closes: a bidi
+ * handler still writes its answers (and the status) after the requests end.
+ */
 function incoming<T>(stream: Readable, signal: AbortSignal): AsyncIterable<T> {
   addAbortSignal(signal, stream);
-  return stream as AsyncIterable<T>;
+  return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<T> };
 }
 
 async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {

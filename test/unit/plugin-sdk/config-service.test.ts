@@ -1,0 +1,77 @@
+import { status } from "@grpc/grpc-js";
+import { createConfigHolder, type ConfigureHook } from "../../../plugin-sdk/config-service";
+import { PluginError } from "../../../plugin-sdk/plugin-error";
+import { parseBaseConfig } from "../../../plugin-sdk/placeholder-config";
+
+const core = { trustDomain: "example.org" };
+const hook: ConfigureHook<{ n: number }> = (_core, hcl) => (hcl.startsWith("n=") ? { config: { n: Number(hcl.slice(2)) } } : { notes: ["n: missing", "x: unknown key"] });
+
+describe("config holder", () => {
+  test("current() before Configure is FailedPrecondition", () => {
+    const h = createConfigHolder(hook);
+    expect(() => h.current()).toThrow(expect.objectContaining({ code: status.FAILED_PRECONDITION, message: "not configured" }));
+  });
+
+  test("Validate returns notes and never changes state", () => {
+    const h = createConfigHolder(hook);
+    expect(h.validate(core, "bad")).toEqual({ valid: false, notes: ["n: missing", "x: unknown key"] });
+    expect(h.validate(core, "n=1")).toEqual({ valid: true, notes: [] });
+    expect(() => h.current()).toThrow(PluginError);
+  });
+
+  test("Configure swaps the whole state; earlier snapshots are unchanged", () => {
+    const h = createConfigHolder(hook);
+    h.configure(core, "n=1");
+    const snapshot = h.current();
+    h.configure({ trustDomain: "other.org" }, "n=2");
+    expect(snapshot).toEqual({ core: { trustDomain: "example.org" }, config: { n: 1 } });
+    expect(h.current()).toEqual({ core: { trustDomain: "other.org" }, config: { n: 2 } });
+  });
+
+  test("a failed Configure is InvalidArgument naming the keys and keeps the old state", () => {
+    const h = createConfigHolder(hook);
+    h.configure(core, "n=1");
+    expect(() => h.configure(core, "bad")).toThrow(
+      expect.objectContaining({ code: status.INVALID_ARGUMENT, message: "invalid configuration: n: missing; x: unknown key" }),
+    );
+    expect(h.current().config).toEqual({ n: 1 });
+  });
+
+  test("an empty trust domain is refused before the hook runs", () => {
+    const calls: string[] = [];
+    const h = createConfigHolder<{}>((_c, hcl) => {
+      calls.push(hcl);
+      return { config: {} };
+    });
+    expect(h.validate({ trustDomain: "" }, "")).toEqual({ valid: false, notes: ["trust_domain: missing from the core configuration SPIRE sent"] });
+    expect(calls).toEqual([]);
+  });
+
+  test("a PluginError thrown by the hook becomes a note; other errors propagate", () => {
+    const h = createConfigHolder<{}>(() => {
+      throw PluginError.invalidArgument("ek_ca_path: cannot read");
+    });
+    expect(h.validate(core, "")).toEqual({ valid: false, notes: ["ek_ca_path: cannot read"] });
+    const h2 = createConfigHolder<{}>(() => {
+      throw new TypeError("bug");
+    });
+    expect(() => h2.validate(core, "")).toThrow(TypeError);
+  });
+});
+
+describe("parseBaseConfig (placeholder schema: log_level only)", () => {
+  test.each([
+    ["", { config: { trustDomain: "example.org" } }],
+    ['log_level = "trace"', { config: { trustDomain: "example.org", logLevel: "trace" } }],
+    ['{"log_level": "warn"}', { config: { trustDomain: "example.org", logLevel: "warn" } }],
+    ['log_level = "WARNING"', { notes: ['log_level: expected one of trace, debug, info, warn, error, got "WARNING"'] }],
+    ['a = 1\n"b c" = 2', { notes: ["a: unknown key", "b c: unknown key"] }],
+  ])("%j", (hcl, expected) => {
+    expect(parseBaseConfig(core, hcl)).toEqual(expected);
+  });
+
+  test("syntax errors are a note with position", () => {
+    const r = parseBaseConfig(core, "log_level = ");
+    expect("notes" in r && r.notes[0]).toMatch(/^plugin_data: \d+:\d+/);
+  });
+});

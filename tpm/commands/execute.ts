@@ -1,0 +1,163 @@
+// The one generic command runner (TPM 2.0 Part 1 section 18, Part 3 section 5): command header, handle
+// area, authorization area, parameters; then the response header, handles, parameterSize, parameters and
+// the response authorization area.
+import { list, marshal, Reader, u32, Writer, TpmMarshalError, type Codec } from '../marshal/codec';
+import { TPM_RS_PW, TPM_ST_NO_SESSIONS, TPM_ST_SESSIONS } from '../marshal/constants';
+import { TpmError, TpmResponseError } from '../errors';
+import type { TpmTransport } from '../transport/transport';
+import { TpmsAuthCommand, TpmsAuthResponse } from '../types/session';
+
+/** One TPM command, declared once: code, handle names, which handles need authorization, codecs. */
+export interface CommandDef<P, R> {
+  /** Spec name, e.g. TPM2_Quote (used in errors). */
+  readonly name: string;
+  readonly code: number;
+  /** Names of the input handles in order (Part 3 command tables). */
+  readonly handles: readonly string[];
+  /** How many handles carry an authorization (they come first in Part 3 tables marked @). */
+  readonly authHandles: number;
+  /** True when the response starts with one handle (CreatePrimary, Load, StartAuthSession). */
+  readonly responseHandle: boolean;
+  readonly params: Codec<P>;
+  /** Parameter names, for error messages naming parameter N. */
+  readonly paramNames: readonly string[];
+  readonly response: Codec<R>;
+}
+
+/** Declares a command (identity function that fixes the type parameters). */
+export function defineCommand<P, R>(def: CommandDef<P, R>): CommandDef<P, R> {
+  return def;
+}
+
+/** One authorization for one handle: a password session (TPM_RS_PW) or a started session handle. */
+export interface AuthSession {
+  handle: number;
+  nonceCaller?: Uint8Array;
+  /** TPMA_SESSION bits. */
+  attributes?: number;
+  /** The password for TPM_RS_PW; the HMAC for a session (empty for a policy session without auth value). */
+  hmac?: Uint8Array;
+}
+
+/** A password authorization (empty password by default). */
+export function passwordAuth(password: Uint8Array = new Uint8Array()): AuthSession {
+  return { handle: TPM_RS_PW, hmac: password };
+}
+
+/** A policy-session authorization with an empty HMAC (unbound, unsalted session; no PolicyAuthValue). */
+export function policyAuth(sessionHandle: number, attributes = 0x01): AuthSession {
+  return { handle: sessionHandle, attributes };
+}
+
+export interface ExecuteInput<P> {
+  handles?: readonly number[];
+  params: P;
+  /** One per authorized handle, in handle order. Defaults to empty passwords. */
+  sessions?: readonly AuthSession[];
+  signal?: AbortSignal;
+  /** Times to re-send on TPM_RC_RETRY / YIELDED / TESTING / NV_RATE (default 5). */
+  retries?: number;
+}
+
+export interface ExecuteOutput<R> {
+  /** The response handle, when the command returns one. */
+  handle?: number;
+  params: R;
+}
+
+const authArea = list(TpmsAuthCommand, 3);
+
+/** Marshals a command (exported for tests and for capturing command bytes). */
+export function marshalCommand<P>(def: CommandDef<P, unknown>, input: ExecuteInput<P>): Uint8Array {
+  const handles = input.handles ?? [];
+  if (handles.length !== def.handles.length) {
+    throw new TypeError(`${def.name}: expects ${def.handles.length} handles (${def.handles.join(', ')}), got ${handles.length}`);
+  }
+  const sessions = input.sessions ?? Array.from({ length: def.authHandles }, () => passwordAuth());
+  if (sessions.length !== def.authHandles) {
+    throw new TypeError(`${def.name}: expects ${def.authHandles} authorizations, got ${sessions.length}`);
+  }
+  const params = marshal(def.params, input.params);
+  const w = new Writer();
+  w.u16(sessions.length ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS);
+  w.u32(0); // size, patched below
+  w.u32(def.code);
+  for (const h of handles) u32.encode(w, h);
+  if (sessions.length) {
+    const auth = marshal(authArea, sessions.map((s) => ({
+      sessionHandle: s.handle,
+      nonce: s.nonceCaller ?? new Uint8Array(),
+      sessionAttributes: s.attributes ?? 0,
+      hmac: s.hmac ?? new Uint8Array(),
+    })));
+    // authorizationSize counts the sessions only: drop the list codec's u32 count and write the byte size.
+    w.u32(auth.length - 4);
+    w.bytes(auth.subarray(4));
+  }
+  w.bytes(params);
+  const out = w.finish();
+  new DataView(out.buffer, out.byteOffset).setUint32(2, out.length);
+  return out;
+}
+
+/** Parses a response for `def` (exported for tests). Throws TpmError for a non-success code. */
+export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Array, sessionCount: number): ExecuteOutput<R> {
+  const r = new Reader(bytes);
+  try {
+    const tag = r.u16();
+    const size = r.u32();
+    const rc = r.u32();
+    if (size !== bytes.length) r.fail(`responseSize ${size} but ${bytes.length} bytes received`);
+    if (rc !== 0) {
+      if (r.remaining !== 0) r.fail(`error response with ${r.remaining} extra bytes`);
+      throw new TpmError(rc, def.name, { handles: def.handles, params: def.paramNames });
+    }
+    const expectTag = sessionCount ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS;
+    if (tag !== expectTag) r.fail(`tag 0x${tag.toString(16)}, expected 0x${expectTag.toString(16)}`);
+    const handle = def.responseHandle ? r.u32() : undefined;
+    let params: R;
+    if (sessionCount) {
+      const paramSize = r.u32();
+      if (paramSize > r.remaining) r.fail(`parameterSize ${paramSize} exceeds the ${r.remaining} bytes left`);
+      const p = r.sub(paramSize);
+      p.path.push('parameters');
+      params = def.response.decode(p);
+      if (p.remaining) p.fail(`${p.remaining} trailing parameter bytes`);
+      for (let i = 0; i < sessionCount; i++) TpmsAuthResponse.decode(r);
+    } else {
+      r.path.push('parameters');
+      params = def.response.decode(r);
+      r.path.pop();
+    }
+    if (r.remaining) r.fail(`${r.remaining} trailing bytes`);
+    return { handle, params };
+  } catch (e) {
+    if (e instanceof TpmMarshalError) throw new TpmResponseError(def.name, e.message, { cause: e });
+    throw e;
+  }
+}
+
+type Sender = Pick<TpmTransport, 'send'>;
+
+/**
+ * Runs one command: marshals it, sends it through the transport (which serialises per TPM), and parses the
+ * response. A TPM error becomes TpmError naming the command and the handle/session/parameter; retryable
+ * warnings are re-sent a few times first.
+ */
+export async function execute<P, R>(t: Sender, def: CommandDef<P, R>, input: ExecuteInput<P>): Promise<ExecuteOutput<R>> {
+  const command = marshalCommand(def, input);
+  const sessionCount = input.sessions?.length ?? def.authHandles;
+  let retries = input.retries ?? 5;
+  for (;;) {
+    const response = await t.send(command, { signal: input.signal });
+    try {
+      return unmarshalResponse(def, response, sessionCount);
+    } catch (e) {
+      if (e instanceof TpmError && e.retryable && retries-- > 0) {
+        await new Promise((res) => setTimeout(res, 20));
+        continue;
+      }
+      throw e;
+    }
+  }
+}

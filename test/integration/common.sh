@@ -29,7 +29,7 @@ fail-now() { echo "$(_ts) [$SUITE] FAIL  $*" >&2; exit 1; }
 
 # save-var NAME VALUE: set NAME now and in every later step of this suite.
 save-var() {
-  printf '%s=%q\n' "$1" "$2" >>"$STATEDIR/vars.sh"
+  printf 'export %s=%q\n' "$1" "$2" >>"$STATEDIR/vars.sh"
   printf -v "$1" '%s' "$2"
   export "${1?}"
 }
@@ -183,11 +183,17 @@ stop-bg() {
   for _ in $(seq 1 100); do [ -n "$(exit-status "$name")" ] && break; sleep 0.05; done
 }
 
-# wait-for-log FILE REGEX TIMEOUT_S: wait until a line of FILE matches the extended REGEX.
+# wait-for-log FILE REGEX TIMEOUT_S [NAME]: wait until a line of FILE matches the extended REGEX. With NAME
+# (a process from start-bg), fail at once when that process has exited without writing the line.
 wait-for-log() {
-  local file=$1 regex=$2 timeout=$3 deadline
+  local file=$1 regex=$2 timeout=$3 name=${4:-} deadline
   deadline=$(($(date +%s) + timeout))
   until grep -qE -- "$regex" "$file" 2>/dev/null; do
+    if [ -n "$name" ] && [ -n "$(exit-status "$name")" ]; then
+      sleep 0.2
+      grep -qE -- "$regex" "$file" 2>/dev/null && return 0
+      fail-now "$name exited (status $(exit-status "$name")) before logging /$regex/"
+    fi
     [ "$(date +%s)" -lt "$deadline" ] || fail-now "no line matching /$regex/ in $file after ${timeout}s"
     sleep 0.1
   done
@@ -251,18 +257,25 @@ spire-layout() {
   save-var AGENT_SOCKET "$RUNDIR/sockets/agent.sock"
   save-var AGENT_ADMIN_SOCKET "$RUNDIR/sockets/agent-admin.sock"
   save-var TRUST_BUNDLE "$RUNDIR/bundle.pem"
-  save-var PLUGIN_DIR "$DISTDIR"
+  # The suite runs its own copy of the built plugins, so a rebuild of dist/ mid-run cannot change them.
+  save-var PLUGIN_DIR "$RUNDIR/plugins"
+  mkdir -p "$PLUGIN_DIR"
+  local exe
+  for exe in tpm-quote-server tpm-quote-agent; do
+    if [ -x "$DISTDIR/$exe" ]; then cp -p "$DISTDIR/$exe" "$PLUGIN_DIR/$exe"; fi
+  done
   save-var LOG_LEVEL "${LOG_LEVEL:-DEBUG}"
+  save-var PLUGIN_LOG_LEVEL "${PLUGIN_LOG_LEVEL:-debug}"
   save-var TRUST_DOMAIN "$TRUST_DOMAIN"
   # Plugins' sockets and temp files go here, so a suite can check nothing is left behind.
   save-var PLUGIN_TMP "$RUNDIR/plugin-tmp"
   mkdir -p "$SERVER_DATA_DIR" "$AGENT_DATA_DIR" "$RUNDIR/sockets" "$PLUGIN_TMP"
   chmod 0700 "$PLUGIN_TMP"
-  if [ -x "$DISTDIR/tpm-quote-server" ]; then
-    save-var SERVER_PLUGIN_CHECKSUM "$(plugin-checksum "$DISTDIR/tpm-quote-server")"
+  if [ -x "$PLUGIN_DIR/tpm-quote-server" ]; then
+    save-var SERVER_PLUGIN_CHECKSUM "$(plugin-checksum "$PLUGIN_DIR/tpm-quote-server")"
   fi
-  if [ -x "$DISTDIR/tpm-quote-agent" ]; then
-    save-var AGENT_PLUGIN_CHECKSUM "$(plugin-checksum "$DISTDIR/tpm-quote-agent")"
+  if [ -x "$PLUGIN_DIR/tpm-quote-agent" ]; then
+    save-var AGENT_PLUGIN_CHECKSUM "$(plugin-checksum "$PLUGIN_DIR/tpm-quote-agent")"
   fi
 }
 
@@ -296,7 +309,8 @@ start-spire-agent() {
 stop-spire-server() { track-descendants "${1:-spire-server}"; stop-bg "${1:-spire-server}" 15; }
 stop-spire-agent() { track-descendants "${1:-spire-agent}"; stop-bg "${1:-spire-agent}" 15; }
 
-# spire-server-cli SUBCOMMAND ARGS...: spire-server's CLI against this suite's server socket.
+# spire-server-cli "SUBCOMMAND WORDS" ARGS...: spire-server's CLI against this suite's server socket,
+# e.g. spire-server-cli "agent list" -output json.
 spire-server-cli() {
   local sub=$1
   shift
@@ -327,17 +341,58 @@ wait-agent-healthy() {
 }
 
 # write-trust-bundle: the server's bundle into $TRUST_BUNDLE for the agent's trust_bundle_path.
-write-trust-bundle() { spire-server-cli bundle show >"$TRUST_BUNDLE"; }
+write-trust-bundle() { spire-server-cli "bundle show" >"$TRUST_BUNDLE"; }
 
 # token-generate SPIFFE_ID: prints a join token for SPIFFE_ID.
 token-generate() {
-  spire-server-cli token generate -spiffeID "$1" | awk '/^Token:/ {print $2}'
+  spire-server-cli "token generate" -spiffeID "$1" | awk '/^Token:/ {print $2}'
 }
 
-agent-list() { spire-server-cli agent list; }
+agent-list() { spire-server-cli "agent list"; }
 
 # entry-create ARGS...: `spire-server entry create` (e.g. -parentID P -spiffeID S -selector unix:uid:0).
-entry-create() { spire-server-cli entry create "$@"; }
+entry-create() { spire-server-cli "entry create" "$@"; }
+
+# plugin-pid NAME EXE_NAME: the pid of the plugin process EXE_NAME that SPIRE process NAME started.
+plugin-pid() {
+  local pid child
+  pid=$(pid-of "$1") || return 1
+  for child in $(descendants "$pid"); do
+    if tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | grep -q -- "$2"; then
+      echo "$child"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# wait-plugin-pid NAME EXE_NAME TIMEOUT_S: plugin-pid, waiting for it to appear.
+wait-plugin-pid() {
+  local deadline pid
+  deadline=$(($(date +%s) + $3))
+  until pid=$(plugin-pid "$1" "$2"); do
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "no $2 process under $1 after $3 s"
+    sleep 0.1
+  done
+  echo "$pid" >"$STATEDIR/pids/$1.child.$pid"
+  echo "$pid"
+}
+
+# stop-and-time-plugin NAME PLUGIN_PID: SIGTERM the SPIRE process NAME; prints the milliseconds until
+# PLUGIN_PID was gone (or fails after 10 s), then waits for NAME to exit.
+stop-and-time-plugin() {
+  local name=$1 ppid=$2 t0 ms
+  t0=$(date +%s%N)
+  kill -TERM "$(pid-of "$name")"
+  while alive "$ppid"; do
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ "$ms" -lt 10000 ] || fail-now "plugin pid $ppid still alive 10 s after SIGTERM to $name"
+    sleep 0.01
+  done
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  wait-for-exit "$name" 20 >/dev/null
+  echo "$ms"
+}
 
 # ---------------------------------------------------------------------------------------- log checks
 # spire-json-lines FILE [JS_FILTER]: SPIRE's JSON log lines (log_format = "json") matching a JS expression

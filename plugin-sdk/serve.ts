@@ -173,7 +173,13 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   addService(server, Config, {
     async configure(request) {
       const core = { trustDomain: request.coreConfiguration?.trustDomain ?? "" };
-      const configured = config.configure(core, request.hclConfiguration);
+      let configured: Configured<C>;
+      try {
+        configured = config.configure(core, request.hclConfiguration);
+      } catch (err) {
+        if (err instanceof PluginError) logger.warn("configuration refused", { error: err.message });
+        throw err;
+      }
       options.onConfigured?.(configured, ctx);
       logger.debug("plugin configured", { trust_domain: core.trustDomain });
       return {};
@@ -203,4 +209,5 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   });
 
   writeHandshakeLine(handshakeLine(dir.socketPath));
+  logger.info("plugin serving", { service: options.service.typeName, pid: process.pid, node_version: process.version });
 }

@@ -11,7 +11,7 @@ import { AgentStore, type GetAgentInfoRequest } from "../../proto/gen/spire/host
 import { Metrics, type IncrCounterRequest } from "../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
 import { addService } from "../../plugin-sdk/grpc-adapter";
 import { PluginError } from "../../plugin-sdk/plugin-error";
-import { SERVER_EXE, startSession, tempDir, waitForLog, type Session } from "./go-plugin-host";
+import { SERVER_EXE, startSession, tempDir, validPluginData, waitForLog, type Session } from "./go-plugin-host";
 
 interface HostServer {
   socketPath: string;
@@ -106,7 +106,7 @@ describe.each([
       const info = create(ConnInfoSchema, { serviceId: 1, network: "unix", address: host.socketPath });
       if (beforeInit) broker.send(info);
       await s.client(Init).init({ hostServiceNames: HOST_NAMES });
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: "" });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: validPluginData(SERVER_EXE) });
       if (!beforeInit) broker.send(info);
 
       const line = await waitForLog(s.proc, "reached host services");

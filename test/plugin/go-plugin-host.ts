@@ -2,7 +2,7 @@
 // spire-agent do (magic cookie env, stdout/stderr piped), reads the handshake and
 // dials the plugin over plaintext gRPC on its unix socket.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
@@ -133,4 +133,21 @@ export async function waitForLog(p: PluginProcess, message: string, timeoutMs = 
 /** A fresh private temp dir for test-owned sockets. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+let hashFile: string | undefined;
+
+/**
+ * The smallest plugin_data each side's config schema accepts (the server must be
+ * given some EK trust: here an allowlist file holding one hash).
+ */
+export function validPluginData(exe: string): string {
+  if (exe === AGENT_EXE) return "";
+  if (!hashFile) {
+    const dir = mkdtempSync(join(tmpdir(), "tpmq-plugin-cfg-"));
+    hashFile = join(dir, "ek-hashes.txt");
+    writeFileSync(hashFile, `${"ab".repeat(32)}\n`);
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return `ek_hash_path = ${JSON.stringify(hashFile)}\n`;
 }

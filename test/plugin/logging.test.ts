@@ -2,7 +2,7 @@
 import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
 import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
 import { GRPCController } from "../../proto/gen/plugin/grpc_controller_pb";
-import { AGENT_EXE, SERVER_EXE, exitWithin, hostEnv, logLines, startSession, waitForLog } from "./go-plugin-host";
+import { AGENT_EXE, SERVER_EXE, exitWithin, hostEnv, logLines, startSession, validPluginData, waitForLog } from "./go-plugin-host";
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const LEVELS = ["trace", "debug", "info", "warn", "error"];
@@ -15,7 +15,7 @@ describe.each([
     const s = await startSession(exe);
     try {
       await s.client(Init).init({ hostServiceNames: ["a.b.C"] });
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: "" });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: validPluginData(exe) });
       const configured = await waitForLog(s.proc, "plugin configured");
       expect(configured["@level"]).toBe("debug");
       expect(configured.trust_domain).toBe("example.org");
@@ -40,7 +40,7 @@ describe.each([
   test("TPM_QUOTE_LOG_LEVEL=info drops debug lines", async () => {
     const s = await startSession(exe, hostEnv({ TPM_QUOTE_LOG_LEVEL: "info" }));
     try {
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: "" });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: validPluginData(exe) });
       await s.client(GRPCController).shutdown({});
       await exitWithin(s.proc, 2_000);
       expect(logLines(s.proc.stderr()).filter((l) => l["@level"] === "debug")).toEqual([]);
@@ -52,7 +52,7 @@ describe.each([
   test("log_level in plugin_data changes the level", async () => {
     const s = await startSession(exe, hostEnv({ TPM_QUOTE_LOG_LEVEL: "debug" }));
     try {
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: 'log_level = "warn"\n' });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: "example.org" }, hclConfiguration: validPluginData(exe) + 'log_level = "warn"\n' });
       const before = logLines(s.proc.stderr()).length;
       await s.client(Init).init({ hostServiceNames: [] }); // would log "plugin initialised" at debug
       await s.client(GRPCController).shutdown({});

@@ -279,9 +279,19 @@ spire-layout() {
   fi
 }
 
+# ek-ca-layout: a swtpm for this suite (started once) and EK_CA_PATH = its local CA's root and issuer
+# certificates in one PEM file, the trust anchors the server plugin's ek_ca_path needs.
+ek-ca-layout() {
+  [ -n "${EK_CA_PATH:-}" ] && return 0
+  [ -n "${SWTPM_CA_ROOT:-}" ] || swtpm-start
+  cat "$SWTPM_CA_ROOT" "$SWTPM_CA_ISSUER" >"$RUNDIR/ek-ca.pem"
+  save-var EK_CA_PATH "$RUNDIR/ek-ca.pem"
+}
+
 # render-server-conf [DST] / render-agent-conf [DST]: the conf/ examples rendered for this suite.
 render-server-conf() {
   spire-layout
+  ek-ca-layout
   render-conf "$CONFDIR/server.conf" "${1:-$RUNDIR/server.conf}"
 }
 render-agent-conf() {
@@ -415,6 +425,23 @@ expect-json-line() {
   log-success "$3 ($n line(s))"
 }
 
+# expect-start-refused SIDE CONF NAME REGEX: start spire-SIDE (server|agent) with CONF as process NAME;
+# it must exit non-zero within 60 s, having logged an error-level line whose msg or error field matches
+# the JS regular expression REGEX. Prints that line.
+expect-start-refused() {
+  local side=$1 conf=$2 name=$3 regex=$4 rc lines
+  spire-layout
+  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" \
+    "$BINDIR/spire-$side" run -config "$conf"
+  rc=$(wait-for-exit "$name" 60)
+  [ "$rc" != 0 ] || fail-now "$name: spire-$side exited 0 (expected it to refuse to start)"
+  lines=$(REGEX=$regex spire-json-lines "$LOGDIR/$name.log" \
+    'e.level === "error" && new RegExp(process.env.REGEX).test(String(e.error ?? "") + " " + String(e.msg ?? ""))')
+  [ -n "$lines" ] || fail-now "$name: spire-$side exited $rc, but no error line matches /$regex/"
+  echo "$lines" | head -n 3 | sed 's/^/  /'
+  log-success "$name: spire-$side refused to start (exit $rc) with an error matching /$regex/"
+}
+
 # -------------------------------------------------------------------------------------------------- swtpm
 # swtpm-start: start a swtpm with EK certificates through test/helpers/swtpm-fixture.sh; its KEY=VALUE
 # output is saved (prefixed SWTPM_ when not already) for later steps.
@@ -437,6 +464,9 @@ swtpm-start() {
 swtpm-stop() {
   [ -d "$RUNDIR/swtpm" ] || return 0
   bash "$REPODIR/test/helpers/swtpm-fixture.sh" stop "$RUNDIR/swtpm" >/dev/null 2>&1 || true
+  if [ -n "${SWTPM_PID:-}" ]; then
+    for _ in $(seq 1 50); do alive "$SWTPM_PID" || break; sleep 0.1; done
+  fi
 }
 
 # ------------------------------------------------------------------------------------------- teardown
@@ -444,8 +474,8 @@ swtpm-stop() {
 # process (failing when one survived), stop the swtpm.
 default-teardown() {
   local rc=0
-  kill-all-started || rc=1
   swtpm-stop
+  kill-all-started || rc=1
   if [ -z "${SUCCESS:-}" ] || [ "$rc" -ne 0 ]; then
     echo "---- suite $SUITE failed: logs follow"
     print-logs

@@ -9,7 +9,7 @@ import { trustDomainProblem } from './trust-domain';
 /** Most notes one build reports; the rest are summarised in a last note. */
 export const MAX_NOTES = 50;
 
-export type ConfigResult<T> =
+export type ConfigBuildResult<T> =
   | { ok: true; config: T; trustDomain: string }
   | { ok: false; notes: string[] };
 
@@ -28,7 +28,7 @@ export interface ConfigDefinition<F extends Fields> {
    * "" means every default), unknown keys, each key, then the cross-key check. Never throws for bad
    * input; `config` is deeply frozen.
    */
-  readonly build: (trustDomain: string, hclText: string) => ConfigResult<InferConfig<F>>;
+  readonly build: (trustDomain: string, hclText: string) => ConfigBuildResult<InferConfig<F>>;
   /** The reference rows (key, type, required, default, description) for docs. */
   readonly docRows: () => ConfigDocRow[];
   /** The reference as a Markdown table. */
@@ -56,7 +56,7 @@ function capped(notes: string[]): string[] {
  * if (!r.ok) throw new Error(r.notes.join('; '));
  */
 export function defineConfig<F extends Fields>(fields: F, options: DefineConfigOptions<InferConfig<F>> = {}): ConfigDefinition<F> {
-  const build = (trustDomain: string, hclText: string): ConfigResult<InferConfig<F>> => {
+  const build = (trustDomain: string, hclText: string): ConfigBuildResult<InferConfig<F>> => {
     const notes: string[] = [];
     const tdProblem = typeof trustDomain === 'string' ? trustDomainProblem(trustDomain) : 'expected a string';
     if (tdProblem !== undefined) notes.push(`trust domain: ${tdProblem}`);

@@ -2,7 +2,7 @@
 // the one builder Configure and Validate share, and the docs table from that declaration.
 
 export { defineConfig, MAX_NOTES } from './define-config';
-export type { ConfigDefinition, ConfigOf, ConfigResult, DefineConfigOptions } from './define-config';
+export type { ConfigDefinition, ConfigOf, ConfigBuildResult, DefineConfigOptions } from './define-config';
 export { Field, bool, duration, enumOf, int, list, object, string, describeRaw } from './fields';
 export type {
   AnyField,

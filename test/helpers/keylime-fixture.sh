@@ -6,6 +6,7 @@
 #                                    GET /version answers, then prints KEY=VALUE lines on stdout:
 #                                    KEYLIME_URL, KEYLIME_PORT, KEYLIME_CA, KEYLIME_CLIENT_CERT,
 #                                    KEYLIME_CLIENT_KEY, KEYLIME_PID, KEYLIME_LOG, KEYLIME_API_VERSION
+#                                    Started again in the same <dir> after stop, it reuses the port and CA.
 #   keylime-fixture.sh stop <dir>    stops the verifier started in <dir> (SIGCONT first, in case a test
 #                                    SIGSTOPped it; SIGTERM, then SIGKILL after 10 s).
 #
@@ -152,7 +153,10 @@ start() {
   fi
   local port pid log=$dir/verifier.log attempt
   for attempt in 1 2 3; do
-    port=$(free_port)
+    # A restart in the same <dir> keeps the port (and the CA already generated there), so clients and
+    # configs made for the first start keep working.
+    if [ -f "$dir/port" ] && [ "$attempt" -eq 1 ]; then port=$(cat "$dir/port"); else port=$(free_port); fi
+    echo "$port" >"$dir/port"
     write_configs "$dir" "$port"
     : >"$log"
     # setsid: its own process group, so stop can end the verifier and any worker it forks.

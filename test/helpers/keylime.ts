@@ -30,6 +30,8 @@ export interface KeylimeVerifierProcess {
   resume(): void;
   /** Stops the verifier; removes its directory unless `keep`. */
   stop(options?: { keep?: boolean }): void;
+  /** Starts it again after stop({ keep: true }): same directory, port, CA and URL. */
+  restart(): void;
 }
 
 function runFixture(cmd: 'start' | 'stop', dir: string): Record<string, string> {
@@ -52,25 +54,33 @@ export function startKeylimeVerifier(): KeylimeVerifierProcess {
     const err = e as { stderr?: string };
     throw new Error(`keylime-fixture.sh start failed: ${err.stderr ?? String(e)}`, { cause: e });
   }
-  const pid = Number(vars.KEYLIME_PID);
-  return {
+  let pid = Number(vars.KEYLIME_PID);
+  const kl: KeylimeVerifierProcess = {
     url: vars.KEYLIME_URL,
     port: Number(vars.KEYLIME_PORT),
     caPath: vars.KEYLIME_CA,
     clientCertPath: vars.KEYLIME_CLIENT_CERT,
     clientKeyPath: vars.KEYLIME_CLIENT_KEY,
-    pid,
+    get pid() {
+      return pid;
+    },
     logPath: vars.KEYLIME_LOG,
     apiVersion: vars.KEYLIME_API_VERSION,
     dir,
     log: () => readFileSync(vars.KEYLIME_LOG, 'utf8'),
-    pause: () => process.kill(-pid, 'SIGSTOP'),
+    pause: () => process.kill(-pid, 'SIGSTOP'), // setsid made the verifier a process-group leader
     resume: () => process.kill(-pid, 'SIGCONT'),
     stop(options = {}) {
       runFixture('stop', dir);
       if (!options.keep) rmSync(dir, { recursive: true, force: true });
     },
+    restart() {
+      const again = runFixture('start', dir);
+      if (again.KEYLIME_URL !== kl.url) throw new Error(`keylime restarted on ${again.KEYLIME_URL}, not ${kl.url}`);
+      pid = Number(again.KEYLIME_PID);
+    },
   };
+  return kl;
 }
 
 /** An AK made with tpm2-tools under a transient RSA EK, kept as context files in `dir`. */

@@ -176,12 +176,46 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
     );
   });
 
-  test('tampered attest (clock byte changed) with a matching policy is refused', async () => {
+  test('OBSERVED: tampered attest (clock byte) is refused, but only as missing_pcrs (signature failure is silent)', async () => {
     const attest = Buffer.from(evidence.attest);
     attest[attest.length - 40] ^= 0x01;
     const e = await refusal(client.verify({ ...evidence, attest }, policyFrom(pcrValues)));
     expect(e.code).toBe('permission_denied');
-    expect(e.failures.length).toBeGreaterThan(0);
+    expect(e.failures.map((f) => f.type)).toEqual(['pcr_validation.missing_pcrs']);
+  });
+
+  test('OBSERVED: another AK than the one that signed is refused, but only as missing_pcrs', async () => {
+    const other = createToolsAk(swtpm);
+    const e = await refusal(client.verify({ ...evidence, akPublic: other.akPublic }, policyFrom(pcrValues)));
+    expect(e.code).toBe('permission_denied');
+    expect(e.failures.map((f) => f.type)).toEqual(['pcr_validation.missing_pcrs']);
+  });
+
+  test('OBSERVED: an unparsable AK -> permission_denied qoute_validation.invalid_quote (not a 400)', async () => {
+    const e = await refusal(client.verify({ ...evidence, akPublic: Uint8Array.from([0, 40, 1, 2]) }, policyFrom(pcrValues)));
+    expect(e.code).toBe('permission_denied');
+    expect(e.httpStatus).toBe(200);
+    expect(e.failures.map((f) => f.type)).toEqual(['qoute_validation.invalid_quote']);
+  });
+
+  test('OBSERVED: hash_alg other than the signature hash -> quote_validation failure naming both', async () => {
+    const e = await refusal(client.verify({ ...evidence, hashAlg: 'sha1' }, parseTpmPolicy(JSON.stringify({ 0: ['00'.repeat(20)] }))));
+    expect(e.code).toBe('permission_denied');
+    expect(e.message).toContain('Quote was expected to use sha1 but used sha256 instead');
+  });
+
+  test('OBSERVED: unused bytes of the pcrblob are not checked (flipped padding still valid)', async () => {
+    const pcrBlob = Buffer.from(evidence.pcrBlob);
+    pcrBlob[pcrBlob.length - 1] ^= 0x01; // inside the 8th, unused TPM2B_DIGEST slot
+    await expect(client.verify({ ...evidence, pcrBlob }, policyFrom(pcrValues))).resolves.toBeDefined();
+  });
+
+  test('OBSERVED: a quoted PCR 10 is checked against the (empty) IMA list even when the policy omits it', async () => {
+    toolsPcrExtend(swtpm, 10, 'sha256', 'cc'.repeat(32));
+    const e10 = toolsQuote(swtpm, ak, { nonce: randomBytes(20), pcrs: [0, 10] });
+    const e = await refusal(client.verify(e10, parseTpmPolicy(JSON.stringify({ 0: [pcrValues.get(0)] }))));
+    expect(e.code).toBe('permission_denied');
+    expect(e.failures.map((f) => f.type)).toEqual(['ima.pcr_mismatch']);
   });
 
   test('missing parameter (empty tpm_ak) -> invalid_argument with Keylime reason', async () => {
@@ -332,7 +366,7 @@ describe('Keylime verifier client when the verifier hangs or is gone', () => {
     }
   });
 
-  test('stopped verifier -> unavailable naming the URL (connection refused)', async () => {
+  test('stopped verifier -> unavailable naming the URL (connection refused); restarted -> the next verify passes', async () => {
     const c = createKeylimeVerifier({ url: kl.url, caPem: readFileSync(kl.caPath), timeoutMs: 5000 });
     try {
       await c.verify(evidence, policy);
@@ -350,6 +384,8 @@ describe('Keylime verifier client when the verifier hangs or is gone', () => {
       } finally {
         fresh.close();
       }
+      kl.restart();
+      await expect(c.verify(evidence, policy)).resolves.toMatchObject({ verifier: `keylime ${kl.url}` });
     } finally {
       c.close();
     }

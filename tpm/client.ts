@@ -1,0 +1,160 @@
+// The agent-side TPM API: open a TPM by transport spec, read its identity (EK), keep an AK, activate a
+// credential, quote PCRs. No TPM handle outlives a call: each call loads what it needs and flushes it.
+import * as C from './marshal/constants';
+import { constantName } from './marshal/names';
+import { openTransport, type TpmTransport, type TransportOptions } from './transport/transport';
+import {
+  getHandles,
+  getPcrBanks,
+  getProperties,
+  pcrRead,
+  quote as quoteCommand,
+  activateCredential as activateCommand,
+  passwordAuth,
+  type CallOptions,
+  type SignedAttestation,
+} from './commands/operations';
+import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from './types/pcr';
+import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
+import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob } from './ak/ak';
+
+/** PCRs of one bank: `hash` is a TPM_ALG_* hash (e.g. TPM_ALG_SHA256). */
+export interface PcrBankSelection {
+  hash: number;
+  pcrs: number[];
+}
+
+export interface TpmInfo {
+  /** TPM_PT_MANUFACTURER as its 4 ASCII characters (trailing NULs/spaces trimmed), e.g. "IBM". */
+  manufacturer: string;
+  manufacturerId: number;
+  /** TPM_PT_VENDOR_STRING_1..4 concatenated, trimmed. */
+  vendor: string;
+  /** TPM_PT_FIRMWARE_VERSION_1 and _2 as "hi.lo.hi.lo" (16-bit parts). */
+  firmwareVersion: string;
+  /** Spec family ("2.0"), level and revision (e.g. 1.59 reported as 159). */
+  family: string;
+  level: number;
+  revision: number;
+  /** Allocated PCR banks with their PCRs (empty banks are omitted). */
+  pcrBanks: { hash: number; hashName: string; pcrs: number[] }[];
+}
+
+export interface Quote {
+  /** TPMS_ATTEST bytes exactly as signed. */
+  attest: Uint8Array;
+  /** Marshalled TPMT_SIGNATURE. */
+  signature: Uint8Array;
+  /** Parsed views, for convenience. */
+  parsed: Pick<SignedAttestation, 'attested' | 'signatureParsed'>;
+}
+
+export interface TpmClient {
+  readonly transport: TpmTransport;
+  /** Manufacturer, vendor strings, firmware version and PCR banks. */
+  getInfo(o?: CallOptions): Promise<TpmInfo>;
+  /** Finds the EK (certificate from NV, persistent or template-created key); see ek/ek.ts readEk. Default `auto`. */
+  readEk(alg?: EkChoice, o?: CallOptions): Promise<EkInfo>;
+  /** The AK saved in `dataDir`, created (and saved) when absent or no longer loadable. Default `rsa`. */
+  loadOrCreateAk(dataDir: string, alg?: AkAlg, o?: CallOptions): Promise<AkBlob & { created: boolean }>;
+  /**
+   * TPM2_ActivateCredential: recovers the secret a verifier sealed to (`ak` Name, `ek`) with MakeCredential.
+   * `credentialBlob` and `secret` are the contents of the TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET (no size prefixes).
+   */
+  activateCredential(ak: AkBlob, ek: EkInfo, credentialBlob: Uint8Array, secret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
+  /** TPM2_Quote over `selection` with `nonce` as qualifyingData (at most 64 bytes), signed by the AK's own scheme. */
+  quote(ak: AkBlob, nonce: Uint8Array, selection: PcrBankSelection[], o?: CallOptions): Promise<Quote>;
+  /** Reads PCR values (all of them, even beyond 8 per command); values in ascending PCR order per bank. */
+  readPcrs(selection: PcrBankSelection[], o?: CallOptions): Promise<{ hash: number; pcrs: { index: number; value: Uint8Array }[] }[]>;
+  /** Counts of loaded transient objects and sessions (a leak check). */
+  loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
+  close(): Promise<void>;
+}
+
+function toSelection(sel: PcrBankSelection[]): TpmsPcrSelection[] {
+  if (!sel.length) throw new RangeError('empty PCR selection');
+  return sel.map((s) => pcrSelection(s.hash, s.pcrs));
+}
+
+function ascii(n: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b.toString('latin1');
+}
+
+/** Opens a TPM by transport spec (`device:/dev/tpmrm0` by default; see openTransport for the syntax). */
+export function openTpm(spec?: string, options: TransportOptions = {}): TpmClient {
+  const t = openTransport(spec, options);
+  return {
+    transport: t,
+
+    async getInfo(o = {}) {
+      const p = await getProperties(t, C.TPM_PT_FAMILY_INDICATOR, C.TPM_PT_FIRMWARE_VERSION_2 - C.TPM_PT_FAMILY_INDICATOR + 1, o);
+      const get = (k: number) => p.get(k) ?? 0;
+      const vendor = [C.TPM_PT_VENDOR_STRING_1, C.TPM_PT_VENDOR_STRING_2, C.TPM_PT_VENDOR_STRING_3, C.TPM_PT_VENDOR_STRING_4]
+        .map((k) => ascii(get(k)))
+        .join('')
+        .replace(/[\0\s]+$/g, '')
+        .replace(/\0/g, '');
+      const fw1 = get(C.TPM_PT_FIRMWARE_VERSION_1) >>> 0;
+      const fw2 = get(C.TPM_PT_FIRMWARE_VERSION_2) >>> 0;
+      const banks = (await getPcrBanks(t, o))
+        .map((b) => ({ hash: b.hash, hashName: constantName('TPM_ALG_', b.hash).replace('TPM_ALG_', '').toLowerCase(), pcrs: selectedPcrs(b) }))
+        .filter((b) => b.pcrs.length > 0);
+      return {
+        manufacturer: ascii(get(C.TPM_PT_MANUFACTURER)).replace(/[\0\s]+$/g, ''),
+        manufacturerId: get(C.TPM_PT_MANUFACTURER) >>> 0,
+        vendor,
+        firmwareVersion: `${fw1 >>> 16}.${fw1 & 0xffff}.${fw2 >>> 16}.${fw2 & 0xffff}`,
+        family: ascii(get(C.TPM_PT_FAMILY_INDICATOR)).replace(/\0+$/g, ''),
+        level: get(C.TPM_PT_LEVEL),
+        revision: get(C.TPM_PT_REVISION),
+        pcrBanks: banks,
+      };
+    },
+
+    readEk: (alg = 'auto', o = {}) => discoverEk(t, alg, o),
+
+    loadOrCreateAk: (dataDir, alg = 'rsa', o = {}) => akLoadOrCreate(t, dataDir, alg, o),
+
+    activateCredential(ak, ek, credentialBlob, secret, o = {}) {
+      return withAkHandle(
+        t,
+        ak,
+        (akHandle) =>
+          withEkHandle(
+            t,
+            ek,
+            (ekHandle, ekAuth) =>
+              activateCommand(t, { activateHandle: akHandle, keyHandle: ekHandle, activateAuth: passwordAuth(), keyAuth: ekAuth, credentialBlob, secret }, o),
+            o,
+          ),
+        o,
+      );
+    },
+
+    async quote(ak, nonce, selection, o = {}) {
+      if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
+      const sel = toSelection(selection);
+      const q = await withAkHandle(t, ak, (h) => quoteCommand(t, h, nonce, sel, o), o);
+      return { attest: q.attest, signature: q.signature, parsed: { attested: q.attested, signatureParsed: q.signatureParsed } };
+    },
+
+    async readPcrs(selection, o = {}) {
+      const r = await pcrRead(t, toSelection(selection), o);
+      return r.banks.map((b) => ({
+        hash: b.hash,
+        pcrs: [...b.values.entries()].sort((x, y) => x[0] - y[0]).map(([index, value]) => ({ index, value })),
+      }));
+    },
+
+    async loadedCounts(o = {}) {
+      const transient = (await getHandles(t, C.HR_TRANSIENT, o)).length;
+      const loaded = (await getHandles(t, C.HR_LOADED_SESSION, o)).length;
+      const policy = (await getHandles(t, C.HR_POLICY_SESSION, o)).length;
+      return { transient, sessions: loaded + policy };
+    },
+
+    close: () => t.close(),
+  };
+}

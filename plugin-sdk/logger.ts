@@ -26,6 +26,9 @@ export interface Logger {
 
 const RESERVED = new Set(["@level", "@message", "@timestamp", "@module"]);
 
+/** go-plugin reads plugin stderr in 64 KiB lines; stay well below (JSON escapes can grow UTF-8). */
+export const MAX_LINE_CHARS = 16 * 1024;
+
 /** True when `value` names a log level. */
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(LOG_LEVELS, value);
@@ -69,7 +72,17 @@ export function formatHclogLine(entry: {
     if (RESERVED.has(key) || value === undefined) continue;
     out[key] = fieldValue(value);
   }
-  return JSON.stringify(out);
+  const line = JSON.stringify(out);
+  if (line.length <= MAX_LINE_CHARS) return line;
+  // go-plugin splits longer stderr lines, which turns the JSON into raw text in SPIRE's log:
+  // keep the line parseable by shortening the message and dropping the fields.
+  return JSON.stringify({
+    "@level": out["@level"],
+    "@message": `${entry.message.slice(0, 1024)}${entry.message.length > 1024 ? "..." : ""}`,
+    "@timestamp": out["@timestamp"],
+    ...(entry.module ? { "@module": entry.module } : {}),
+    log_truncated: `line of ${line.length} characters exceeded ${MAX_LINE_CHARS}; fields dropped: ${Object.keys(out).filter((k) => !RESERVED.has(k)).join(",").slice(0, 1024)}`,
+  });
 }
 
 const SYMBOL_KEYS = new Set(["level", "message", "module", "splat"]);

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, formatHclogLine, formatHclogTimestamp, isLogLevel } from "../../../plugin-sdk/logger";
+import { createLogger, formatHclogLine, formatHclogTimestamp, isLogLevel, MAX_LINE_CHARS } from "../../../plugin-sdk/logger";
 
 function capture() {
   const lines: string[] = [];
@@ -39,6 +39,16 @@ describe("formatHclogLine", () => {
   test("fields cannot forge reserved keys; undefined fields dropped", () => {
     const line = JSON.parse(formatHclogLine({ level: "info", message: "real", time, fields: { "@level": "error", "@message": "fake", gone: undefined } }));
     expect(line).toEqual({ "@level": "info", "@message": "real", "@timestamp": "2026-01-02T03:04:05.123000Z" });
+  });
+  test("an over-long line stays one parseable JSON object below the limit", () => {
+    const raw = formatHclogLine({ level: "info", message: "m".repeat(5000), module: "x", time, fields: { blob: "b".repeat(100_000), n: 1 } });
+    expect(raw.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+    const line = JSON.parse(raw);
+    expect(line["@level"]).toBe("info");
+    expect(line["@module"]).toBe("x");
+    expect(line["@message"]).toBe(`${"m".repeat(1024)}...`);
+    expect(line.blob).toBeUndefined();
+    expect(line.log_truncated).toMatch(/fields dropped: @module,blob,n|fields dropped: blob,n/);
   });
   test("errors become their message (no stack), bigints and bytes become strings", () => {
     const line = JSON.parse(formatHclogLine({ level: "error", message: "x", time, fields: { error: new Error("boom"), n: 2n ** 70n, b: new Uint8Array([0xde, 0xad]) } }));

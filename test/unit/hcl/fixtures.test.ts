@@ -3,7 +3,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HclValue, parseConfigText } from '../../../plugin-sdk/hcl';
+import { HclParseError, HclValue, parseConfigText } from '../../../plugin-sdk/hcl';
 
 const dir = join(__dirname, '../../fixtures/hcl');
 const fixture = (name: string): string => readFileSync(join(dir, `${name}.hcl`), 'utf8');
@@ -46,9 +46,19 @@ const expected: Record<string, HclValue> = {
   file_json: { ek_algorithm: 'ecc', pcrs: [0, 7], verifier: { url: 'https://127.0.0.1:8881', timeout: '5s' } },
 };
 
+// SPIRE passes these through; our reader refuses them (deliberately stricter than HCL v1's last-one-wins).
+const refused: Record<string, string> = {
+  duplicate_key: '3:1: duplicate key "a" (already set at 1:1)',
+};
+
 describe('hcl_configuration captured from real spire-server', () => {
   it.each(Object.keys(expected))('%s reads into the expected tree', (name) => {
     expect(parseConfigText(fixture(name))).toStrictEqual(expected[name]);
+  });
+
+  it.each(Object.keys(refused))('%s is refused with a positioned error', (name) => {
+    expect(() => parseConfigText(fixture(name))).toThrow(HclParseError);
+    expect(() => parseConfigText(fixture(name))).toThrow(refused[name]);
   });
 
   it('has a test for every captured fixture', () => {
@@ -56,13 +66,17 @@ describe('hcl_configuration captured from real spire-server', () => {
       .filter((f) => f.endsWith('.hcl'))
       .map((f) => f.replace(/\.hcl$/, ''))
       .sort();
-    expect(names).toEqual(Object.keys(expected).sort());
+    expect(names).toEqual([...Object.keys(expected), ...Object.keys(refused)].sort());
   });
 
   // Facts about what SPIRE sends, pinned so a SPIRE upgrade that changes them is noticed on re-capture.
   it('sends plugin_data_file contents verbatim', () => {
     expect(fixture('file_hcl')).toBe(readFileSync(join(dir, 'input/file_hcl.data'), 'utf8'));
     expect(fixture('file_json')).toBe(readFileSync(join(dir, 'input/file_json.data'), 'utf8'));
+  });
+
+  it('passes a duplicate key through as written', () => {
+    expect(fixture('duplicate_key')).toBe('a = 1\n\na = 2');
   });
 
   it('sends "" for plugin_data = {}', () => {

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { openTpm, type TpmClient, type PcrBankSelection } from '../../tpm/client';
+import { Reader } from '../../tpm/marshal/codec';
+import * as C from '../../tpm/marshal/constants';
+import { Tpm2bEncryptedSecret, Tpm2bIdObject, selectedPcrs } from '../../tpm/types';
+import type { EkKind } from '../../tpm/ek/templates';
+import type { AkAlg } from '../../tpm/ak/ak';
+import { tpm2 } from './tpm2-tools';
+
+let s: Swtpm;
+let tpm: TpmClient;
+let work: string;
+
+beforeAll(() => {
+  s = startSwtpm();
+  tpm = openTpm(s.transportSpec);
+  work = mkdtempSync(join(tmpdir(), 'actq-test-'));
+});
+afterAll(async () => {
+  await tpm?.close();
+  s?.stop();
+});
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const tpm2b = (b: Uint8Array) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), Buffer.from(b)]);
+
+/** Parses tpm2_makecredential's output file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET. */
+function parseCredFile(bytes: Uint8Array) {
+  const r = new Reader(bytes);
+  expect(r.u32()).toBe(0xbadcc0de);
+  expect(r.u32()).toBe(1);
+  const credentialBlob = Tpm2bIdObject.decode(r);
+  const secret = Tpm2bEncryptedSecret.decode(r);
+  expect(r.remaining).toBe(0);
+  return { credentialBlob, secret };
+}
+
+describe.each([
+  ['rsa2048', 'rsa'],
+  ['rsa2048', 'ecc'],
+  ['ecc-p384', 'ecc'],
+  ['ecc-p384', 'rsa'],
+  ['ecc-p256', 'ecc'],
+  ['ecc-p256', 'rsa'],
+] as [EkKind, AkAlg][])('EK %s, AK %s', (ekKind, akAlg) => {
+  test('a tpm2_makecredential blob is activated by our ActivateCredential; a wrong AK Name is refused', async () => {
+    const dir = mkdtempSync(join(work, `${ekKind}-${akAlg}-`));
+    const ek = await tpm.readEk(ekKind);
+    const ak = await tpm.loadOrCreateAk(dir, akAlg);
+    writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.publicBytes));
+    const secret = randomBytes(32);
+    writeFileSync(join(dir, 'secret.bin'), secret);
+    tpm2(s, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
+    const { credentialBlob, secret: encSecret } = parseCredFile(new Uint8Array(readFileSync(join(dir, 'cred.bin'))));
+    const got = await tpm.activateCredential(ak, ek, credentialBlob, encSecret);
+    expect(hex(got)).toBe(hex(secret));
+
+    const other = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'other-')), akAlg);
+    await expect(tpm.activateCredential(other, ek, credentialBlob, encSecret)).rejects.toMatchObject({
+      name: 'TpmError',
+      command: 'TPM2_ActivateCredential',
+    });
+    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  });
+});
+
+/**
+ * tpm2-tools' serialized PCR file (what `tpm2_quote -o` writes and `tpm2_checkquote -f` reads; its
+ * values-only form with -l fails for more than 8 PCRs in tpm2-tools 5.4): little-endian C structs,
+ * TPML_PCR_SELECTION (u32 count + 16 slots {u16 hash, u8 sizeofSelect, u8[4] select, pad}), u32 list count,
+ * then TPML_DIGEST lists (u32 count + 8 slots {u16 size, u8[64]}), at most 8 values per list.
+ */
+function serializedPcrs(banks: { hash: number; pcrs: { index: number; value: Uint8Array }[] }[]): Buffer {
+  const sel = Buffer.alloc(4 + 16 * 8);
+  sel.writeUInt32LE(banks.length, 0);
+  banks.forEach((b, i) => {
+    sel.writeUInt16LE(b.hash, 4 + i * 8);
+    sel[4 + i * 8 + 2] = 3;
+    for (const p of b.pcrs) sel[4 + i * 8 + 3 + (p.index >> 3)] |= 1 << (p.index & 7);
+  });
+  const values = banks.flatMap((b) => b.pcrs.map((p) => p.value));
+  const lists: Buffer[] = [];
+  for (let i = 0; i < values.length; i += 8) {
+    const l = Buffer.alloc(4 + 8 * 66);
+    const chunk = values.slice(i, i + 8);
+    l.writeUInt32LE(chunk.length, 0);
+    chunk.forEach((v, j) => {
+      l.writeUInt16LE(v.length, 4 + j * 66);
+      Buffer.from(v).copy(l, 4 + j * 66 + 2);
+    });
+    lists.push(l);
+  }
+  const n = Buffer.alloc(4);
+  n.writeUInt32LE(lists.length, 0);
+  return Buffer.concat([sel, n, ...lists]);
+}
+
+describe.each([
+  ['rsa', [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 23] }], 'sha256:0,1,2,3,4,5,6,7,8,9,10,16,23'],
+  [
+    'ecc',
+    [
+      { hash: C.TPM_ALG_SHA1, pcrs: [0, 7] },
+      { hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16] },
+    ],
+    'sha1:0,7+sha256:0,1,2,3,4,5,6,7,8,9,16',
+  ],
+] as [AkAlg, PcrBankSelection[], string][])('quote with a %s AK', (akAlg, selection, list) => {
+  test('passes tpm2_checkquote with our PCR values; a changed PCR value or nonce fails it', async () => {
+    const dir = mkdtempSync(join(work, `quote-${akAlg}-`));
+    tpm2(s, 'pcrextend', [`16:sha1=${'ab'.repeat(20)},sha256=${'cd'.repeat(32)}`], dir);
+    const ak = await tpm.loadOrCreateAk(dir, akAlg);
+    const nonce = randomBytes(32);
+    const q = await tpm.quote(ak, nonce, selection);
+    const att = q.parsed.attested;
+    expect(att.magic).toBe(C.TPM_GENERATED_VALUE);
+    if (att.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
+    expect(hex(att.extraData)).toBe(hex(nonce));
+    expect(att.attested.pcrSelect.map((x) => ({ hash: x.hash, pcrs: selectedPcrs(x) }))).toEqual(selection);
+    const values = await tpm.readPcrs(selection);
+    const pcrBytes = serializedPcrs(values);
+    writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.publicBytes));
+    writeFileSync(join(dir, 'quote.msg'), q.attest);
+    writeFileSync(join(dir, 'quote.sig'), q.signature);
+    writeFileSync(join(dir, 'quote.pcrs'), pcrBytes);
+    const check = (pcrFile: string, n: Buffer) =>
+      tpm2(s, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
+    const out = check('quote.pcrs', nonce);
+    for (const b of selection) expect(out).toContain(`${b.hash === C.TPM_ALG_SHA1 ? 'sha1' : 'sha256'}:`);
+    expect(out).toContain(`16: 0x${hex(values.find((b) => b.hash === C.TPM_ALG_SHA256)!.pcrs.find((p) => p.index === 16)!.value).toUpperCase()}`);
+    void list;
+
+    const bad = Buffer.from(pcrBytes);
+    bad[4 + 16 * 8 + 4 + 4 + 2] ^= 1; // first byte of the first value
+    writeFileSync(join(dir, 'bad.pcrs'), bad);
+    expect(() => check('bad.pcrs', nonce)).toThrow(/tpm2_checkquote/);
+    expect(() => check('quote.pcrs', randomBytes(32))).toThrow(/tpm2_checkquote/);
+    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  });
+});
+
+test('the AK survives a TPM restart: the saved blob re-loads and quotes', async () => {
+  const dir = mkdtempSync(join(work, 'restart-'));
+  const first = await tpm.loadOrCreateAk(dir, 'ecc');
+  expect(first.created).toBe(true);
+  s.restart();
+  const again = await tpm.loadOrCreateAk(dir, 'ecc');
+  expect(again.created).toBe(false);
+  expect(hex(again.name)).toBe(hex(first.name));
+  const q = await tpm.quote(again, randomBytes(16), [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }]);
+  expect(q.parsed.signatureParsed.sigAlg).toBe(C.TPM_ALG_ECDSA);
+});

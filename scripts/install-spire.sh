@@ -6,7 +6,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 version=v1.13.3
 bin="$root/.tools/bin"
 want="${version#v}"
-have() { [ -x "$bin/$1" ] && "$bin/$1" --version 2>&1 | grep -q "$want"; }
+# (Output captured first: with pipefail, `| grep -q` could fail the check through SIGPIPE.)
+have() {
+  local v
+  [ -x "$bin/$1" ] && v=$("$bin/$1" --version 2>&1) && [[ $v == *"$want"* ]]
+}
 if have spire-server && have spire-agent; then
   echo "spire $version already in $bin"
   exit 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command (`npm test`, and what .ci/run runs). Installs what is missing, then runs, in order:
-#   typecheck (tsc), proto staleness check, build (dist/), jest (projects unit, swtpm, plugin),
+#   typecheck (tsc), proto staleness check, build (dist/), start-up benchmark smoke run,
+#   jest (projects unit, swtpm, plugin),
 #   every integration suite (test/integration/run.sh, real spire-server/agent).
 # Every part runs even when an earlier one failed (except that nothing runs when installing failed), and
 # the last line is `N passed, N failed`: jest tests + integration suites + the gate steps above.
@@ -49,6 +50,9 @@ fi
 gate typecheck npx tsc -p tsconfig.json
 if [ -f scripts/generate-proto.sh ]; then gate proto-check bash scripts/generate-proto.sh --check; fi
 gate build npm run build --silent
+# The start-up benchmark, 3 runs: keeps the script working and checks each executable's first stdout line
+# is a go-plugin handshake (the full benchmark: node scripts/bench-plugin-start.mjs).
+gate bench-plugin-start node scripts/bench-plugin-start.mjs --runs 3
 
 # --- jest: every project. Totals from its JSON report; a test file that fails to load counts as a failure.
 echo "==================== jest"

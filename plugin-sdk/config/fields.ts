@@ -356,6 +356,9 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
+/** Unknown keys reported one by one per object; the rest are counted in one note. */
+export const MAX_UNKNOWN_KEY_NOTES = 20;
+
 /**
  * Reads an object against `fields`: every unknown key is a note (naming the known keys), every field
  * reads its own key. Returns a frozen object, or INVALID after pushing notes.
@@ -363,12 +366,16 @@ function distance(a: string, b: string): number {
 export function readObject<F extends Fields>(fields: F, raw: HclObject, prefix: string, notes: string[]): InferConfig<F> | Invalid {
   const before = notes.length;
   const known = Object.keys(fields);
-  for (const key of Object.keys(raw)) {
-    if (Object.prototype.hasOwnProperty.call(fields, key)) continue;
+  const unknown = Object.keys(raw).filter((key) => !Object.prototype.hasOwnProperty.call(fields, key));
+  // Hints cost an edit distance per known key: only the first few unknown keys get one each.
+  for (const key of unknown.slice(0, MAX_UNKNOWN_KEY_NOTES)) {
     const near = known.filter((k) => distance(k, key) <= Math.max(1, Math.floor(k.length / 4)));
     const hint = near.length > 0 ? `; did you mean ${near.map((k) => `"${k}"`).join(' or ')}?` : '';
     const knownText = known.length > 0 ? `known keys: ${known.join(', ')}` : 'no keys are accepted here';
     notes.push(`unknown key "${prefix}${key.slice(0, 64)}" (${knownText}${hint})`);
+  }
+  if (unknown.length > MAX_UNKNOWN_KEY_NOTES) {
+    notes.push(`${unknown.length - MAX_UNKNOWN_KEY_NOTES} more unknown keys${prefix ? ` in "${prefix.slice(0, -1)}"` : ''}`);
   }
   const out: Record<string, unknown> = {};
   for (const key of known) {

@@ -77,13 +77,13 @@ class Parser {
         }
         this.scanner.next();
         const valueToken = this.scanner.peek();
-        const value = this.parseValue(depth, `after "=" for key ${keyName}`);
+        const value = this.parseValue(depth, () => `after "=" for key ${keyName}`);
         this.add(out, entries, keys, value, valueToken.kind === '{');
       } else if (op.kind === '{') {
         this.scanner.next();
         this.enter(depth + 1, op);
         const body = this.parseBody(depth + 1, '}');
-        this.expect('}', `to close the block ${keyName} opened at ${this.src.where(op.offset)}`);
+        this.expect('}', () => `to close the block ${keyName} opened at ${this.src.where(op.offset)}`);
         this.add(out, entries, keys, body, true);
       } else {
         const what = keys.length > 1 ? `"{" after ${keyName} and its labels` : `"=" or "{" after key ${keyName}`;
@@ -93,13 +93,14 @@ class Parser {
     }
   }
 
-  private expect(kind: '}' | ']', why: string): HclToken {
+  // Message parts are built only on failure: computing a position costs a scan of its line.
+  private expect(kind: '}' | ']', why: () => string): HclToken {
     const t = this.scanner.next();
-    if (t.kind !== kind) this.src.fail(t.offset, `expected "${kind}" ${why}, got ${describeToken(t)}`);
+    if (t.kind !== kind) this.src.fail(t.offset, `expected "${kind}" ${why()}, got ${describeToken(t)}`);
     return t;
   }
 
-  private parseValue(depth: number, context: string): HclValue {
+  private parseValue(depth: number, context: () => string): HclValue {
     const t = this.scanner.next();
     switch (t.kind) {
       case 'string':
@@ -112,7 +113,7 @@ class Parser {
         if (t.text === 'false') return false;
         return this.src.fail(
           t.offset,
-          `expected a value ${context}, got ${describeToken(t)} (text values need quotes: "${t.text}")`,
+          `expected a value ${context()}, got ${describeToken(t)} (text values need quotes: "${t.text}")`,
         );
       case '[':
         this.enter(depth + 1, t);
@@ -120,13 +121,13 @@ class Parser {
       case '{': {
         this.enter(depth + 1, t);
         const body = this.parseBody(depth + 1, '}');
-        this.expect('}', `to close the object opened at ${this.src.where(t.offset)}`);
+        this.expect('}', () => `to close the object opened at ${this.src.where(t.offset)}`);
         return body;
       }
       default:
         return this.src.fail(
           t.offset,
-          `expected a value (string, number, bool, list, object or heredoc) ${context}, got ${describeToken(t)}`,
+          `expected a value (string, number, bool, list, object or heredoc) ${context()}, got ${describeToken(t)}`,
         );
     }
   }
@@ -138,7 +139,7 @@ class Parser {
         this.scanner.next();
         return items;
       }
-      items.push(this.parseValue(depth, `in the list opened at ${this.src.where(open.offset)}`));
+      items.push(this.parseValue(depth, () => `in the list opened at ${this.src.where(open.offset)}`));
       const sep = this.scanner.next();
       if (sep.kind === ']') return items;
       if (sep.kind !== ',') {

@@ -48,7 +48,8 @@ class JsonReader {
     }
   }
 
-  private value(depth: number, context: string): HclValue {
+  // `context` is built only on failure: computing a position costs a scan of its line.
+  private value(depth: number, context: () => string): HclValue {
     this.space();
     const c = this.t[this.pos];
     if (c === '{') return this.object(depth + 1);
@@ -62,9 +63,9 @@ class JsonReader {
       }
     }
     if (this.t.startsWith('null', this.pos)) {
-      this.src.fail(this.pos, `expected a value ${context}, got null (leave the key out instead)`);
+      this.src.fail(this.pos, `expected a value ${context()}, got null (leave the key out instead)`);
     }
-    return this.src.fail(this.pos, `expected a JSON value ${context}, got ${this.describeHere()}`);
+    return this.src.fail(this.pos, `expected a JSON value ${context()}, got ${this.describeHere()}`);
   }
 
   private enter(depth: number): void {
@@ -94,7 +95,7 @@ class JsonReader {
       this.space();
       if (this.t[this.pos] !== ':') this.src.fail(this.pos, `expected ":" after key ${name}, got ${this.describeHere()}`);
       this.pos++;
-      setOwn(out, key, this.value(depth, `for key ${name}`));
+      setOwn(out, key, this.value(depth, () => `for key ${name}`));
       this.space();
       const c = this.t[this.pos];
       if (c === ',') {
@@ -120,7 +121,7 @@ class JsonReader {
       return out;
     }
     for (;;) {
-      out.push(this.value(depth, `in the array opened at ${this.src.where(open)}`));
+      out.push(this.value(depth, () => `in the array opened at ${this.src.where(open)}`));
       this.space();
       const c = this.t[this.pos];
       if (c === ',') {

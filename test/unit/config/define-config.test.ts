@@ -179,12 +179,28 @@ describe('build: notes', () => {
   });
 
   it('caps the number of notes', () => {
-    const hcl = Array.from({ length: 80 }, (_, i) => `unknown_${i} = 1`).join('\n');
+    const hcl = Array.from({ length: 80 }, (_, i) => `pcrs${i} = 1`).join('\n') + '\npcrs = [' + '"x", '.repeat(60) + ']';
     const r = example.build('example.org', hcl);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.notes).toHaveLength(MAX_NOTES + 1);
-    expect(r.notes[MAX_NOTES]).toBe('... and 30 more problems');
+    expect(r.notes[19]).toMatch(/^unknown key "pcrs19" \(known keys: tpm, /);
+    expect(r.notes[20]).toBe('60 more unknown keys');
+    expect(r.notes[21]).toBe('key "pcrs[0]": expected an integer 0-23, got string');
+    expect(r.notes[MAX_NOTES]).toBe('... and 31 more problems');
+  });
+
+  it('stays fast on a megabyte of unknown keys', () => {
+    const hcl = Array.from({ length: 60000 }, (_, i) => `k${i % 1000}_${i} = 1`).join('\n');
+    const t0 = Date.now();
+    const r = example.build('example.org', hcl);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.ok).toBe(false);
+  });
+
+  it('counts unknown keys in nested blocks by block', () => {
+    const r = example.build('example.org', `verifier {\n url = "https://v"\n${Array.from({ length: 25 }, (_, i) => `x${i} = 1`).join('\n')}\n}`);
+    expect(!r.ok && r.notes.at(-1)).toBe('5 more unknown keys in "verifier"');
   });
 
   it('runs custom field checks after the type check', () => {

@@ -206,6 +206,12 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
       `${'p { }\n'.repeat(100000)}`,
       `{"a": [${'[],'.repeat(200000)}[]]}`,
       `a = "${'x'.repeat(500000)}`,
+      // Long single lines: positions for messages must not be computed per item.
+      `x = "${'y'.repeat(300000)}" a = [${'1,'.repeat(100000)}]`,
+      `x = "${'y'.repeat(300000)}" ${'p { } '.repeat(50000)}`,
+      `x = "${'y'.repeat(300000)}" ${'o = { } '.repeat(50000)}`,
+      `{"x": "${'y'.repeat(300000)}", "a": [${'1,'.repeat(100000)}1]}`,
+      `{"x": "${'y'.repeat(300000)}", ${Array.from({ length: 30000 }, (_, i) => `"k${i}": 1`).join(', ')}}`,
     ];
     for (const text of cases) {
       const t0 = Date.now();

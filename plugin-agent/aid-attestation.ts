@@ -1,16 +1,164 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+// Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
+// challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
+import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
+import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
 
+/** The protocol version this plugin speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Largest challenge accepted before decoding. */
+export const MAX_CHALLENGE_BYTES = 16 * 1024;
+/** Times the PCRs are re-read and re-quoted when they change during a quote. */
+export const PCR_READ_ATTEMPTS = 3;
+
+const BANKS: readonly HashName[] = ["sha1", "sha256", "sha384", "sha512"];
+
+/** Keeps one TPM client per transport spec; commands open a fresh connection each, so a restarted swtpm is fine. */
+export function createTpmPool(open: (spec: string) => TpmClient = (spec) => openTpm(spec)) {
+  const clients = new Map<string, TpmClient>();
+  return {
+    get(spec: string): TpmClient {
+      let c = clients.get(spec);
+      if (!c) {
+        c = open(spec);
+        clients.set(spec, c);
+      }
+      return c;
+    },
+    async close() {
+      for (const c of clients.values()) await c.close().catch(() => undefined);
+      clients.clear();
+    },
+  };
+}
+export type TpmPool = ReturnType<typeof createTpmPool>;
+
+/** A TPM failure as the plugin error SPIRE shows: unreachable TPM Unavailable naming the transport. */
+export function tpmFailure(spec: string, step: string, err: unknown): PluginError {
+  if (err instanceof PluginError) return err;
+  if (err instanceof TpmUnavailableError) return PluginError.unavailable(`${step}: ${err.message}`, err);
+  if (err instanceof TpmError) {
+    return new PluginError(Code.FAILED_PRECONDITION, `${step}: TPM ${spec} refused ${err.message}`, { cause: err });
+  }
+  if (err instanceof TpmResponseError) return PluginError.unavailable(`${step}: TPM ${spec} sent a malformed response: ${err.message}`, err);
+  if ((err as Error)?.name === "AbortError") return PluginError.unavailable(`${step}: cancelled`, err);
+  return PluginError.internal(`${step}: ${(err as Error)?.message ?? String(err)}`, err);
+}
+
+function stripTpm2b(what: string, bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 2) throw PluginError.invalidArgument(`challenge.${what}: ${bytes.length} bytes is not a TPM2B`);
+  const size = (bytes[0] << 8) | bytes[1];
+  if (size !== bytes.length - 2) throw PluginError.invalidArgument(`challenge.${what}: TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
+  return bytes.subarray(2);
+}
+
+function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): PcrBankSelection[] {
+  if (challenge.pcrSelection.length === 0) throw PluginError.invalidArgument("challenge.pcr_selection: empty");
+  return challenge.pcrSelection.map((s) => {
+    if (!(BANKS as readonly string[]).includes(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
+    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > 23)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-23`);
+    return { hash: hashAlgId(s.bank as HashName), pcrs: [...s.pcrs] };
+  });
+}
+
+const describeSelection = (sel: PcrBankSelection[]) => sel.map((s) => `${hashInfo(s.hash).name}:${s.pcrs.join(",")}`).join("+");
+
+function samePcrs(a: Awaited<ReturnType<TpmClient["readPcrs"]>>, b: Awaited<ReturnType<TpmClient["readPcrs"]>>): boolean {
+  return (
+    a.length === b.length &&
+    a.every((bank, i) => bank.hash === b[i].hash && bank.pcrs.length === b[i].pcrs.length && bank.pcrs.every((p, j) => p.index === b[i].pcrs[j].index && Buffer.from(p.value).equals(Buffer.from(b[i].pcrs[j].value))))
+  );
+}
+
 /**
- * Agent side of tpm_quote attestation: sends the payload, then answers each
- * challenge. Not implemented yet (the attestor issue fills it in).
+ * Creates the AidAttestation handler: reads the TPM's facts, EK (and certificate) and AK (loaded from
+ * ak_data_dir or created), sends the payload, then for each challenge activates the credential, reads the
+ * PCRs and quotes them (re-reading when a PCR changed meanwhile) and sends the response. An unreachable TPM
+ * fails the stream with Unavailable naming the transport.
  */
-export async function* aidAttestation(
-  _plugin: PluginContext<AgentConfig>,
-  _challenges: AsyncIterable<Challenge>,
-  _call: CallContext,
-): AsyncIterable<MessageInitShape<typeof PayloadOrChallengeResponseSchema>> {
-  throw PluginError.unimplemented("tpm_quote agent attestation is not implemented yet");
+export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: TpmPool = createTpmPool()) {
+  const log = plugin.logger;
+  return async function* aidAttestation(
+    challenges: AsyncIterable<Challenge>,
+    call: CallContext,
+  ): AsyncIterable<MessageInitShape<typeof PayloadOrChallengeResponseSchema>> {
+    const { config } = plugin.configured();
+    const spec = config.tpm;
+    const tpm = pool.get(spec);
+    const o = { signal: call.signal };
+    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw tpmFailure(spec, name, err);
+      }
+    };
+
+    const info = await step("reading TPM properties", () => tpm.getInfo(o));
+    const ek = await step("reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
+    const ak = await step("loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, o));
+    if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
+    const [fw1hi, fw1lo] = info.firmwareVersion.split(".");
+    const payload = toBinary(
+      AttestationPayloadSchema,
+      create(AttestationPayloadSchema, {
+        version: PROTOCOL_VERSION,
+        ekCertificate: ek.certificate ?? new Uint8Array(),
+        ekPublic: ek.publicBytes,
+        akPublic: ak.publicBytes,
+        tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: `${fw1hi}.${fw1lo}`, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
+      }),
+    );
+    log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });
+    yield { data: { case: "payload", value: payload } };
+
+    for await (const c of challenges) {
+      if (c.challenge.length === 0 || c.challenge.length > MAX_CHALLENGE_BYTES) {
+        throw PluginError.invalidArgument(`challenge: ${c.challenge.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
+      }
+      let challenge;
+      try {
+        challenge = fromBinary(AttestationChallengeSchema, c.challenge);
+      } catch (err) {
+        throw PluginError.invalidArgument(`challenge: not a tpmquote.v1 AttestationChallenge: ${(err as Error).message}`, err);
+      }
+      if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
+      if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
+      const selection = selectionOf(challenge);
+      const blob = stripTpm2b("credential_blob", challenge.credentialBlob);
+      const encSecret = stripTpm2b("encrypted_secret", challenge.encryptedSecret);
+
+      const secret = await step("activating the credential", () => tpm.activateCredential(ak, ek, blob, encSecret, o));
+      let quote;
+      let pcrs;
+      for (let attempt = 1; ; attempt++) {
+        const before = await step("reading PCRs", () => tpm.readPcrs(selection, o));
+        quote = await step("quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
+        const after = await step("reading PCRs", () => tpm.readPcrs(selection, o));
+        if (samePcrs(before, after)) {
+          pcrs = after;
+          break;
+        }
+        if (attempt >= PCR_READ_ATTEMPTS) throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
+        log.debug("PCRs changed while quoting; quoting again", { attempt });
+      }
+      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind });
+      const response = toBinary(
+        ChallengeResponseSchema,
+        create(ChallengeResponseSchema, {
+          version: PROTOCOL_VERSION,
+          activatedSecret: secret,
+          quoteAttest: quote.attest,
+          quoteSignature: quote.signature,
+          pcrValues: pcrs.map((b) => ({ bank: hashInfo(b.hash).name, values: b.pcrs.map((p) => ({ index: p.index, digest: p.value })) })),
+        }),
+      );
+      yield { data: { case: "challengeResponse", value: response } };
+    }
+  };
 }

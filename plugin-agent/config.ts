@@ -1,7 +1,63 @@
-import { parseBaseConfig, type BaseConfig, type ConfigureHook } from "../plugin-sdk";
+// The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
+// error-collecting builder for both Configure and Validate.
+import { defineConfig, enumOf, string, type ConfigOf } from "../plugin-sdk/config";
+import type { ConfigureHook, LogLevel } from "../plugin-sdk";
+import { DEFAULT_TRANSPORT, parseTransportSpec } from "../tpm/transport/transport";
+
+/** Where the AK is kept when ak_data_dir is not set. */
+export const DEFAULT_AK_DATA_DIR = "/var/lib/spire/agent/tpm_quote";
+
+/** The declared keys of the agent plugin (docs/plugin-agent.md's table is generated from this). */
+export const agentConfigSchema = defineConfig({
+  tpm: string()
+    .default(DEFAULT_TRANSPORT)
+    .check((spec) => {
+      try {
+        parseTransportSpec(spec);
+        return undefined;
+      } catch (err) {
+        return `expected "device:<path>", "swtpm:host=<h>,port=<p>" or "swtpm:path=<socket>", got ${JSON.stringify(spec.slice(0, 60))} (${(err as Error).message})`;
+      }
+    })
+    .describe('How to reach the TPM: `device:/dev/tpmrm0` (kernel resource manager), `device:/dev/tpm0`, `swtpm:host=127.0.0.1,port=2321` or `swtpm:path=/run/swtpm.sock`.'),
+  ek_algorithm: enumOf(["auto", "rsa", "ecc"])
+    .default("auto")
+    .describe("Which EK to use: `auto` (the first with a certificate in NV: RSA-2048, then ECC P-256, then ECC P-384), `rsa` or `ecc`."),
+  ak_algorithm: enumOf(["rsa", "ecc"])
+    .default("rsa")
+    .describe("The AK: `rsa` (RSA-2048, RSASSA-SHA256) or `ecc` (NIST P-256, ECDSA-SHA256)."),
+  ak_data_dir: string()
+    .default(DEFAULT_AK_DATA_DIR)
+    .check((dir) => (dir.startsWith("/") ? undefined : `expected an absolute directory path, got ${JSON.stringify(dir.slice(0, 60))}`))
+    .describe("Directory (created 0700) where the AK is kept (`tpm-ak-<alg>.json`: public area and SRK-wrapped private area), so the AK survives agent restarts."),
+  log_level: enumOf(["trace", "debug", "info", "warn", "error"])
+    .optional()
+    .describe("Plugin log level; SPIRE filters further by its own log_level."),
+});
 
 /** Parsed agent configuration. */
-export type AgentConfig = BaseConfig;
+export interface AgentConfig {
+  trustDomain: string;
+  logLevel?: LogLevel;
+  tpm: string;
+  ekAlgorithm: ConfigOf<typeof agentConfigSchema>["ek_algorithm"];
+  akAlgorithm: ConfigOf<typeof agentConfigSchema>["ak_algorithm"];
+  akDataDir: string;
+}
 
-/** Parses the agent's plugin_data. */
-export const configureAgent: ConfigureHook<AgentConfig> = parseBaseConfig;
+/** Parses the agent's plugin_data (every problem reported, each naming its key). */
+export const configureAgent: ConfigureHook<AgentConfig> = (core, hcl) => {
+  const built = agentConfigSchema.build(core.trustDomain, hcl);
+  if (!built.ok) return { notes: built.notes };
+  const c = built.config;
+  return {
+    config: {
+      trustDomain: built.trustDomain,
+      logLevel: c.log_level,
+      tpm: c.tpm,
+      ekAlgorithm: c.ek_algorithm,
+      akAlgorithm: c.ak_algorithm,
+      akDataDir: c.ak_data_dir,
+    },
+  };
+};

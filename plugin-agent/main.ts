@@ -1,7 +1,7 @@
 // spire-agent NodeAttestor "tpm_quote": serve only.
 import { NodeAttestor } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
 import { serve } from "../plugin-sdk";
-import { aidAttestation } from "./aid-attestation";
+import { createAidAttestation } from "./aid-attestation";
 import { configureAgent } from "./config";
 
 void serve({
@@ -12,6 +12,6 @@ void serve({
     if (config.logLevel) plugin.logger.setLevel(config.logLevel);
   },
   implement: (plugin) => ({
-    aidAttestation: (challenges, call) => aidAttestation(plugin, challenges, call),
+    aidAttestation: createAidAttestation(plugin),
   }),
 });

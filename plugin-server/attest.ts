@@ -1,16 +1,65 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AttestRequest, AttestResponseSchema } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
-import { PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import type { Verifier } from "../verifier-client/types";
+import { createInProcessVerifier } from "../verifier-client/in-process";
+import { AttestationError, startAttestation, type AttestationDeps } from "./attestation";
 import type { ServerConfig } from "./config";
+import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
+
+/** What the Attest handler needs besides the plugin context. */
+export interface AttestHandlerOptions {
+  verifier?: Verifier;
+  telemetry?: AttestationTelemetry;
+  random?: AttestationDeps["random"];
+}
+
+async function nextRequest(it: AsyncIterator<AttestRequest>, want: "payload" | "challengeResponse"): Promise<Uint8Array> {
+  const what = want === "payload" ? "payload" : "challenge_response";
+  const r = await it.next();
+  if (r.done) throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", `the stream ended before the ${what}`);
+  const req = r.value.request;
+  if (req.case !== want) {
+    throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", `expected a ${what}, got ${req.case === undefined ? "an empty request" : req.case === "payload" ? "a payload" : "a challenge_response"}`);
+  }
+  return req.value;
+}
 
 /**
- * Server side of tpm_quote attestation: checks the payload, issues challenges and
- * answers with the agent's attributes. Not implemented yet (the attestor issue fills it in).
+ * Creates the server side of tpm_quote attestation (docs/protocol.md): reads the payload, runs checks 1-2,
+ * sends one challenge, reads one response, runs checks 3-5 and answers with the agent's attributes.
+ * Every outcome is counted through telemetry; refusals are logged at warn with the check and EK hash.
  */
-export async function* attest(
-  _plugin: PluginContext<ServerConfig>,
-  _requests: AsyncIterable<AttestRequest>,
-  _call: CallContext,
-): AsyncIterable<MessageInitShape<typeof AttestResponseSchema>> {
-  throw PluginError.unimplemented("tpm_quote server attestation is not implemented yet");
+export function createAttestHandler(plugin: PluginContext<ServerConfig>, options: AttestHandlerOptions = {}) {
+  const verifier = options.verifier ?? createInProcessVerifier();
+  const telemetry = options.telemetry ?? createAttestationTelemetry(plugin as PluginContext<unknown>);
+  const log = plugin.logger;
+
+  return async function* attest(
+    requests: AsyncIterable<AttestRequest>,
+    _call: CallContext,
+  ): AsyncIterable<MessageInitShape<typeof AttestResponseSchema>> {
+    const started = Date.now();
+    let ekHash: string | undefined;
+    try {
+      const { config } = plugin.configured();
+      const it = requests[Symbol.asyncIterator]();
+      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier, random: options.random });
+      ekHash = pending.ekHash;
+      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: config.pcrSelection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+") });
+      yield { response: { case: "challenge", value: pending.challenge } };
+      const result = await pending.finish(await nextRequest(it, "challengeResponse"));
+      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, duration_ms: Date.now() - started });
+      telemetry.record("success", "none", started);
+      yield { response: { case: "agentAttributes", value: { spiffeId: result.spiffeId, selectorValues: result.selectorValues, canReattest: true } } };
+    } catch (err) {
+      const reason = err instanceof AttestationError ? err.reason : err instanceof PluginError && err.code === Code.FAILED_PRECONDITION ? "not_configured" : "internal";
+      const hash = (err instanceof AttestationError && err.ekHash) || ekHash;
+      if (err instanceof PluginError) {
+        log.warn("attestation refused", { reason, code: Code[err.code], ek_hash: hash, error: err.message });
+      }
+      telemetry.record("failure", reason, started);
+      throw err;
+    }
+  };
 }

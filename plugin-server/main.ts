@@ -1,7 +1,7 @@
 // spire-server NodeAttestor "tpm_quote": serve only.
 import { NodeAttestor } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
 import { serve } from "../plugin-sdk";
-import { attest } from "./attest";
+import { createAttestHandler } from "./attest";
 import { configureServer } from "./config";
 import { probeHostServices } from "./probe-host-services";
 
@@ -16,6 +16,6 @@ void serve({
     await probeHostServices(plugin);
   },
   implement: (plugin) => ({
-    attest: (requests, call) => attest(plugin, requests, call),
+    attest: createAttestHandler(plugin),
   }),
 });

@@ -1,0 +1,78 @@
+// The selectors a tpm_quote agent gets (values without the "tpm_quote:" type, which SPIRE adds). Each comes
+// from authenticated evidence only: the EK itself, an EK certificate that chained to the configured CA
+// bundle, or the AK-signed quote. docs/plugin-server.md's table is generated from SELECTORS.
+import type { X509Certificate } from "node:crypto";
+
+/** One selector kind, for the docs table. */
+export interface SelectorDoc {
+  /** The value's prefix, e.g. "ek_hash". */
+  name: string;
+  /** How the value looks. */
+  format: string;
+  /** Where it comes from and when it is present. */
+  source: string;
+}
+
+/** Every selector kind, in the order the plugin emits them. */
+export const SELECTORS: readonly SelectorDoc[] = [
+  { name: "ek_hash", format: "`ek_hash:<hex SHA-256 of the EK public key, PKIX DER>`", source: "The EK public area (always; also the last path segment of the agent ID)." },
+  { name: "ek_issuer", format: "`ek_issuer:<issuer CN, or the issuer DN when it has no CN>`", source: "The EK certificate, only when it chained to `ek_ca_path`." },
+  { name: "manufacturer", format: "`manufacturer:<TPM manufacturer, e.g. id:00001014>`", source: "The EK certificate's subjectAltName (TCG OID 2.23.133.2.1), only when it chained to `ek_ca_path`." },
+  { name: "model", format: "`model:<TPM model>`", source: "The EK certificate's subjectAltName (2.23.133.2.2), only when it chained to `ek_ca_path`." },
+  { name: "firmware_version", format: "`firmware_version:<major>.<minor>`", source: "The AK-signed quote's firmwareVersion (TPM_PT_FIRMWARE_VERSION_1: high and low 16 bits); always." },
+  { name: "pcr", format: "`pcr:<bank>:<index>:<hex value>`", source: "One per quoted PCR (`pcr_selection`), from the PCR values the signed quote's digest covers; always." },
+];
+
+/** The selector table as Markdown (docs/plugin-server.md and README embed it between markers). */
+export function renderSelectorTable(): string {
+  const lines = ["| Selector | Value | Source |", "| --- | --- | --- |"];
+  for (const s of SELECTORS) lines.push(`| \`tpm_quote:${s.name}\` | ${s.format} | ${s.source} |`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** "<major>.<minor>" from the 64-bit firmwareVersion of TPMS_ATTEST (its high 32 bits are TPM_PT_FIRMWARE_VERSION_1). */
+export function formatFirmwareVersion(firmwareVersion: bigint): string {
+  const v1 = Number((firmwareVersion >> 32n) & 0xffffffffn);
+  return `${v1 >>> 16}.${v1 & 0xffff}`;
+}
+
+/** The issuer's CN, or the whole DN (comma-joined) when there is no CN. */
+export function issuerName(cert: X509Certificate): string {
+  const parts = cert.issuer.split("\n").map((s) => s.trim()).filter((s) => s !== "");
+  const cn = parts.filter((p) => p.startsWith("CN=")).pop();
+  return cn ? cn.slice(3) : parts.join(",");
+}
+
+/** What selectors are made from; only authenticated facts. */
+export interface SelectorInput {
+  ekHash: string;
+  /** Present only when the EK certificate chained to the CA bundle. */
+  trustedCertificate?: {
+    certificate: X509Certificate;
+    tpmManufacturer?: string;
+    tpmModel?: string;
+  };
+  /** From the verified quote. */
+  firmwareVersion: bigint;
+  /** Quoted PCR values, banks in quote order, indices ascending. */
+  pcrs: ReadonlyArray<{ bank: string; index: number; digest: Uint8Array }>;
+}
+
+// SPIRE stores selector values as strings; keep them printable and bounded.
+function clean(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, "?").slice(0, 256);
+}
+
+/** The selector values, in SELECTORS order. */
+export function buildSelectors(input: SelectorInput): string[] {
+  const out = [`ek_hash:${input.ekHash}`];
+  const cert = input.trustedCertificate;
+  if (cert) {
+    out.push(`ek_issuer:${clean(issuerName(cert.certificate))}`);
+    if (cert.tpmManufacturer) out.push(`manufacturer:${clean(cert.tpmManufacturer)}`);
+    if (cert.tpmModel) out.push(`model:${clean(cert.tpmModel)}`);
+  }
+  out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
+  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString("hex")}`);
+  return out;
+}

@@ -1,0 +1,88 @@
+// Both built plugin executables over real go-plugin gRPC, piped as SPIRE pipes them, against a real swtpm
+// (RSA and ECC EKs): the agent attests and gets the documented agent ID and selectors.
+import { createHash, X509Certificate } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSwtpm, type Swtpm } from "../helpers/swtpm";
+import type { Session } from "./go-plugin-host";
+import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
+
+const EK_CERT_INDEX = { rsa: "0x01c00002", ecc: "0x01c00016" } as const;
+
+/** The EK certificate as tpm2-tools reads it, and the documented EK hash (SHA-256 of the key's PKIX DER). */
+function ekFacts(swtpm: Swtpm, alg: "rsa" | "ecc", dir: string) {
+  const file = join(dir, `ek-${alg}.der`);
+  tpm2(swtpm, ["tpm2_nvread", EK_CERT_INDEX[alg], "-o", file]);
+  const cert = new X509Certificate(readFileSync(file));
+  const hash = createHash("sha256").update(cert.publicKey.export({ type: "spki", format: "der" })).digest("hex");
+  return { cert, hash };
+}
+
+function pcrValues(swtpm: Swtpm, bank: string, pcrs: number[]): Map<number, string> {
+  const out = tpm2(swtpm, ["tpm2_pcrread", `${bank}:${pcrs.join(",")}`]);
+  const map = new Map<number, string>();
+  for (const m of out.matchAll(/^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)/gm)) map.set(Number(m[1]), m[2].toLowerCase());
+  return map;
+}
+
+describe.each(["rsa", "ecc"] as const)("tpm_quote attestation with the %s EK", (alg) => {
+  let swtpm: Swtpm;
+  let dir: string;
+  let agent: Session;
+  let server: Session;
+  let ek: { cert: X509Certificate; hash: string };
+
+  beforeAll(async () => {
+    swtpm = startSwtpm();
+    dir = mkdtempSync(join(tmpdir(), "tpmq-attest-"));
+    ek = ekFacts(swtpm, alg, dir);
+    writeFileSync(join(dir, "hashes.txt"), `# allowlist\n${ek.hash}\n`);
+    // The CA bundle as a directory: swtpm's root and the intermediate that issued the EK certificates.
+    mkdirSync(join(dir, "cas"));
+    copyFileSync(swtpm.caRoot, join(dir, "cas", "root.pem"));
+    copyFileSync(swtpm.caIssuer, join(dir, "cas", "issuer.pem"));
+    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nek_algorithm = "${alg}"\nak_data_dir = "${join(dir, "ak")}"\n`);
+    server = await startServer(`ek_ca_path = "${join(dir, "cas")}"\nek_hash_path = "${join(dir, "hashes.txt")}"\nek_trust = "all"\npcr_selection = "sha256:0-7,16"\n`);
+  });
+  afterAll(async () => {
+    await agent?.dispose();
+    await server?.dispose();
+    swtpm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the agent attests: agent ID from the EK hash, can_reattest, selectors from the EK cert and the quote", async () => {
+    tpm2(swtpm, ["tpm2_pcrextend", `16:sha256=${"5a".repeat(32)}`]);
+    const out = await attest(agent, server);
+    expect(out.agentError).toBeUndefined();
+    expect(out.serverError).toBeUndefined();
+    expect(out.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ek.hash}`);
+    expect(out.attributes?.canReattest).toBe(true);
+
+    const selectors = out.attributes!.selectorValues;
+    const issuerCn = /CN=([^\n]+)/.exec(ek.cert.issuer)![1];
+    expect(selectors).toContain(`ek_hash:${ek.hash}`);
+    expect(selectors).toContain(`ek_issuer:${issuerCn}`);
+    expect(selectors.filter((s) => s.startsWith("manufacturer:"))).toEqual(["manufacturer:id:00001014"]);
+    expect(selectors.filter((s) => s.startsWith("model:"))).toHaveLength(1);
+    expect(selectors.filter((s) => /^firmware_version:\d+\.\d+$/.test(s))).toHaveLength(1);
+    const pcrs = pcrValues(swtpm, "sha256", [0, 1, 2, 3, 4, 5, 6, 7, 16]);
+    expect(pcrs.size).toBe(9);
+    const pcrSelectors = selectors.filter((s) => s.startsWith("pcr:"));
+    expect(pcrSelectors).toEqual([...pcrs].map(([i, v]) => `pcr:sha256:${i}:${v}`));
+    expect(pcrSelectors).toContain(`pcr:sha256:16:${pcrs.get(16)}`);
+    expect(selectors.every((s) => !s.startsWith("tpm_quote:"))).toBe(true);
+
+    // The agent logs that the quote was read from the TPM and which PCRs it covers.
+    expect(agent.proc.stderr()).toMatch(/"@message":"quote read from the TPM".*"pcrs":"sha256:0,1,2,3,4,5,6,7,16"/);
+  });
+
+  test("a second attestation gives the same agent ID (the AK is kept in ak_data_dir)", async () => {
+    const first = await attest(agent, server);
+    const second = await attest(agent, server);
+    expect(first.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ek.hash}`);
+    expect(second.attributes?.spiffeId).toBe(first.attributes?.spiffeId);
+    expect(readFileSync(join(dir, "ak", "tpm-ak-rsa.json"), "utf8")).toMatch(/"alg"\s*:\s*"rsa"/);
+  });
+});

@@ -1,0 +1,65 @@
+// The in-process verifier: judges quote evidence against a Keylime tpm_policy inside the server plugin,
+// without any network. Unlike Keylime it takes the PCR numbers from the SIGNED selection, and refuses a
+// signature that does not verify.
+import { parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
+import { TpmVerifyError } from '../tpm/verify/errors';
+import { verifyQuote } from '../tpm/verify/quote';
+import { VerifierError } from './errors';
+import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
+import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
+
+/** Name the verdicts carry. */
+export const IN_PROCESS_VERIFIER = 'in_process';
+
+function describe(m: TpmPolicyMismatch, bank: string): string {
+  if (m.kind === 'missing_pcr') return `PCR ${bank}:${m.pcr} is in the policy but not quoted`;
+  return `PCR ${bank}:${m.pcr} is ${m.got}, the policy allows ${m.expected.length === 1 ? m.expected[0] : `one of ${m.expected.join(', ')}`}`;
+}
+
+/**
+ * Checks quote evidence in this process. In order: the pcrblob decodes (invalid_argument); the quote
+ * verifies (signature by the AK, magic, type, extraData == nonce, PCR digest over exactly the quoted PCRs,
+ * clock safe: permission_denied, or invalid_argument when undecodable); the quote covers the policy's bank;
+ * every PCR of the policy is quoted with one of its values (permission_denied, failures typed
+ * `pcr_validation.invalid_pcr_<n>` / `pcr_validation.missing_pcrs` as Keylime types them).
+ * Does NOT check the AK's attributes, that the AK belongs to a trusted EK, nor the secret of credential
+ * activation: the caller owes those (the server plugin makes them before calling).
+ */
+export function createInProcessVerifier(): Verifier {
+  return {
+    async verify(evidence: QuoteEvidence, policy: TpmPolicy, options: VerifyOptions = {}): Promise<VerifierVerdict> {
+      if (options.signal?.aborted) throw new VerifierError('unavailable', 'verification cancelled');
+      let quoted;
+      try {
+        const pcrs = pcrBlobToValues(parsePcrBlob(evidence.pcrBlob));
+        quoted = verifyQuote({ akPublic: evidence.akPublic, attest: evidence.attest, signature: evidence.signature, nonce: evidence.nonce, pcrs });
+        const bank = pcrs[policy.hashAlg];
+        if (!quoted.pcrSelection.some((s) => s.pcrSelect.some((b) => b !== 0)) || !bank) {
+          const failures = [...policy.pcrs.keys()].map((pcr) => ({ type: 'pcr_validation.missing_pcrs', context: { pcr, bank: policy.hashAlg } }));
+          throw new VerifierError('permission_denied', `PCR policy: the quote has no ${policy.hashAlg} PCR`, { failures });
+        }
+        const values = new Map<number, string>();
+        for (const [k, v] of Object.entries(bank)) values.set(Number(k), Buffer.from(v).toString('hex'));
+        const mismatches = evaluateTpmPolicy(policy, values);
+        if (mismatches.length > 0) {
+          const failures = mismatches.map((m) => ({
+            type: m.kind === 'missing_pcr' ? 'pcr_validation.missing_pcrs' : `pcr_validation.invalid_pcr_${m.pcr}`,
+            context: m,
+          }));
+          throw new VerifierError('permission_denied', `PCR policy: ${mismatches.map((m) => describe(m, policy.hashAlg)).join('; ')}`, { failures });
+        }
+      } catch (err) {
+        if (err instanceof VerifierError) throw err;
+        if (err instanceof TpmVerifyError) {
+          throw new VerifierError(err.kind === 'malformed' ? 'invalid_argument' : 'permission_denied', err.message, {
+            failures: [{ type: `quote_validation.${err.code.toLowerCase()}`, context: {} }],
+            cause: err,
+          });
+        }
+        throw err;
+      }
+      return { verifier: IN_PROCESS_VERIFIER, claims: { hashAlg: policy.hashAlg, pcrs: [...policy.pcrs.keys()] } };
+    },
+    close() {},
+  };
+}

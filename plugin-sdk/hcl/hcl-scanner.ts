@@ -49,6 +49,7 @@ export function describeToken(t: HclToken): string {
   }
 }
 
+/** Turns HCL v1 text into tokens on demand (one token of lookahead); throws HclParseError. */
 export class HclScanner {
   private pos = 0;
   private peeked: HclToken | undefined;
@@ -189,7 +190,8 @@ export class HclScanner {
       this.src.fail(start, `invalid number ${quoteForMessage(word)} (text values need quotes: "${word}")`);
     }
     const text = t.slice(start, p);
-    if (t[start] === '-') value = -value;
+    // `-0` reads as 0: the tree has one zero.
+    if (t[start] === '-' && value !== 0) value = -value;
     if (!Number.isFinite(value)) this.src.fail(start, `number ${text} is out of range`);
     if (!isFloat && !Number.isSafeInteger(value)) {
       this.src.fail(start, `integer ${text} is out of range (at most 2^53-1 in magnitude)`);
@@ -259,15 +261,14 @@ export class HclScanner {
       '"': '"',
     };
     if (c !== undefined && Object.prototype.hasOwnProperty.call(simple, c)) return [simple[c], 2];
-    const fixed = (len: number, radix: number, what: string): number => {
+    const hex = (len: number): number => {
       const digits = t.slice(p + 2, p + 2 + len);
-      const ok = radix === 8 ? /^[0-7]+$/.test(digits) : HEX.test(digits);
-      if (digits.length !== len || !ok) this.src.fail(p, `invalid escape: expected ${len} ${what} digits after "\\${c}"`);
-      return parseInt(digits, radix);
+      if (digits.length !== len || !HEX.test(digits)) this.src.fail(p, `invalid escape: expected ${len} hex digits after "\\${c}"`);
+      return parseInt(digits, 16);
     };
     if (c === 'u' || c === 'U') {
       const len = c === 'u' ? 4 : 8;
-      const code = fixed(len, 16, 'hex');
+      const code = hex(len);
       if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
         this.src.fail(p, `invalid escape: U+${code.toString(16).toUpperCase()} is not a Unicode scalar value`);
       }
@@ -278,7 +279,7 @@ export class HclScanner {
       let code: number;
       let len: number;
       if (c === 'x') {
-        code = fixed(2, 16, 'hex');
+        code = hex(2);
         len = 4;
       } else {
         const digits = t.slice(p + 1, p + 4);

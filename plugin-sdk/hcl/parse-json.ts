@@ -186,6 +186,6 @@ class JsonReader {
       this.src.fail(this.pos, `number ${text} is out of range`);
     }
     this.pos += text.length;
-    return value;
+    return value === 0 ? 0 : value;
   }
 }

@@ -2,6 +2,7 @@
 
 import { HclParseError } from './errors';
 
+/** The text being read, with offset -> line:column for messages. */
 export class Source {
   private readonly lineStarts: number[] = [0];
 

@@ -18,6 +18,7 @@ const hclCases: Array<[string, string, HclValue]> = [
   ['integer', 'n = 42', { n: 42 }],
   ['zero', 'n = 0', { n: 0 }],
   ['negative integer', 'n = -42', { n: -42 }],
+  ['minus zero is zero', 'n = -0\nf = -0.0', { n: 0, f: 0 }],
   ['hex', 'n = 0xff', { n: 255 }],
   ['upper hex', 'n = 0XFF', { n: 255 }],
   ['negative hex', 'n = -0x10', { n: -16 }],
@@ -103,6 +104,7 @@ describe('parseConfigText: HCL', () => {
 
 const jsonCases: Array<[string, string, HclValue]> = [
   ['empty object', '{}', {}],
+  ['minus zero is zero', '{"n": -0, "f": -0.0}', { n: 0, f: 0 }],
   ['leading whitespace', ' \n\t{"a": 1}', { a: 1 }],
   ['scalars', '{"s": "x", "i": -3, "f": 1.5e1, "t": true, "n": false}', { s: 'x', i: -3, f: 15, t: true, n: false }],
   ['nested', '{"o": {"l": [1, [2], {"k": "v"}]}}', { o: { l: [1, [2], { k: 'v' }] } }],

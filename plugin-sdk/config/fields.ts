@@ -145,6 +145,15 @@ function make<T, R>(kind: FieldKind<NonNullable<T>>): Field<T, R> {
   return new Field<T, R>({ kind, presence: 'required', description: '', checks: [] });
 }
 
+/**
+ * A field of a kind the built-ins do not cover (e.g. a PCR selection string). `kind.read` returns the
+ * parsed value, or pushes notes naming `path` (`key "<path>": expected ..., got ...`) and returns
+ * INVALID. `R` is the type a default is written as. Starts required, like every field.
+ */
+export function custom<T, R = unknown>(kind: FieldKind<NonNullable<T>>): Field<T, R> {
+  return make<T, R>(kind);
+}
+
 /** "string", "integer 3", "bool", "list", "block", "2 blocks": what a raw value is, for notes. */
 export function describeRaw(raw: HclValue): string {
   if (typeof raw === 'string') return 'string';

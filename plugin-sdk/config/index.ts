@@ -3,10 +3,12 @@
 
 export { defineConfig, MAX_NOTES } from './define-config';
 export type { ConfigDefinition, ConfigOf, ConfigBuildResult, DefineConfigOptions } from './define-config';
-export { Field, bool, duration, enumOf, int, list, object, string, describeRaw } from './fields';
+export { Field, INVALID, bool, custom, duration, enumOf, int, list, object, string, describeRaw } from './fields';
 export type {
   AnyField,
   DurationOptions,
+  FieldKind,
+  Invalid,
   Fields,
   InferConfig,
   InferField,

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigOf,
+  INVALID,
   MAX_NOTES,
+  custom,
   bool,
   defineConfig,
   duration,
@@ -215,6 +217,38 @@ describe('build: notes', () => {
   it('does not let __proto__ in the input reach the config', () => {
     const r = example.build('example.org', '__proto__ { strict = false }');
     expect(r).toEqual({ ok: false, notes: [expect.stringMatching(/^unknown key "__proto__" \(known keys: /)] });
+  });
+});
+
+describe('custom fields', () => {
+  // A "host:port" string parsed into parts: a kind the built-ins do not cover.
+  const hostPort = () =>
+    custom<{ host: string; port: number }, string>({
+      docType: 'host:port string',
+      expected: 'a "host:port" string',
+      expectedPlural: '"host:port" strings',
+      read(raw, path, notes) {
+        const m = typeof raw === 'string' ? /^([a-z0-9.-]+):([0-9]{1,5})$/.exec(raw) : null;
+        if (!m || Number(m[2]) > 65535) {
+          notes.push(`key "${path}": expected a "host:port" string, got ${typeof raw === 'string' ? JSON.stringify(raw) : typeof raw}`);
+          return INVALID;
+        }
+        return { host: m[1], port: Number(m[2]) };
+      },
+    });
+  const schema = defineConfig({ addr: hostPort().default('localhost:8881'), peers: list(hostPort()).default([]) });
+
+  it('reads, defaults and reports like the built-ins', () => {
+    expect(schema.build('example.org', '')).toEqual({
+      ok: true,
+      trustDomain: 'example.org',
+      config: { addr: { host: 'localhost', port: 8881 }, peers: [] },
+    });
+    expect(schema.build('example.org', 'peers = ["a:1", "b"]')).toEqual({
+      ok: false,
+      notes: ['key "peers[1]": expected a "host:port" string, got "b"'],
+    });
+    expect(schema.docRows()[1]).toEqual({ key: 'peers', type: 'list of "host:port" strings', required: false, default: '[]', description: '' });
   });
 });
 

@@ -19,7 +19,8 @@ import { verifyAkPolicy } from "../tpm/verify/ak-policy";
 import { parseEkCertificate, verifyEkCertificate, type EkCertificate } from "../tpm/verify/ek-cert";
 import { TpmVerifyError } from "../tpm/verify/errors";
 import { selectedIndices, type PcrValues } from "../tpm/verify/pcr-values";
-import { verifyQuote, type VerifiedQuote } from "../tpm/verify/quote";
+import type { VerifiedQuote } from "../tpm/verify/quote";
+import { verifyQuoteFreshByNonce } from "../verifier-client/in-process";
 import { VerifierError } from "../verifier-client/errors";
 import type { Verifier } from "../verifier-client/types";
 import type { ServerConfig } from "./config";
@@ -126,6 +127,8 @@ export interface AttestationResult {
   ekHash: string;
   /** The quoted PCRs, for the success log ("sha256:0,1,...") */
   quotedPcrs: string;
+  /** The quote's clockInfo.safe (NO after an unorderly TPM shutdown; freshness comes from the nonce). */
+  clockSafe: boolean;
 }
 
 /** One attestation in progress: the challenge to send and how to judge the single response. */
@@ -292,7 +295,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       const { values, list } = responsePcrs(response);
       let quote: VerifiedQuote;
       try {
-        quote = verifyQuote({ akPublic: ak, attest: response.quoteAttest, signature: response.quoteSignature, nonce, pcrs: values });
+        quote = verifyQuoteFreshByNonce({ akPublic: ak, attest: response.quoteAttest, signature: response.quoteSignature, nonce, pcrs: values });
       } catch (err) {
         throw fromVerifyError("quote", "challenge_response", err);
       }
@@ -340,6 +343,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
         selectorValues,
         ekHash,
         quotedPcrs: formatPcrSelection(config.pcrSelection),
+        clockSafe: quote.safe,
       };
     };
 

@@ -3,10 +3,47 @@
 // signature that does not verify.
 import { parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
 import { TpmVerifyError } from '../tpm/verify/errors';
-import { verifyQuote } from '../tpm/verify/quote';
+import { unmarshal } from '../tpm/marshal/codec';
+import { TpmsAttest, type TpmsAttestQuote } from '../tpm/types/attest';
+import { TpmtSignature } from '../tpm/types/signature';
+import { hashInfo } from '../tpm/crypto/hash';
+import { verifyQuote, type VerifiedQuote, type VerifyQuoteOptions } from '../tpm/verify/quote';
 import { VerifierError } from './errors';
 import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
+
+/**
+ * verifyQuote without its last check, clockInfo.safe. After any unorderly TPM shutdown (power loss, a killed
+ * swtpm) a TPM reports safe = NO until it next writes Clock to NV, which can take an hour; freshness here comes
+ * from the server's single-use nonce, not from the clock, so refusing those quotes would only lock healthy
+ * nodes out. Every other verifyQuote check (which all run before CLOCK_NOT_SAFE, in its documented order)
+ * still applies; the result says whether the clock was safe.
+ */
+export function verifyQuoteFreshByNonce(options: VerifyQuoteOptions): VerifiedQuote {
+  try {
+    return verifyQuote(options);
+  } catch (err) {
+    if (!(err instanceof TpmVerifyError) || err.code !== 'CLOCK_NOT_SAFE') throw err;
+    // Every earlier check passed, so the attest decodes and is a quote.
+    const attest = unmarshal(TpmsAttest, options.attest) as TpmsAttestQuote;
+    const sig = unmarshal(TpmtSignature, options.signature);
+    const hash = hashInfo((sig.signature as { hash: number }).hash).name;
+    const ci = attest.clockInfo;
+    return {
+      attest,
+      qualifiedSigner: attest.qualifiedSigner,
+      clock: ci.clock,
+      resetCount: ci.resetCount,
+      restartCount: ci.restartCount,
+      safe: ci.safe,
+      firmwareVersion: attest.firmwareVersion,
+      pcrSelection: attest.attested.pcrSelect,
+      pcrDigest: attest.attested.pcrDigest,
+      signatureAlg: sig.sigAlg,
+      hash,
+    };
+  }
+}
 
 /** Name the verdicts carry. */
 export const IN_PROCESS_VERIFIER = 'in_process';
@@ -18,8 +55,9 @@ function describe(m: TpmPolicyMismatch, bank: string): string {
 
 /**
  * Checks quote evidence in this process. In order: the pcrblob decodes (invalid_argument); the quote
- * verifies (signature by the AK, magic, type, extraData == nonce, PCR digest over exactly the quoted PCRs,
- * clock safe: permission_denied, or invalid_argument when undecodable); the quote covers the policy's bank;
+ * verifies (signature by the AK, magic, type, extraData == nonce, PCR digest over exactly the quoted PCRs:
+ * permission_denied, or invalid_argument when undecodable; clockInfo.safe is not required, see
+ * verifyQuoteFreshByNonce); the quote covers the policy's bank;
  * every PCR of the policy is quoted with one of its values (permission_denied, failures typed
  * `pcr_validation.invalid_pcr_<n>` / `pcr_validation.missing_pcrs` as Keylime types them).
  * Does NOT check the AK's attributes, that the AK belongs to a trusted EK, nor the secret of credential
@@ -32,7 +70,7 @@ export function createInProcessVerifier(): Verifier {
       let quoted;
       try {
         const pcrs = pcrBlobToValues(parsePcrBlob(evidence.pcrBlob));
-        quoted = verifyQuote({ akPublic: evidence.akPublic, attest: evidence.attest, signature: evidence.signature, nonce: evidence.nonce, pcrs });
+        quoted = verifyQuoteFreshByNonce({ akPublic: evidence.akPublic, attest: evidence.attest, signature: evidence.signature, nonce: evidence.nonce, pcrs });
         const bank = pcrs[policy.hashAlg];
         if (!quoted.pcrSelection.some((s) => s.pcrSelect.some((b) => b !== 0)) || !bank) {
           const failures = [...policy.pcrs.keys()].map((pcr) => ({ type: 'pcr_validation.missing_pcrs', context: { pcr, bank: policy.hashAlg } }));

@@ -1,0 +1,139 @@
+// Telemetry: the server plugin sends attestation counters (by result and reason) and latency to SPIRE's
+// Metrics host service, reached through the go-plugin broker; without host services attestation is not delayed.
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { GRPCBroker, ConnInfoSchema, type ConnInfo } from "../../proto/gen/plugin/grpc_broker_pb";
+import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
+import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
+import { Metrics, type IncrCounterRequest, type MeasureSinceRequest } from "../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
+import { addService } from "../../plugin-sdk/grpc-adapter";
+import { startSwtpm, type Swtpm } from "../helpers/swtpm";
+import { SERVER_EXE, startSession, type Session } from "./go-plugin-host";
+import { attest, startAgent, tpm2, TRUST_DOMAIN } from "./attest-pipe";
+
+async function startMetricsHost(dir: string) {
+  const socketPath = join(dir, "host.sock");
+  const server = new grpc.Server();
+  const counters: IncrCounterRequest[] = [];
+  const latencies: MeasureSinceRequest[] = [];
+  addService(server, Metrics, {
+    async incrCounter(req) {
+      counters.push(req);
+      return {};
+    },
+    async measureSince(req) {
+      latencies.push(req);
+      return {};
+    },
+    async addSample() { return {}; },
+    async emitKey() { return {}; },
+    async setGauge() { return {}; },
+  });
+  await new Promise<void>((res, rej) => server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
+  return { socketPath, counters, latencies, stop: () => server.forceShutdown() };
+}
+
+/** Opens StartStream and announces one ConnInfo, as SPIRE's broker does. */
+function announce(s: Session, info: ConnInfo) {
+  const ac = new AbortController();
+  async function* outgoing() {
+    yield info;
+    await new Promise<void>((r) => ac.signal.addEventListener("abort", () => r(), { once: true }));
+  }
+  const incoming = s.client(GRPCBroker).startStream(outgoing(), { signal: ac.signal });
+  void (async () => {
+    try {
+      for await (const _ of incoming) {
+        // nothing brokered back
+      }
+    } catch {
+      // cancelled at the end of the test
+    }
+  })();
+  return () => ac.abort();
+}
+
+const label = (r: { labels: Array<{ name: string; value: string }> }, name: string) => r.labels.find((l) => l.name === name)?.value;
+
+async function until(cond: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+}
+
+describe("attestation telemetry through the Metrics host service", () => {
+  let swtpm: Swtpm;
+  let dir: string;
+  let agent: Session;
+  let ekHash: string;
+
+  beforeAll(async () => {
+    swtpm = startSwtpm();
+    dir = mkdtempSync(join(tmpdir(), "tpmq-telemetry-"));
+    tpm2(swtpm, ["tpm2_nvread", "0x01c00002", "-o", join(dir, "ek.der")]);
+    const cert = new X509Certificate(readFileSync(join(dir, "ek.der")));
+    ekHash = createHash("sha256").update(cert.publicKey.export({ type: "spki", format: "der" })).digest("hex");
+    writeFileSync(join(dir, "allowed.txt"), `${ekHash}\n`);
+    writeFileSync(join(dir, "others.txt"), `${"1".repeat(64)}\n`);
+    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, "ak")}"\n`);
+  });
+  afterAll(async () => {
+    await agent?.dispose();
+    swtpm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("success and refusal are counted with result/reason labels, and their latency measured", async () => {
+    const host = await startMetricsHost(dir);
+    const s = await startSession(SERVER_EXE);
+    const stopBroker = announce(s, create(ConnInfoSchema, { serviceId: 1, network: "unix", address: host.socketPath }));
+    try {
+      await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "allowed.txt")}"\n` });
+      const startedNs = BigInt(Date.now()) * 1_000_000n;
+      const ok = await attest(agent, s);
+      expect(ok.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "others.txt")}"\n` });
+      const refused = await attest(agent, s);
+      expect(refused.serverError?.code).toBe(grpc.status.PERMISSION_DENIED);
+
+      const ours = () => host.counters.filter((c) => c.key.join(".") === "tpm_quote.attestation");
+      await until(() => ours().length >= 2 && host.latencies.length >= 2);
+      expect(ours().map((c) => [label(c, "result"), label(c, "reason"), c.val])).toEqual([
+        ["success", "none", 1],
+        ["failure", "ek_trust", 1],
+      ]);
+      expect(host.latencies.map((m) => [m.key.join("."), label(m, "result")])).toEqual([
+        ["tpm_quote.attestation.duration", "success"],
+        ["tpm_quote.attestation.duration", "failure"],
+      ]);
+      for (const m of host.latencies) {
+        // MeasureSince carries the start time in Unix nanoseconds: after the test began, before now.
+        expect(m.time).toBeGreaterThanOrEqual(startedNs - 1_000_000_000n);
+        expect(m.time).toBeLessThanOrEqual(BigInt(Date.now()) * 1_000_000n);
+      }
+    } finally {
+      stopBroker();
+      await s.dispose();
+      host.stop();
+    }
+  });
+
+  test("no host services at all: attestation is not held up by telemetry", async () => {
+    const s = await startSession(SERVER_EXE);
+    try {
+      await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
+      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "allowed.txt")}"\n` });
+      const t0 = Date.now();
+      const out = await attest(agent, s);
+      expect(out.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
+      // The host-services wait is 2 s; the attestation must not include it.
+      expect(Date.now() - t0).toBeLessThan(1_500);
+    } finally {
+      await s.dispose();
+    }
+  });
+});

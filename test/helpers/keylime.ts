@@ -106,7 +106,8 @@ function flushTransients(swtpm: Swtpm, cwd: string): void {
  * temporary directory. Every transient handle is flushed afterwards; the AK stays usable through its context file.
  */
 export function createToolsAk(swtpm: Swtpm): ToolsAk {
-  const dir = mkdtempSync(join(tmpdir(), 'tools-ak-'));
+  // Inside the swtpm's directory, so swtpm.stop() removes it too.
+  const dir = mkdtempSync(join(swtpm.dir, 'tools-ak-'));
   try {
     tools(swtpm, ['tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub'], dir);
     tools(swtpm, ['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pub', '-n', 'ak.name'], dir);

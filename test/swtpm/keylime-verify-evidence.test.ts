@@ -24,6 +24,10 @@ import {
   type ToolsAk,
 } from '../helpers/keylime';
 
+// jest.config.js's per-project testTimeout is not applied (testTimeout is a global Jest option), so set it here:
+// starting and stopping the verifier takes seconds.
+jest.setTimeout(60_000);
+
 const QUOTED = [0, 1, 2, 3, 4, 5, 6, 7];
 
 function policyFrom(values: Map<number, string>, override: Record<number, string[]> = {}): TpmPolicy {

@@ -4,6 +4,13 @@ import { TpmUnavailableError } from '../errors';
 import { responseSize } from './frame';
 import type { RawSender } from './transport';
 
+/** A connection that failed before any response byte arrived (wraps the error to report). */
+class StaleConnection extends Error {
+  constructor(readonly error: TpmUnavailableError) {
+    super(error.message);
+  }
+}
+
 type Address = { host: string; port: number } | { path: string };
 
 /**
@@ -70,8 +77,14 @@ export function createSocketTransport(addr: Address, name: string, opts: { keepA
           resolve(new Uint8Array(Buffer.concat(chunks, have)));
         }
       };
-      const onClose = () => fail(new TpmUnavailableError(name, have ? 'connection closed mid-response' : 'connection closed before a response'));
-      const onError = (e: Error) => fail(new TpmUnavailableError(name, `socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
+      const onClose = () => {
+        const err = new TpmUnavailableError(name, have ? 'connection closed mid-response' : 'connection closed before a response');
+        fail(have ? err : new StaleConnection(err));
+      };
+      const onError = (e: Error) => {
+        const err = new TpmUnavailableError(name, `socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e });
+        fail(have ? err : new StaleConnection(err));
+      };
       const onAbort = () => fail(signal.reason);
       s.on('data', onData);
       s.on('close', onClose);
@@ -87,24 +100,33 @@ export function createSocketTransport(addr: Address, name: string, opts: { keepA
         const s = await dial(signal);
         try {
           return await exchange(s, command, signal, maxResponseSize);
+        } catch (e) {
+          throw e instanceof StaleConnection ? e.error : e;
         } finally {
           s.destroy();
         }
       }
-      if (!sock || sock.destroyed || sock.readyState !== 'open') {
-        sock?.destroy();
-        sock = await dial(signal);
-        const mine = sock;
-        mine.once('close', () => {
-          if (sock === mine) sock = undefined;
-        });
-      }
-      try {
-        return await exchange(sock, command, signal, maxResponseSize);
-      } catch (e) {
-        sock?.destroy();
-        sock = undefined;
-        throw e;
+      // A kept connection may have died since its last use (swtpm restarted) without our having seen the
+      // close yet: if it fails before any response byte, dial again and send once more. The command cannot
+      // have run twice: the old peer is gone.
+      for (let attempt = 0; ; attempt++) {
+        const reused = sock !== undefined && !sock.destroyed && sock.readyState === 'open';
+        if (!reused) {
+          sock?.destroy();
+          sock = await dial(signal);
+          const mine = sock;
+          mine.once('close', () => {
+            if (sock === mine) sock = undefined;
+          });
+        }
+        try {
+          return await exchange(sock!, command, signal, maxResponseSize);
+        } catch (e) {
+          sock?.destroy();
+          sock = undefined;
+          if (reused && attempt === 0 && e instanceof StaleConnection && !signal.aborted) continue;
+          throw e instanceof StaleConnection ? e.error : e;
+        }
       }
     },
     async close() {

@@ -79,8 +79,10 @@ export interface RawSender {
   close(): Promise<void>;
 }
 
-// One queue per TPM (per spec string), shared by every transport opened to it in this process.
-const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+// One connection and one queue per TPM (per spec string), shared by every transport opened to it in this
+// process: swtpm serves one connection at a time, so two connections from one process could deadlock, and
+// a TPM runs one command at a time anyway. The first opener's keepAlive choice wins.
+const shared = new Map<string, { raw: RawSender; tail: Promise<unknown>; users: number }>();
 
 /**
  * Opens a transport from a spec string (see parseTransportSpec). Commands are queued so only one is in
@@ -91,19 +93,20 @@ export function openTransport(spec: string = DEFAULT_TRANSPORT, options: Transpo
   const name = spec.trim() || DEFAULT_TRANSPORT;
   const timeoutMs = options.timeoutMs ?? 60000;
   const maxResponseSize = options.maxResponseSize ?? MAX_RESPONSE_SIZE;
-  const raw: RawSender =
-    parsed.kind === 'device'
-      ? createDeviceTransport(parsed.path, name)
-      : createSocketTransport('path' in parsed ? { path: parsed.path } : { host: parsed.host, port: parsed.port }, name, {
-          keepAlive: options.keepAlive ?? false,
-        });
-  let q = queues.get(name);
-  if (!q) {
-    q = { tail: Promise.resolve(), users: 0 };
-    queues.set(name, q);
+  let entry = shared.get(name);
+  if (!entry) {
+    const raw: RawSender =
+      parsed.kind === 'device'
+        ? createDeviceTransport(parsed.path, name)
+        : createSocketTransport('path' in parsed ? { path: parsed.path } : { host: parsed.host, port: parsed.port }, name, {
+            keepAlive: options.keepAlive ?? false,
+          });
+    entry = { raw, tail: Promise.resolve(), users: 0 };
+    shared.set(name, entry);
   }
-  q.users++;
-  const queue = q;
+  entry.users++;
+  const queue = entry;
+  const raw = queue.raw;
   let closed = false;
 
   return {
@@ -141,8 +144,10 @@ export function openTransport(spec: string = DEFAULT_TRANSPORT, options: Transpo
       if (closed) return;
       closed = true;
       await queue.tail;
-      await raw.close();
-      if (--queue.users === 0 && queues.get(name) === queue) queues.delete(name);
+      if (--queue.users === 0) {
+        if (shared.get(name) === queue) shared.delete(name);
+        await raw.close();
+      }
     },
   };
 }

@@ -296,6 +296,7 @@ render-server-conf() {
 }
 render-agent-conf() {
   spire-layout
+  ek-ca-layout
   render-conf "$CONFDIR/agent.conf" "${1:-$RUNDIR/agent.conf}"
 }
 

@@ -5,9 +5,11 @@ const base = {
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
 };
 module.exports = {
+  // testTimeout is a global option in Jest 30 (ignored per project): swtpm and plugin tests start real processes.
+  testTimeout: 120000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...base, displayName: 'swtpm', testMatch: ['<rootDir>/test/swtpm/**/*.test.ts'], testTimeout: 120000 },
-    { ...base, displayName: 'plugin', testMatch: ['<rootDir>/test/plugin/**/*.test.ts'], testTimeout: 120000 },
+    { ...base, displayName: 'swtpm', testMatch: ['<rootDir>/test/swtpm/**/*.test.ts'] },
+    { ...base, displayName: 'plugin', testMatch: ['<rootDir>/test/plugin/**/*.test.ts'] },
   ],
 };

@@ -1,0 +1,79 @@
+// 200 full agent cycles against swtpm with no resource manager: every transient object and session the
+// client creates must be flushed, on success and on failure paths.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { openTpm, type TpmClient } from '../../tpm/client';
+import * as C from '../../tpm/marshal/constants';
+import { TpmError } from '../../tpm/errors';
+import type { EkKind } from '../../tpm/ek/templates';
+import type { AkAlg } from '../../tpm/ak/ak';
+import { createPrimary, flushContext, startPolicySession } from '../../tpm/commands/operations';
+import { srkTemplate } from '../../tpm/ek/templates';
+import { makeCredential } from '../../tpm/crypto/make-credential';
+
+jest.setTimeout(300000);
+let s: Swtpm;
+let tpm: TpmClient;
+
+beforeAll(() => {
+  s = startSwtpm();
+  tpm = openTpm(s.transportSpec);
+});
+afterAll(async () => {
+  await tpm?.close();
+  s?.stop();
+});
+
+const CYCLES = 200;
+const KINDS: [EkKind, AkAlg][] = [
+  ['rsa2048', 'rsa'],
+  ['ecc-p384', 'ecc'],
+  ['ecc-p256', 'ecc'],
+  ['rsa2048', 'ecc'],
+];
+
+test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing) the TPM holds 0 transient objects and 0 sessions`, async () => {
+  // The counter itself sees what is left loaded (so 0 at the end means something).
+  const srk = await createPrimary(tpm.transport, C.TPM_RH_OWNER, srkTemplate('ecc'));
+  const session = await startPolicySession(tpm.transport);
+  expect(await tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
+  await flushContext(tpm.transport, srk.handle);
+  await flushContext(tpm.transport, session.handle);
+  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+
+  const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-')));
+  const times: number[] = [];
+  let failures = 0;
+  for (let i = 0; i < CYCLES; i++) {
+    const started = performance.now();
+    const [ekKind, akAlg] = KINDS[i % KINDS.length];
+    const ek = await tpm.readEk(ekKind);
+    const ak = await tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg);
+    const credential = randomBytes(16);
+    const made = makeCredential({ ekPublic: ek.public, objectName: ak.name, credential });
+    const idObject = made.idObject.subarray(2);
+    const encSecret = made.encryptedSecret.subarray(2);
+    if (i % 10 === 9) {
+      // A tampered blob fails inside ActivateCredential with the AK, the SRK and the EK session loaded.
+      const bad = new Uint8Array(idObject);
+      bad[bad.length - 1] ^= 0xff;
+      await expect(tpm.activateCredential(ak, ek, bad, encSecret)).rejects.toBeInstanceOf(TpmError);
+      failures++;
+    } else {
+      const got = await tpm.activateCredential(ak, ek, idObject, encSecret);
+      expect(timingSafeEqual(got, credential)).toBe(true);
+    }
+    const nonce = randomBytes(32);
+    const q = await tpm.quote(ak, nonce, [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
+    expect(Buffer.from(q.parsed.attested.extraData).equals(nonce)).toBe(true);
+    times.push(performance.now() - started);
+  }
+  expect(failures).toBe(CYCLES / 10);
+  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)];
+  process.stderr.write(`no-leak: ${CYCLES} cycles, median ${med.toFixed(1)} ms, p95 ${times[Math.floor(times.length * 0.95)].toFixed(1)} ms per cycle\n`);
+});

@@ -359,7 +359,7 @@ token-generate() {
   spire-server-cli "token generate" -spiffeID "$1" | awk '/^Token:/ {print $2}'
 }
 
-agent-list() { spire-server-cli "agent list"; }
+agent-list() { spire-server-cli "agent list" "$@"; }
 
 # entry-create ARGS...: `spire-server entry create` (e.g. -parentID P -spiffeID S -selector unix:uid:0).
 entry-create() { spire-server-cli "entry create" "$@"; }

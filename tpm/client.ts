@@ -66,7 +66,7 @@ export interface TpmClient {
   quote(ak: AkBlob, nonce: Uint8Array, selection: PcrBankSelection[], o?: CallOptions): Promise<Quote>;
   /** Reads PCR values (all of them, even beyond 8 per command); values in ascending PCR order per bank. */
   readPcrs(selection: PcrBankSelection[], o?: CallOptions): Promise<{ hash: number; pcrs: { index: number; value: Uint8Array }[] }[]>;
-  /** Counts of loaded transient objects and sessions (a leak check). */
+  /** Counts of loaded transient objects and loaded sessions (HMAC and policy), e.g. for a leak check. */
   loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
   close(): Promise<void>;
 }
@@ -150,9 +150,8 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
 
     async loadedCounts(o = {}) {
       const transient = (await getHandles(t, C.HR_TRANSIENT, o)).length;
-      const loaded = (await getHandles(t, C.HR_LOADED_SESSION, o)).length;
-      const policy = (await getHandles(t, C.HR_POLICY_SESSION, o)).length;
-      return { transient, sessions: loaded + policy };
+      const sessions = (await getHandles(t, C.HR_LOADED_SESSION, o)).length;
+      return { transient, sessions };
     },
 
     close: () => t.close(),

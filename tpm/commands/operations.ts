@@ -21,17 +21,25 @@ export async function getCapability(tpm: Tpm, capability: number, property: numb
   return r.params;
 }
 
-/** All handles in the range starting at `first` (e.g. HR_TRANSIENT, HR_PERSISTENT, HR_LOADED_SESSION). */
+/**
+ * All handles of the type of `first` (e.g. HR_TRANSIENT, HR_PERSISTENT, HR_NV_INDEX). HR_LOADED_SESSION lists
+ * every loaded session, HMAC (0x02..) and policy (0x03..) alike (Part 2 7.2); HR_SAVED_SESSION (0x03..)
+ * lists context-saved sessions only.
+ */
 export async function getHandles(tpm: Tpm, first: number, o: CallOptions = {}): Promise<number[]> {
+  const type = first >>> 24;
+  const accept = (h: number) => (h >>> 24 === type || (type === C.TPM_HT_LOADED_SESSION && h >>> 24 === C.TPM_HT_POLICY_SESSION)) && h >= first;
   const out: number[] = [];
-  const rangeEnd = ((first >>> 24) + 1) * 0x1000000;
   let next = first;
   for (let page = 0; page < 64; page++) {
     const r = await getCapability(tpm, C.TPM_CAP_HANDLES, next, 254, o);
-    const handles = (r.capabilityData.data as number[]).filter((h) => h >= first && h < rangeEnd);
+    const handles = (r.capabilityData.data as number[]).filter(accept);
     out.push(...handles);
-    if (!r.moreData || handles.length === 0) break;
-    next = handles[handles.length - 1] + 1;
+    const last = handles[handles.length - 1];
+    // Paging continues after the last handle only within the queried type (a loaded policy session's
+    // handle lies in the saved-session range, which lists something else).
+    if (!r.moreData || last === undefined || last >>> 24 !== type) break;
+    next = last + 1;
   }
   return out;
 }

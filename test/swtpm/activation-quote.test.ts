@@ -11,6 +11,7 @@ import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
 import { tpm2 } from './tpm2-tools';
 
+jest.setTimeout(120000);
 let s: Swtpm;
 let tpm: TpmClient;
 let work: string;

@@ -9,6 +9,7 @@ import { EK_PROFILES } from '../../tpm/ek/templates';
 import { createPrimary, flushContext, nvReadAll } from '../../tpm/commands/operations';
 import { flushAll, tpm2, yamlName } from './tpm2-tools';
 
+jest.setTimeout(120000);
 let s: Swtpm;
 let tpm: TpmClient;
 let work: string;

@@ -8,6 +8,7 @@ import * as C from '../../tpm/marshal/constants';
 import { pcrExtend } from '../../tpm/commands/operations';
 import { tpm2 } from './tpm2-tools';
 
+jest.setTimeout(120000);
 let s: Swtpm;
 let tpm: TpmClient;
 let work: string;

@@ -2,7 +2,7 @@ import * as E from '../../../tpm/errors';
 import * as C from '../../../tpm/marshal/constants';
 import { marshalCommand, unmarshalResponse, passwordAuth, policyAuth } from '../../../tpm/commands/execute';
 import { TPM2_GetCapability, TPM2_Quote, TPM2_ActivateCredential, TPM2_PCR_Read } from '../../../tpm/commands/definitions';
-import { parseTransportSpec } from '../../../tpm/transport/transport';
+import { openTransport, parseTransportSpec } from '../../../tpm/transport/transport';
 import { trimDer } from '../../../tpm/ek/ek';
 import { pcrSelection } from '../../../tpm/types';
 
@@ -120,5 +120,15 @@ describe('EK certificate trimming', () => {
 
   test('pcrSelection refuses PCRs beyond PCR_SELECT_MAX', () => {
     expect(() => pcrSelection(C.TPM_ALG_SHA256, [32])).toThrow(RangeError);
+  });
+});
+
+describe('device transport', () => {
+  test('a missing device fails with TpmUnavailableError naming the transport and the open error', async () => {
+    const t = openTransport('device:/nonexistent/tpmrm9');
+    const err = await t.send(new Uint8Array(10)).catch((e) => e);
+    expect(err).toBeInstanceOf(E.TpmUnavailableError);
+    expect(err.message).toBe('TPM device:/nonexistent/tpmrm9 unavailable: cannot open /nonexistent/tpmrm9: ENOENT');
+    await t.close();
   });
 });

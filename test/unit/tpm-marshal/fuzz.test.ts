@@ -52,7 +52,7 @@ const vectors = readdirSync(join(__dirname, 'vectors'))
 function isCodec(v: unknown): v is Codec<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as Codec<unknown>).decode === 'function' && typeof (v as Codec<unknown>).encode === 'function';
 }
-const codecs = Object.entries(T).filter((e): e is [string, Codec<unknown>] => isCodec(e[1]));
+const codecs = (Object.entries(T) as [string, unknown][]).filter((e): e is [string, Codec<unknown>] => isCodec(e[1]));
 
 test('the structure list covers the declared codecs', () => {
   expect(codecs.length).toBeGreaterThan(50);
@@ -80,7 +80,7 @@ describe.each(codecs)('%s', (_name, codec) => {
   });
 });
 
-const defs = Object.values(D).filter((d): d is CommandDef<unknown, unknown> => typeof d === 'object' && d !== null && 'code' in d && 'response' in d);
+const defs = (Object.values(D) as unknown[]).filter((d): d is CommandDef<unknown, unknown> => typeof d === 'object' && d !== null && 'code' in d && 'response' in d);
 
 describe.each(defs.map((d) => [d.name, d] as const))('%s response', (_name, def) => {
   test('random and mutated responses: only TpmResponseError or TpmError', () => {

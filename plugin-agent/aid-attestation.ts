@@ -8,6 +8,7 @@ import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
 import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
+import { activateWithEkAk, loadOrCreateEkAk, quoteWithEkAk } from "./ek-ak";
 
 /** The protocol version this plugin speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -101,7 +102,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
 
     const info = await step("reading TPM properties", () => tpm.getInfo(o));
     const ek = await step("reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
-    const ak = await step("loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, o));
+    const ak = await step("loading the AK", () => loadOrCreateEkAk(tpm.transport, ek, config.akDataDir, config.akAlgorithm, o));
     if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
     const [fw1hi, fw1lo] = info.firmwareVersion.split(".");
     const payload = toBinary(
@@ -133,12 +134,12 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       const blob = stripTpm2b("credential_blob", challenge.credentialBlob);
       const encSecret = stripTpm2b("encrypted_secret", challenge.encryptedSecret);
 
-      const secret = await step("activating the credential", () => tpm.activateCredential(ak, ek, blob, encSecret, o));
+      const secret = await step("activating the credential", () => activateWithEkAk(tpm.transport, ek, ak, blob, encSecret, o));
       let quote;
       let pcrs;
       for (let attempt = 1; ; attempt++) {
         const before = await step("reading PCRs", () => tpm.readPcrs(selection, o));
-        quote = await step("quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
+        quote = await step("quoting PCRs", () => quoteWithEkAk(tpm.transport, ek, ak, challenge.nonce, selection, o));
         const after = await step("reading PCRs", () => tpm.readPcrs(selection, o));
         if (samePcrs(before, after)) {
           pcrs = after;

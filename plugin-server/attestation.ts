@@ -113,6 +113,25 @@ const tpm2b = (body: Uint8Array): Uint8Array => {
   return out;
 };
 
+/**
+ * The Qualified Name of the AK if it is a child of the EK (TPM 2.0 Part 1, 16: QN(B) = nameAlg_B ||
+ * H_B(QN(parent) || Name(B)); a primary's parent QN is its hierarchy handle, here TPM_RH_ENDORSEMENT).
+ * A quote whose qualifiedSigner equals it was signed by an AK in the endorsement hierarchy, so its
+ * firmwareVersion is not obfuscated (TPM 2.0 Part 3, 18.1).
+ */
+export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
+  const qn = (parent: Uint8Array, child: PublicArea) => {
+    const h = hashInfo(child.public.nameAlg);
+    const digest = createHash(h.name).update(parent).update(tpmName(child)).digest();
+    const out = new Uint8Array(2 + digest.length);
+    new DataView(out.buffer).setUint16(0, child.public.nameAlg);
+    out.set(digest, 2);
+    return out;
+  };
+  const endorsement = new Uint8Array([0x40, 0x00, 0x00, 0x0b]);
+  return qn(qn(endorsement, ek), ak);
+}
+
 /** Injected for tests; production uses crypto.randomBytes and the configured verifier. */
 export interface AttestationDeps {
   verifier: Verifier;
@@ -335,7 +354,8 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       const selectorValues = buildSelectors({
         ekHash,
         trustedCertificate: trusted.chained && trusted.certificate ? { certificate: trusted.certificate.certificate, tpmManufacturer: trusted.certificate.tpmManufacturer, tpmModel: trusted.certificate.tpmModel } : undefined,
-        firmwareVersion: quote.firmwareVersion,
+        // Only an AK in the endorsement hierarchy signs the real firmware version.
+        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnderEk(ek, ak)) ? quote.firmwareVersion : undefined,
         pcrs: orderedList,
       });
       return {

@@ -19,7 +19,7 @@ export const SELECTORS: readonly SelectorDoc[] = [
   { name: "ek_issuer", format: "`ek_issuer:<issuer CN, or the issuer DN when it has no CN>`", source: "The EK certificate, only when it chained to `ek_ca_path`." },
   { name: "manufacturer", format: "`manufacturer:<TPM manufacturer, e.g. id:00001014>`", source: "The EK certificate's subjectAltName (TCG OID 2.23.133.2.1), only when it chained to `ek_ca_path`." },
   { name: "model", format: "`model:<TPM model>`", source: "The EK certificate's subjectAltName (2.23.133.2.2), only when it chained to `ek_ca_path`." },
-  { name: "firmware_version", format: "`firmware_version:<major>.<minor>`", source: "The AK-signed quote's firmwareVersion (TPM_PT_FIRMWARE_VERSION_1: high and low 16 bits); always." },
+  { name: "firmware_version", format: "`firmware_version:<major>.<minor>`", source: "The AK-signed quote's firmwareVersion (TPM_PT_FIRMWARE_VERSION_1: high and low 16 bits), when the quote's qualifiedSigner proves the AK is a child of the EK (otherwise the TPM obfuscates the value)." },
   { name: "pcr", format: "`pcr:<bank>:<index>:<hex value>`", source: "One per quoted PCR (`pcr_selection`), from the PCR values the signed quote's digest covers; always." },
 ];
 
@@ -52,8 +52,8 @@ export interface SelectorInput {
     tpmManufacturer?: string;
     tpmModel?: string;
   };
-  /** From the verified quote. */
-  firmwareVersion: bigint;
+  /** From the verified quote, when the AK is in the endorsement hierarchy (else undefined: obfuscated). */
+  firmwareVersion?: bigint;
   /** Quoted PCR values, banks in quote order, indices ascending. */
   pcrs: ReadonlyArray<{ bank: string; index: number; digest: Uint8Array }>;
 }
@@ -72,7 +72,7 @@ export function buildSelectors(input: SelectorInput): string[] {
     if (cert.tpmManufacturer) out.push(`manufacturer:${clean(cert.tpmManufacturer)}`);
     if (cert.tpmModel) out.push(`model:${clean(cert.tpmModel)}`);
   }
-  out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
+  if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
   for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString("hex")}`);
   return out;
 }

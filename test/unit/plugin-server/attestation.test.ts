@@ -16,6 +16,10 @@ import { parsePcrBlob, pcrBlobToValues } from "../../../tpm/keylime/pcr-blob";
 import { configureServer, type ServerConfig } from "../../../plugin-server/config";
 import { AttestationError, startAttestation } from "../../../plugin-server/attestation";
 import { createInProcessVerifier } from "../../../verifier-client/in-process";
+import { qualifiedNameUnderEk } from "../../../plugin-server/attestation";
+import { parseTpmtPublic } from "../../../tpm/crypto/public-key";
+import { TpmsAttest } from "../../../tpm/types/attest";
+import { unmarshal } from "../../../tpm/marshal/codec";
 
 const FX = resolve(__dirname, "../../fixtures/tpm");
 const fx = (name: string) => new Uint8Array(readFileSync(join(FX, name)));
@@ -108,7 +112,8 @@ describe("server attestation checks, in order", () => {
     expect(s).toContain("ek_issuer:swtpm-localca");
     expect(s).toContain("manufacturer:id:00001014");
     expect(s.filter((v) => v.startsWith("model:"))).toHaveLength(1);
-    expect(s.filter((v) => /^firmware_version:\d+\.\d+$/.test(v))).toHaveLength(1);
+    // The golden AK was made by tpm2_createak under the EK: its quote's firmwareVersion is real (swtpm 0x20191023).
+    expect(s.filter((v) => v.startsWith("firmware_version:"))).toEqual(["firmware_version:8217.4131"]);
     expect(s.filter((v) => v.startsWith("pcr:"))).toHaveLength(6);
     expect(s.filter((v) => v.startsWith("pcr:")).map((v) => v.split(":").slice(0, 3).join(":"))).toEqual([
       "pcr:sha256:0", "pcr:sha256:1", "pcr:sha256:2", "pcr:sha256:3", "pcr:sha256:16", "pcr:sha1:16",
@@ -228,6 +233,23 @@ describe("server attestation checks, in order", () => {
     writeFileSync(join(dir, "policy-ok.json"), JSON.stringify({ 0: [Buffer.from(values.sha256![0]).toString("hex")], 16: [Buffer.from(values.sha256![16]).toString("hex"), "cd".repeat(32)] }));
     const pending = startAttestation(config(`pcr_policy_path = "${join(dir, "policy-ok.json")}"\n`), payload(), deps());
     await expect(pending.finish(response())).resolves.toMatchObject({ ekHash: pending.ekHash });
+  });
+
+  test("QN helper: the golden quote's qualifiedSigner is the AK under the RSA EK, not under the ECC EK", () => {
+    const ek = parseTpmtPublic(strip2b(fx("ek-rsa.pub")));
+    const ak = parseTpmtPublic(strip2b(fx("ak-rsa.pub")));
+    const ecc = parseTpmtPublic(strip2b(fx("ek-ecc.pub")));
+    const signer = unmarshal(TpmsAttest, fx("quote-rsa.attest")).qualifiedSigner;
+    expect(Buffer.from(qualifiedNameUnderEk(ek, ak)).equals(Buffer.from(signer))).toBe(true);
+    expect(Buffer.from(qualifiedNameUnderEk(ecc, ak)).equals(Buffer.from(signer))).toBe(false);
+  });
+
+  test("an AK that is not the EK's child: attested, but no firmware_version selector (the value would be obfuscated)", async () => {
+    // The ECC EK (with its own certificate) and an AK whose quotes name the RSA EK as its parent.
+    const pending = startAttestation(config(), payload({ ekCertificate: fx("ek-ecc-cert.der"), ekPublic: strip2b(fx("ek-ecc.pub")) }), deps());
+    const result = await pending.finish(response());
+    expect(result.selectorValues.some((v) => v.startsWith("firmware_version:"))).toBe(false);
+    expect(result.selectorValues).toContain("ek_issuer:swtpm-localca");
   });
 
   test("single use: a second response to the same challenge is refused, and the secret no longer matches", async () => {

@@ -71,6 +71,24 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
     expect(e.message).toContain(message);
   });
 
+  // openssl-made chains (remake.sh): faults swtpm's CA cannot show
+  const testRoot = parsePemCertificates(fixtureText('test-root.pem'));
+  it('refuses a path through an issuer that is not a CA (EK_CERT_NOT_CA)', () => {
+    const e = thrown(() => verifyEkCertificate({ certificate: fixture('test-notca-leaf.der'), trusted: testRoot, intermediates: parsePemCertificates(fixtureText('test-notca-issuer.pem')) }));
+    expect(e.code).toBe('EK_CERT_NOT_CA');
+    expect(e.message).toBe('certificate "CN=tpm_quote test not-a-CA" signed "CN=tpm_quote test leaf under not-a-CA" but is not a CA');
+  });
+  it('refuses a path through an expired CA while the leaf is still valid (EK_CERT_EXPIRED)', () => {
+    const shortCa = parsePemCertificates(fixtureText('test-shortca-issuer.pem'));
+    const leaf = fixture('test-shortca-leaf.der');
+    const during = new Date(new Date(shortCa[0].validTo).getTime() - 60_000);
+    const after = new Date(new Date(shortCa[0].validTo).getTime() + 86_400_000);
+    expect(verifyEkCertificate({ certificate: leaf, trusted: testRoot, intermediates: shortCa, now: during }).chain).toHaveLength(3);
+    const e = thrown(() => verifyEkCertificate({ certificate: leaf, trusted: testRoot, intermediates: shortCa, now: after }));
+    expect(e.code).toBe('EK_CERT_EXPIRED');
+    expect(e.message).toContain('CA certificate "CN=tpm_quote test one-day CA" is valid from ');
+  });
+
   it('fuzz: random and mutated certificates throw only TpmVerifyError EK_CERT_MALFORMED', () => {
     let parsed = 0;
     for (const name of ['ek-rsa-cert.der', 'ek-ecc-cert.der']) {

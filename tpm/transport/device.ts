@@ -39,9 +39,11 @@ export function createDeviceTransport(path: string, name: string): RawSender {
         if (size !== bytesRead) throw new TpmUnavailableError(name, `response header says ${size} bytes, read ${bytesRead}`);
         return buf.slice(0, size);
       })();
+      let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       });
       try {
         return await Promise.race([io, aborted]);
@@ -50,6 +52,8 @@ export function createDeviceTransport(path: string, name: string): RawSender {
         io.catch(() => undefined);
         if (e instanceof TpmUnavailableError) throw e;
         throw new TpmUnavailableError(name, `I/O error: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+      } finally {
+        if (onAbort) signal.removeEventListener('abort', onAbort);
       }
     },
     async close() {

@@ -1,0 +1,16 @@
+// Server-side TPM crypto without a TPM: Names, public-key conversion, KDFs, MakeCredential.
+export { TpmCryptoError, type TpmCryptoErrorCode } from './errors';
+export { hashInfo, hashAlgId, hashSize, type HashName } from './hash';
+export { kdfa, kdfe } from './kdf';
+export {
+  curveInfo,
+  encodeTpm2bPublic,
+  parseTpm2bPublic,
+  parseTpmtPublic,
+  publicFromKeyObject,
+  publicToKeyObject,
+  publicToPkixDer,
+  tpmName,
+  type PublicArea,
+} from './public-key';
+export { makeCredential, type MadeCredential, type MakeCredentialOptions } from './make-credential';

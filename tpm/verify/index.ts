@@ -1,0 +1,16 @@
+// Pure verification of TPM evidence: quotes, AK attributes, EK certificates. Bytes in, result objects out.
+export { TpmVerifyError, MALFORMED_CODES, REJECTED_CODES, type TpmVerifyErrorCode } from './errors';
+export { verifyQuote, type VerifyQuoteOptions, type VerifiedQuote } from './quote';
+export { verifyAkPolicy, parseAkPublic } from './ak-policy';
+export {
+  loadCaBundle,
+  parseEkCertificate,
+  parsePemCertificates,
+  verifyEkCertificate,
+  MAX_CHAIN_DEPTH,
+  MAX_EK_CERT_BYTES,
+  type EkCertificate,
+  type VerifiedEkCertificate,
+  type VerifyEkCertificateOptions,
+} from './ek-cert';
+export { checkPcrValues, selectBitmap, selectedIndices, MAX_PCR_INDEX, type PcrSelection, type PcrValues } from './pcr-values';

@@ -93,7 +93,7 @@ function softwareActivate(ek: TpmtPublic, ekPrivate: KeyObject, name: Uint8Array
   const encIdentity = body.subarray(2 + hmacLen);
   const hmacKey = kdfa(h.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), h.size * 8);
   if (hex(createHmac(h.name, hmacKey).update(encIdentity).update(name).digest()) !== hex(integrity)) throw new Error('integrity HMAC mismatch');
-  const bits = ek.parameters.symmetric.keyBits!;
+  const bits = (ek.parameters as { symmetric: { keyBits?: number } }).symmetric.keyBits!;
   const symKey = kdfa(h.name, seed, 'STORAGE', name, new Uint8Array(0), bits);
   const d = createDecipheriv(`aes-${bits}-cfb`, symKey, Buffer.alloc(16));
   const plain = Buffer.concat([d.update(encIdentity), d.final()]);

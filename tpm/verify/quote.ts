@@ -142,7 +142,11 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
   const quote = attest.attested;
   const seen = new Set<HashName>();
   const ordered: Uint8Array[] = [];
+  const quotedByBank = new Map<string, Set<number>>();
   for (const sel of quote.pcrSelect) {
+    const indices = selectedIndices(sel.pcrSelect);
+    // an empty bitmap quotes nothing from that bank, whatever its algorithm
+    if (indices.length === 0) continue;
     let bank: HashName;
     try {
       bank = bankName(sel.hash);
@@ -151,15 +155,15 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
     }
     if (seen.has(bank)) throw new TpmVerifyError('ATTEST_MALFORMED', `TPMS_ATTEST: PCR bank ${bank} selected twice`);
     seen.add(bank);
-    for (const index of selectedIndices(sel.pcrSelect)) {
+    quotedByBank.set(bank, new Set(indices));
+    for (const index of indices) {
       const v = options.pcrs[bank]?.[index];
       if (!v) throw new TpmVerifyError('PCR_NOT_SUPPLIED', `PCR ${bank}:${index} is quoted but no value was supplied`);
       ordered.push(v);
     }
   }
   for (const [bank, values] of Object.entries(options.pcrs)) {
-    const sel = quote.pcrSelect.find((s) => bankName(s.hash) === bank);
-    const quoted = new Set(sel ? selectedIndices(sel.pcrSelect) : []);
+    const quoted = quotedByBank.get(bank) ?? new Set<number>();
     for (const k of Object.keys(values ?? {}))
       if (!quoted.has(Number(k))) throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
   }

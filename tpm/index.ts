@@ -4,7 +4,7 @@ export type { TpmClient, TpmInfo, Quote, PcrBankSelection } from './client';
 export { openTransport, parseTransportSpec, DEFAULT_TRANSPORT } from './transport/transport';
 export type { TpmTransport, TransportOptions, TransportSpec, SendOptions } from './transport/transport';
 export * from './errors';
-export { readEk, withEkHandle, objectName, trimDer, certMatchesPublic } from './ek/ek';
+export { readEk, withEkHandle, objectName, trimDer, certMatchesPublic, EkCertificateMismatchError } from './ek/ek';
 export type { EkInfo, EkChoice } from './ek/ek';
 export { EK_PROFILES, srkTemplate } from './ek/templates';
 export type { EkKind, EkProfile } from './ek/templates';

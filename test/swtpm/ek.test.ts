@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { startSwtpm, type Swtpm } from '../helpers/swtpm';
 import { openTpm, type TpmClient } from '../../tpm/client';
 import * as C from '../../tpm/marshal/constants';
 import { EK_PROFILES } from '../../tpm/ek/templates';
+import { EkCertificateMismatchError } from '../../tpm/ek/ek';
 import { createPrimary, flushContext, nvReadAll } from '../../tpm/commands/operations';
 import { flushAll, tpm2, yamlName } from './tpm2-tools';
 
@@ -77,19 +79,54 @@ test('ECC P-256 EK (template L-2, no certificate here) equals tpm2_createek -G e
   expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });
 
-test('padded certificate in NV is read in NV_BUFFER_MAX chunks and trimmed to its DER length', async () => {
+function defineAndWrite(index: string, file: string, size: number): void {
+  tpm2(s, 'nvdefine', [index, '-C', 'o', '-s', String(size), '-a', 'ownerread|ownerwrite|authread|authwrite'], work);
+  tpm2(s, 'nvwrite', [index, '-C', 'o', '-i', file], work);
+}
+
+test('ECC P-256 EK certificate in NV (zero-padded): discovery picks template L-2, key matches, chains to the CA', async () => {
+  const ek = await tpm.readEk('ecc-p256');
+  if (ek.public.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
+  const pem = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: Buffer.from(ek.public.unique.x).toString('base64url'), y: Buffer.from(ek.public.unique.y).toString('base64url') },
+    format: 'jwk',
+  }).export({ type: 'spki', format: 'pem' });
+  writeFileSync(join(work, 'p256-ek.pem'), pem);
+  // A certificate for the P-256 EK issued by this swtpm's local CA (openssl, as a manufacturer would).
+  execFileSync('openssl', ['x509', '-new', '-subj', '/CN=tpm_quote test P-256 EK', '-force_pubkey', 'p256-ek.pem', '-CA', s.caIssuer, '-CAkey', join(s.dir, 'ca', 'signkey.pem'), '-days', '1', '-outform', 'DER', '-out', 'p256.der'], { cwd: work, stdio: 'ignore' });
+  const der = readFileSync(join(work, 'p256.der'));
+  writeFileSync(join(work, 'p256-padded.bin'), Buffer.concat([der, Buffer.alloc(1100 - der.length)]));
+  defineAndWrite('0x01c0000a', 'p256-padded.bin', 1100);
+  try {
+    const found = await tpm.readEk('ecc'); // P-256 comes before P-384 when both have certificates
+    expect(found.kind).toBe('ecc-p256');
+    expect(found.persistentHandle).toBeUndefined();
+    expect(hex(found.certificate!)).toBe(der.toString('hex'));
+    expect(hex(found.publicBytes)).toBe(hex(ek.publicBytes));
+    const cert = new X509Certificate(Buffer.from(found.certificate!));
+    expect(cert.verify(new X509Certificate(readFileSync(s.caIssuer)).publicKey)).toBe(true);
+    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  } finally {
+    tpm2(s, 'nvundefine', ['0x01c0000a', '-C', 'o'], work);
+  }
+});
+
+test('padded certificate read in chunks and trimmed; a certificate for another key fails closed', async () => {
   const ek = await tpm.readEk('rsa2048');
   const der = Buffer.from(ek.certificate!);
   const padded = Buffer.concat([der, Buffer.alloc(1500 - der.length, 0xff)]);
   writeFileSync(join(work, 'padded.bin'), padded);
-  // An owner-defined index in the EK-certificate range (0x01c0000a, the P-256 slot, is free on swtpm).
-  tpm2(s, 'nvdefine', ['0x01c0000a', '-C', 'o', '-s', '1500', '-a', 'ownerread|ownerwrite|authread|authwrite'], work);
-  tpm2(s, 'nvwrite', ['0x01c0000a', '-C', 'o', '-i', 'padded.bin'], work);
-  const raw = await nvReadAll(tpm.transport, 0x01c0000a, { chunkSize: 400 });
-  expect(Buffer.from(raw).equals(padded)).toBe(true);
-  // Discovery now finds a "P-256 EK certificate" whose key is the RSA EK's: it must not be taken for a match.
-  const p256 = await tpm.readEk('ecc-p256');
-  expect(hex(p256.certificate!)).toBe(hex(der));
-  expect(p256.public.type).toBe(C.TPM_ALG_ECC);
-  tpm2(s, 'nvundefine', ['0x01c0000a', '-C', 'o'], work);
+  // The RSA EK's certificate put in the P-256 slot (0x01c0000a is free on swtpm).
+  defineAndWrite('0x01c0000a', 'padded.bin', 1500);
+  try {
+    const raw = await nvReadAll(tpm.transport, 0x01c0000a, { chunkSize: 400 });
+    expect(Buffer.from(raw).equals(padded)).toBe(true);
+    await expect(tpm.readEk('ecc-p256')).rejects.toThrow(
+      new EkCertificateMismatchError('ecc-p256', 0x01c0000a, 'L-2 (ECC NIST P-256)'),
+    );
+    await expect(tpm.readEk('ecc-p256')).rejects.toThrow(/NV 0x1c0000a does not certify the ecc-p256 EK/);
+    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  } finally {
+    tpm2(s, 'nvundefine', ['0x01c0000a', '-C', 'o'], work);
+  }
 });

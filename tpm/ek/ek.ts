@@ -40,6 +40,18 @@ export interface EkInfo {
   persistentHandle?: number;
 }
 
+/** The EK certificate in NV is for a different key than the EK this TPM derives from the matching template. */
+export class EkCertificateMismatchError extends Error {
+  override readonly name = 'EkCertificateMismatchError';
+  constructor(
+    readonly kind: EkKind,
+    readonly certIndex: number,
+    template: string,
+  ) {
+    super(`EK certificate at NV 0x${certIndex.toString(16)} does not certify the ${kind} EK created from template ${template}, and no persistent EK matches it`);
+  }
+}
+
 const ORDER: Record<EkChoice, EkKind[]> = {
   auto: ['rsa2048', 'ecc-p256', 'ecc-p384'],
   rsa: ['rsa2048'],
@@ -117,6 +129,8 @@ function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
  * the first kind with a certificate wins (or the first kind when none has one). The EK itself is the
  * persistent one when a persistent handle holds a key of the template's type whose key matches the
  * certificate; otherwise it is re-created from the template (CreatePrimary, flushed before returning).
+ * Throws EkCertificateMismatchError when the certificate certifies neither (fails closed). A certificate
+ * that Node cannot parse is passed on unchecked (the server's EK certificate check decides).
  */
 export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
   const kinds = ORDER[choice];
@@ -156,6 +170,10 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
 
   const created = await createPrimary(tpm, C.TPM_RH_ENDORSEMENT, template, o);
   try {
+    // Fail closed: a certificate for another key would only fail later, on the server, less clearly.
+    if (picked.cert && certMatchesPublic(picked.cert, created.public) === false) {
+      throw new EkCertificateMismatchError(picked.kind, profile.certIndex, profile.profileTemplate);
+    }
     return {
       kind: picked.kind,
       public: created.public,

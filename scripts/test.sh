@@ -2,7 +2,8 @@
 # THE test command (`npm test`, and what .ci/run runs). Installs what is missing, then runs, in order:
 #   typecheck (tsc), proto staleness check, build (dist/), start-up benchmark smoke run,
 #   jest (projects unit, swtpm, plugin),
-#   every integration suite (test/integration/run.sh, real spire-server/agent).
+#   the integration harness self-test, every integration suite (test/integration/run.sh, real
+#   spire-server/agent).
 # Every part runs even when an earlier one failed (except that nothing runs when installing failed), and
 # the last line is `N passed, N failed`: jest tests + integration suites + the gate steps above.
 # Exit status is non-zero when anything failed.
@@ -78,6 +79,7 @@ if ! wait "$spire_pid"; then
   finish
 fi
 tail -n 1 "$work/install-spire.log"
+gate integration-harness-selftest bash test/integration/selftest.sh
 echo "==================== integration"
 t0=$SECONDS
 RESULTS_FILE="$work/integration.txt" bash test/integration/run.sh

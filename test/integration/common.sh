@@ -57,7 +57,7 @@ render-conf() {
   for name in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$src" | sort -u | tr -d '${}'); do
     [ -n "${!name+x}" ] || fail-now "render-conf: $src uses \${$name}, which is not set"
     value=${!name}
-    text=${text//\$\{$name\}/$value}
+    text=${text//"\${$name}"/"$value"}
   done
   printf '%s\n' "$text" >"$dst"
 }
@@ -103,13 +103,6 @@ add-plugin() {
     mv "$file.tmp" "$file"
 }
 
-# set-conf-value FILE KEY VALUE: replace the value of the first `KEY = ...` line (a quoted string).
-set-conf-value() {
-  local file=$1 key=$2 value=$3
-  grep -qE "^[[:space:]]*$key[[:space:]]*=" "$file" || fail-now "set-conf-value: no $key in $file"
-  sed -i -E "0,/^([[:space:]]*$key[[:space:]]*=[[:space:]]*).*/s||\1\"$value\"|" "$file"
-}
-
 # plugin-checksum FILE: the plugin_checksum SPIRE expects (hex SHA-256 of the executable).
 plugin-checksum() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -119,7 +112,12 @@ plugin-checksum() { sha256sum "$1" | cut -d' ' -f1; }
 start-bg() {
   local name=$1 logfile=$2
   shift 2
-  [ ! -e "$STATEDIR/pids/$name" ] || fail-now "start-bg: $name already started"
+  if [ -e "$STATEDIR/pids/$name" ]; then
+    # Starting NAME again is fine once the previous one has exited; its pid is kept for the final check.
+    [ -n "$(exit-status "$name")" ] || fail-now "start-bg: $name already running"
+    mv "$STATEDIR/pids/$name" "$STATEDIR/pids/$name.child.previous.$(pid-of "$name")"
+    rm -f "$STATEDIR/pids/$name.wrapper"
+  fi
   rm -f "$STATEDIR/rc/$name"
   (
     "$@" </dev/null >>"$logfile" 2>&1 &

@@ -11,23 +11,25 @@
 # passed and kept (path printed) when it failed.
 #
 # Environment: STEP_TIMEOUT (s, default 300), KEEP_RUNDIR=1 (keep temp dirs), RESULTS_FILE (append one
-# `PASS|FAIL suite seconds` line per suite, for scripts/test.sh).
+# `PASS|FAIL suite seconds` line per suite, for scripts/test.sh), SUITES_DIR (default suites/; the
+# harness self-test points it at selftest/).
 set -uo pipefail
 ROOTDIR=$(cd "$(dirname "$0")" && pwd)
 REPODIR=$(cd "$ROOTDIR/../.." && pwd)
 export ROOTDIR REPODIR
 STEP_TIMEOUT=${STEP_TIMEOUT:-300}
+SUITES_DIR=${SUITES_DIR:-$ROOTDIR/suites}
 
 suites=()
 if [ $# -gt 0 ]; then
   for s in "$@"; do
     s=${s%/}
     s=${s##*/}
-    [ -d "$ROOTDIR/suites/$s" ] || { echo "run.sh: no suite named $s under $ROOTDIR/suites" >&2; exit 2; }
+    [ -d "$SUITES_DIR/$s" ] || { echo "run.sh: no suite named $s under $SUITES_DIR" >&2; exit 2; }
     suites+=("$s")
   done
 else
-  for d in "$ROOTDIR"/suites/*/; do suites+=("$(basename "$d")"); done
+  for d in "$SUITES_DIR"/*/; do suites+=("$(basename "$d")"); done
 fi
 
 for tool in spire-server spire-agent; do
@@ -53,7 +55,7 @@ passed=0
 failed=0
 failed_names=()
 for suite in "${suites[@]}"; do
-  src="$ROOTDIR/suites/$suite"
+  src="$SUITES_DIR/$suite"
   start=$(date +%s)
   rundir=$(mktemp -d "${TMPDIR:-/tmp}/tpmq-it-$suite.XXXXXX")
   cp -R "$src"/. "$rundir"/

@@ -15,6 +15,8 @@ import {
   type SignedAttestation,
 } from './commands/operations';
 import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from './types/pcr';
+import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
+import { unmarshal } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
 import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob } from './ak/ak';
 
@@ -59,9 +61,11 @@ export interface TpmClient {
   loadOrCreateAk(dataDir: string, alg?: AkAlg, o?: CallOptions): Promise<AkBlob & { created: boolean }>;
   /**
    * TPM2_ActivateCredential: recovers the secret a verifier sealed to (`ak` Name, `ek`) with MakeCredential.
-   * `credentialBlob` and `secret` are the contents of the TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET (no size prefixes).
+   * `idObject` is a marshalled TPM2B_ID_OBJECT and `encSecret` a TPM2B_ENCRYPTED_SECRET, size prefixes
+   * included (as tpm/crypto makeCredential returns them and tpm2_makecredential writes them); both are
+   * bounds-checked (TpmMarshalError) before anything reaches the TPM.
    */
-  activateCredential(ak: AkBlob, ek: EkInfo, credentialBlob: Uint8Array, secret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
+  activateCredential(ak: AkBlob, ek: EkInfo, idObject: Uint8Array, encSecret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
   /** TPM2_Quote over `selection` with `nonce` as qualifyingData (at most 64 bytes), signed by the AK's own scheme. */
   quote(ak: AkBlob, nonce: Uint8Array, selection: PcrBankSelection[], o?: CallOptions): Promise<Quote>;
   /** Reads PCR values (all of them, even beyond 8 per command); values in ascending PCR order per bank. */
@@ -117,7 +121,9 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
 
     loadOrCreateAk: (dataDir, alg = 'rsa', o = {}) => akLoadOrCreate(t, dataDir, alg, o),
 
-    activateCredential(ak, ek, credentialBlob, secret, o = {}) {
+    async activateCredential(ak, ek, idObject, encSecret, o = {}) {
+      const credentialBlob = unmarshal(Tpm2bIdObject, idObject);
+      const secret = unmarshal(Tpm2bEncryptedSecret, encSecret);
       return withAkHandle(
         t,
         ak,

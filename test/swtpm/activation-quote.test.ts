@@ -29,15 +29,20 @@ afterAll(async () => {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const tpm2b = (b: Uint8Array) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), Buffer.from(b)]);
 
-/** Parses tpm2_makecredential's output file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET. */
+/**
+ * Splits tpm2_makecredential's output file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT,
+ * TPM2B_ENCRYPTED_SECRET; returns the two TPM2Bs with their size prefixes.
+ */
 function parseCredFile(bytes: Uint8Array) {
   const r = new Reader(bytes);
   expect(r.u32()).toBe(0xbadcc0de);
   expect(r.u32()).toBe(1);
-  const credentialBlob = Tpm2bIdObject.decode(r);
-  const secret = Tpm2bEncryptedSecret.decode(r);
+  const a = r.offset;
+  Tpm2bIdObject.decode(r);
+  const b = r.offset;
+  Tpm2bEncryptedSecret.decode(r);
   expect(r.remaining).toBe(0);
-  return { credentialBlob, secret };
+  return { credentialBlob: bytes.slice(a, b), secret: bytes.slice(b) };
 }
 
 describe.each([
@@ -65,6 +70,8 @@ describe.each([
       name: 'TpmError',
       command: 'TPM2_ActivateCredential',
     });
+    // Malformed input is refused before it reaches the TPM.
+    await expect(tpm.activateCredential(ak, ek, credentialBlob.subarray(0, 10), encSecret)).rejects.toThrow(/TpmMarshalError|needs \d+ bytes/);
     expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   });
 });

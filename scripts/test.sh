@@ -58,8 +58,10 @@ gate bench-plugin-start node scripts/bench-plugin-start.mjs --runs 3
 # --- jest: every project. Totals from its JSON report; a test file that fails to load counts as a failure.
 echo "==================== jest"
 t0=$SECONDS
-npx jest --ci --json --outputFile="$work/jest.json"
+# Bounded so that a test that never ends cannot eat CI's 90 minutes (jest itself takes ~2 min here).
+timeout --kill-after=30 "${JEST_TIMEOUT:-1800}" npx jest --ci --json --outputFile="$work/jest.json"
 jest_rc=$?
+[ "$jest_rc" -ne 124 ] || echo "jest: killed after ${JEST_TIMEOUT:-1800} s"
 if [ -s "$work/jest.json" ]; then
   read -r jp jf je < <(node -e '
     const r = require(process.argv[1]);

@@ -18,7 +18,7 @@ import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from './types/pcr';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
 import { unmarshal } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
-import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob } from './ak/ak';
+import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob, type LoadOrCreateAkOptions } from './ak/ak';
 
 /** PCRs of one bank: `hash` is a TPM_ALG_* hash (e.g. TPM_ALG_SHA256). */
 export interface PcrBankSelection {
@@ -57,8 +57,12 @@ export interface TpmClient {
   getInfo(o?: CallOptions): Promise<TpmInfo>;
   /** Finds the EK (certificate from NV, persistent or template-created key); see ek/ek.ts readEk. Default `auto`. */
   readEk(alg?: EkChoice, o?: CallOptions): Promise<EkInfo>;
-  /** The AK saved in `dataDir`, created (and saved) when absent or no longer loadable. Default `rsa`. */
-  loadOrCreateAk(dataDir: string, alg?: AkAlg, o?: CallOptions): Promise<AkBlob & { created: boolean }>;
+  /**
+   * The AK saved in `dataDir`, created (and saved) when absent or no longer loadable. Default `rsa`, parent
+   * the EK (`options.ek`, else the EK readEk('auto') finds); `parent: 'srk'` for an owner-hierarchy AK
+   * (its quotes carry obfuscated firmwareVersion/resetCount/restartCount; see tpm/ak/ak.ts).
+   */
+  loadOrCreateAk(dataDir: string, alg?: AkAlg, options?: LoadOrCreateAkOptions): Promise<AkBlob & { created: boolean }>;
   /**
    * TPM2_ActivateCredential: recovers the secret a verifier sealed to (`ak` Name, `ek`) with MakeCredential.
    * `idObject` is a marshalled TPM2B_ID_OBJECT and `encSecret` a TPM2B_ENCRYPTED_SECRET, size prefixes
@@ -119,7 +123,11 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
 
     readEk: (alg = 'auto', o = {}) => discoverEk(t, alg, o),
 
-    loadOrCreateAk: (dataDir, alg = 'rsa', o = {}) => akLoadOrCreate(t, dataDir, alg, o),
+    async loadOrCreateAk(dataDir, alg = 'rsa', o = {}) {
+      const parent = o.parent ?? 'ek';
+      const ek = parent === 'ek' ? (o.ek ?? (await discoverEk(t, 'auto', o))) : undefined;
+      return akLoadOrCreate(t, dataDir, alg, { ...o, parent, ek });
+    },
 
     async activateCredential(ak, ek, idObject, encSecret, o = {}) {
       const credentialBlob = unmarshal(Tpm2bIdObject, idObject);

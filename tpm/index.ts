@@ -8,8 +8,8 @@ export { readEk, withEkHandle, objectName, trimDer, certMatchesPublic, EkCertifi
 export type { EkInfo, EkChoice } from './ek/ek';
 export { EK_PROFILES, srkTemplate } from './ek/templates';
 export type { EkKind, EkProfile } from './ek/templates';
-export { loadOrCreateAk, withAkHandle, withSrk, akTemplate } from './ak/ak';
-export type { AkBlob, AkAlg } from './ak/ak';
+export { loadOrCreateAk, loadAk, withAkHandle, withSrk, akTemplate, akPath } from './ak/ak';
+export type { AkBlob, AkAlg, AkParent, LoadOrCreateAkOptions } from './ak/ak';
 export * as commands from './commands';
 export * as constants from './marshal/constants';
 export * as types from './types';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +56,8 @@ describe.each([
   test('a tpm2_makecredential blob is activated by our ActivateCredential; a wrong AK Name is refused', async () => {
     const dir = mkdtempSync(join(work, `${ekKind}-${akAlg}-`));
     const ek = await tpm.readEk(ekKind);
-    const ak = await tpm.loadOrCreateAk(dir, akAlg);
+    const ak = await tpm.loadOrCreateAk(dir, akAlg, { ek });
+    expect(ak.parent).toEqual({ type: 'ek', ek });
     writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.publicBytes));
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'secret.bin'), secret);
@@ -65,7 +66,7 @@ describe.each([
     const got = await tpm.activateCredential(ak, ek, credentialBlob, encSecret);
     expect(hex(got)).toBe(hex(secret));
 
-    const other = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'other-')), akAlg);
+    const other = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'other-')), akAlg, { ek });
     await expect(tpm.activateCredential(other, ek, credentialBlob, encSecret)).rejects.toMatchObject({
       name: 'TpmError',
       command: 'TPM2_ActivateCredential',
@@ -151,14 +152,37 @@ describe.each([
   });
 });
 
-test('the AK survives a TPM restart: the saved blob re-loads and quotes', async () => {
+test.each(['ek', 'srk'] as const)('the AK (parent %s) survives a TPM restart: the saved blob re-loads and quotes', async (parent) => {
   const dir = mkdtempSync(join(work, 'restart-'));
-  const first = await tpm.loadOrCreateAk(dir, 'ecc');
+  const first = await tpm.loadOrCreateAk(dir, 'ecc', { parent });
   expect(first.created).toBe(true);
   s.restart();
-  const again = await tpm.loadOrCreateAk(dir, 'ecc');
+  const again = await tpm.loadOrCreateAk(dir, 'ecc', { parent });
   expect(again.created).toBe(false);
   expect(hex(again.name)).toBe(hex(first.name));
   const q = await tpm.quote(again, randomBytes(16), [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }]);
   expect(q.parsed.signatureParsed.sigAlg).toBe(C.TPM_ALG_ECDSA);
+});
+
+test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner chains to the EK; an SRK-child AK does not', async () => {
+  const ek = await tpm.readEk('rsa2048');
+  const info = await tpm.getInfo();
+  const [a, b, c, d] = info.firmwareVersion.split('.').map(BigInt);
+  const firmware = (((a << 16n) | b) << 32n) | (c << 16n) | d;
+  const sel = [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }];
+
+  const akEk = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'fw-ek-')), 'rsa', { ek });
+  const q1 = (await tpm.quote(akEk, randomBytes(8), sel)).parsed.attested;
+  expect(q1.firmwareVersion).toBe(firmware);
+  // QN(EK) = nameAlg || H(handle(TPM_RH_ENDORSEMENT) || Name(EK)); QN(AK) = nameAlg || H(QN(EK) || Name(AK)).
+  const qn = (alg: string, algId: number, parentQn: Uint8Array, name: Uint8Array) =>
+    Buffer.concat([Buffer.from([algId >> 8, algId & 0xff]), createHash(alg).update(parentQn).update(name).digest()]);
+  const endorsement = Buffer.from([0x40, 0x00, 0x00, 0x0b]);
+  const qnEk = qn('sha256', C.TPM_ALG_SHA256, endorsement, ek.name);
+  expect(hex(q1.qualifiedSigner)).toBe(hex(qn('sha256', C.TPM_ALG_SHA256, qnEk, akEk.name)));
+
+  const akSrk = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'fw-srk-')), 'rsa', { parent: 'srk' });
+  const q2 = (await tpm.quote(akSrk, randomBytes(8), sel)).parsed.attested;
+  expect(q2.firmwareVersion).not.toBe(firmware);
+  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });

@@ -5,7 +5,8 @@ import { struct, u32 } from '../../tpm/marshal/codec';
 import * as E from '../../tpm/errors';
 import { defineCommand, execute } from '../../tpm/commands/execute';
 import { TPM2_GetRandom, TPM2_NV_Read } from '../../tpm/commands/definitions';
-import { createPrimary, load, getRandom, nvReadPublic, quote, readPublic, flushContext } from '../../tpm/commands/operations';
+import { loadAk } from '../../tpm/ak/ak';
+import { createPrimary, getRandom, nvReadPublic, quote, readPublic, flushContext } from '../../tpm/commands/operations';
 import { EK_PROFILES, srkTemplate } from '../../tpm/ek/templates';
 import { passwordAuth } from '../../tpm/commands/execute';
 import { pcrSelection } from '../../tpm/types';
@@ -65,8 +66,7 @@ describe('typed TPM errors from real bad commands', () => {
     const t = openTransport(s.transportSpec);
     const tpm = openTpm(s.transportSpec);
     const ak = await tpm.loadOrCreateAk(mkdtempSync(join(tmpdir(), 'err-ak-')), 'ecc');
-    const srk = await createPrimary(t, C.TPM_RH_OWNER, srkTemplate('ecc'));
-    const h = await load(t, srk.handle, ak);
+    const h = { handle: await loadAk(t, ak) };
     try {
       const e = await tpmError(
         quote(t, h.handle, new Uint8Array(8), [pcrSelection(C.TPM_ALG_SHA256, [0])], { scheme: { scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA384 } } }),
@@ -76,7 +76,6 @@ describe('typed TPM errors from real bad commands', () => {
       expect(e.message).toContain('(inScheme)');
     } finally {
       await flushContext(t, h.handle);
-      await flushContext(t, srk.handle);
       await t.close();
       await tpm.close();
     }

@@ -44,14 +44,14 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
   await flushContext(tpm.transport, session.handle);
   expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 
-  const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-')));
+  const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-'))); // EK- and SRK-child AKs live side by side
   const times: number[] = [];
   let failures = 0;
   for (let i = 0; i < CYCLES; i++) {
     const started = performance.now();
     const [ekKind, akAlg] = KINDS[i % KINDS.length];
     const ek = await tpm.readEk(ekKind);
-    const ak = await tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg);
+    const ak = await tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg, { ek, parent: i % 8 < 4 ? 'ek' : 'srk' });
     const credential = randomBytes(16);
     const made = makeCredential({ ekPublic: ek.public, objectName: ak.name, credential });
     const idObject = made.idObject;

@@ -1,26 +1,35 @@
 // The attestation key (AK): a restricted signing key kept as a blob in the agent's data directory and
-// re-loaded under the storage root key on each use.
+// re-loaded on each use. No TPM handle outlives a call.
 //
 // Why a blob and not a persistent handle: persistent NV slots are few (some TPMs have 7) and shared with
 // the platform; EvictControl needs owner authorization the agent may not have; a persisted key outlives an
-// uninstalled agent. The blob's private part is wrapped by the SRK, so it is useless away from this TPM, and
-// the SRK is re-derived from its template each time (CreatePrimary is deterministic for a given owner seed).
-// The SRK is ECC P-256 whatever the AK algorithm: deriving it is cheap, RSA primary generation is not.
-// If the owner hierarchy is cleared the blob no longer loads, and a new AK is made.
+// uninstalled agent. The blob's private part is wrapped by its parent, so it is useless away from this TPM.
+//
+// Parent: the EK by default (as tpm2_createak and Keylime's agent do). A TPM obfuscates a quote's
+// firmwareVersion, resetCount and restartCount when the signing key is outside the endorsement and platform
+// hierarchies (Part 3 18.1 / Part 1 36.7), so an AK under the owner-hierarchy SRK signs meaningless values
+// there; under the EK they are real, and the quote's qualifiedSigner chains the AK to that EK's Name. The
+// cost: each load under an EK whose userWithAuth is clear needs a PolicySecret session. `parent: 'srk'`
+// (an ECC P-256 SRK re-derived in the owner hierarchy; cheap) remains for callers that do not need those
+// fields. If the hierarchy's seed changes (TPM cleared) the blob no longer loads, and a new AK is made.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as C from '../marshal/constants';
-import { unmarshal } from '../marshal/codec';
+import { unmarshal, withBytes } from '../marshal/codec';
 import { TpmError } from '../errors';
 import type { TpmTransport } from '../transport/transport';
 import { TpmtPublic } from '../types';
 import { create, createPrimary, flushQuietly, load, type CallOptions } from '../commands/operations';
-import { objectName } from '../ek/ek';
+import type { AuthSession } from '../commands/execute';
+import { objectName, withEkHandle, type EkInfo } from '../ek/ek';
 import { srkTemplate } from '../ek/templates';
 
 type Tpm = Pick<TpmTransport, 'send'>;
 
 export type AkAlg = 'rsa' | 'ecc';
+
+/** Where the AK lives: under the EK (endorsement hierarchy), or under an ECC P-256 SRK (owner hierarchy). */
+export type AkParent = { type: 'ek'; ek: EkInfo } | { type: 'srk' };
 
 /** A restricted signing key: RSA-2048 RSASSA-SHA256 or ECC P-256 ECDSA-SHA256, SHA-256 nameAlg. */
 export function akTemplate(alg: AkAlg): TpmtPublic {
@@ -55,10 +64,11 @@ export function akTemplate(alg: AkAlg): TpmtPublic {
 /** An AK as stored: holds no TPM handle (`withAkHandle` loads it when needed). */
 export interface AkBlob {
   alg: AkAlg;
+  parent: AkParent;
   public: TpmtPublic;
   /** Marshalled TPMT_PUBLIC (no size prefix). */
   publicBytes: Uint8Array;
-  /** TPM2B_PRIVATE contents, wrapped by the SRK. */
+  /** TPM2B_PRIVATE contents, wrapped by the parent. */
   private: Uint8Array;
   /** TPM Name (SHA-256 nameAlg || digest of publicBytes). */
   name: Uint8Array;
@@ -67,12 +77,15 @@ export interface AkBlob {
 }
 
 const FILE_VERSION = 1;
+const SRK_PARENT = 'srk-ecc-p256';
 
-function akPath(dataDir: string, alg: AkAlg): string {
-  return join(dataDir, `tpm-ak-${alg}.json`);
+/** The AK file for `alg` and `parent` in `dataDir` (an EK-child AK's name carries 8 bytes of the EK Name digest). */
+export function akPath(dataDir: string, alg: AkAlg, parent: AkParent): string {
+  if (parent.type === 'srk') return join(dataDir, `tpm-ak-${alg}.json`);
+  return join(dataDir, `tpm-ak-${alg}-ek-${Buffer.from(parent.ek.name.subarray(2, 10)).toString('hex')}.json`);
 }
 
-async function readBlob(path: string, alg: AkAlg): Promise<AkBlob | undefined> {
+async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkBlob | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -80,15 +93,15 @@ async function readBlob(path: string, alg: AkAlg): Promise<AkBlob | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  if (text.length > 16384) throw new Error(`AK file ${path}: too large`);
-  const j = JSON.parse(text) as { version?: number; alg?: string; public?: string; private?: string };
-  if (j.version !== FILE_VERSION || j.alg !== alg || typeof j.public !== 'string' || typeof j.private !== 'string') {
-    throw new Error(`AK file ${path}: not a version ${FILE_VERSION} ${alg} AK`);
+  if (text.length > 16384) throw new Error(`AK file ${path}: larger than 16 KiB`);
+  const j = JSON.parse(text) as { version?: number; alg?: string; parent?: string; public?: string; private?: string };
+  const wantParent = parent.type === 'ek' ? 'ek' : SRK_PARENT;
+  if (j.version !== FILE_VERSION || j.alg !== alg || j.parent !== wantParent || typeof j.public !== 'string' || typeof j.private !== 'string') {
+    throw new Error(`AK file ${path}: not a version ${FILE_VERSION} ${alg} AK with parent ${wantParent}`);
   }
-  const publicBytes = new Uint8Array(Buffer.from(j.public, 'base64'));
+  const { value: pub, bytes: publicBytes } = unmarshal(withBytes(TpmtPublic), new Uint8Array(Buffer.from(j.public, 'base64')));
   const priv = new Uint8Array(Buffer.from(j.private, 'base64'));
-  const pub = unmarshal(TpmtPublic, publicBytes);
-  return { alg, public: pub, publicBytes, private: priv, name: objectName(pub.nameAlg, publicBytes), path };
+  return { alg, parent, public: pub, publicBytes, private: priv, name: objectName(pub.nameAlg, publicBytes), path };
 }
 
 async function writeBlob(blob: AkBlob): Promise<void> {
@@ -96,7 +109,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
   const body = JSON.stringify({
     version: FILE_VERSION,
     alg: blob.alg,
-    parent: 'srk-ecc-p256',
+    parent: blob.parent.type === 'ek' ? 'ek' : SRK_PARENT,
     public: Buffer.from(blob.publicBytes).toString('base64'),
     private: Buffer.from(blob.private).toString('base64'),
   });
@@ -104,7 +117,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
   await rename(tmp, blob.path);
 }
 
-/** Runs `fn` with the SRK (ECC P-256, owner hierarchy) loaded; flushes it on every path. */
+/** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
 export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
   const srk = await createPrimary(tpm, C.TPM_RH_OWNER, srkTemplate('ecc'), o);
   try {
@@ -114,45 +127,73 @@ export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: C
   }
 }
 
-/** Runs `fn` with the AK loaded (under a freshly derived SRK); flushes both on every path. */
-export async function withAkHandle<T>(tpm: Tpm, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
-  return withSrk(
-    tpm,
-    async (srk) => {
-      const loaded = await load(tpm, srk, ak, o);
-      try {
-        if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(ak.name)) !== 0) throw new Error(`AK ${ak.path}: TPM computed a different Name`);
-        return await fn(loaded.handle);
-      } finally {
-        await flushQuietly(tpm, loaded.handle);
-      }
-    },
-    o,
-  );
+/** Runs `fn` with the AK's parent loaded and authorized; releases the parent (and its session) on every path. */
+async function withParent<T>(tpm: Tpm, parent: AkParent, fn: (handle: number, auth: AuthSession | undefined) => Promise<T>, o: CallOptions): Promise<T> {
+  if (parent.type === 'ek') return withEkHandle(tpm, parent.ek, (h, auth) => fn(h, auth), o);
+  return withSrk(tpm, (h) => fn(h, undefined), o);
 }
 
 /**
- * Loads the AK saved in `dataDir` (file tpm-ak-<alg>.json) and checks it still loads on this TPM; creates
- * and saves a new one when there is none, or when the saved one no longer loads (TPM cleared / replaced).
- * Returns the blob; no TPM handle stays loaded.
+ * Loads the AK and returns its transient handle; the caller flushes it. The parent is released as soon as
+ * the AK is loaded (a loaded object does not need its parent), so at most the AK stays in a TPM slot.
  */
-export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rsa', o: CallOptions = {}): Promise<AkBlob & { created: boolean }> {
+export async function loadAk(tpm: Tpm, ak: AkBlob, o: CallOptions = {}): Promise<number> {
+  const handle = await withParent(tpm, ak.parent, async (parent, auth) => (await load(tpm, parent, ak, { ...o, parentAuth: auth })).handle, o);
+  return handle;
+}
+
+/** Runs `fn` with the AK loaded; flushes it (and everything used to load it) on every path. */
+export async function withAkHandle<T>(tpm: Tpm, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+  const handle = await loadAk(tpm, ak, o);
+  try {
+    return await fn(handle);
+  } finally {
+    await flushQuietly(tpm, handle);
+  }
+}
+
+export interface LoadOrCreateAkOptions extends CallOptions {
+  /** The AK's parent (default: the EK given in `ek`). */
+  parent?: 'ek' | 'srk';
+  /** The EK to create the AK under (required for parent 'ek'). */
+  ek?: EkInfo;
+}
+
+/**
+ * Loads the AK saved in `dataDir` (see akPath) and checks it still loads and has the expected Name; creates
+ * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
+ * cleared or replaced). Returns the blob; no TPM handle stays loaded.
+ */
+export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new RangeError(`unknown AK algorithm "${alg}" (rsa, ecc)`);
-  const path = akPath(dataDir, alg);
-  const saved = await readBlob(path, alg);
+  const kind = o.parent ?? 'ek';
+  if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');
+  const parent: AkParent = kind === 'ek' ? { type: 'ek', ek: o.ek! } : { type: 'srk' };
+  const path = akPath(dataDir, alg, parent);
+  const saved = await readBlob(path, alg, parent);
   if (saved) {
     try {
-      await withAkHandle(tpm, saved, async () => undefined, o);
+      await withParent(
+        tpm,
+        parent,
+        async (p, auth) => {
+          const loaded = await load(tpm, p, saved, { ...o, parentAuth: auth });
+          await flushQuietly(tpm, loaded.handle);
+          if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(saved.name)) !== 0) throw new Error(`AK file ${path}: the TPM computes a different Name`);
+        },
+        o,
+      );
       return { ...saved, created: false };
     } catch (e) {
-      // The blob was made under another SRK (owner cleared, other TPM): make a new AK. Other errors propagate.
+      // Made under another seed (hierarchy cleared, other TPM): make a new AK. Other errors propagate.
       if (!(e instanceof TpmError) || e.warning) throw e;
     }
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const made = await withSrk(tpm, (srk) => create(tpm, srk, akTemplate(alg), o), o);
+  const made = await withParent(tpm, parent, (p, auth) => create(tpm, p, akTemplate(alg), { ...o, parentAuth: auth }), o);
   const blob: AkBlob = {
     alg,
+    parent,
     public: made.public,
     publicBytes: made.publicBytes,
     private: made.private,

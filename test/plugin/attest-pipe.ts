@@ -140,6 +140,8 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
 export async function attestRaw(server: Session, requests: Array<MessageInitShape<typeof AttestRequestSchema>>, onChallenge?: (c: Uint8Array) => MessageInitShape<typeof AttestRequestSchema> | undefined) {
   const toServer = queue<MessageInitShape<typeof AttestRequestSchema>>();
   for (const r of requests) toServer.push(r);
+  // Without a challenge handler the request side is half-closed at once, as a client that has said all it will.
+  if (!onChallenge) toServer.close();
   const out: { challenges: Uint8Array[]; attributes?: AgentAttributes; error?: { code: number; details: string } } = { challenges: [] };
   try {
     for await (const m of server.client(ServerNodeAttestor).attest(toServer.iterable)) {

@@ -4,6 +4,8 @@ import { createHash, X509Certificate } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
+import { AttestationChallengeSchema, ChallengeResponseSchema } from "../../proto/gen/tpmquote/v1/attestation_pb";
 import { startSwtpm, type Swtpm } from "../helpers/swtpm";
 import type { Session } from "./go-plugin-host";
 import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
@@ -26,12 +28,18 @@ function pcrValues(swtpm: Swtpm, bank: string, pcrs: number[]): Map<number, stri
   return map;
 }
 
-describe.each(["rsa", "ecc"] as const)("tpm_quote attestation with the %s EK", (alg) => {
+describe.each([
+  ["rsa", "rsa"],
+  ["ecc", "rsa"],
+  ["ecc", "ecc"],
+] as const)("tpm_quote attestation with the %s EK and an %s AK", (alg, akAlg) => {
   let swtpm: Swtpm;
   let dir: string;
   let agent: Session;
   let server: Session;
   let ek: { cert: X509Certificate; hash: string };
+
+  const agentHcl = () => `tpm = "${swtpm.transportSpec}"\nek_algorithm = "${alg}"\nak_algorithm = "${akAlg}"\nak_data_dir = "${join(dir, "ak")}"\n`;
 
   beforeAll(async () => {
     swtpm = startSwtpm();
@@ -42,7 +50,7 @@ describe.each(["rsa", "ecc"] as const)("tpm_quote attestation with the %s EK", (
     mkdirSync(join(dir, "cas"));
     copyFileSync(swtpm.caRoot, join(dir, "cas", "root.pem"));
     copyFileSync(swtpm.caIssuer, join(dir, "cas", "issuer.pem"));
-    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nek_algorithm = "${alg}"\nak_data_dir = "${join(dir, "ak")}"\n`);
+    agent = await startAgent(agentHcl());
     server = await startServer(`ek_ca_path = "${join(dir, "cas")}"\nek_hash_path = "${join(dir, "hashes.txt")}"\nek_trust = "all"\npcr_selection = "sha256:0-7,16"\n`);
   });
   afterAll(async () => {
@@ -76,6 +84,16 @@ describe.each(["rsa", "ecc"] as const)("tpm_quote attestation with the %s EK", (
     expect(pcrSelectors).toContain(`pcr:sha256:16:${pcrs.get(16)}`);
     expect(selectors.every((s) => !s.startsWith("tpm_quote:"))).toBe(true);
 
+    // Neither plugin logs the nonce or the activated secret.
+    const nonce = Buffer.from(fromBinary(AttestationChallengeSchema, out.challenge!).nonce).toString("hex");
+    const secret = Buffer.from(fromBinary(ChallengeResponseSchema, out.response!).activatedSecret).toString("hex");
+    expect(secret).toHaveLength(64);
+    for (const log of [agent.proc.stderr(), server.proc.stderr()]) {
+      expect(log).not.toContain(nonce);
+      expect(log).not.toContain(secret);
+      expect(log).not.toContain(Buffer.from(nonce, "hex").toString("base64"));
+    }
+
     // The agent logs that the quote was read from the TPM and which PCRs it covers.
     expect(agent.proc.stderr()).toMatch(/"@message":"quote read from the TPM".*"pcrs":"sha256:0,1,2,3,4,5,6,7,16"/);
   });
@@ -87,7 +105,18 @@ describe.each(["rsa", "ecc"] as const)("tpm_quote attestation with the %s EK", (
     expect(second.attributes?.spiffeId).toBe(first.attributes?.spiffeId);
     const akFiles = readdirSync(join(dir, "ak"));
     expect(akFiles).toHaveLength(1);
-    expect(akFiles[0]).toMatch(/^tpm-ak-rsa-ek-[0-9a-f]{16}\.json$/);
+    expect(akFiles[0]).toMatch(new RegExp(`^tpm-ak-${akAlg}-ek-[0-9a-f]{16}\\.json$`));
     expect(readFileSync(join(dir, "ak", akFiles[0]), "utf8")).toMatch(/"parent":"ek"/);
+  });
+
+  test("a restarted agent keeps the agent ID and reuses the stored AK", async () => {
+    const akFile = readdirSync(join(dir, "ak"))[0];
+    const before = readFileSync(join(dir, "ak", akFile), "utf8");
+    await agent.dispose();
+    agent = await startAgent(agentHcl());
+    const out = await attest(agent, server);
+    expect(out.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ek.hash}`);
+    expect(readFileSync(join(dir, "ak", akFile), "utf8")).toBe(before);
+    expect(agent.proc.stderr()).not.toContain("created a new attestation key");
   });
 });

@@ -25,3 +25,5 @@ export {
   type KeylimeVerifierFileOptions,
   type KeylimeVerifierOptions,
 } from './keylime';
+export { GATED_VERIFIER, createGatedVerifier, verifyForGate } from './gated';
+export { IN_PROCESS_VERIFIER, createInProcessVerifier, verifyQuoteFreshByNonce } from './in-process';

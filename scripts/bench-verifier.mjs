@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Verification latency (p50, p95) and throughput with 8 concurrent requests: in-process vs a real Keylime
+// verifier (Keylime alone, and Keylime mode = our quote checks + Keylime), on one real swtpm quote made with
+// tpm2-tools (RSA-2048 RSASSA/SHA-256 AK under the EK, sha256 PCRs 0-7, exact tpm_policy).
+// Needs scripts/install-tpm-tools.sh and scripts/install-keylime.sh.
+// Usage: node scripts/bench-verifier.mjs [sequential requests per row, default 300] [concurrent requests, default 800]
+import { build, stop } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const sequential = Number(process.argv[2] ?? 300);
+const concurrentTotal = Number(process.argv[3] ?? 800);
+const CONCURRENCY = 8;
+
+// Our TypeScript, bundled in memory (as bench-tpm-verify.mjs does).
+const entry = `
+export { createInProcessVerifier, createGatedVerifier, createKeylimeVerifierFromFiles, parseTpmPolicy } from './verifier-client';
+`;
+const out = await build({
+  stdin: { contents: entry, resolveDir: root, loader: "ts", sourcefile: "bench-verifier-entry.ts" },
+  bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "warning",
+});
+const bundleDir = mkdtempSync(join(tmpdir(), "bench-verifier-"));
+writeFileSync(join(bundleDir, "bundle.cjs"), out.outputFiles[0].text);
+const vc = createRequire(import.meta.url)(join(bundleDir, "bundle.cjs"));
+rmSync(bundleDir, { recursive: true, force: true });
+stop();
+
+function fixture(script, cmd, dir) {
+  const text = execFileSync("bash", [join(root, "test/helpers", script), cmd, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+const swtpmDir = mkdtempSync(join(tmpdir(), "bench-swtpm-"));
+const klDir = mkdtempSync(join(tmpdir(), "bench-keylime-"));
+const cleanup = () => {
+  try { fixture("keylime-fixture.sh", "stop", klDir); } catch {}
+  try { fixture("swtpm-fixture.sh", "stop", swtpmDir); } catch {}
+  rmSync(klDir, { recursive: true, force: true });
+  rmSync(swtpmDir, { recursive: true, force: true });
+};
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+const tpm = fixture("swtpm-fixture.sh", "start", swtpmDir);
+const kl = fixture("keylime-fixture.sh", "start", klDir);
+const env = { ...process.env, TPM2TOOLS_TCTI: tpm.SWTPM_TCTI };
+const tool = (...args) => execFileSync(args[0], args.slice(1), { cwd: swtpmDir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const flush = () => { tool("tpm2_flushcontext", "-t"); tool("tpm2_flushcontext", "-s"); };
+
+tool("tpm2_pcrextend", `7:sha256=${"bb".repeat(32)}`);
+tool("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub");
+tool("tpm2_createak", "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub");
+flush();
+const nonce = randomBytes(32);
+tool("tpm2_quote", "-c", "ak.ctx", "-l", "sha256:0,1,2,3,4,5,6,7", "-q", nonce.toString("hex"), "-g", "sha256", "-m", "q.attest", "-s", "q.sig", "-o", "q.pcrs");
+flush();
+const read = (f) => new Uint8Array(readFileSync(join(swtpmDir, f)));
+const evidence = { attest: read("q.attest"), signature: read("q.sig"), pcrBlob: read("q.pcrs"), nonce: new Uint8Array(nonce), hashAlg: "sha256", akPublic: read("ak.pub"), ekPublic: read("ek.pub") };
+const policyDoc = {};
+for (const line of tool("tpm2_pcrread", "sha256:0,1,2,3,4,5,6,7").split("\n")) {
+  const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
+  if (m) policyDoc[m[1]] = [m[2].toLowerCase()];
+}
+const policy = vc.parseTpmPolicy(JSON.stringify(policyDoc));
+
+const keylimeOptions = { url: kl.KEYLIME_URL, caPath: kl.KEYLIME_CA, clientCertPath: kl.KEYLIME_CLIENT_CERT, clientKeyPath: kl.KEYLIME_CLIENT_KEY, timeoutMs: 15000, maxSockets: CONCURRENCY };
+const rows = [
+  ["in-process (verifyQuote + policy)", vc.createInProcessVerifier()],
+  ["Keylime alone (POST /verify/evidence)", vc.createKeylimeVerifierFromFiles(keylimeOptions)],
+  ["Keylime mode (our quote checks + Keylime)", vc.createGatedVerifier(vc.createKeylimeVerifierFromFiles(keylimeOptions))],
+];
+
+const ms = (ns) => Number(ns) / 1e6;
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}; Keylime 7.14.3 at ${kl.KEYLIME_URL} (API ${kl.KEYLIME_API_VERSION}, 2 worker processes)`);
+console.log(`evidence: RSA-2048 RSASSA/SHA-256 AK, sha256 PCRs 0-7, policy of 8 PCRs; ${sequential} sequential requests, then ${concurrentTotal} with ${CONCURRENCY} in flight`);
+console.log("");
+console.log(`${"verifier".padEnd(44)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max ms".padStart(8)}   ${"8-concurrent /s".padStart(15)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)}`);
+for (const [name, verifier] of rows) {
+  for (let i = 0; i < 20; i++) await verifier.verify(evidence, policy); // warm-up, and proves it passes
+  const lat = [];
+  for (let i = 0; i < sequential; i++) {
+    const t = process.hrtime.bigint();
+    await verifier.verify(evidence, policy);
+    lat.push(ms(process.hrtime.bigint() - t));
+  }
+  lat.sort((a, b) => a - b);
+  const clat = [];
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < concurrentTotal) {
+        next++;
+        const t = process.hrtime.bigint();
+        await verifier.verify(evidence, policy);
+        clat.push(ms(process.hrtime.bigint() - t));
+      }
+    }),
+  );
+  const seconds = ms(process.hrtime.bigint() - start) / 1000;
+  clat.sort((a, b) => a - b);
+  verifier.close();
+  console.log(
+    `${name.padEnd(44)} ${pct(lat, 50).toFixed(2).padStart(8)} ${pct(lat, 95).toFixed(2).padStart(8)} ${lat[lat.length - 1].toFixed(2).padStart(8)}   ${(concurrentTotal / seconds).toFixed(0).padStart(15)} ${pct(clat, 50).toFixed(2).padStart(8)} ${pct(clat, 95).toFixed(2).padStart(8)}`,
+  );
+}
+process.exit(0);

@@ -8,7 +8,6 @@ import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
 import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
-import { activateWithEkAk, loadOrCreateEkAk, quoteWithEkAk } from "./ek-ak";
 
 /** The protocol version this plugin speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -51,11 +50,11 @@ export function tpmFailure(spec: string, step: string, err: unknown): PluginErro
   return PluginError.internal(`${step}: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
-function stripTpm2b(what: string, bytes: Uint8Array): Uint8Array {
+/** The challenge's TPM2B fields must be exactly one size-prefixed buffer (malformed input, not a TPM failure). */
+function checkTpm2b(what: string, bytes: Uint8Array): void {
   if (bytes.length < 2) throw PluginError.invalidArgument(`challenge.${what}: ${bytes.length} bytes is not a TPM2B`);
   const size = (bytes[0] << 8) | bytes[1];
   if (size !== bytes.length - 2) throw PluginError.invalidArgument(`challenge.${what}: TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
-  return bytes.subarray(2);
 }
 
 function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): PcrBankSelection[] {
@@ -102,7 +101,8 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
 
     const info = await step("reading TPM properties", () => tpm.getInfo(o));
     const ek = await step("reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
-    const ak = await step("loading the AK", () => loadOrCreateEkAk(tpm.transport, ek, config.akDataDir, config.akAlgorithm, o));
+    // The AK is the EK's child (endorsement hierarchy): quotes then carry the real firmware version.
+    const ak = await step("loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: "ek", ek }));
     if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
     const [fw1hi, fw1lo] = info.firmwareVersion.split(".");
     const payload = toBinary(
@@ -131,15 +131,15 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
       if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
       const selection = selectionOf(challenge);
-      const blob = stripTpm2b("credential_blob", challenge.credentialBlob);
-      const encSecret = stripTpm2b("encrypted_secret", challenge.encryptedSecret);
+      checkTpm2b("credential_blob", challenge.credentialBlob);
+      checkTpm2b("encrypted_secret", challenge.encryptedSecret);
 
-      const secret = await step("activating the credential", () => activateWithEkAk(tpm.transport, ek, ak, blob, encSecret, o));
+      const secret = await step("activating the credential", () => tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o));
       let quote;
       let pcrs;
       for (let attempt = 1; ; attempt++) {
         const before = await step("reading PCRs", () => tpm.readPcrs(selection, o));
-        quote = await step("quoting PCRs", () => quoteWithEkAk(tpm.transport, ek, ak, challenge.nonce, selection, o));
+        quote = await step("quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
         const after = await step("reading PCRs", () => tpm.readPcrs(selection, o));
         if (samePcrs(before, after)) {
           pcrs = after;

@@ -1,0 +1,22 @@
+# expect-attestation-refused NAME CONF WHAT REGEX: start spire-agent NAME with CONF; it must fail to attest and
+# exit non-zero within 90 s, its log must show the server's Unavailable error matching REGEX (a JS regex over
+# the error text), and the server must not list any agent as attested by this attempt. Prints the seconds it took.
+expect-attestation-refused() {
+  local name=$1 conf=$2 what=$3 regex=$4 t0 rc lines
+  t0=$(date +%s%N)
+  start-spire-agent "$conf" "$name"
+  rc=$(wait-for-exit "$name" 90)
+  [ "$rc" != 0 ] || fail-now "$what: spire-agent exited 0"
+  lines=$(REGEX=$regex spire-json-lines "$LOGDIR/$name.log" \
+    'e.level === "error" && /code = Unavailable/.test(String(e.error ?? "")) && new RegExp(process.env.REGEX).test(String(e.error ?? ""))')
+  [ -n "$lines" ] || { tail -5 "$LOGDIR/$name.log"; fail-now "$what: no agent error with code Unavailable matching /$regex/"; }
+  echo "$lines" | head -n 1 | node -e 'const e=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("  agent error: " + e.error)'
+  ! grep -q '"msg":"Node attestation was successful"' "$LOGDIR/$name.log" || fail-now "$what: the agent attested"
+  echo $((($(date +%s%N) - t0) / 1000000)) >"$STATEDIR/last-refusal-ms"
+}
+
+# expect-no-svid CONF_N: the refused agent holds no SVID (nothing cached in its data dir).
+expect-no-svid() {
+  local dir="$RUNDIR/agent-data-$1"
+  if ls "$dir" | grep -qiE 'svid'; then ls -la "$dir"; fail-now "agent-data-$1 holds an SVID after a refused attestation"; fi
+}

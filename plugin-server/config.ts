@@ -35,6 +35,11 @@ export const serverConfigSchema = defineConfig({
     .describe("Keylime tpm_policy JSON file (`{\"<pcr>\": [\"<hex>\", ...], \"mask\": \"0x..\"}`): every PCR it lists must be quoted with one of its values. Its PCRs must be in `pcr_selection`."),
   verifier: string()
     .default("in_process")
+    .check((v) =>
+      (VERIFIERS as readonly string[]).includes(v)
+        ? undefined
+        : `expected "in_process", got ${JSON.stringify(v.slice(0, 40))}${v === "keylime" ? ' ("keylime" comes with a later release of this plugin)' : ""}`,
+    )
     .describe("Who checks the PCR policy: `in_process` (this plugin). `keylime` is not available yet."),
   log_level: enumOf(["trace", "debug", "info", "warn", "error"])
     .optional()
@@ -116,10 +121,6 @@ function crossCheck(c: RawServerConfig): string[] {
   if (c.ek_trust === "all") {
     if (c.ek_ca_path === undefined) notes.push('key "ek_ca_path": required when ek_trust = "all"');
     if (c.ek_hash_path === undefined) notes.push('key "ek_hash_path": required when ek_trust = "all"');
-  }
-  if (!(VERIFIERS as readonly string[]).includes(c.verifier)) {
-    const later = c.verifier === "keylime" ? ' ("keylime" comes with a later release of this plugin)' : "";
-    notes.push(`key "verifier": expected "in_process", got ${JSON.stringify(c.verifier.slice(0, 40))}${later}`);
   }
   return notes;
 }

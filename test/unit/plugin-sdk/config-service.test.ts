@@ -1,7 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { createConfigHolder, type ConfigureHook } from "../../../plugin-sdk/config-service";
 import { PluginError } from "../../../plugin-sdk/plugin-error";
-import { parseBaseConfig } from "../../../plugin-sdk/placeholder-config";
 
 const core = { trustDomain: "example.org" };
 const hook: ConfigureHook<{ n: number }> = (_core, hcl) => (hcl.startsWith("n=") ? { config: { n: Number(hcl.slice(2)) } } : { notes: ["n: missing", "x: unknown key"] });
@@ -56,22 +55,5 @@ describe("config holder", () => {
       throw new TypeError("bug");
     });
     expect(() => h2.validate(core, "")).toThrow(TypeError);
-  });
-});
-
-describe("parseBaseConfig (placeholder schema: log_level only)", () => {
-  test.each([
-    ["", { config: { trustDomain: "example.org" } }],
-    ['log_level = "trace"', { config: { trustDomain: "example.org", logLevel: "trace" } }],
-    ['{"log_level": "warn"}', { config: { trustDomain: "example.org", logLevel: "warn" } }],
-    ['log_level = "WARNING"', { notes: ['log_level: expected one of trace, debug, info, warn, error, got "WARNING"'] }],
-    ['a = 1\n"b c" = 2', { notes: ["a: unknown key", "b c: unknown key"] }],
-  ])("%j", (hcl, expected) => {
-    expect(parseBaseConfig(core, hcl)).toEqual(expected);
-  });
-
-  test("syntax errors are a note with position", () => {
-    const r = parseBaseConfig(core, "log_level = ");
-    expect("notes" in r && r.notes[0]).toMatch(/^plugin_data: \d+:\d+/);
   });
 });

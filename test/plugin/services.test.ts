@@ -46,6 +46,28 @@ describe.each(sides)("%s plugin services", (_side, exe, serviceName) => {
     expect((await s.client(Health).check({ service })).status).toBe(expected);
   });
 
+  test("health Watch of \"plugin\" sends SERVING and stays open", async () => {
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const done = (async () => {
+      try {
+        for await (const m of s.client(Health).watch({ service: "plugin" }, { signal: ac.signal })) seen.push(m.status);
+        return "ended";
+      } catch (err) {
+        return (err as { code?: number }).code === status.CANCELLED ? "cancelled" : String(err);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    expect(await done).toBe("cancelled");
+    expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
+  });
+
+  test("Deinit answers and the plugin keeps serving until Shutdown", async () => {
+    await expect(s.client(Init).deinit({})).resolves.toBeDefined();
+    expect((await s.client(Health).check({ service: "plugin" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
   test("health of an unknown service is NotFound", async () => {
     const e = await rpcError(s.client(Health).check({ service: "nope" }));
     expect(e.code).toBe(status.NOT_FOUND);

@@ -8,6 +8,7 @@ import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
 import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
+import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 
 /** The protocol version this plugin speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -81,7 +82,7 @@ function samePcrs(a: Awaited<ReturnType<TpmClient["readPcrs"]>>, b: Awaited<Retu
  * PCRs and quotes them (re-reading when a PCR changed meanwhile) and sends the response. An unreachable TPM
  * fails the stream with Unavailable naming the transport.
  */
-export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: TpmPool = createTpmPool()) {
+export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: TpmPool = createTpmPool(), telemetry: AgentTelemetry = createAgentTelemetry(plugin as PluginContext<unknown>)) {
   const log = plugin.logger;
   return async function* aidAttestation(
     challenges: AsyncIterable<Challenge>,
@@ -91,18 +92,26 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
     const spec = config.tpm;
     const tpm = pool.get(spec);
     const o = { signal: call.signal };
-    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    let tpmMs = 0;
+    // Runs one TPM step: times it, and turns a failure into the plugin error (and a failure metric named by `label`).
+    const step = async <T>(label: string, name: string, fn: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
       try {
-        return await fn();
+        const result = await fn();
+        tpmMs += Date.now() - t0;
+        return result;
       } catch (err) {
+        tpmMs += Date.now() - t0;
+        telemetry.record("failure", label, started, tpmMs);
         throw tpmFailure(spec, name, err);
       }
     };
 
-    const info = await step("reading TPM properties", () => tpm.getInfo(o));
-    const ek = await step("reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
+    const info = await step("tpm_info", "reading TPM properties", () => tpm.getInfo(o));
+    const ek = await step("ek", "reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
     // The AK is the EK's child (endorsement hierarchy): quotes then carry the real firmware version.
-    const ak = await step("loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: "ek", ek }));
+    const ak = await step("ak", "loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: "ek", ek }));
     if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
     const [fw1hi, fw1lo] = info.firmwareVersion.split(".");
     const payload = toBinary(
@@ -134,21 +143,24 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       checkTpm2b("credential_blob", challenge.credentialBlob);
       checkTpm2b("encrypted_secret", challenge.encryptedSecret);
 
-      const secret = await step("activating the credential", () => tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o));
+      const secret = await step("activate_credential", "activating the credential", () => tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o));
       let quote;
       let pcrs;
       for (let attempt = 1; ; attempt++) {
-        const before = await step("reading PCRs", () => tpm.readPcrs(selection, o));
-        quote = await step("quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
-        const after = await step("reading PCRs", () => tpm.readPcrs(selection, o));
+        const before = await step("pcr_read", "reading PCRs", () => tpm.readPcrs(selection, o));
+        quote = await step("quote", "quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
+        const after = await step("pcr_read", "reading PCRs", () => tpm.readPcrs(selection, o));
         if (samePcrs(before, after)) {
           pcrs = after;
           break;
         }
-        if (attempt >= PCR_READ_ATTEMPTS) throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
+        if (attempt >= PCR_READ_ATTEMPTS) {
+          telemetry.record("failure", "pcrs_changing", started, tpmMs);
+          throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
+        }
         log.debug("PCRs changed while quoting; quoting again", { attempt });
       }
-      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind });
+      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs });
       const response = toBinary(
         ChallengeResponseSchema,
         create(ChallengeResponseSchema, {
@@ -159,6 +171,8 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
           pcrValues: pcrs.map((b) => ({ bank: hashInfo(b.hash).name, values: b.pcrs.map((p) => ({ index: p.index, digest: p.value })) })),
         }),
       );
+      // Counted before yielding: SPIRE cancels the stream once the server has answered.
+      telemetry.record("success", "none", started, tpmMs);
       yield { data: { case: "challengeResponse", value: response } };
     }
   };

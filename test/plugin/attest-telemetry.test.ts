@@ -9,17 +9,18 @@ import { create } from "@bufbuild/protobuf";
 import { GRPCBroker, ConnInfoSchema, type ConnInfo } from "../../proto/gen/plugin/grpc_broker_pb";
 import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
 import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
-import { Metrics, type IncrCounterRequest, type MeasureSinceRequest } from "../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
+import { Metrics, type AddSampleRequest, type IncrCounterRequest, type MeasureSinceRequest } from "../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
 import { addService } from "../../plugin-sdk/grpc-adapter";
 import { startSwtpm, type Swtpm } from "../helpers/swtpm";
-import { SERVER_EXE, startSession, type Session } from "./go-plugin-host";
-import { attest, startAgent, tpm2, TRUST_DOMAIN } from "./attest-pipe";
+import { AGENT_EXE, SERVER_EXE, startSession, type Session } from "./go-plugin-host";
+import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
 
 async function startMetricsHost(dir: string) {
   const socketPath = join(dir, "host.sock");
   const server = new grpc.Server();
   const counters: IncrCounterRequest[] = [];
   const latencies: MeasureSinceRequest[] = [];
+  const samples: AddSampleRequest[] = [];
   addService(server, Metrics, {
     async incrCounter(req) {
       counters.push(req);
@@ -29,12 +30,15 @@ async function startMetricsHost(dir: string) {
       latencies.push(req);
       return {};
     },
-    async addSample() { return {}; },
+    async addSample(req) {
+      samples.push(req);
+      return {};
+    },
     async emitKey() { return {}; },
     async setGauge() { return {}; },
   });
   await new Promise<void>((res, rej) => server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
-  return { socketPath, counters, latencies, stop: () => server.forceShutdown() };
+  return { socketPath, counters, latencies, samples, stop: () => server.forceShutdown() };
 }
 
 /** Opens StartStream and announces one ConnInfo, as SPIRE's broker does. */
@@ -134,6 +138,42 @@ describe("attestation telemetry through the Metrics host service", () => {
       expect(Date.now() - t0).toBeLessThan(1_500);
     } finally {
       await s.dispose();
+    }
+  });
+
+  test("the agent plugin counts its attestations (by failed TPM step) and its time in the TPM", async () => {
+    const host = await startMetricsHost(dir);
+    const server = await startServer(`ek_hash_path = "${join(dir, "allowed.txt")}"\n`);
+    const a = await startSession(AGENT_EXE);
+    const stopBroker = announce(a, create(ConnInfoSchema, { serviceId: 1, network: "unix", address: host.socketPath }));
+    try {
+      await a.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
+      const configure = (tpm: string) =>
+        a.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `tpm = "${tpm}"\nak_data_dir = "${join(dir, "ak2")}"\n` });
+      await configure(swtpm.transportSpec);
+      expect((await attest(a, server)).attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
+      // A TPM nobody listens on: the first TPM step fails.
+      await configure("swtpm:host=127.0.0.1,port=1");
+      expect((await attest(a, server)).agentError?.code).toBe(grpc.status.UNAVAILABLE);
+
+      const ours = () => host.counters.filter((c) => c.key.join(".") === "tpm_quote.attestation");
+      await until(() => ours().length >= 2 && host.samples.length >= 2);
+      expect(ours().map((c) => [label(c, "result"), label(c, "step")])).toEqual([
+        ["success", "none"],
+        ["failure", "tpm_info"],
+      ]);
+      expect(host.latencies.map((m) => [m.key.join("."), label(m, "result")])).toEqual([
+        ["tpm_quote.attestation.duration", "success"],
+        ["tpm_quote.attestation.duration", "failure"],
+      ]);
+      const tpmMs = host.samples.filter((m) => m.key.join(".") === "tpm_quote.attestation.tpm_ms");
+      expect(tpmMs.map((m) => label(m, "result"))).toEqual(["success", "failure"]);
+      expect(tpmMs[0].val).toBeGreaterThan(0);
+    } finally {
+      stopBroker();
+      await a.dispose();
+      await server.dispose();
+      host.stop();
     }
   });
 });

@@ -29,7 +29,7 @@ export const agentConfigSchema = defineConfig({
   ak_data_dir: string()
     .default(DEFAULT_AK_DATA_DIR)
     .check((dir) => (dir.startsWith("/") ? undefined : `expected an absolute directory path, got ${JSON.stringify(dir.slice(0, 60))}`))
-    .describe("Directory (created 0700) where the AK is kept (`tpm-ak-<alg>.json`: public area and SRK-wrapped private area), so the AK survives agent restarts."),
+    .describe("Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts."),
   log_level: enumOf(["trace", "debug", "info", "warn", "error"])
     .optional()
     .describe("Plugin log level; SPIRE filters further by its own log_level."),

@@ -3,15 +3,41 @@ import type { AttestRequest, AttestResponseSchema } from "../proto/gen/spire/plu
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import type { Verifier } from "../verifier-client/types";
 import { createInProcessVerifier } from "../verifier-client/in-process";
+import { createGatedVerifier } from "../verifier-client/gated";
+import { createKeylimeVerifier, type KeylimeVerifierOptions } from "../verifier-client/keylime";
 import { AttestationError, startAttestation, type AttestationDeps } from "./attestation";
 import type { ServerConfig } from "./config";
 import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
 
 /** What the Attest handler needs besides the plugin context. */
 export interface AttestHandlerOptions {
+  /** Overrides the configured verifier (tests). */
   verifier?: Verifier;
   telemetry?: AttestationTelemetry;
   random?: AttestationDeps["random"];
+}
+
+/**
+ * The verifier for a configuration: the in-process one, or in Keylime mode the gated verifier (our quote
+ * checks, then Keylime) over one Keylime client. The client (its keep-alive connections) is kept while the
+ * Keylime settings stay the same across Configure calls, and closed when they change.
+ */
+export function createVerifierSelector(override?: Verifier): (config: ServerConfig) => Verifier {
+  const inProcess = createInProcessVerifier();
+  let keylime: { key: string; verifier: Verifier } | undefined;
+  const keyOf = (k: KeylimeVerifierOptions): string =>
+    JSON.stringify([k.url, k.apiVersion, k.timeoutMs, String(k.caPem), String(k.clientCertPem ?? ""), String(k.clientKeyPem ?? "")]);
+  return (config) => {
+    if (override) return override;
+    if (config.verifier !== "keylime") return inProcess;
+    if (!config.keylime) throw new PluginError(Code.INTERNAL, 'verifier = "keylime" without a keylime configuration');
+    const key = keyOf(config.keylime);
+    if (keylime?.key !== key) {
+      keylime?.verifier.close();
+      keylime = { key, verifier: createGatedVerifier(createKeylimeVerifier(config.keylime)) };
+    }
+    return keylime.verifier;
+  };
 }
 
 async function nextRequest(it: AsyncIterator<AttestRequest>, want: "payload" | "challengeResponse"): Promise<Uint8Array> {
@@ -31,7 +57,7 @@ async function nextRequest(it: AsyncIterator<AttestRequest>, want: "payload" | "
  * Every outcome is counted through telemetry; refusals are logged at warn with the check and EK hash.
  */
 export function createAttestHandler(plugin: PluginContext<ServerConfig>, options: AttestHandlerOptions = {}) {
-  const verifier = options.verifier ?? createInProcessVerifier();
+  const verifierFor = createVerifierSelector(options.verifier);
   const telemetry = options.telemetry ?? createAttestationTelemetry(plugin as PluginContext<unknown>);
   const log = plugin.logger;
 
@@ -44,7 +70,7 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
     try {
       const { config } = plugin.configured();
       const it = requests[Symbol.asyncIterator]();
-      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier, random: options.random });
+      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random });
       ekHash = pending.ekHash;
       log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: config.pcrSelection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+") });
       yield { response: { case: "challenge", value: pending.challenge } };

@@ -1,17 +1,52 @@
 // The server plugin's configuration: keys declared once (types, defaults, docs), then the trust material
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
-import type { X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { join } from "node:path";
-import { defineConfig, enumOf, string, type ConfigOf } from "../plugin-sdk/config";
+import { defineConfig, duration, enumOf, object, string, type ConfigOf } from "../plugin-sdk/config";
 import type { ConfigureHook } from "../plugin-sdk";
 import type { LogLevel } from "../plugin-sdk";
 import { loadCaBundle } from "../tpm/verify/ek-cert";
-import { loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
+import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
+import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
 import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField, type BankSelection } from "./pcr-selection";
 
-/** Verifiers this build can use. "keylime" arrives with a later issue. */
-export const VERIFIERS = ["in_process"] as const;
+/** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
+export const VERIFIERS = ["in_process", "keylime"] as const;
+
+/** Largest CA / client certificate / key file read for the Keylime connection. */
+export const MAX_KEYLIME_PEM_BYTES = 1024 * 1024;
+
+/** The `keylime { ... }` block (verifier = "keylime"). */
+const keylimeBlock = object({
+  url: string()
+    .check((v) => keylimeUrlProblem(v))
+    .describe("Base URL of the Keylime verifier, `https://host:port` (Keylime serves TLS only)."),
+  ca_path: string().describe("PEM file of the CA the verifier's server certificate must chain to (Keylime's `cv_ca/cacert.crt`); no system CAs are used."),
+  client_cert_path: string()
+    .optional()
+    .describe("PEM client certificate sent to the verifier (Keylime's `client-cert.crt`); set with `client_key_path`."),
+  client_key_path: string().optional().describe("PEM private key of `client_cert_path` (Keylime's `client-private.pem`)."),
+  timeout: duration({ min: "100ms", max: "5m" })
+    .default("10s")
+    .describe("Time allowed for one verification (connect, TLS, Keylime's check, answer); past it the attestation is refused with Unavailable."),
+  api_version: string({ pattern: /^2\.(0|[1-9][0-9]{0,2})$/, patternText: '"2.<minor>" API version, e.g. "2.6"' })
+    .optional()
+    .describe("Keylime API version to post to (`/v<api_version>/verify/evidence`). Default: asked once with GET /version."),
+});
+
+function keylimeUrlProblem(v: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return `expected an https URL, got ${JSON.stringify(v.slice(0, 80))}`;
+  }
+  if (url.protocol !== "https:") return `expected an https URL (the Keylime verifier serves TLS only), got ${JSON.stringify(v.slice(0, 80))}`;
+  if (url.username || url.password || url.search || url.hash) return "expected an https URL without credentials, query or fragment";
+  return undefined;
+}
 
 /** Largest EK hash allowlist file read (64-hex-digit lines: ~15k entries per MiB). */
 export const MAX_HASH_FILE_BYTES = 4 * 1024 * 1024;
@@ -35,12 +70,11 @@ export const serverConfigSchema = defineConfig({
     .describe("Keylime tpm_policy JSON file (`{\"<pcr>\": [\"<hex>\", ...], \"mask\": \"0x..\"}`): every PCR it lists must be quoted with one of its values. Its PCRs must be in `pcr_selection`."),
   verifier: string()
     .default("in_process")
-    .check((v) =>
-      (VERIFIERS as readonly string[]).includes(v)
-        ? undefined
-        : `expected "in_process", got ${JSON.stringify(v.slice(0, 40))}${v === "keylime" ? ' ("keylime" comes with a later release of this plugin)' : ""}`,
-    )
-    .describe("Who checks the PCR policy: `in_process` (this plugin). `keylime` is not available yet."),
+    .check((v) => ((VERIFIERS as readonly string[]).includes(v) ? undefined : `expected "in_process" or "keylime", got ${JSON.stringify(v.slice(0, 40))}`))
+    .describe(
+      "Who checks the PCR policy: `in_process` (this plugin), or `keylime`: this plugin makes every cryptographic check, then a Keylime verifier (the `keylime` block) judges the same evidence against `pcr_policy_path`; both must pass. `keylime` needs `pcr_policy_path` and one `sha256` bank in `pcr_selection`.",
+    ),
+  keylime: keylimeBlock.optional().describe('The Keylime verifier, for verifier = "keylime".'),
   log_level: enumOf(["trace", "debug", "info", "warn", "error"])
     .optional()
     .describe("Plugin log level; SPIRE filters further by its own log_level."),
@@ -63,6 +97,8 @@ export interface ServerConfig {
   pcrPolicyPath?: string;
   pcrPolicy?: TpmPolicy;
   verifier: (typeof VERIFIERS)[number];
+  /** The Keylime connection (TLS material read from the files), when verifier = "keylime". */
+  keylime?: KeylimeVerifierOptions;
 }
 
 /**
@@ -122,7 +158,83 @@ function crossCheck(c: RawServerConfig): string[] {
     if (c.ek_ca_path === undefined) notes.push('key "ek_ca_path": required when ek_trust = "all"');
     if (c.ek_hash_path === undefined) notes.push('key "ek_hash_path": required when ek_trust = "all"');
   }
+  if (c.verifier === "keylime") {
+    if (c.keylime === undefined) notes.push('key "keylime": required when verifier = "keylime" (a block with url and ca_path)');
+    if (c.pcr_policy_path === undefined) notes.push('key "pcr_policy_path": required when verifier = "keylime" (Keylime judges the evidence against this tpm_policy)');
+    // Keylime reads one bank, the one of the quote's signature hash; the agent's AK signs with SHA-256.
+    const banks = c.pcr_selection.map((s) => s.bank);
+    if (banks.length !== 1 || banks[0] !== "sha256") {
+      notes.push(`key "pcr_selection": with verifier = "keylime" it must select one bank, sha256 (the AK's signature hash; Keylime checks only that bank), got "${formatPcrSelection(c.pcr_selection)}"`);
+    }
+    // Keylime checks a quoted PCR 10 against an IMA measurement list, which this plugin does not send.
+    if (c.pcr_selection.some((s) => s.pcrs.includes(IMA_PCR))) {
+      notes.push(`key "pcr_selection": with verifier = "keylime" it must not include PCR ${IMA_PCR} (Keylime checks a quoted PCR ${IMA_PCR} against an IMA log, which is not sent), got "${formatPcrSelection(c.pcr_selection)}"`);
+    }
+  } else if (c.keylime !== undefined) {
+    notes.push(`key "keylime": only used with verifier = "keylime" (verifier is "${c.verifier}")`);
+  }
   return notes;
+}
+
+type RawKeylime = NonNullable<RawServerConfig["keylime"]>;
+
+function readPem(key: string, path: string, notes: string[]): Buffer | undefined {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_KEYLIME_PEM_BYTES) {
+      notes.push(`key "${key}": ${path} is ${size} bytes, more than ${MAX_KEYLIME_PEM_BYTES}`);
+      return undefined;
+    }
+    const pem = readFileSync(path);
+    if (!pem.toString("latin1").includes("-----BEGIN ")) {
+      notes.push(`key "${key}": ${path} holds no PEM block`);
+      return undefined;
+    }
+    return pem;
+  } catch (err) {
+    notes.push(`key "${key}": cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads and checks the Keylime block's TLS material: the CA file holds certificates (each parsed), the client
+ * certificate and key come together and belong to each other (Node's TLS context refuses a mismatched pair).
+ */
+export function loadKeylimeTls(k: RawKeylime): { options: KeylimeVerifierOptions } | { notes: string[] } {
+  const notes: string[] = [];
+  const caPem = readPem("keylime.ca_path", k.ca_path, notes);
+  if (caPem) {
+    const blocks = caPem.toString("latin1").match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) notes.push(`key "keylime.ca_path": ${k.ca_path} holds no CERTIFICATE block`);
+    for (const [i, b] of blocks.entries()) {
+      try {
+        new X509Certificate(b);
+      } catch (err) {
+        notes.push(`key "keylime.ca_path": ${k.ca_path} certificate ${i + 1}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if ((k.client_cert_path === undefined) !== (k.client_key_path === undefined)) {
+    notes.push(`keys "keylime.client_cert_path" and "keylime.client_key_path": set both or neither (got only ${k.client_cert_path !== undefined ? "client_cert_path" : "client_key_path"})`);
+  }
+  let clientCertPem: Buffer | undefined;
+  let clientKeyPem: Buffer | undefined;
+  if (k.client_cert_path !== undefined && k.client_key_path !== undefined) {
+    clientCertPem = readPem("keylime.client_cert_path", k.client_cert_path, notes);
+    clientKeyPem = readPem("keylime.client_key_path", k.client_key_path, notes);
+    if (clientCertPem && clientKeyPem) {
+      try {
+        createSecureContext({ cert: clientCertPem, key: clientKeyPem });
+      } catch (err) {
+        notes.push(`keys "keylime.client_cert_path" and "keylime.client_key_path": ${k.client_cert_path} and ${k.client_key_path} are not a usable certificate and key pair: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (notes.length > 0) return { notes };
+  return {
+    options: { url: k.url, caPem: caPem!, clientCertPem, clientKeyPem, timeoutMs: k.timeout, apiVersion: k.api_version },
+  };
 }
 
 /**
@@ -140,8 +252,13 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     logLevel: c.log_level,
     ekTrust: c.ek_trust,
     pcrSelection: c.pcr_selection,
-    verifier: "in_process",
+    verifier: c.verifier as ServerConfig["verifier"],
   };
+  if (c.verifier === "keylime" && c.keylime !== undefined) {
+    const loaded = loadKeylimeTls(c.keylime);
+    if ("notes" in loaded) notes.push(...loaded.notes);
+    else config.keylime = loaded.options;
+  }
   if (c.ek_ca_path !== undefined) {
     try {
       config.ekCaPath = c.ek_ca_path;

@@ -11,6 +11,11 @@ void serve({
   configure: configureServer,
   onConfigured: ({ config }, plugin) => {
     if (config.logLevel) plugin.logger.setLevel(config.logLevel);
+    plugin.logger.info("configured", {
+      verifier: config.verifier,
+      ...(config.keylime ? { keylime_url: config.keylime.url, keylime_timeout_ms: config.keylime.timeoutMs } : {}),
+      ...(config.pcrPolicyPath ? { pcr_policy_path: config.pcrPolicyPath } : {}),
+    });
   },
   onHostServices: async (plugin) => {
     await probeHostServices(plugin);

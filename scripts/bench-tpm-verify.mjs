@@ -3,14 +3,9 @@
 // bundled in memory from TypeScript with esbuild) beside Node's raw RSA-2048 verify rate.
 // Inputs are the golden vectors in test/fixtures/tpm (real tpm2_quote output from swtpm).
 // Usage: node scripts/bench-tpm-verify.mjs [seconds per measurement, default 2]
-import { build, stop } from "esbuild";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir, cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+import { loadTs, repoRoot as root } from "./lib/load-ts.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const seconds = Number(process.argv[2] ?? 2);
 
 const entry = `
@@ -48,16 +43,7 @@ export function setup(root) {
 }
 `;
 
-const out = await build({
-  stdin: { contents: entry, resolveDir: root, loader: "ts", sourcefile: "bench-entry.ts" },
-  bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "warning",
-});
-const tmp = mkdtempSync(join(tmpdir(), "bench-tpm-verify-"));
-const file = join(tmp, "bench.cjs");
-writeFileSync(file, out.outputFiles[0].text);
-const { setup } = createRequire(import.meta.url)(file);
-rmSync(tmp, { recursive: true, force: true });
-stop(); // the esbuild service child must not keep this process alive
+const { setup } = await loadTs(entry);
 
 function measure(fn) {
   for (let i = 0; i < 50; i++) fn(); // warm-up

@@ -75,7 +75,7 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
       log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: config.pcrSelection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+") });
       yield { response: { case: "challenge", value: pending.challenge } };
       const result = await pending.finish(await nextRequest(it, "challengeResponse"));
-      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, clock_safe: result.clockSafe, duration_ms: Date.now() - started });
+      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, verifier: config.verifier, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, clock_safe: result.clockSafe, duration_ms: Date.now() - started });
       telemetry.record("success", "none", started);
       yield { response: { case: "agentAttributes", value: { spiffeId: result.spiffeId, selectorValues: result.selectorValues, canReattest: true } } };
     } catch (err) {

@@ -20,3 +20,20 @@ expect-no-svid() {
   local dir="$RUNDIR/agent-data-$1"
   if ls "$dir" | grep -qiE 'svid'; then ls -la "$dir"; fail-now "agent-data-$1 holds an SVID after a refused attestation"; fi
 }
+
+# refusal-durations FROM_LINE REGEX: for each attestation the server plugin refused after line FROM_LINE of the
+# server log with an error matching the JS regex REGEX, the milliseconds from its "sending attestation
+# challenge" to its "attestation refused" (one agent at a time, so the lines pair up). One number a line.
+refusal-durations() {
+  tail -n +"$(($1 + 1))" "$LOGDIR/spire-server.log" | REGEX=$2 node -e '
+    let sent;
+    for (const l of require("fs").readFileSync(0, "utf8").split("\n")) {
+      let e; try { e = JSON.parse(l); } catch { continue; }
+      if (e.msg === "sending attestation challenge") sent = Date.parse(e.time);
+      else if (e.msg === "attestation refused" && sent !== undefined && new RegExp(process.env.REGEX).test(String(e.error))) {
+        // SPIRE times are RFC 3339 with nanoseconds; Date.parse keeps milliseconds.
+        console.log(Date.parse(e.time) - sent);
+        sent = undefined;
+      }
+    }'
+}

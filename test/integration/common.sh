@@ -481,3 +481,123 @@ default-teardown() {
   fi
   return "$rc"
 }
+
+# ------------------------------------------------------------------------ tpm_quote checks (added helpers)
+# plugin-data-add FILE 'TYPE "NAME"' LINE...: add LINEs (HCL attributes) as the first lines inside the
+# plugin_data block of the named plugin, e.g. plugin-data-add agent.conf 'NodeAttestor "tpm_quote"' 'ek_algorithm = "ecc"'.
+plugin-data-add() {
+  local file=$1 header=$2 lines
+  shift 2
+  lines=$(printf '%s\n' "$@")
+  awk -v header="$header" -v lines="$lines" '
+    state == 0 && index($0, header) { state = 1 }
+    state == 1 && $0 ~ /plugin_data[ \t]*\{/ {
+      print; n = split(lines, l, "\n"); for (i = 1; i <= n; i++) print "            " l[i]; state = 2; next
+    }
+    { print }
+    END { if (state != 2) { print "plugin-data-add: no plugin_data block after " header > "/dev/stderr"; exit 1 } }
+  ' "$file" >"$file.tmp" && mv "$file.tmp" "$file"
+}
+
+# add-prometheus FILE PORT: SPIRE's Prometheus telemetry on 127.0.0.1:PORT (a top-level telemetry block).
+add-prometheus() {
+  printf '\ntelemetry {\n    Prometheus {\n        host = "127.0.0.1"\n        port = %s\n    }\n}\n' "$2" >>"$1"
+}
+
+# ek-hash-of HANDLE: hex SHA-256 of the PKIX DER of the swtpm's persistent EK at HANDLE (0x81010001 RSA,
+# 0x81010016 ECC), computed with tpm2-tools and openssl, independently of our TPM code.
+ek-hash-of() {
+  local pem="$STATEDIR/ek-$1.pem"
+  tpm2_readpublic -T "$SWTPM_TCTI" -c "$1" -f pem -o "$pem" >/dev/null || fail-now "tpm2_readpublic $1 failed"
+  openssl pkey -pubin -in "$pem" -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# expected-selectors EK_HANDLE EK_CERT_NV_INDEX [PCRS]: the tpm_quote selectors (type:value, sorted) the
+# documented table promises for the swtpm, computed with tpm2-tools and openssl: ek_hash, ek_issuer (CN),
+# manufacturer and model (EK certificate subjectAltName), firmware_version (TPM_PT_FIRMWARE_VERSION_1), and
+# one pcr:<bank>:<i>:<hex> per PCR of PCRS (default sha256:0,1,2,3,4,5,6,7).
+expected-selectors() {
+  local handle=$1 nv=$2 pcrs=${3:-sha256:0,1,2,3,4,5,6,7} der="$STATEDIR/ekcert-$2.der" fw san bank
+  tpm2_nvread -T "$SWTPM_TCTI" "$nv" -o "$der" 2>/dev/null || fail-now "tpm2_nvread $nv failed"
+  echo "tpm_quote:ek_hash:$(ek-hash-of "$handle")"
+  echo "tpm_quote:ek_issuer:$(openssl x509 -inform DER -in "$der" -noout -issuer -nameopt multiline | sed -n 's/^ *commonName *= *//p')"
+  san=$(openssl x509 -inform DER -in "$der" -noout -ext subjectAltName | sed -n 's/^ *DirName://p')
+  echo "tpm_quote:manufacturer:$(tr '/' '\n' <<<"$san" | sed -n 's/^2\.23\.133\.2\.1=//p')"
+  echo "tpm_quote:model:$(tr '/' '\n' <<<"$san" | sed -n 's/^2\.23\.133\.2\.2=//p')"
+  fw=$(tpm2_getcap -T "$SWTPM_TCTI" properties-fixed | awk '/TPM2_PT_FIRMWARE_VERSION_1:/ { getline; print $2 }')
+  echo "tpm_quote:firmware_version:$((fw >> 16)).$((fw & 0xffff))"
+  bank=${pcrs%%:*}
+  tpm2_pcrread -T "$SWTPM_TCTI" "$pcrs" | awk -v bank="$bank" '
+    /^ *[0-9]+ *: *0x/ { v = tolower(substr($3, 3)); print "tpm_quote:pcr:" bank ":" $1 ":" v }'
+}
+
+# agent-selectors AGENT_ID: the agent's selectors as `spire-server agent list` shows them (type:value, sorted).
+agent-selectors() {
+  agent-list -output json | node -e '
+    const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const a = (r.agents || []).find((x) => `spiffe://${x.id.trust_domain}${x.id.path}` === process.argv[1]);
+    if (!a) { console.error("agent " + process.argv[1] + " not in agent list"); process.exit(1); }
+    if (a.attestation_type !== "tpm_quote") { console.error("attestation_type " + a.attestation_type); process.exit(1); }
+    for (const s of a.selectors || []) console.log(`${s.type}:${s.value}`);' "$1" | sort
+}
+
+# attested-agent-id LOG [N]: the SPIFFE ID of the Nth (default 1st) "Node attestation was successful" in LOG.
+attested-agent-id() {
+  spire-json-lines "$1" 'e.msg === "Node attestation was successful"' | sed -n "${2:-1}p" |
+    node -e 'const l = require("fs").readFileSync(0, "utf8").trim(); process.stdout.write(l ? String(JSON.parse(l).spiffe_id || "") : "")'
+}
+
+# count-json-lines FILE JS_FILTER: how many JSON log lines match.
+count-json-lines() { spire-json-lines "$1" "$2" | wc -l; }
+
+# wait-json-count FILE JS_FILTER N TIMEOUT_S [NAME]: until at least N JSON lines of FILE match (fails early
+# when process NAME has exited).
+wait-json-count() {
+  local file=$1 filter=$2 want=$3 timeout=$4 name=${5:-} deadline n
+  deadline=$(($(date +%s) + timeout))
+  while :; do
+    n=$(count-json-lines "$file" "$filter")
+    [ "$n" -ge "$want" ] && return 0
+    [ -z "$name" ] || [ -z "$(exit-status "$name")" ] || fail-now "$name exited (status $(exit-status "$name")) with $n/$want lines matching $filter"
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "$n/$want lines of $(basename "$file") match $filter after ${timeout}s"
+    sleep 0.5
+  done
+}
+
+# fetch-workload-svid SPIFFE_ID [TIMEOUT_S] [SOCKET]: `spire-agent api fetch x509` until it returns an SVID
+# whose SPIFFE ID is exactly SPIFFE_ID; its output is kept in $RUNDIR/svid.txt.
+fetch-workload-svid() {
+  local want=$1 timeout=${2:-60} socket=${3:-$AGENT_SOCKET} deadline
+  deadline=$(($(date +%s) + timeout))
+  while :; do
+    if "$BINDIR/spire-agent" api fetch x509 -socketPath "$socket" >"$RUNDIR/svid.txt" 2>&1 &&
+      awk '/^SPIFFE ID:/ { print $3 }' "$RUNDIR/svid.txt" | grep -qxF -- "$want"; then
+      return 0
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || { cat "$RUNDIR/svid.txt" >&2; fail-now "no X509-SVID for $want in ${timeout}s"; }
+    sleep 1
+  done
+}
+
+# transient-handles: the number of transient objects loaded in the suite's swtpm (tpm2_getcap; retried a
+# few times because swtpm serves one connection at a time).
+transient-handles() {
+  local out
+  for _ in $(seq 1 20); do
+    if out=$(tpm2_getcap -T "$SWTPM_TCTI" handles-transient 2>/dev/null); then
+      grep -c '0x80' <<<"$out" || true
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail-now "tpm2_getcap handles-transient failed on $SWTPM_TCTI"
+}
+
+# vmrss-kb PID: resident set size of PID in KiB (VmRSS of /proc/PID/status).
+vmrss-kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# no-agent-svid [DATA_DIR]: fail when spire-agent stored an agent SVID (it was never issued one).
+no-agent-svid() {
+  local dir=${1:-$AGENT_DATA_DIR}
+  [ ! -s "$dir/agent_svid.der" ] || fail-now "the agent holds an SVID ($dir/agent_svid.der)"
+}

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openTpm, type TpmClient } from '../../tpm/client';
 
 const FIXTURE = join(__dirname, 'swtpm-fixture.sh');
 
@@ -61,4 +62,30 @@ export function startSwtpm(): Swtpm {
     },
   };
   return s;
+}
+
+/** One swtpm and a TPM client on it, shared by the tests of one file; set in `beforeAll`. */
+export interface SwtpmClientSuite {
+  readonly swtpm: Swtpm;
+  readonly tpm: TpmClient;
+  /** A fresh temporary directory (named from `workPrefix`) for tool files and AK blobs; unset without one. */
+  readonly work: string;
+}
+
+/**
+ * Registers the file's `beforeAll` (start swtpm, open a client, make the work directory) and `afterAll`
+ * (close the client, then stop swtpm). Read the fields inside tests and hooks, not at module scope.
+ */
+export function useSwtpmClient(options: { workPrefix?: string } = {}): SwtpmClientSuite {
+  const suite = {} as { swtpm: Swtpm; tpm: TpmClient; work: string };
+  beforeAll(() => {
+    suite.swtpm = startSwtpm();
+    suite.tpm = openTpm(suite.swtpm.transportSpec);
+    if (options.workPrefix) suite.work = mkdtempSync(join(tmpdir(), options.workPrefix));
+  });
+  afterAll(async () => {
+    await suite.tpm?.close();
+    suite.swtpm?.stop();
+  });
+  return suite;
 }

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSwtpm, type Swtpm } from '../helpers/swtpm';
-import { openTpm, type TpmClient, type PcrBankSelection } from '../../tpm/client';
+import { useSwtpmClient } from '../helpers/swtpm';
+import type { PcrBankSelection } from '../../tpm/client';
 import { Reader } from '../../tpm/marshal/codec';
 import * as C from '../../tpm/marshal/constants';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject, selectedPcrs } from '../../tpm/types';
@@ -12,19 +11,7 @@ import type { AkAlg } from '../../tpm/ak/ak';
 import { tpm2 } from './tpm2-tools';
 
 jest.setTimeout(120000);
-let s: Swtpm;
-let tpm: TpmClient;
-let work: string;
-
-beforeAll(() => {
-  s = startSwtpm();
-  tpm = openTpm(s.transportSpec);
-  work = mkdtempSync(join(tmpdir(), 'actq-test-'));
-});
-afterAll(async () => {
-  await tpm?.close();
-  s?.stop();
-});
+const env = useSwtpmClient({ workPrefix: 'actq-test-' });
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const tpm2b = (b: Uint8Array) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), Buffer.from(b)]);
@@ -54,26 +41,26 @@ describe.each([
   ['ecc-p256', 'rsa'],
 ] as [EkKind, AkAlg][])('EK %s, AK %s', (ekKind, akAlg) => {
   test('a tpm2_makecredential blob is activated by our ActivateCredential; a wrong AK Name is refused', async () => {
-    const dir = mkdtempSync(join(work, `${ekKind}-${akAlg}-`));
-    const ek = await tpm.readEk(ekKind);
-    const ak = await tpm.loadOrCreateAk(dir, akAlg, { ek });
+    const dir = mkdtempSync(join(env.work, `${ekKind}-${akAlg}-`));
+    const ek = await env.tpm.readEk(ekKind);
+    const ak = await env.tpm.loadOrCreateAk(dir, akAlg, { ek });
     expect(ak.parent).toEqual({ type: 'ek', ek });
     writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.publicBytes));
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'secret.bin'), secret);
-    tpm2(s, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
+    tpm2(env.swtpm, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
     const { credentialBlob, secret: encSecret } = parseCredFile(new Uint8Array(readFileSync(join(dir, 'cred.bin'))));
-    const got = await tpm.activateCredential(ak, ek, credentialBlob, encSecret);
+    const got = await env.tpm.activateCredential(ak, ek, credentialBlob, encSecret);
     expect(hex(got)).toBe(hex(secret));
 
-    const other = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'other-')), akAlg, { ek });
-    await expect(tpm.activateCredential(other, ek, credentialBlob, encSecret)).rejects.toMatchObject({
+    const other = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'other-')), akAlg, { ek });
+    await expect(env.tpm.activateCredential(other, ek, credentialBlob, encSecret)).rejects.toMatchObject({
       name: 'TpmError',
       command: 'TPM2_ActivateCredential',
     });
     // Malformed input is refused before it reaches the TPM.
-    await expect(tpm.activateCredential(ak, ek, credentialBlob.subarray(0, 10), encSecret)).rejects.toThrow(/TpmMarshalError|needs \d+ bytes/);
-    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+    await expect(env.tpm.activateCredential(ak, ek, credentialBlob.subarray(0, 10), encSecret)).rejects.toThrow(/TpmMarshalError|needs \d+ bytes/);
+    expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   });
 });
 
@@ -120,24 +107,24 @@ describe.each([
   ],
 ] as [AkAlg, PcrBankSelection[], string][])('quote with a %s AK', (akAlg, selection, list) => {
   test('passes tpm2_checkquote with our PCR values; a changed PCR value or nonce fails it', async () => {
-    const dir = mkdtempSync(join(work, `quote-${akAlg}-`));
-    tpm2(s, 'pcrextend', [`16:sha1=${'ab'.repeat(20)},sha256=${'cd'.repeat(32)}`], dir);
-    const ak = await tpm.loadOrCreateAk(dir, akAlg);
+    const dir = mkdtempSync(join(env.work, `quote-${akAlg}-`));
+    tpm2(env.swtpm, 'pcrextend', [`16:sha1=${'ab'.repeat(20)},sha256=${'cd'.repeat(32)}`], dir);
+    const ak = await env.tpm.loadOrCreateAk(dir, akAlg);
     const nonce = randomBytes(32);
-    const q = await tpm.quote(ak, nonce, selection);
+    const q = await env.tpm.quote(ak, nonce, selection);
     const att = q.parsed.attested;
     expect(att.magic).toBe(C.TPM_GENERATED_VALUE);
     if (att.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
     expect(hex(att.extraData)).toBe(hex(nonce));
     expect(att.attested.pcrSelect.map((x) => ({ hash: x.hash, pcrs: selectedPcrs(x) }))).toEqual(selection);
-    const values = await tpm.readPcrs(selection);
+    const values = await env.tpm.readPcrs(selection);
     const pcrBytes = serializedPcrs(values);
     writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.publicBytes));
     writeFileSync(join(dir, 'quote.msg'), q.attest);
     writeFileSync(join(dir, 'quote.sig'), q.signature);
     writeFileSync(join(dir, 'quote.pcrs'), pcrBytes);
     const check = (pcrFile: string, n: Buffer) =>
-      tpm2(s, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
+      tpm2(env.swtpm, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
     const out = check('quote.pcrs', nonce);
     for (const b of selection) expect(out).toContain(`${b.hash === C.TPM_ALG_SHA1 ? 'sha1' : 'sha256'}:`);
     expect(out).toContain(`16: 0x${hex(values.find((b) => b.hash === C.TPM_ALG_SHA256)!.pcrs.find((p) => p.index === 16)!.value).toUpperCase()}`);
@@ -148,31 +135,31 @@ describe.each([
     writeFileSync(join(dir, 'bad.pcrs'), bad);
     expect(() => check('bad.pcrs', nonce)).toThrow(/tpm2_checkquote/);
     expect(() => check('quote.pcrs', randomBytes(32))).toThrow(/tpm2_checkquote/);
-    expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+    expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   });
 });
 
 test.each(['ek', 'srk'] as const)('the AK (parent %s) survives a TPM restart: the saved blob re-loads and quotes', async (parent) => {
-  const dir = mkdtempSync(join(work, 'restart-'));
-  const first = await tpm.loadOrCreateAk(dir, 'ecc', { parent });
+  const dir = mkdtempSync(join(env.work, 'restart-'));
+  const first = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
   expect(first.created).toBe(true);
-  s.restart();
-  const again = await tpm.loadOrCreateAk(dir, 'ecc', { parent });
+  env.swtpm.restart();
+  const again = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
   expect(again.created).toBe(false);
   expect(hex(again.name)).toBe(hex(first.name));
-  const q = await tpm.quote(again, randomBytes(16), [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }]);
+  const q = await env.tpm.quote(again, randomBytes(16), [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }]);
   expect(q.parsed.signatureParsed.sigAlg).toBe(C.TPM_ALG_ECDSA);
 });
 
 test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner chains to the EK; an SRK-child AK does not', async () => {
-  const ek = await tpm.readEk('rsa2048');
-  const info = await tpm.getInfo();
+  const ek = await env.tpm.readEk('rsa2048');
+  const info = await env.tpm.getInfo();
   const [a, b, c, d] = info.firmwareVersion.split('.').map(BigInt);
   const firmware = (((a << 16n) | b) << 32n) | (c << 16n) | d;
   const sel = [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }];
 
-  const akEk = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'fw-ek-')), 'rsa', { ek });
-  const q1 = (await tpm.quote(akEk, randomBytes(8), sel)).parsed.attested;
+  const akEk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-ek-')), 'rsa', { ek });
+  const q1 = (await env.tpm.quote(akEk, randomBytes(8), sel)).parsed.attested;
   expect(q1.firmwareVersion).toBe(firmware);
   // QN(EK) = nameAlg || H(handle(TPM_RH_ENDORSEMENT) || Name(EK)); QN(AK) = nameAlg || H(QN(EK) || Name(AK)).
   const qn = (alg: string, algId: number, parentQn: Uint8Array, name: Uint8Array) =>
@@ -181,8 +168,8 @@ test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner cha
   const qnEk = qn('sha256', C.TPM_ALG_SHA256, endorsement, ek.name);
   expect(hex(q1.qualifiedSigner)).toBe(hex(qn('sha256', C.TPM_ALG_SHA256, qnEk, akEk.name)));
 
-  const akSrk = await tpm.loadOrCreateAk(mkdtempSync(join(work, 'fw-srk-')), 'rsa', { parent: 'srk' });
-  const q2 = (await tpm.quote(akSrk, randomBytes(8), sel)).parsed.attested;
+  const akSrk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-srk-')), 'rsa', { parent: 'srk' });
+  const q2 = (await env.tpm.quote(akSrk, randomBytes(8), sel)).parsed.attested;
   expect(q2.firmwareVersion).not.toBe(firmware);
-  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });

@@ -4,8 +4,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSwtpm, type Swtpm } from '../helpers/swtpm';
-import { openTpm, type TpmClient } from '../../tpm/client';
+import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
 import { TpmError } from '../../tpm/errors';
 import type { EkKind } from '../../tpm/ek/templates';
@@ -15,17 +14,7 @@ import { srkTemplate } from '../../tpm/ek/templates';
 import { makeCredential } from '../../tpm/crypto/make-credential';
 
 jest.setTimeout(300000);
-let s: Swtpm;
-let tpm: TpmClient;
-
-beforeAll(() => {
-  s = startSwtpm();
-  tpm = openTpm(s.transportSpec);
-});
-afterAll(async () => {
-  await tpm?.close();
-  s?.stop();
-});
+const env = useSwtpmClient();
 
 const CYCLES = 200;
 const KINDS: [EkKind, AkAlg][] = [
@@ -37,12 +26,12 @@ const KINDS: [EkKind, AkAlg][] = [
 
 test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing) the TPM holds 0 transient objects and 0 sessions`, async () => {
   // The counter itself sees what is left loaded (so 0 at the end means something).
-  const srk = await createPrimary(tpm.transport, C.TPM_RH_OWNER, srkTemplate('ecc'));
-  const session = await startPolicySession(tpm.transport);
-  expect(await tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
-  await flushContext(tpm.transport, srk.handle);
-  await flushContext(tpm.transport, session.handle);
-  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  const srk = await createPrimary(env.tpm.transport, C.TPM_RH_OWNER, srkTemplate('ecc'));
+  const session = await startPolicySession(env.tpm.transport);
+  expect(await env.tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
+  await flushContext(env.tpm.transport, srk.handle);
+  await flushContext(env.tpm.transport, session.handle);
+  expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 
   const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-'))); // EK- and SRK-child AKs live side by side
   const times: number[] = [];
@@ -50,8 +39,8 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
   for (let i = 0; i < CYCLES; i++) {
     const started = performance.now();
     const [ekKind, akAlg] = KINDS[i % KINDS.length];
-    const ek = await tpm.readEk(ekKind);
-    const ak = await tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg, { ek, parent: i % 8 < 4 ? 'ek' : 'srk' });
+    const ek = await env.tpm.readEk(ekKind);
+    const ak = await env.tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg, { ek, parent: i % 8 < 4 ? 'ek' : 'srk' });
     const credential = randomBytes(16);
     const made = makeCredential({ ekPublic: ek.public, objectName: ak.name, credential });
     const idObject = made.idObject;
@@ -60,19 +49,19 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
       // A tampered blob fails inside ActivateCredential with the AK, the SRK and the EK session loaded.
       const bad = new Uint8Array(idObject);
       bad[bad.length - 1] ^= 0xff;
-      await expect(tpm.activateCredential(ak, ek, bad, encSecret)).rejects.toBeInstanceOf(TpmError);
+      await expect(env.tpm.activateCredential(ak, ek, bad, encSecret)).rejects.toBeInstanceOf(TpmError);
       failures++;
     } else {
-      const got = await tpm.activateCredential(ak, ek, idObject, encSecret);
+      const got = await env.tpm.activateCredential(ak, ek, idObject, encSecret);
       expect(timingSafeEqual(got, credential)).toBe(true);
     }
     const nonce = randomBytes(32);
-    const q = await tpm.quote(ak, nonce, [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
+    const q = await env.tpm.quote(ak, nonce, [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
     expect(Buffer.from(q.parsed.attested.extraData).equals(nonce)).toBe(true);
     times.push(performance.now() - started);
   }
   expect(failures).toBe(CYCLES / 10);
-  expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   times.sort((a, b) => a - b);
   const med = times[Math.floor(times.length / 2)];
   process.stderr.write(`no-leak: ${CYCLES} cycles, median ${med.toFixed(1)} ms, p95 ${times[Math.floor(times.length * 0.95)].toFixed(1)} ms per cycle\n`);

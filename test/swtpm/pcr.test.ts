@@ -1,27 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSwtpm, type Swtpm } from '../helpers/swtpm';
-import { openTpm, type TpmClient } from '../../tpm/client';
+import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
 import { pcrExtend } from '../../tpm/commands/operations';
 import { tpm2 } from './tpm2-tools';
 
 jest.setTimeout(120000);
-let s: Swtpm;
-let tpm: TpmClient;
-let work: string;
-
-beforeAll(() => {
-  s = startSwtpm();
-  tpm = openTpm(s.transportSpec);
-  work = mkdtempSync(join(tmpdir(), 'pcr-test-'));
-});
-afterAll(async () => {
-  await tpm?.close();
-  s?.stop();
-});
+const env = useSwtpmClient({ workPrefix: 'pcr-test-' });
 
 const ALL = [...Array(24).keys()];
 const BANKS = [
@@ -31,7 +17,7 @@ const BANKS = [
 ];
 
 test('getInfo reports manufacturer, vendor, firmware and the allocated banks', async () => {
-  const info = await tpm.getInfo();
+  const info = await env.tpm.getInfo();
   expect(info.manufacturer).toBe('IBM');
   expect(info.family).toBe('2.0');
   expect(info.vendor).toMatch(/SW/);
@@ -42,13 +28,13 @@ test('getInfo reports manufacturer, vendor, firmware and the allocated banks', a
 
 test('after tpm2_pcrextend, all 72 PCRs of three banks read by us equal tpm2_pcrread', async () => {
   for (const pcr of [0, 7, 8, 15, 16, 23]) {
-    tpm2(s, 'pcrextend', [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`], work);
+    tpm2(env.swtpm, 'pcrextend', [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`], env.work);
   }
   // Ours via TPM2_PCR_Extend too (the debug PCR 16 needs no platform auth).
-  await pcrExtend(tpm.transport, 16, BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })));
-  const ours = await tpm.readPcrs(BANKS.map((b) => ({ hash: b.hash, pcrs: ALL })));
-  tpm2(s, 'pcrread', ['sha1:all+sha256:all+sha384:all', '-o', 'pcrs.bin'], work);
-  const theirs = readFileSync(join(work, 'pcrs.bin'));
+  await pcrExtend(env.tpm.transport, 16, BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })));
+  const ours = await env.tpm.readPcrs(BANKS.map((b) => ({ hash: b.hash, pcrs: ALL })));
+  tpm2(env.swtpm, 'pcrread', ['sha1:all+sha256:all+sha384:all', '-o', 'pcrs.bin'], env.work);
+  const theirs = readFileSync(join(env.work, 'pcrs.bin'));
   const flat = Buffer.concat(ours.flatMap((b) => b.pcrs.map((p) => Buffer.from(p.value))));
   expect(ours.map((b) => b.pcrs.map((p) => p.index))).toEqual([ALL, ALL, ALL]);
   expect(theirs.length).toBe(24 * (20 + 32 + 48));
@@ -58,5 +44,5 @@ test('after tpm2_pcrextend, all 72 PCRs of three banks read by us equal tpm2_pcr
 });
 
 test('reading a bank the TPM does not allocate fails with a message naming it', async () => {
-  await expect(tpm.readPcrs([{ hash: C.TPM_ALG_SHA512, pcrs: [0] }])).rejects.toThrow(/TPM_ALG_SHA512:0/);
+  await expect(env.tpm.readPcrs([{ hash: C.TPM_ALG_SHA512, pcrs: [0] }])).rejects.toThrow(/TPM_ALG_SHA512:0/);
 });

@@ -337,6 +337,19 @@ describe('differential: in-process vs Keylime alone vs Keylime mode (gated)', ()
     expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
   });
 
+  test("docs/keylime.md's summary counts are this table's", () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'keylime.md'), 'utf8');
+    const bad = CASES.filter((c) => c.bad);
+    const accepted = bad.filter((c) => c.expectedKeylimeAlone === 'accept').length;
+    const wrongReason = bad.filter((c) => c.keylimeAloneDiffers === 'reason').length;
+    const good = CASES.filter((c) => !c.bad);
+    const unsupported = good.filter((c) => c.keylimeMode !== 'accept').length;
+    expect(doc).toContain(`${CASES.length} cases: ${bad.length} bad, ${good.length - unsupported} good, and ${unsupported} genuine quotes`);
+    expect(doc).toContain(`**accepts ${accepted} bad cases:**`);
+    expect(doc).toContain(`**refuses ${wrongReason} bad cases for the wrong reason:**`);
+    expect(doc).toContain(`refuse all ${bad.length} bad cases`);
+  });
+
   test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { evidence, policy } = c.make(ctx);
     const a = await judge(inProcess, evidence, policy);

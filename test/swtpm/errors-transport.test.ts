@@ -3,6 +3,7 @@ import { openTransport } from '../../tpm/transport/transport';
 import * as C from '../../tpm/marshal/constants';
 import { struct, u32 } from '../../tpm/marshal/codec';
 import * as E from '../../tpm/errors';
+import { rejected } from '../helpers/thrown';
 import { defineCommand, execute } from '../../tpm/commands/execute';
 import { TPM2_GetRandom, TPM2_NV_Read } from '../../tpm/commands/definitions';
 import { loadAk } from '../../tpm/ak/ak';
@@ -22,15 +23,7 @@ beforeAll(() => {
 });
 afterAll(() => s?.stop());
 
-async function tpmError(p: Promise<unknown>): Promise<E.TpmError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof E.TpmError) return e;
-    throw e;
-  }
-  throw new Error('expected a TpmError');
-}
+const tpmError = (p: Promise<unknown>) => rejected(E.TpmError, p);
 
 describe('typed TPM errors from real bad commands', () => {
   test('ReadPublic of an absent handle: TPM_RC_HANDLE on handle 1 (objectHandle)', async () => {

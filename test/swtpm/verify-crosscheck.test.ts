@@ -11,6 +11,7 @@ import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues } from 
 import { encodeKeylimeQuote, parseKeylimeQuote } from '../../tpm/keylime/quote-string';
 import { loadCaBundle, parsePemCertificates, verifyEkCertificate } from '../../tpm/verify/ek-cert';
 import { TpmVerifyError } from '../../tpm/verify/errors';
+import { thrown } from '../helpers/thrown';
 import { verifyAkPolicy } from '../../tpm/verify/ak-policy';
 import { verifyQuote } from '../../tpm/verify/quote';
 import type { PcrValues } from '../../tpm/verify/pcr-values';
@@ -29,16 +30,6 @@ function flush(): void {
   tool('tpm2_flushcontext', '-t');
   tool('tpm2_flushcontext', '-s');
 }
-function thrown(f: () => unknown): TpmVerifyError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TpmVerifyError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
-
 beforeAll(() => {
   tpm = startSwtpm();
   dir = join(tpm.dir, 'verify');
@@ -118,9 +109,9 @@ describe('tpm2_quote output passes verifyQuote', () => {
     const q = parseKeylimeQuote(encodeKeylimeQuote({ attest: opts.attest, signature: opts.signature, pcrBlob: parsePcrBlob(read('q.pcrs')) }));
     expect(verifyQuote({ ...opts, attest: q.attest, signature: q.signature, pcrs: pcrBlobToValues(q.pcrBlob) }).clock).toBe(r.clock);
     // and the same quote is refused with another nonce, and after the PCR moves on
-    expect(thrown(() => verifyQuote({ ...opts, nonce: randomBytes(20) })).code).toBe('NONCE_MISMATCH');
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...opts, nonce: randomBytes(20) })).code).toBe('NONCE_MISMATCH');
     tool('tpm2_pcrextend', `16:sha256=${randomBytes(32).toString('hex')}`);
-    expect(thrown(() => verifyQuote({ ...opts, pcrs: pcrRead(spec) })).code).toBe('PCR_DIGEST_MISMATCH');
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...opts, pcrs: pcrRead(spec) })).code).toBe('PCR_DIGEST_MISMATCH');
   });
 });
 
@@ -199,7 +190,7 @@ describe('EK certificates from swtpm NV chain to its local CA', () => {
     const others = ['ca-root.pem', 'ca-issuer.pem', 'other-ca-root.pem', 'other-ca-issuer.pem'].flatMap((f) =>
       parsePemCertificates(readFileSync(join(__dirname, '..', 'fixtures', 'tpm', f), 'utf8')),
     );
-    const e = thrown(() => verifyEkCertificate({ certificate: read('ekcert.der'), trusted: others }));
+    const e = thrown(TpmVerifyError, () => verifyEkCertificate({ certificate: read('ekcert.der'), trusted: others }));
     expect(e.code).toBe('EK_CERT_UNTRUSTED');
     expect(e.message).toContain('is not in the CA bundle or does not verify');
   });

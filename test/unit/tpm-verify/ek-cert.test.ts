@@ -1,22 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { parseEkCertificate, parsePemCertificates, verifyEkCertificate, MAX_EK_CERT_BYTES } from '../../../tpm/verify/ek-cert';
 import { TpmVerifyError } from '../../../tpm/verify/errors';
+import { thrown } from '../../helpers/thrown';
 import { fixture, fixtureText, mutations } from './fixtures';
 
 const root = parsePemCertificates(fixtureText('ca-root.pem'));
 const issuer = parsePemCertificates(fixtureText('ca-issuer.pem'));
 const otherRoot = parsePemCertificates(fixtureText('other-ca-root.pem'));
 const otherIssuer = parsePemCertificates(fixtureText('other-ca-issuer.pem'));
-
-function thrown(f: () => unknown): TpmVerifyError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TpmVerifyError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
   it.each([
@@ -66,7 +57,7 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
     ['junk after the DER', () => parseEkCertificate(Uint8Array.from([...fixture('ek-rsa-cert.der'), 0x30])), 'EK_CERT_MALFORMED', 'EK certificate: non-padding byte after the certificate at byte 1016'],
     ['not a SEQUENCE', () => parseEkCertificate(Uint8Array.from([0x04, 0x01, 0x00])), 'EK_CERT_MALFORMED', 'EK certificate: Certificate: expected DER tag 0x30, got 0x4'],
   ])('refuses %s', (_n, f, code, message) => {
-    const e = thrown(f);
+    const e = thrown(TpmVerifyError, f);
     expect(e.code).toBe(code);
     expect(e.message).toContain(message);
   });
@@ -74,7 +65,7 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
   // openssl-made chains (remake.sh): faults swtpm's CA cannot show
   const testRoot = parsePemCertificates(fixtureText('test-root.pem'));
   it('refuses a path through an issuer that is not a CA (EK_CERT_NOT_CA)', () => {
-    const e = thrown(() => verifyEkCertificate({ certificate: fixture('test-notca-leaf.der'), trusted: testRoot, intermediates: parsePemCertificates(fixtureText('test-notca-issuer.pem')) }));
+    const e = thrown(TpmVerifyError, () => verifyEkCertificate({ certificate: fixture('test-notca-leaf.der'), trusted: testRoot, intermediates: parsePemCertificates(fixtureText('test-notca-issuer.pem')) }));
     expect(e.code).toBe('EK_CERT_NOT_CA');
     expect(e.message).toBe('certificate "CN=tpm_quote test not-a-CA" signed "CN=tpm_quote test leaf under not-a-CA" but is not a CA');
   });
@@ -84,7 +75,7 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
     const during = new Date(new Date(shortCa[0].validTo).getTime() - 60_000);
     const after = new Date(new Date(shortCa[0].validTo).getTime() + 86_400_000);
     expect(verifyEkCertificate({ certificate: leaf, trusted: testRoot, intermediates: shortCa, now: during }).chain).toHaveLength(3);
-    const e = thrown(() => verifyEkCertificate({ certificate: leaf, trusted: testRoot, intermediates: shortCa, now: after }));
+    const e = thrown(TpmVerifyError, () => verifyEkCertificate({ certificate: leaf, trusted: testRoot, intermediates: shortCa, now: after }));
     expect(e.code).toBe('EK_CERT_EXPIRED');
     expect(e.message).toContain('CA certificate "CN=tpm_quote test one-day CA" is valid from ');
   });

@@ -9,6 +9,7 @@ import { parsePcrBlob, pcrBlobToValues } from '../../../tpm/keylime/pcr-blob';
 import { verifyQuote, VerifyQuoteOptions } from '../../../tpm/verify/quote';
 import { verifyAkPolicy } from '../../../tpm/verify/ak-policy';
 import { TpmVerifyError, TpmVerifyErrorCode } from '../../../tpm/verify/errors';
+import { thrown } from '../../helpers/thrown';
 import { PcrValues } from '../../../tpm/verify/pcr-values';
 import { fixture, fixtureText, mutations } from './fixtures';
 
@@ -22,16 +23,6 @@ function golden(name: 'rsa' | 'ecc' | 'rsapss'): VerifyQuoteOptions {
     nonce,
     pcrs: pcrBlobToValues(parsePcrBlob(fixture(`quote-${name}.pcrs`))),
   };
-}
-
-function thrown(f: () => unknown): TpmVerifyError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof TpmVerifyError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
 }
 
 // A software "AK" with the RSA golden AK's template, so tests can sign attest structures the TPM would
@@ -120,7 +111,7 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
     ['clock not safe', () => resigned((a) => (a.clockInfo.safe = false)), 'CLOCK_NOT_SAFE', 'quote clockInfo.safe is NO'],
   ];
   it.each(cases)('rejects %s', (_n, make, code, message) => {
-    const e = thrown(() => verifyQuote(make()));
+    const e = thrown(TpmVerifyError, () => verifyQuote(make()));
     expect(e.code).toBe(code);
     expect(e.message).toContain(message);
     expect(e.kind).toBe(code.endsWith('_MALFORMED') ? 'malformed' : 'rejected');
@@ -128,9 +119,9 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
 
   it('checks in the documented order: signature before magic, nonce and PCRs', () => {
     // wrong nonce + changed PCR + tampered attest: the signature failure is reported
-    expect(thrown(() => verifyQuote({ ...g, attest: flip(g.attest, 50), nonce: flip(nonce, 0), pcrs: {} })).code).toBe('SIGNATURE_INVALID');
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...g, attest: flip(g.attest, 50), nonce: flip(nonce, 0), pcrs: {} })).code).toBe('SIGNATURE_INVALID');
     // wrong nonce + missing PCRs: the nonce is reported
-    expect(thrown(() => verifyQuote({ ...g, nonce: flip(nonce, 0), pcrs: {} })).code).toBe('NONCE_MISMATCH');
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...g, nonce: flip(nonce, 0), pcrs: {} })).code).toBe('NONCE_MISMATCH');
   });
 
   it('fuzz: mutated attest, signature and AK bytes throw only TpmVerifyError; no changed signed byte passes', () => {
@@ -174,7 +165,7 @@ describe('verifyAkPolicy', () => {
     ['SHA-1 nameAlg', { ...base, nameAlg: C.TPM_ALG_SHA1 }, 'AK_NAME_ALG_WEAK', 'AK nameAlg 0x0004 is not SHA-256, SHA-384 or SHA-512'],
     ['truncated bytes', fixture('ak-rsa.pub').slice(0, 50), 'PUBLIC_MALFORMED', 'AK public area: '],
   ])('rejects an AK that is %s', (_n, pub, code, message) => {
-    const e = thrown(() => verifyAkPolicy(pub));
+    const e = thrown(TpmVerifyError, () => verifyAkPolicy(pub));
     expect(e.code).toBe(code);
     expect(e.message).toContain(message);
   });

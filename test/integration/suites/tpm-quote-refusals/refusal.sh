@@ -1,0 +1,38 @@
+# expect-refused NAME CHECK_REGEX SERVER_REASON: spire-agent NAME (already started) must exit having logged
+# "Agent crashed" with a PermissionDenied from tpm_quote whose text matches CHECK_REGEX; no SVID, no agent
+# listed, no Workload API; the server plugin logged "attestation refused" with reason SERVER_REASON.
+expect-refused() {
+  local name=$1 regex=$2 reason=$3 log="$LOGDIR/$1.log" rc
+  rc=$(wait-for-exit "$name" 90)
+  [ "$rc" != 0 ] || fail-now "$name exited 0"
+  ! grep -q '"msg":"Node attestation was successful"' "$log" || fail-now "$name attested"
+  spire-json-lines "$log" 'e.msg === "Agent crashed"' | sed 's/^/    /'
+  REGEX=$regex expect-json-line "$log" \
+    'e.level === "error" && e.msg === "Agent crashed" && /PermissionDenied desc = nodeattestor\(tpm_quote\)/.test(String(e.error)) && new RegExp(process.env.REGEX).test(String(e.error))' \
+    "$name: attestation refused, reason in the agent log: PermissionDenied /$regex/"
+  REASON=$reason expect-json-line "$LOGDIR/spire-server.log" \
+    'e.msg === "attestation refused" && e.reason === process.env.REASON && e.code === "PERMISSION_DENIED" && /^[0-9a-f]{64}$/.test(String(e.ek_hash))' \
+    "server plugin: 'attestation refused' with reason $reason and the EK hash"
+  no-agent-svid
+  ! "$BINDIR/spire-agent" api fetch x509 -socketPath "$AGENT_SOCKET" >/dev/null 2>&1 || fail-now "a Workload API served an SVID"
+  [[ $(agent-list -output json) != *tpm_quote* ]] || fail-now "an agent attested with tpm_quote is listed"
+  log-success "$name: no agent SVID, no Workload API, no agent listed"
+}
+
+# server-with BODY_FILE: (re)start spire-server with the tpm_quote plugin_data replaced by BODY_FILE.
+server-with() {
+  render-server-conf
+  replace-plugin-data "$RUNDIR/server.conf" 'NodeAttestor "tpm_quote"' "$1"
+  [ -z "$(pid-of spire-server)" ] || stop-spire-server
+  [ ! -f "$LOGDIR/spire-server.log" ] || cat "$LOGDIR/spire-server.log" >>"$LOGDIR/spire-server-all.log"
+  rm -f "$LOGDIR/spire-server.log"
+  start-spire-server
+  wait-server-healthy 60
+  write-trust-bundle
+}
+
+# fresh-agent NAME: start spire-agent as NAME with an empty data dir (a first attestation).
+fresh-agent() {
+  rm -rf "$AGENT_DATA_DIR" && mkdir -p "$AGENT_DATA_DIR"
+  start-spire-agent "$RUNDIR/agent.conf" "$1"
+}

@@ -84,6 +84,17 @@ export async function readPublic(tpm: Tpm, handle: number, o: CallOptions = {}):
   return { public: r.params.outPublic.value, publicBytes: r.params.outPublic.bytes, name: r.params.name, qualifiedName: r.params.qualifiedName };
 }
 
+// Create and CreatePrimary take the same inputs here: the template, an empty TPM2B_SENSITIVE_CREATE (no
+// userAuth, no data: the TPM generates the key), no outsideInfo, no creation PCRs.
+function createParams(template: TpmtPublic) {
+  return {
+    inSensitive: { userAuth: new Uint8Array(), data: new Uint8Array() },
+    inPublic: template,
+    outsideInfo: new Uint8Array(),
+    creationPCR: [],
+  };
+}
+
 export interface CreatedPrimary {
   handle: number;
   public: TpmtPublic;
@@ -101,12 +112,7 @@ export async function createPrimary(
   const r = await execute(tpm, D.TPM2_CreatePrimary, {
     handles: [hierarchy],
     sessions: [o.hierarchyAuth ?? passwordAuth()],
-    params: {
-      inSensitive: { userAuth: new Uint8Array(), data: new Uint8Array() },
-      inPublic: template,
-      outsideInfo: new Uint8Array(),
-      creationPCR: [],
-    },
+    params: createParams(template),
     signal: o.signal,
   });
   return { handle: r.handle!, public: r.params.outPublic.value, publicBytes: r.params.outPublic.bytes, name: r.params.name };
@@ -124,12 +130,7 @@ export async function create(tpm: Tpm, parent: number, template: TpmtPublic, o: 
   const r = await execute(tpm, D.TPM2_Create, {
     handles: [parent],
     sessions: [o.parentAuth ?? passwordAuth()],
-    params: {
-      inSensitive: { userAuth: new Uint8Array(), data: new Uint8Array() },
-      inPublic: template,
-      outsideInfo: new Uint8Array(),
-      creationPCR: [],
-    },
+    params: createParams(template),
     signal: o.signal,
   });
   return { private: r.params.outPrivate, public: r.params.outPublic.value, publicBytes: r.params.outPublic.bytes };

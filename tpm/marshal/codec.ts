@@ -324,6 +324,17 @@ export function struct<F extends Record<string, Field>>(fields: F): Codec<Struct
   };
 }
 
+/**
+ * A struct with TPMU_ members, typed as `T`: the discriminated union the caller writes out, one variant per
+ * selector value (e.g. TPMS_ATTEST by `type`). Encoding and decoding are `struct(fields)`'s; the compiler
+ * checks that every variant of `T` fits the declared fields, which a bare cast would not. It does not check
+ * that a variant's tag selects that variant's member: the tables in `fields` decide that at run time.
+ * Write it as `const X: Codec<X> = taggedStruct({...})` so `T` is taken from the declared type.
+ */
+export function taggedStruct<T extends StructOf<F>, F extends Record<string, Field> = Record<string, Field>>(fields: F): Codec<T> {
+  return struct(fields) as Codec<unknown> as Codec<T>;
+}
+
 /** Maps a codec's value through a pair of pure functions (e.g. an enum check, a derived view). */
 export function mapped<A, B>(inner: Codec<A>, to: (a: A, r: Reader) => B, from: (b: B) => A): Codec<B> {
   return { encode: (w, v) => inner.encode(w, from(v)), decode: (r) => to(inner.decode(r), r) };

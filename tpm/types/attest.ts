@@ -1,5 +1,5 @@
 // Attestation structures: what the TPM signs in Quote, Certify, CertifyCreation (TPM 2.0 Part 2 10.12).
-import { bool, select, sized, struct, u16, u32, u64, withBytes, type Codec, type CodecType } from '../marshal/codec';
+import { bool, select, sized, struct, taggedStruct, u16, u32, u64, withBytes, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bData, Tpm2bDigest, Tpm2bMaxNvBuffer, Tpm2bName } from './basic';
 import { TpmlPcrSelection } from './pcr';
@@ -63,7 +63,8 @@ type Attested =
   | TpmsNvCertifyInfo
   | TpmsNvDigestCertifyInfo;
 
-const TpmsAttestLoose = struct({
+/** 10.12.12 TPMS_ATTEST */
+export const TpmsAttest: Codec<TpmsAttest> = taggedStruct({
   magic: u32,
   type: u16,
   qualifiedSigner: Tpm2bName,
@@ -117,8 +118,6 @@ export type TpmsAttest =
   | TpmsAttestSessionAudit
   | TpmsAttestNv
   | TpmsAttestNvDigest;
-/** 10.12.12 TPMS_ATTEST */
-export const TpmsAttest: Codec<TpmsAttest> = TpmsAttestLoose as unknown as Codec<TpmsAttest>;
 
 /** 10.12.13 TPM2B_ATTEST */
 export const Tpm2bAttest = sized(TpmsAttest, C.MAX_ATTEST_SIZE);

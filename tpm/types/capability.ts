@@ -1,5 +1,5 @@
 // Capability data returned by TPM2_GetCapability (TPM 2.0 Part 2 sections 10.8-10.10).
-import { list, select, sizedU8Bytes, struct, u16, u32, type Codec, type CodecType } from '../marshal/codec';
+import { list, select, sizedU8Bytes, struct, taggedStruct, u16, u32, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { TpmlPcrSelection } from './pcr';
 
@@ -34,7 +34,7 @@ export type CapabilityData =
   | { capability: typeof C.TPM_CAP_ECC_CURVES; data: number[] };
 
 /** 10.10.2 TPMS_CAPABILITY_DATA (TPMU_CAPABILITIES selected by `capability`) */
-export const TpmsCapabilityData: Codec<CapabilityData> = struct({
+export const TpmsCapabilityData: Codec<CapabilityData> = taggedStruct({
   capability: u32,
   data: select<unknown>('capability', {
     [C.TPM_CAP_ALGS]: TpmlAlgProperty,
@@ -45,4 +45,4 @@ export const TpmsCapabilityData: Codec<CapabilityData> = struct({
     [C.TPM_CAP_PCR_PROPERTIES]: TpmlTaggedPcrProperty,
     [C.TPM_CAP_ECC_CURVES]: TpmlEccCurve,
   } as Record<number, Codec<unknown>>),
-}) as unknown as Codec<CapabilityData>;
+});

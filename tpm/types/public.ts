@@ -1,5 +1,5 @@
 // Public areas of objects: TPMT_PUBLIC and its parameters (TPM 2.0 Part 2 sections 11-12).
-import { none, select, sized, struct, u16, u32, withBytes, type Codec, type CodecType } from '../marshal/codec';
+import { none, select, sized, struct, taggedStruct, u16, u32, withBytes, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bDigest, Tpm2bEccParameter, Tpm2bPublicKeyRsa } from './basic';
 
@@ -134,7 +134,8 @@ export const Tpm2bEccPoint = sized(TpmsEccPoint, 2 * (2 + C.MAX_ECC_KEY_BYTES));
 type PublicParms = TpmsRsaParms | TpmsEccParms | TpmsKeyedHashParms | TpmsSymCipherParms;
 type PublicId = Uint8Array | TpmsEccPoint;
 
-const TpmtPublicLoose = struct({
+/** 12.2.4 TPMT_PUBLIC */
+export const TpmtPublic: Codec<TpmtPublic> = taggedStruct({
   type: u16,
   nameAlg: u16,
   objectAttributes: u32,
@@ -181,8 +182,6 @@ export interface TpmtPublicSymCipher extends TpmtPublicCommon {
 }
 /** 12.2.4 TPMT_PUBLIC, discriminated by `type` (the codec enforces that parameters/unique match it). */
 export type TpmtPublic = TpmtPublicRsa | TpmtPublicEcc | TpmtPublicKeyedHash | TpmtPublicSymCipher;
-/** 12.2.4 TPMT_PUBLIC */
-export const TpmtPublic: Codec<TpmtPublic> = TpmtPublicLoose as unknown as Codec<TpmtPublic>;
 
 /** 12.2.5 TPM2B_PUBLIC */
 export const Tpm2bPublic = sized(TpmtPublic, C.MAX_PUBLIC_SIZE);

@@ -1,5 +1,5 @@
 // Signatures (TPM 2.0 Part 2 section 11.3).
-import { none, select, struct, u16, type Codec, type CodecType } from '../marshal/codec';
+import { none, select, struct, taggedStruct, u16, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bEccParameter, Tpm2bPublicKeyRsa, TpmtHa } from './basic';
 
@@ -11,7 +11,8 @@ export type TpmsSignatureRsa = CodecType<typeof TpmsSignatureRsa>;
 export const TpmsSignatureEcc = struct({ hash: u16, signatureR: Tpm2bEccParameter, signatureS: Tpm2bEccParameter });
 export type TpmsSignatureEcc = CodecType<typeof TpmsSignatureEcc>;
 
-const TpmtSignatureLoose = struct({
+/** 11.3.4 TPMT_SIGNATURE */
+export const TpmtSignature: Codec<TpmtSignature> = taggedStruct({
   sigAlg: u16,
   signature: select<TpmsSignatureRsa | TpmsSignatureEcc | TpmtHa | undefined>('sigAlg', {
     [C.TPM_ALG_RSASSA]: TpmsSignatureRsa,
@@ -34,8 +35,6 @@ export type TpmtSignatureHmac = { sigAlg: typeof C.TPM_ALG_HMAC; signature: Tpmt
 export type TpmtSignatureNull = { sigAlg: typeof C.TPM_ALG_NULL; signature: undefined };
 /** 11.3.4 TPMT_SIGNATURE, discriminated by `sigAlg`. */
 export type TpmtSignature = TpmtSignatureRsa | TpmtSignatureEcc | TpmtSignatureHmac | TpmtSignatureNull;
-/** 11.3.4 TPMT_SIGNATURE */
-export const TpmtSignature: Codec<TpmtSignature> = TpmtSignatureLoose as unknown as Codec<TpmtSignature>;
 
 /** 11.2.3.5 TPMT_SIG_SCHEME (the inScheme of Quote/Certify/Sign): scheme + hash, or TPM_ALG_NULL. */
 export const TpmtSigScheme = struct({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { marshal, unmarshal, TpmMarshalError, type Codec } from '../../../tpm/marshal/codec';
+import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../tpm/marshal/codec';
 import * as C from '../../../tpm/marshal/constants';
 import * as T from '../../../tpm/types';
 
@@ -226,4 +226,24 @@ describe('bounds', () => {
     expect(Buffer.from(s.pcrSelect).toString('hex')).toBe('818181');
     expect(T.selectedPcrs(s)).toEqual([0, 7, 8, 15, 16, 23]);
   });
+});
+
+describe('taggedStruct', () => {
+  type Tagged = { tag: 1; member: number } | { tag: 2; member: undefined };
+  const fields = { tag: u16, member: select<number | undefined>('tag', { 1: u32, 2: none }) };
+  const Tagged: Codec<Tagged> = taggedStruct(fields);
+
+  test('encodes and decodes as struct() of the same fields, and refuses an unknown tag', () => {
+    const bytes = Uint8Array.from([0x00, 0x01, 0x00, 0x00, 0x01, 0x02]);
+    expect(unmarshal(Tagged, bytes)).toEqual({ tag: 1, member: 0x102 });
+    expect(Buffer.from(marshal(Tagged, { tag: 1, member: 0x102 })).equals(Buffer.from(marshal(struct(fields), { tag: 1, member: 0x102 })))).toBe(true);
+    expect(unmarshal(Tagged, Uint8Array.from([0x00, 0x02]))).toEqual({ tag: 2, member: undefined });
+    expect(() => unmarshal(Tagged, Uint8Array.from([0x00, 0x03]))).toThrow(/member: tag=0x3 selects no known member/);
+  });
+
+  // Compile-time checks (`npx tsc` fails if either line compiles): variants must fit the declared fields.
+  // @ts-expect-error a variant's member has a type no case of `fields` decodes to
+  void (taggedStruct(fields) satisfies Codec<{ tag: 1; member: string }>);
+  // @ts-expect-error a variant lacks a declared field
+  void (taggedStruct(fields) satisfies Codec<{ tag: 1 }>);
 });

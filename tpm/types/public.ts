@@ -3,41 +3,20 @@ import { none, select, sized, struct, taggedStruct, u16, u32, withBytes, type Co
 import * as C from '../marshal/constants';
 import { Tpm2bDigest, Tpm2bEccParameter, Tpm2bPublicKeyRsa } from './basic';
 
+// TPMU_SYM_KEY_BITS and TPMU_SYM_MODE (11.1.3, 11.1.4) for the block ciphers: a u16 each.
+const BLOCK_CIPHERS = { [C.TPM_ALG_AES]: u16, [C.TPM_ALG_SM4]: u16, [C.TPM_ALG_CAMELLIA]: u16 };
+/** Block cipher or TPM_ALG_NULL: the keyBits and mode of a TPMT_SYM_DEF_OBJECT alike. */
+const blockCipherOrNull = select<number | undefined>('algorithm', { ...BLOCK_CIPHERS, [C.TPM_ALG_NULL]: none });
+
 /** 11.1.7 TPMT_SYM_DEF_OBJECT: algorithm, then keyBits and mode unless the algorithm is TPM_ALG_NULL. */
-export const TpmtSymDefObject = struct({
-  algorithm: u16,
-  keyBits: select<number | undefined>('algorithm', {
-    [C.TPM_ALG_AES]: u16,
-    [C.TPM_ALG_SM4]: u16,
-    [C.TPM_ALG_CAMELLIA]: u16,
-    [C.TPM_ALG_NULL]: none,
-  }),
-  mode: select<number | undefined>('algorithm', {
-    [C.TPM_ALG_AES]: u16,
-    [C.TPM_ALG_SM4]: u16,
-    [C.TPM_ALG_CAMELLIA]: u16,
-    [C.TPM_ALG_NULL]: none,
-  }),
-});
+export const TpmtSymDefObject = struct({ algorithm: u16, keyBits: blockCipherOrNull, mode: blockCipherOrNull });
 export type TpmtSymDefObject = CodecType<typeof TpmtSymDefObject>;
 
 /** 11.1.6 TPMT_SYM_DEF (session symmetric): as TPMT_SYM_DEF_OBJECT plus XOR (keyBits = hash, no mode). */
 export const TpmtSymDef = struct({
   algorithm: u16,
-  keyBits: select<number | undefined>('algorithm', {
-    [C.TPM_ALG_AES]: u16,
-    [C.TPM_ALG_SM4]: u16,
-    [C.TPM_ALG_CAMELLIA]: u16,
-    [C.TPM_ALG_XOR]: u16,
-    [C.TPM_ALG_NULL]: none,
-  }),
-  mode: select<number | undefined>('algorithm', {
-    [C.TPM_ALG_AES]: u16,
-    [C.TPM_ALG_SM4]: u16,
-    [C.TPM_ALG_CAMELLIA]: u16,
-    [C.TPM_ALG_XOR]: none,
-    [C.TPM_ALG_NULL]: none,
-  }),
+  keyBits: select<number | undefined>('algorithm', { ...BLOCK_CIPHERS, [C.TPM_ALG_XOR]: u16, [C.TPM_ALG_NULL]: none }),
+  mode: select<number | undefined>('algorithm', { ...BLOCK_CIPHERS, [C.TPM_ALG_XOR]: none, [C.TPM_ALG_NULL]: none }),
 });
 export type TpmtSymDef = CodecType<typeof TpmtSymDef>;
 
@@ -134,18 +113,21 @@ export const Tpm2bEccPoint = sized(TpmsEccPoint, 2 * (2 + C.MAX_ECC_KEY_BYTES));
 type PublicParms = TpmsRsaParms | TpmsEccParms | TpmsKeyedHashParms | TpmsSymCipherParms;
 type PublicId = Uint8Array | TpmsEccPoint;
 
+/** 12.2.3.7 TPMU_PUBLIC_PARMS, selected by the object `type` (in TPMT_PUBLIC and TPMT_PUBLIC_PARMS alike). */
+const publicParms = select<PublicParms>('type', {
+  [C.TPM_ALG_RSA]: TpmsRsaParms,
+  [C.TPM_ALG_ECC]: TpmsEccParms,
+  [C.TPM_ALG_KEYEDHASH]: TpmsKeyedHashParms,
+  [C.TPM_ALG_SYMCIPHER]: TpmsSymCipherParms,
+});
+
 /** 12.2.4 TPMT_PUBLIC */
 export const TpmtPublic: Codec<TpmtPublic> = taggedStruct({
   type: u16,
   nameAlg: u16,
   objectAttributes: u32,
   authPolicy: Tpm2bDigest,
-  parameters: select<PublicParms>('type', {
-    [C.TPM_ALG_RSA]: TpmsRsaParms,
-    [C.TPM_ALG_ECC]: TpmsEccParms,
-    [C.TPM_ALG_KEYEDHASH]: TpmsKeyedHashParms,
-    [C.TPM_ALG_SYMCIPHER]: TpmsSymCipherParms,
-  }),
+  parameters: publicParms,
   unique: select<PublicId>('type', {
     [C.TPM_ALG_RSA]: Tpm2bPublicKeyRsa,
     [C.TPM_ALG_ECC]: TpmsEccPoint,
@@ -191,15 +173,7 @@ export const Tpm2bPublicWithBytes = sized(withBytes(TpmtPublic), C.MAX_PUBLIC_SI
 export type PublicWithBytes = CodecType<typeof Tpm2bPublicWithBytes>;
 
 /** 12.2.3.8 TPMT_PUBLIC_PARMS (for TestParms) */
-export const TpmtPublicParms = struct({
-  type: u16,
-  parameters: select<PublicParms>('type', {
-    [C.TPM_ALG_RSA]: TpmsRsaParms,
-    [C.TPM_ALG_ECC]: TpmsEccParms,
-    [C.TPM_ALG_KEYEDHASH]: TpmsKeyedHashParms,
-    [C.TPM_ALG_SYMCIPHER]: TpmsSymCipherParms,
-  }),
-});
+export const TpmtPublicParms = struct({ type: u16, parameters: publicParms });
 
 /** TPMA_OBJECT helper: true when every bit of `bits` is set in `attrs`. */
 export function hasAttributes(attrs: number, bits: number): boolean {

@@ -8,6 +8,7 @@ import { TpmsAttest, type TpmsAttestQuote } from '../tpm/types/attest';
 import { TpmtSignature } from '../tpm/types/signature';
 import { hashInfo } from '../tpm/crypto/hash';
 import { verifyQuote, type VerifiedQuote, type VerifyQuoteOptions } from '../tpm/verify/quote';
+import type { PcrValues } from '../tpm/verify/pcr-values';
 import { VerifierError } from './errors';
 import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
@@ -54,6 +55,30 @@ function describe(m: TpmPolicyMismatch, bank: string): string {
 }
 
 /**
+ * Judges verified PCR values against a Keylime tpm_policy: the quote covers the policy's bank and every PCR of
+ * the policy is quoted with one of its values. Throws permission_denied with failures typed as Keylime types
+ * them (`pcr_validation.invalid_pcr_<n>`, `pcr_validation.missing_pcrs`). The caller owes the quote check:
+ * `pcrs` must be values verifyQuote accepted for `quote`.
+ */
+export function checkTpmPolicy(policy: TpmPolicy, quote: VerifiedQuote, pcrs: PcrValues): void {
+  const bank = pcrs[policy.hashAlg];
+  if (!quote.pcrSelection.some((s) => s.pcrSelect.some((b) => b !== 0)) || !bank) {
+    const failures = [...policy.pcrs.keys()].map((pcr) => ({ type: 'pcr_validation.missing_pcrs', context: { pcr, bank: policy.hashAlg } }));
+    throw new VerifierError('permission_denied', `PCR policy: the quote has no ${policy.hashAlg} PCR`, { failures });
+  }
+  const values = new Map<number, string>();
+  for (const [k, v] of Object.entries(bank)) values.set(Number(k), Buffer.from(v).toString('hex'));
+  const mismatches = evaluateTpmPolicy(policy, values);
+  if (mismatches.length > 0) {
+    const failures = mismatches.map((m) => ({
+      type: m.kind === 'missing_pcr' ? 'pcr_validation.missing_pcrs' : `pcr_validation.invalid_pcr_${m.pcr}`,
+      context: m,
+    }));
+    throw new VerifierError('permission_denied', `PCR policy: ${mismatches.map((m) => describe(m, policy.hashAlg)).join('; ')}`, { failures });
+  }
+}
+
+/**
  * Checks quote evidence in this process. In order: the pcrblob decodes (invalid_argument); the quote
  * verifies (signature by the AK, magic, type, extraData == nonce, PCR digest over exactly the quoted PCRs:
  * permission_denied, or invalid_argument when undecodable; clockInfo.safe is not required, see
@@ -71,21 +96,7 @@ export function createInProcessVerifier(): Verifier {
       try {
         const pcrs = pcrBlobToValues(parsePcrBlob(evidence.pcrBlob));
         quoted = verifyQuoteFreshByNonce({ akPublic: evidence.akPublic, attest: evidence.attest, signature: evidence.signature, nonce: evidence.nonce, pcrs });
-        const bank = pcrs[policy.hashAlg];
-        if (!quoted.pcrSelection.some((s) => s.pcrSelect.some((b) => b !== 0)) || !bank) {
-          const failures = [...policy.pcrs.keys()].map((pcr) => ({ type: 'pcr_validation.missing_pcrs', context: { pcr, bank: policy.hashAlg } }));
-          throw new VerifierError('permission_denied', `PCR policy: the quote has no ${policy.hashAlg} PCR`, { failures });
-        }
-        const values = new Map<number, string>();
-        for (const [k, v] of Object.entries(bank)) values.set(Number(k), Buffer.from(v).toString('hex'));
-        const mismatches = evaluateTpmPolicy(policy, values);
-        if (mismatches.length > 0) {
-          const failures = mismatches.map((m) => ({
-            type: m.kind === 'missing_pcr' ? 'pcr_validation.missing_pcrs' : `pcr_validation.invalid_pcr_${m.pcr}`,
-            context: m,
-          }));
-          throw new VerifierError('permission_denied', `PCR policy: ${mismatches.map((m) => describe(m, policy.hashAlg)).join('; ')}`, { failures });
-        }
+        checkTpmPolicy(policy, quoted, pcrs);
       } catch (err) {
         if (err instanceof VerifierError) throw err;
         if (err instanceof TpmVerifyError) {

@@ -125,9 +125,13 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       }),
     );
     log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });
+    // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
+    let waitMs = 0;
+    let waitFrom = Date.now();
     yield { data: { case: "payload", value: payload } };
 
     for await (const c of challenges) {
+      waitMs += Date.now() - waitFrom;
       if (c.challenge.length === 0 || c.challenge.length > MAX_CHALLENGE_BYTES) {
         throw PluginError.invalidArgument(`challenge: ${c.challenge.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
       }
@@ -160,7 +164,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         }
         log.debug("PCRs changed while quoting; quoting again", { attempt });
       }
-      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs });
+      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
       const response = toBinary(
         ChallengeResponseSchema,
         create(ChallengeResponseSchema, {
@@ -174,6 +178,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       // Counted before yielding: SPIRE cancels the stream once the server has answered.
       telemetry.record("success", "none", started, tpmMs);
       yield { data: { case: "challengeResponse", value: response } };
+      waitFrom = Date.now();
     }
   };
 }

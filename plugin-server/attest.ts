@@ -73,9 +73,14 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
       const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random });
       ekHash = pending.ekHash;
       log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: config.pcrSelection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+") });
+      const waitFrom = Date.now();
       yield { response: { case: "challenge", value: pending.challenge } };
-      const result = await pending.finish(await nextRequest(it, "challengeResponse"));
-      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, verifier: config.verifier, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, clock_safe: result.clockSafe, duration_ms: Date.now() - started });
+      const response = await nextRequest(it, "challengeResponse");
+      // busy_ms (logged): the plugin's own time, without the wait for the agent's response.
+      const waitMs = Date.now() - waitFrom;
+      const result = await pending.finish(response);
+      const durationMs = Date.now() - started;
+      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, verifier: config.verifier, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, clock_safe: result.clockSafe, duration_ms: durationMs, busy_ms: durationMs - waitMs });
       telemetry.record("success", "none", started);
       yield { response: { case: "agentAttributes", value: { spiffeId: result.spiffeId, selectorValues: result.selectorValues, canReattest: true } } };
     } catch (err) {

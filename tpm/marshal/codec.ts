@@ -186,50 +186,41 @@ export function fixedBytes(length: number): Codec<Uint8Array> {
   };
 }
 
-/** TPM2B_*: a u16 size then that many bytes, at most `maxSize` (the structure's spec bound). */
-export function tpm2b(maxSize: number): Codec<Uint8Array> {
+// A size prefix of `prefixBits`, then that many bytes, at most `maxSize` (checked before the copy).
+function sizePrefixedBytes(prefixBits: 8 | 16, maxSize: number): Codec<Uint8Array> {
   return {
     encode(w, v) {
       if (v.length > maxSize) throw new TpmMarshalError(`${v.length} bytes exceeds the maximum ${maxSize}`, '', 0);
-      w.u16(v.length);
+      if (prefixBits === 8) w.u8(v.length);
+      else w.u16(v.length);
       w.bytes(v);
     },
     decode(r) {
-      const size = r.u16();
+      const size = prefixBits === 8 ? r.u8() : r.u16();
       if (size > maxSize) r.fail(`size ${size} exceeds the maximum ${maxSize}`);
       return r.bytesOf(size);
     },
   };
+}
+
+/** TPM2B_*: a u16 size then that many bytes, at most `maxSize` (the structure's spec bound). */
+export function tpm2b(maxSize: number): Codec<Uint8Array> {
+  return sizePrefixedBytes(16, maxSize);
 }
 
 /** A u8-sized byte array (TPMS_PCR_SELECT's sizeofSelect + pcrSelect). */
 export function sizedU8Bytes(maxSize: number): Codec<Uint8Array> {
-  return {
-    encode(w, v) {
-      if (v.length > maxSize) throw new TpmMarshalError(`${v.length} bytes exceeds the maximum ${maxSize}`, '', 0);
-      w.u8(v.length);
-      w.bytes(v);
-    },
-    decode(r) {
-      const size = r.u8();
-      if (size > maxSize) r.fail(`size ${size} exceeds the maximum ${maxSize}`);
-      return r.bytesOf(size);
-    },
-  };
+  return sizePrefixedBytes(8, maxSize);
 }
 
 /**
  * A structure wrapped in a TPM2B (TPM2B_PUBLIC, TPM2B_ATTEST, ...): u16 size, then exactly that many bytes
- * holding `inner`. A size of 0 decodes to `undefined` only when `allowEmpty` (e.g. an absent TPM2B_PUBLIC).
+ * holding `inner`, which must use them all. A size of 0 is `inner` decoded from no bytes (there is no empty form).
  */
 export function sized<T>(inner: Codec<T>, maxSize: number): Codec<T> {
+  const body = tpm2b(maxSize);
   return {
-    encode(w, v) {
-      const body = marshal(inner, v);
-      if (body.length > maxSize) throw new TpmMarshalError(`${body.length} bytes exceeds the maximum ${maxSize}`, '', 0);
-      w.u16(body.length);
-      w.bytes(body);
-    },
+    encode: (w, v) => body.encode(w, marshal(inner, v)),
     decode(r) {
       const size = r.u16();
       if (size > maxSize) r.fail(`size ${size} exceeds the maximum ${maxSize}`);
@@ -272,6 +263,7 @@ export interface Selected<T> {
   readonly cases: Readonly<Record<number, Codec<T>>>;
 }
 
+/** A union member whose codec is `cases[value of the struct's earlier field named selector]`. */
 export function select<T>(selector: string, cases: Readonly<Record<number, Codec<T>>>): Selected<T> {
   return { selector, cases };
 }

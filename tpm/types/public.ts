@@ -31,17 +31,22 @@ export interface TpmsSchemeHash {
   count?: number;
 }
 
-/** 11.2.3.5 TPMU_ASYM_SCHEME members for a scheme selector (signing and encryption schemes). */
-const asymSchemeDetails = select<TpmsSchemeHash | undefined>('scheme', {
+/** The signing schemes' details (TPMS_SIG_SCHEME_*): members of both TPMU_ASYM_SCHEME and TPMU_SIG_SCHEME. */
+export const SIG_SCHEME_DETAILS = {
   [C.TPM_ALG_RSASSA]: TpmsSchemeHash,
   [C.TPM_ALG_RSAPSS]: TpmsSchemeHash,
-  [C.TPM_ALG_OAEP]: TpmsSchemeHash,
   [C.TPM_ALG_ECDSA]: TpmsSchemeHash,
-  [C.TPM_ALG_ECDH]: TpmsSchemeHash,
-  [C.TPM_ALG_ECMQV]: TpmsSchemeHash,
+  [C.TPM_ALG_ECDAA]: TpmsSchemeEcdaa as Codec<TpmsSchemeHash>,
   [C.TPM_ALG_SM2]: TpmsSchemeHash,
   [C.TPM_ALG_ECSCHNORR]: TpmsSchemeHash,
-  [C.TPM_ALG_ECDAA]: TpmsSchemeEcdaa as Codec<TpmsSchemeHash>,
+} as const;
+
+/** 11.2.3.5 TPMU_ASYM_SCHEME members for a scheme selector (signing and encryption schemes). */
+const asymSchemeDetails = select<TpmsSchemeHash | undefined>('scheme', {
+  ...SIG_SCHEME_DETAILS,
+  [C.TPM_ALG_OAEP]: TpmsSchemeHash,
+  [C.TPM_ALG_ECDH]: TpmsSchemeHash,
+  [C.TPM_ALG_ECMQV]: TpmsSchemeHash,
   [C.TPM_ALG_RSAES]: none,
   [C.TPM_ALG_NULL]: none,
 });

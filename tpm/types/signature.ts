@@ -2,7 +2,7 @@
 import { none, select, struct, taggedStruct, u16, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bEccParameter, Tpm2bPublicKeyRsa, TpmtHa } from './basic';
-import { TpmsSchemeEcdaa, TpmsSchemeHash } from './public';
+import { SIG_SCHEME_DETAILS, TpmsSchemeHash } from './public';
 
 /** 11.3.1 TPMS_SIGNATURE_RSA (RSASSA and RSAPSS) */
 export const TpmsSignatureRsa = struct({ hash: u16, sig: Tpm2bPublicKeyRsa });
@@ -41,13 +41,8 @@ export type TpmtSignature = TpmtSignatureRsa | TpmtSignatureEcc | TpmtSignatureH
 export const TpmtSigScheme = struct({
   scheme: u16,
   details: select<{ hashAlg: number; count?: number } | undefined>('scheme', {
-    [C.TPM_ALG_RSASSA]: TpmsSchemeHash,
-    [C.TPM_ALG_RSAPSS]: TpmsSchemeHash,
-    [C.TPM_ALG_ECDSA]: TpmsSchemeHash,
-    [C.TPM_ALG_SM2]: TpmsSchemeHash,
-    [C.TPM_ALG_ECSCHNORR]: TpmsSchemeHash,
+    ...SIG_SCHEME_DETAILS,
     [C.TPM_ALG_HMAC]: TpmsSchemeHash,
-    [C.TPM_ALG_ECDAA]: TpmsSchemeEcdaa,
     [C.TPM_ALG_NULL]: none,
   }),
 });

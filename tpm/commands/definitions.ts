@@ -40,7 +40,6 @@ export const TPM2_GetCapability = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: struct({ capability: u32, property: u32, propertyCount: u32 }),
-  paramNames: ['capability', 'property', 'propertyCount'],
   response: struct({ moreData: bool, capabilityData: TpmsCapabilityData }),
 });
 
@@ -52,7 +51,6 @@ export const TPM2_ReadPublic = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: empty,
-  paramNames: [],
   response: struct({ outPublic: Tpm2bPublicWithBytes, name: Tpm2bName, qualifiedName: Tpm2bName }),
 });
 
@@ -62,7 +60,6 @@ const createParams = struct({
   outsideInfo: Tpm2bData,
   creationPCR: TpmlPcrSelection,
 });
-const createParamNames = ['inSensitive', 'inPublic', 'outsideInfo', 'creationPCR'];
 export type CreateParams = CodecType<typeof createParams>;
 
 /** Part 3 24.1 TPM2_CreatePrimary */
@@ -73,7 +70,6 @@ export const TPM2_CreatePrimary = defineCommand({
   authHandles: 1,
   responseHandle: true,
   params: createParams,
-  paramNames: createParamNames,
   response: struct({
     outPublic: Tpm2bPublicWithBytes,
     creationData: Tpm2bCreationData,
@@ -91,7 +87,6 @@ export const TPM2_Create = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: createParams,
-  paramNames: createParamNames,
   response: struct({
     outPrivate: Tpm2bPrivate,
     outPublic: Tpm2bPublicWithBytes,
@@ -109,7 +104,6 @@ export const TPM2_Load = defineCommand({
   authHandles: 1,
   responseHandle: true,
   params: struct({ inPrivate: Tpm2bPrivate, inPublic: Tpm2bPublicWithBytes }),
-  paramNames: ['inPrivate', 'inPublic'],
   response: struct({ name: Tpm2bName }),
 });
 
@@ -121,7 +115,6 @@ export const TPM2_EvictControl = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: struct({ persistentHandle: u32 }),
-  paramNames: ['persistentHandle'],
   response: empty,
 });
 
@@ -133,7 +126,6 @@ export const TPM2_FlushContext = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: struct({ flushHandle: u32 }),
-  paramNames: ['flushHandle'],
   response: empty,
 });
 
@@ -145,7 +137,6 @@ export const TPM2_NV_ReadPublic = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: empty,
-  paramNames: [],
   response: struct({ nvPublic: Tpm2bNvPublicWithBytes, nvName: Tpm2bName }),
 });
 
@@ -157,7 +148,6 @@ export const TPM2_NV_Read = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: struct({ size: u16, offset: u16 }),
-  paramNames: ['size', 'offset'],
   response: struct({ data: Tpm2bMaxNvBuffer }),
 });
 
@@ -175,7 +165,6 @@ export const TPM2_StartAuthSession = defineCommand({
     symmetric: TpmtSymDef,
     authHash: u16,
   }),
-  paramNames: ['nonceCaller', 'encryptedSalt', 'sessionType', 'symmetric', 'authHash'],
   response: struct({ nonceTPM: Tpm2bNonce }),
 });
 
@@ -187,7 +176,6 @@ export const TPM2_PolicySecret = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: struct({ nonceTPM: Tpm2bNonce, cpHashA: Tpm2bDigest, policyRef: Tpm2bNonce, expiration: u32 }),
-  paramNames: ['nonceTPM', 'cpHashA', 'policyRef', 'expiration'],
   response: struct({ timeout: Tpm2bTimeout, policyTicket: TpmtTkAuth }),
 });
 
@@ -199,7 +187,6 @@ export const TPM2_PolicyGetDigest = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: empty,
-  paramNames: [],
   response: struct({ policyDigest: Tpm2bDigest }),
 });
 
@@ -211,7 +198,6 @@ export const TPM2_ActivateCredential = defineCommand({
   authHandles: 2,
   responseHandle: false,
   params: struct({ credentialBlob: Tpm2bIdObject, secret: Tpm2bEncryptedSecret }),
-  paramNames: ['credentialBlob', 'secret'],
   response: struct({ certInfo: Tpm2bDigest }),
 });
 
@@ -223,7 +209,6 @@ export const TPM2_Quote = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: struct({ qualifyingData: Tpm2bData, inScheme: TpmtSigScheme, PCRselect: TpmlPcrSelection }),
-  paramNames: ['qualifyingData', 'inScheme', 'PCRselect'],
   response: struct({ quoted: Tpm2bAttestWithBytes, signature: withBytes(TpmtSignature) }),
 });
 
@@ -235,7 +220,6 @@ export const TPM2_Certify = defineCommand({
   authHandles: 2,
   responseHandle: false,
   params: struct({ qualifyingData: Tpm2bData, inScheme: TpmtSigScheme }),
-  paramNames: ['qualifyingData', 'inScheme'],
   response: struct({ certifyInfo: Tpm2bAttestWithBytes, signature: withBytes(TpmtSignature) }),
 });
 
@@ -247,7 +231,6 @@ export const TPM2_PCR_Read = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: struct({ pcrSelectionIn: TpmlPcrSelection }),
-  paramNames: ['pcrSelectionIn'],
   response: struct({ pcrUpdateCounter: u32, pcrSelectionOut: TpmlPcrSelection, pcrValues: TpmlDigest }),
 });
 
@@ -259,7 +242,6 @@ export const TPM2_PCR_Extend = defineCommand({
   authHandles: 1,
   responseHandle: false,
   params: struct({ digests: list(TpmtHa, C.HASH_COUNT) }),
-  paramNames: ['digests'],
   response: empty,
 });
 
@@ -271,6 +253,5 @@ export const TPM2_GetRandom = defineCommand({
   authHandles: 0,
   responseHandle: false,
   params: struct({ bytesRequested: u16 }),
-  paramNames: ['bytesRequested'],
   response: struct({ randomBytes: Tpm2bDigest }),
 });

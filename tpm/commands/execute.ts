@@ -1,7 +1,7 @@
 // The one generic command runner (TPM 2.0 Part 1 section 18, Part 3 section 5): command header, handle
 // area, authorization area, parameters; then the response header, handles, parameterSize, parameters and
 // the response authorization area.
-import { list, marshal, Reader, u32, Writer, TpmMarshalError, type Codec } from '../marshal/codec';
+import { list, marshal, Reader, u32, Writer, TpmMarshalError, type Codec, type StructCodec } from '../marshal/codec';
 import { TPM_RS_PW, TPM_ST_NO_SESSIONS, TPM_ST_SESSIONS } from '../marshal/constants';
 import { TpmError, TpmResponseError } from '../errors';
 import type { TpmTransport } from '../transport/transport';
@@ -24,9 +24,12 @@ export interface CommandDef<P, R> {
   readonly response: Codec<R>;
 }
 
-/** Declares a command (identity function that fixes the type parameters). */
-export function defineCommand<P, R>(def: CommandDef<P, R>): CommandDef<P, R> {
-  return def;
+/**
+ * Declares a command (fixes the type parameters). `paramNames` defaults to the field names of a `struct()`
+ * params codec, so the parameters are named once; give it only for a params codec that is not a struct.
+ */
+export function defineCommand<P, R>(def: Omit<CommandDef<P, R>, 'paramNames'> & { paramNames?: readonly string[] }): CommandDef<P, R> {
+  return { ...def, paramNames: def.paramNames ?? (def.params as Partial<StructCodec<P>>).fieldNames ?? [] };
 }
 
 /** One authorization for one handle: a password session (TPM_RS_PW) or a started session handle. */

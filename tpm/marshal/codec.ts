@@ -287,10 +287,16 @@ function caseFor(f: Selected<unknown>, obj: Record<string, unknown>, name: strin
   return codec;
 }
 
+/** A struct codec that also names its fields in wire order (e.g. for "parameter N (name)" in TPM errors). */
+export interface StructCodec<T> extends Codec<T> {
+  readonly fieldNames: readonly string[];
+}
+
 /** A TPMS_ or TPMT_ structure: fields in declaration order (object key order). */
-export function struct<F extends Record<string, Field>>(fields: F): Codec<StructOf<F>> {
+export function struct<F extends Record<string, Field>>(fields: F): StructCodec<StructOf<F>> {
   const entries = Object.entries(fields);
   return {
+    fieldNames: entries.map(([name]) => name),
     encode(w, v) {
       const obj = v as Record<string, unknown>;
       for (const [name, f] of entries) {

@@ -1,6 +1,7 @@
 // Sized buffers (TPM 2.0 Part 2 section 10.4) and small shared structures.
 import { fixedBytes, none, select, struct, tpm2b, u16, u32, u8, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
+import { HASH_ALGORITHMS } from '../marshal/names';
 
 /** 10.4.2 TPM2B_DIGEST */
 export const Tpm2bDigest = tpm2b(C.MAX_DIGEST_SIZE);
@@ -43,24 +44,15 @@ export const Tpm2bEncryptedSecret = tpm2b(C.MAX_ENCRYPTED_SECRET_SIZE);
 /** 14.1 TPM2B_CONTEXT_DATA (opaque saved context) */
 export const Tpm2bContextData = tpm2b(C.MAX_CONTEXT_SIZE);
 
-function digestOf(size: number): Codec<Uint8Array> {
-  return fixedBytes(size);
-}
+/** 10.3.1 TPMU_HA: for each hash algorithm, a digest of exactly its size. */
+const digestOfHash: Record<number, Codec<Uint8Array>> = Object.fromEntries(
+  Object.entries(HASH_ALGORITHMS).map(([alg, { size }]) => [Number(alg), fixedBytes(size)]),
+);
 
 /** 10.3.2 TPMT_HA: a hash algorithm and a digest of exactly that algorithm's size. */
 export const TpmtHa = struct({
   hashAlg: u16,
-  digest: select<Uint8Array | undefined>('hashAlg', {
-    [C.TPM_ALG_SHA1]: digestOf(20),
-    [C.TPM_ALG_SHA256]: digestOf(32),
-    [C.TPM_ALG_SHA384]: digestOf(48),
-    [C.TPM_ALG_SHA512]: digestOf(64),
-    [C.TPM_ALG_SM3_256]: digestOf(32),
-    [C.TPM_ALG_SHA3_256]: digestOf(32),
-    [C.TPM_ALG_SHA3_384]: digestOf(48),
-    [C.TPM_ALG_SHA3_512]: digestOf(64),
-    [C.TPM_ALG_NULL]: none,
-  }),
+  digest: select<Uint8Array | undefined>('hashAlg', { ...digestOfHash, [C.TPM_ALG_NULL]: none }),
 });
 export type TpmtHa = CodecType<typeof TpmtHa>;
 

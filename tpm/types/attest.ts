@@ -91,6 +91,7 @@ interface TpmsAttestCommon {
   clockInfo: TpmsClockInfo;
   firmwareVersion: bigint;
 }
+// 10.12.11 TPMU_ATTEST: one TPMS_ATTEST variant per TPMI_ST_ATTEST value of `type` (10.12.10).
 export type TpmsAttestQuote = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_QUOTE; attested: TpmsQuoteInfo };
 export type TpmsAttestCertify = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_CERTIFY; attested: TpmsCertifyInfo };
 export type TpmsAttestCreation = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_CREATION; attested: TpmsCreationInfo };

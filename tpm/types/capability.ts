@@ -24,6 +24,7 @@ export const TpmlTaggedPcrProperty = list(TpmsTaggedPcrSelect, Math.floor(C.MAX_
 /** 10.9.11 TPML_ECC_CURVE */
 export const TpmlEccCurve = list(u16, C.MAX_CAP_DATA / 2);
 
+/** 10.10.2 TPMS_CAPABILITY_DATA decoded: 10.10.1 TPMU_CAPABILITIES member by `capability`. */
 export type CapabilityData =
   | { capability: typeof C.TPM_CAP_ALGS; data: CodecType<typeof TpmlAlgProperty> }
   | { capability: typeof C.TPM_CAP_HANDLES; data: number[] }

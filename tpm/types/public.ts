@@ -146,6 +146,7 @@ interface TpmtPublicCommon {
   objectAttributes: number;
   authPolicy: Uint8Array;
 }
+// 12.2.3.7 TPMU_PUBLIC_PARMS and TPMU_PUBLIC_ID: one TPMT_PUBLIC variant per object `type`.
 export interface TpmtPublicRsa extends TpmtPublicCommon {
   type: typeof C.TPM_ALG_RSA;
   parameters: TpmsRsaParms;

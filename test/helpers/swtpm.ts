@@ -1,6 +1,6 @@
 // Jest wrapper around swtpm-fixture.sh: each call gets its own TPM state and its own local CA.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTpm, type TpmClient } from '../../tpm/client';
@@ -87,5 +87,31 @@ export function useSwtpmClient(options: { workPrefix?: string } = {}): SwtpmClie
     await suite.tpm?.close();
     suite.swtpm?.stop();
   });
+  return suite;
+}
+
+/** One swtpm for a file that drives tpm2-tools and friends directly; set in `beforeAll`. */
+export interface SwtpmToolsSuite {
+  readonly swtpm: Swtpm;
+  /** The tools' working directory: `subdir` of the swtpm's directory (removed with it). */
+  readonly dir: string;
+  /** Runs `cmd args` (e.g. tpm2_quote) in `dir` against this swtpm; returns its stdout. */
+  tool(cmd: string, ...args: string[]): string;
+  /** A file of `dir`, as bytes. */
+  read(file: string): Uint8Array;
+}
+
+/** Registers the file's `beforeAll` (start swtpm, make `subdir`) and `afterAll` (stop swtpm). */
+export function useSwtpmTools(subdir: string): SwtpmToolsSuite {
+  const suite = {
+    tool: (cmd: string, ...args: string[]) => execFileSync(cmd, args, { cwd: suite.dir, env: suite.swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    read: (file: string) => new Uint8Array(readFileSync(join(suite.dir, file))),
+  } as SwtpmToolsSuite & { swtpm: Swtpm; dir: string };
+  beforeAll(() => {
+    suite.swtpm = startSwtpm();
+    suite.dir = join(suite.swtpm.dir, subdir);
+    mkdirSync(suite.dir);
+  });
+  afterAll(() => suite.swtpm?.stop());
   return suite;
 }

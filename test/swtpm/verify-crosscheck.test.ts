@@ -1,10 +1,9 @@
 // Server-side crypto against the real reference stack: swtpm (libtpms) + tpm2-tools. Each test file starts
 // its own swtpm with its own local CA (test/helpers/swtpm.ts).
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { useSwtpmTools } from '../helpers/swtpm';
 import { makeCredential } from '../../tpm/crypto/make-credential';
 import { parseTpm2bPublic, publicToKeyObject, tpmName } from '../../tpm/crypto/public-key';
 import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues } from '../../tpm/keylime/pcr-blob';
@@ -17,25 +16,15 @@ import { verifyQuote } from '../../tpm/verify/quote';
 import type { PcrValues } from '../../tpm/verify/pcr-values';
 import type { HashName } from '../../tpm/crypto/hash';
 
-let tpm: Swtpm;
-let dir: string;
+const env = useSwtpmTools('verify');
+const { tool, read } = env;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const read = (f: string) => new Uint8Array(readFileSync(join(dir, f)));
 
-function tool(cmd: string, ...args: string[]): string {
-  return execFileSync(cmd, args, { cwd: dir, env: tpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 // No resource manager: flush whatever a tool left loaded so the next load has room.
 function flush(): void {
   tool('tpm2_flushcontext', '-t');
   tool('tpm2_flushcontext', '-s');
 }
-beforeAll(() => {
-  tpm = startSwtpm();
-  dir = join(tpm.dir, 'verify');
-  mkdirSync(dir);
-});
-afterAll(() => tpm?.stop());
 afterEach(() => flush());
 
 /** Creates an AK under the RSA EK; returns its context file and files. */
@@ -126,7 +115,7 @@ describe('our MakeCredential blob is activated by tpm2_activatecredential', () =
     const credential = randomBytes(16);
     const m = makeCredential({ ekPublic: parseTpm2bPublic(ekPub).public, objectName: read(`${boundTo}.name`), credential });
     // tpm2-tools' credential file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET
-    writeFileSync(join(dir, 'cred.blob'), Buffer.concat([Buffer.from('badcc0de00000001', 'hex'), m.idObject, m.encryptedSecret]));
+    writeFileSync(join(env.dir, 'cred.blob'), Buffer.concat([Buffer.from('badcc0de00000001', 'hex'), m.idObject, m.encryptedSecret]));
     const auth: string[] = [];
     if (policy) {
       tool('tpm2_startauthsession', '--policy-session', '-S', 'session.ctx');
@@ -135,7 +124,7 @@ describe('our MakeCredential blob is activated by tpm2_activatecredential', () =
     }
     try {
       tool('tpm2_activatecredential', '-c', 'act.ctx', '-C', ek, '-i', 'cred.blob', '-o', 'got.secret', ...auth);
-      return { ok: true, secret: readFileSync(join(dir, 'got.secret')), credential };
+      return { ok: true, secret: readFileSync(join(env.dir, 'got.secret')), credential };
     } catch {
       return { ok: false, credential };
     } finally {
@@ -175,17 +164,17 @@ describe('EK certificates from swtpm NV chain to its local CA', () => {
   ])('%s EK certificate (NV %s)', (_n, nv, handle) => {
     tool('tpm2_nvread', nv, '-o', 'ekcert.der');
     tool('tpm2_readpublic', '-c', handle, '-o', 'ekpub.pub');
-    const caDir = join(dir, 'ca-bundle');
+    const caDir = join(env.dir, 'ca-bundle');
     mkdirSync(caDir, { recursive: true });
-    copyFileSync(tpm.caRoot, join(caDir, 'root.pem'));
-    copyFileSync(tpm.caIssuer, join(caDir, 'issuer.pem'));
+    copyFileSync(env.swtpm.caRoot, join(caDir, 'root.pem'));
+    copyFileSync(env.swtpm.caIssuer, join(caDir, 'issuer.pem'));
     const v = verifyEkCertificate({ certificate: read('ekcert.der'), trusted: loadCaBundle(caDir) });
     expect(v.issuer).toBe('CN=swtpm-localca');
     expect(v.ek.tpmModel).toBe('swtpm');
     // the certified key is the EK the TPM holds
     expect(v.publicKey.equals(publicToKeyObject(parseTpm2bPublic(read('ekpub.pub')).public))).toBe(true);
     // root only + the issuer as an untrusted intermediate also chains
-    expect(verifyEkCertificate({ certificate: read('ekcert.der'), trusted: loadCaBundle(tpm.caRoot), intermediates: loadCaBundle(tpm.caIssuer) }).chain).toHaveLength(3);
+    expect(verifyEkCertificate({ certificate: read('ekcert.der'), trusted: loadCaBundle(env.swtpm.caRoot), intermediates: loadCaBundle(env.swtpm.caIssuer) }).chain).toHaveLength(3);
     // another CA (the golden vectors' swtpm CAs) is refused
     const others = ['ca-root.pem', 'ca-issuer.pem', 'other-ca-root.pem', 'other-ca-issuer.pem'].flatMap((f) =>
       parsePemCertificates(readFileSync(join(__dirname, '..', 'fixtures', 'tpm', f), 'utf8')),

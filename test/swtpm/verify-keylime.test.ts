@@ -3,9 +3,8 @@
 // Needs scripts/install-keylime.sh (.tools/keylime-venv).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { useSwtpmTools } from '../helpers/swtpm';
 import { parseTpm2bPublic, publicToKeyObject } from '../../tpm/crypto/public-key';
 import { parsePcrBlob, pcrBlobFromValues, pcrBlobToValues } from '../../tpm/keylime/pcr-blob';
 import { encodeKeylimeQuote, parseKeylimeQuote } from '../../tpm/keylime/quote-string';
@@ -25,10 +24,7 @@ except Exception as e:
     print(json.dumps({"ok": False, "error": repr(e)}))
 `;
 
-let tpm: Swtpm;
-let dir: string;
-const read = (f: string) => new Uint8Array(readFileSync(join(dir, f)));
-const tool = (cmd: string, ...args: string[]) => execFileSync(cmd, args, { cwd: dir, env: tpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const { tool, read } = useSwtpmTools('keylime');
 const flush = () => tool('tpm2_flushcontext', '-t');
 
 function keylimeCheck(quote: string, akPub: Uint8Array, nonce: Buffer): { ok: boolean; pcrs?: Record<string, string>; error?: string } {
@@ -36,13 +32,6 @@ function keylimeCheck(quote: string, akPub: Uint8Array, nonce: Buffer): { ok: bo
   const out = execFileSync(PYTHON, ['-c', CHECK], { input: JSON.stringify({ quote, ak_pem: akPem, nonce: nonce.toString('hex') }), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
-
-beforeAll(() => {
-  tpm = startSwtpm();
-  dir = join(tpm.dir, 'keylime');
-  mkdirSync(dir);
-});
-afterAll(() => tpm?.stop());
 
 describe('Keylime checkquote accepts our quote strings', () => {
   it.each([

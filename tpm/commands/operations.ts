@@ -262,6 +262,11 @@ export interface SignedAttestation {
 
 const NULL_SCHEME: TpmtSigScheme = { scheme: C.TPM_ALG_NULL, details: undefined };
 
+// Quote and Certify answer alike: a TPM2B_ATTEST and a TPMT_SIGNATURE, each kept as received and parsed.
+function signedAttestation(attest: { value: TpmsAttest; bytes: Uint8Array }, signature: { value: TpmtSignature; bytes: Uint8Array }): SignedAttestation {
+  return { attest: attest.bytes, attested: attest.value, signature: signature.bytes, signatureParsed: signature.value };
+}
+
 /** TPM2_Quote with `signHandle` (empty password), the key's own scheme unless `scheme`. */
 export async function quote(
   tpm: Tpm,
@@ -276,7 +281,7 @@ export async function quote(
     params: { qualifyingData, inScheme: o.scheme ?? NULL_SCHEME, PCRselect: selection },
     signal: o.signal,
   });
-  return { attest: r.params.quoted.bytes, attested: r.params.quoted.value, signature: r.params.signature.bytes, signatureParsed: r.params.signature.value };
+  return signedAttestation(r.params.quoted, r.params.signature);
 }
 
 /** TPM2_Certify: `signHandle` certifies that `objectHandle` is loaded in this TPM. */
@@ -293,12 +298,7 @@ export async function certify(
     params: { qualifyingData, inScheme: o.scheme ?? NULL_SCHEME },
     signal: o.signal,
   });
-  return {
-    attest: r.params.certifyInfo.bytes,
-    attested: r.params.certifyInfo.value,
-    signature: r.params.signature.bytes,
-    signatureParsed: r.params.signature.value,
-  };
+  return signedAttestation(r.params.certifyInfo, r.params.signature);
 }
 
 export interface PcrValues {

@@ -3,10 +3,6 @@
 // signature that does not verify.
 import { parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
 import { TpmVerifyError } from '../tpm/verify/errors';
-import { unmarshal } from '../tpm/marshal/codec';
-import { TpmsAttest, type TpmsAttestQuote } from '../tpm/types/attest';
-import { TpmtSignature } from '../tpm/types/signature';
-import { hashInfo } from '../tpm/crypto/hash';
 import { verifyQuote, type VerifiedQuote, type VerifyQuoteOptions } from '../tpm/verify/quote';
 import type { PcrValues } from '../tpm/verify/pcr-values';
 import { VerifierError } from './errors';
@@ -14,36 +10,11 @@ import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './pol
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
 
 /**
- * verifyQuote without its last check, clockInfo.safe. After any unorderly TPM shutdown (power loss, a killed
- * swtpm) a TPM reports safe = NO until it next writes Clock to NV, which can take an hour; freshness here comes
- * from the server's single-use nonce, not from the clock, so refusing those quotes would only lock healthy
- * nodes out. Every other verifyQuote check (which all run before CLOCK_NOT_SAFE, in its documented order)
- * still applies; the result says whether the clock was safe.
+ * verifyQuote as the plugin needs it: every check but clockInfo.safe, since freshness comes from the server's
+ * single-use nonce (see VerifyQuoteOptions.requireSafeClock); the result says whether the clock was safe.
  */
 export function verifyQuoteFreshByNonce(options: VerifyQuoteOptions): VerifiedQuote {
-  try {
-    return verifyQuote(options);
-  } catch (err) {
-    if (!(err instanceof TpmVerifyError) || err.code !== 'CLOCK_NOT_SAFE') throw err;
-    // Every earlier check passed, so the attest decodes and is a quote.
-    const attest = unmarshal(TpmsAttest, options.attest) as TpmsAttestQuote;
-    const sig = unmarshal(TpmtSignature, options.signature);
-    const hash = hashInfo((sig.signature as { hash: number }).hash).name;
-    const ci = attest.clockInfo;
-    return {
-      attest,
-      qualifiedSigner: attest.qualifiedSigner,
-      clock: ci.clock,
-      resetCount: ci.resetCount,
-      restartCount: ci.restartCount,
-      safe: ci.safe,
-      firmwareVersion: attest.firmwareVersion,
-      pcrSelection: attest.attested.pcrSelect,
-      pcrDigest: attest.attested.pcrDigest,
-      signatureAlg: sig.sigAlg,
-      hash,
-    };
-  }
+  return verifyQuote({ ...options, requireSafeClock: false });
 }
 
 /** Name the verdicts carry. */

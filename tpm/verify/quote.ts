@@ -23,6 +23,13 @@ export interface VerifyQuoteOptions {
   nonce: Uint8Array;
   /** PCR values the evidence claims, by bank and index; must match the quoted selection exactly. */
   pcrs: PcrValues;
+  /**
+   * Refuse a quote whose clockInfo.safe is NO (default true). Pass false when freshness comes from a
+   * single-use nonce: after any unorderly TPM shutdown a TPM reports safe = NO until it next writes Clock to
+   * NV, which can take an hour, and refusing then would only lock healthy nodes out. The result's `safe`
+   * still tells.
+   */
+  requireSafeClock?: boolean;
 }
 
 export interface VerifiedQuote {
@@ -120,7 +127,7 @@ function checkSignature(pub: TpmtPublic, key: KeyObject, attest: Uint8Array, sig
  *  6. extraData equals `nonce`, compared in constant time (NONCE_MISMATCH);
  *  7. every quoted PCR has a supplied value (PCR_NOT_SUPPLIED); 8. every supplied PCR is quoted
  *     (PCR_NOT_QUOTED); 9. pcrDigest = H_sig(values concatenated in selection order) (PCR_DIGEST_MISMATCH);
- *  10. clockInfo.safe is YES (CLOCK_NOT_SAFE).
+ *  10. clockInfo.safe is YES (CLOCK_NOT_SAFE), unless `requireSafeClock` is false.
  * Does NOT check the AK's attributes (call verifyAkPolicy), that the AK belongs to a genuine TPM (credential
  * activation against a verified EK certificate), that the PCR values are acceptable (policy), or clock /
  * resetCount / restartCount progress between quotes. The caller still owes: a fresh single-use nonce, those
@@ -173,7 +180,7 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
   if (!sameBytes(expected, quote.pcrDigest))
     throw new TpmVerifyError('PCR_DIGEST_MISMATCH', `quoted PCR digest ${hex(quote.pcrDigest)} differs from ${hex(expected)}, the ${hash} of the supplied values`);
 
-  if (!attest.clockInfo.safe) throw new TpmVerifyError('CLOCK_NOT_SAFE', 'quote clockInfo.safe is NO (the TPM clock may have gone backwards)');
+  if (options.requireSafeClock !== false && !attest.clockInfo.safe) throw new TpmVerifyError('CLOCK_NOT_SAFE', 'quote clockInfo.safe is NO (the TPM clock may have gone backwards)');
 
   const ci: TpmsClockInfo = attest.clockInfo;
   return {

@@ -80,10 +80,6 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
   const other = softwareAk('rsa');
   const otherP256 = softwareAk('ecc');
   const ecc = golden('ecc');
-  const akAttrs = (clear: number, set = 0) => {
-    const p = parseTpm2bPublic(fixture('ak-rsa.pub')).public;
-    return encodeTpm2bPublic({ ...p, objectAttributes: ((p.objectAttributes & ~clear) | set) >>> 0 });
-  };
   const cases: Array<[string, () => VerifyQuoteOptions, TpmVerifyErrorCode, string]> = [
     ['truncated AK public', () => ({ ...g, akPublic: fixture('ak-rsa.pub').slice(0, 100) }), 'PUBLIC_MALFORMED', 'AK public area: '],
     ['truncated attest', () => ({ ...g, attest: g.attest.slice(0, 60) }), 'ATTEST_MALFORMED', 'TPMS_ATTEST: '],
@@ -115,6 +111,12 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
     expect(e.code).toBe(code);
     expect(e.message).toContain(message);
     expect(e.kind).toBe(code.endsWith('_MALFORMED') ? 'malformed' : 'rejected');
+  });
+
+  it('accepts an unsafe clock only when requireSafeClock is false, and reports it', () => {
+    const unsafe = resigned((a) => (a.clockInfo.safe = false));
+    expect(verifyQuote({ ...unsafe, requireSafeClock: false }).safe).toBe(false);
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...unsafe, requireSafeClock: false, nonce: new Uint8Array(32) })).code).toBe('NONCE_MISMATCH');
   });
 
   it('checks in the documented order: signature before magic, nonce and PCRs', () => {

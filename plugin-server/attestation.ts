@@ -11,6 +11,7 @@ import {
   type ChallengeResponse,
 } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { TpmCryptoError } from "../tpm/crypto/errors";
+import { marshal, tpm2b } from "../tpm/marshal/codec";
 import { hashInfo, type HashName } from "../tpm/crypto/hash";
 import { makeCredential } from "../tpm/crypto/make-credential";
 import { parseTpmtPublic, publicToPkixDer, tpmName, type PublicArea } from "../tpm/crypto/public-key";
@@ -106,12 +107,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const tpm2b = (body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(2 + body.length);
-  new DataView(out.buffer).setUint16(0, body.length);
-  out.set(body, 2);
-  return out;
-};
+/** TPM2B_PUBLIC around the exact TPMT_PUBLIC bytes received (what Keylime's tpm_ak / tpm_ek expect). */
+const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xffff), publicBytes);
 
 /**
  * The Qualified Name of the AK if it is a child of the EK (TPM 2.0 Part 1, 16: QN(B) = nameAlg_B ||
@@ -334,8 +331,8 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
               pcrBlob: encodePcrBlob(pcrBlobFromValues(ordered)),
               nonce,
               hashAlg: quote.hash,
-              akPublic: tpm2b(ak.bytes),
-              ekPublic: tpm2b(ek.bytes),
+              akPublic: asTpm2bPublic(ak.bytes),
+              ekPublic: asTpm2bPublic(ek.bytes),
             },
             config.pcrPolicy,
           );

@@ -1,15 +1,14 @@
 // The server plugin's configuration: keys declared once (types, defaults, docs), then the trust material
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { join } from "node:path";
 import { defineConfig, duration, enumOf, object, string, type ConfigOf } from "../plugin-sdk/config";
 import type { ConfigureHook } from "../plugin-sdk";
 import type { LogLevel } from "../plugin-sdk";
-import { loadCaBundle } from "../tpm/verify/ek-cert";
 import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
 import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
+import { parsePemCertificates } from "../tpm/verify/ek-cert";
+import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
 import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField, type BankSelection } from "./pcr-selection";
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
@@ -47,9 +46,6 @@ function keylimeUrlProblem(v: string): string | undefined {
   if (url.username || url.password || url.search || url.hash) return "expected an https URL without credentials, query or fragment";
   return undefined;
 }
-
-/** Largest EK hash allowlist file read (64-hex-digit lines: ~15k entries per MiB). */
-export const MAX_HASH_FILE_BYTES = 4 * 1024 * 1024;
 
 /** The declared keys of the server plugin (docs/plugin-server.md's table is generated from this). */
 export const serverConfigSchema = defineConfig({
@@ -111,26 +107,16 @@ export function loadEkHashes(path: string): { hashes: Set<string> } | { notes: s
   const hashes = new Set<string>();
   let files: string[];
   try {
-    files = statSync(path).isDirectory()
-      ? readdirSync(path)
-          .sort()
-          .map((f) => join(path, f))
-          .filter((f) => statSync(f).isFile())
-      : [path];
+    files = trustFilesOf(path);
   } catch (err) {
-    return { notes: [`key "ek_hash_path": cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+    return { notes: [`key "ek_hash_path": ${(err as Error).message}`] };
   }
   for (const file of files) {
     let text: string;
     try {
-      const size = statSync(file).size;
-      if (size > MAX_HASH_FILE_BYTES) {
-        notes.push(`key "ek_hash_path": ${file} is ${size} bytes, more than ${MAX_HASH_FILE_BYTES}`);
-        continue;
-      }
-      text = readFileSync(file, "utf8");
+      text = readTrustFile(file);
     } catch (err) {
-      notes.push(`key "ek_hash_path": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      notes.push(`key "ek_hash_path": ${(err as Error).message}`);
       continue;
     }
     text.split(/\r?\n/).forEach((line, i) => {
@@ -178,23 +164,19 @@ function crossCheck(c: RawServerConfig): string[] {
 
 type RawKeylime = NonNullable<RawServerConfig["keylime"]>;
 
-function readPem(key: string, path: string, notes: string[]): Buffer | undefined {
+function readPem(key: string, path: string, notes: string[]): string | undefined {
+  let pem: string;
   try {
-    const size = statSync(path).size;
-    if (size > MAX_KEYLIME_PEM_BYTES) {
-      notes.push(`key "${key}": ${path} is ${size} bytes, more than ${MAX_KEYLIME_PEM_BYTES}`);
-      return undefined;
-    }
-    const pem = readFileSync(path);
-    if (!pem.toString("latin1").includes("-----BEGIN ")) {
-      notes.push(`key "${key}": ${path} holds no PEM block`);
-      return undefined;
-    }
-    return pem;
+    pem = readTrustFile(path, MAX_KEYLIME_PEM_BYTES);
   } catch (err) {
-    notes.push(`key "${key}": cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    notes.push(`key "${key}": ${(err as Error).message}`);
     return undefined;
   }
+  if (!pem.includes("-----BEGIN ")) {
+    notes.push(`key "${key}": ${path} holds no PEM block`);
+    return undefined;
+  }
+  return pem;
 }
 
 /**
@@ -205,21 +187,17 @@ export function loadKeylimeTls(k: RawKeylime): { options: KeylimeVerifierOptions
   const notes: string[] = [];
   const caPem = readPem("keylime.ca_path", k.ca_path, notes);
   if (caPem) {
-    const blocks = caPem.toString("latin1").match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    if (blocks.length === 0) notes.push(`key "keylime.ca_path": ${k.ca_path} holds no CERTIFICATE block`);
-    for (const [i, b] of blocks.entries()) {
-      try {
-        new X509Certificate(b);
-      } catch (err) {
-        notes.push(`key "keylime.ca_path": ${k.ca_path} certificate ${i + 1}: ${(err as Error).message}`);
-      }
+    try {
+      if (parsePemCertificates(caPem, k.ca_path).length === 0) notes.push(`key "keylime.ca_path": ${k.ca_path} holds no CERTIFICATE block`);
+    } catch (err) {
+      notes.push(`key "keylime.ca_path": ${(err as Error).message}`);
     }
   }
   if ((k.client_cert_path === undefined) !== (k.client_key_path === undefined)) {
     notes.push(`keys "keylime.client_cert_path" and "keylime.client_key_path": set both or neither (got only ${k.client_cert_path !== undefined ? "client_cert_path" : "client_key_path"})`);
   }
-  let clientCertPem: Buffer | undefined;
-  let clientKeyPem: Buffer | undefined;
+  let clientCertPem: string | undefined;
+  let clientKeyPem: string | undefined;
   if (k.client_cert_path !== undefined && k.client_key_path !== undefined) {
     clientCertPem = readPem("keylime.client_cert_path", k.client_cert_path, notes);
     clientKeyPem = readPem("keylime.client_key_path", k.client_key_path, notes);

@@ -8,7 +8,8 @@ import { makeCredential } from '../../tpm/crypto/make-credential';
 import { parseTpm2bPublic, publicToKeyObject, tpmName } from '../../tpm/crypto/public-key';
 import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues } from '../../tpm/keylime/pcr-blob';
 import { encodeKeylimeQuote, parseKeylimeQuote } from '../../tpm/keylime/quote-string';
-import { loadCaBundle, parsePemCertificates, verifyEkCertificate } from '../../tpm/verify/ek-cert';
+import { parsePemCertificates, verifyEkCertificate } from '../../tpm/verify/ek-cert'
+import { loadCaBundle } from '../../plugin-server/trust-files';
 import { TpmVerifyError } from '../../tpm/verify/errors';
 import { thrown } from '../helpers/thrown';
 import { verifyAkPolicy } from '../../tpm/verify/ak-policy';

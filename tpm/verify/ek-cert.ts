@@ -1,8 +1,6 @@
 // EK certificates (TCG EK Credential Profile for TPM Family 2.0, 3.2): parsing the TPM attributes out of the
 // critical SubjectAltName, and validating the chain to a CA bundle.
 import { KeyObject, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { TpmCryptoError } from '../crypto/errors';
 import { children, decodeOid, decodeString, DerError, DerElement, expectTag, readElement, TAG_BOOLEAN, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from './der';
 import { TpmVerifyError } from './errors';
@@ -146,32 +144,10 @@ export function parsePemCertificates(text: string, source = 'PEM text'): X509Cer
   return out;
 }
 
-/**
- * Loads a CA bundle: a PEM file, or a directory whose regular files are PEM (non-recursive). Every
- * certificate in it is a trust anchor (roots and intermediates such as swtpm's issuercert.pem alike).
- * Throws TpmCryptoError INVALID_ARGUMENT naming the path when it is unreadable or holds no certificate.
- */
-export function loadCaBundle(path: string): X509Certificate[] {
-  let files: string[];
-  try {
-    files = statSync(path).isDirectory()
-      ? readdirSync(path)
-          .sort()
-          .map((f) => join(path, f))
-          .filter((f) => statSync(f).isFile())
-      : [path];
-  } catch (e) {
-    throw new TpmCryptoError('INVALID_ARGUMENT', `CA bundle ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  const certs = files.flatMap((f) => parsePemCertificates(readFileSync(f, 'utf8'), f));
-  if (certs.length === 0) throw new TpmCryptoError('INVALID_ARGUMENT', `CA bundle ${path}: no PEM certificate found`);
-  return certs;
-}
-
 export interface VerifyEkCertificateOptions {
   /** EK certificate bytes (NV padding allowed) or an already parsed one. */
   certificate: Uint8Array | EkCertificate;
-  /** Trust anchors, e.g. from `loadCaBundle`. */
+  /** Trust anchors (e.g. the server plugin's ek_ca_path bundle). */
   trusted: readonly X509Certificate[];
   /** Untrusted intermediates that may complete the path (e.g. sent by the agent). */
   intermediates?: readonly X509Certificate[];

@@ -3,7 +3,6 @@ export { TpmVerifyError, MALFORMED_CODES, REJECTED_CODES, type TpmVerifyErrorCod
 export { verifyQuote, type VerifyQuoteOptions, type VerifiedQuote } from './quote';
 export { verifyAkPolicy, parseAkPublic } from './ak-policy';
 export {
-  loadCaBundle,
   parseEkCertificate,
   parsePemCertificates,
   verifyEkCertificate,

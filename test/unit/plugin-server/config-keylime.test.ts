@@ -69,7 +69,7 @@ describe("server config, Keylime mode", () => {
     ["no ca_path", hcl(`url = "https://k:1"`), [/^missing required key "keylime.ca_path"/]],
     ["CA file missing", hcl(`url = "https://k:1"\nca_path = "/nonexistent/ca.pem"`), [/^key "keylime.ca_path": cannot read \/nonexistent\/ca.pem: ENOENT$/]],
     ["CA file not PEM", hcl(`url = "https://k:1"\nca_path = "NOTPEM"`), [/^key "keylime.ca_path": .*not-pem.txt holds no PEM block$/]],
-    ["CA certificate garbage", hcl(`url = "https://k:1"\nca_path = "BADCERT"`), [/^key "keylime.ca_path": .*bad-cert.pem certificate 1: /]],
+    ["CA certificate garbage", hcl(`url = "https://k:1"\nca_path = "BADCERT"`), [/^key "keylime.ca_path": .*bad-cert.pem: certificate 1 does not parse: /]],
     ["client cert without key", hcl(`url = "https://k:1"\nca_path = "${CA}"\nclient_cert_path = "${CERT}"`), [/^keys "keylime.client_cert_path" and "keylime.client_key_path": set both or neither \(got only client_cert_path\)$/]],
     ["client key file not PEM", hcl(`url = "https://k:1"\nca_path = "${CA}"\nclient_cert_path = "${CERT}"\nclient_key_path = "NOTPEM"`), [/^key "keylime.client_key_path": .*holds no PEM block$/]],
     ["client pair mismatch", hcl(`url = "https://k:1"\nca_path = "${CA}"\nclient_cert_path = "${CA}"\nclient_key_path = "${KEY}"`), [/^keys "keylime.client_cert_path" and "keylime.client_key_path": .* are not a usable certificate and key pair: /]],

@@ -1,13 +1,13 @@
 // Jest helpers for the real Keylime verifier: start/stop it through keylime-fixture.sh, and make real quote
 // evidence with tpm2-tools on a swtpm (independent of our own TPM code, so it can cross-check it).
 import { execFileSync } from 'node:child_process';
+import { runFixtureScript } from './fixture-script';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HashAlg, QuoteEvidence } from '../../verifier-client';
 import type { Swtpm } from './swtpm';
 
-const FIXTURE = join(__dirname, 'keylime-fixture.sh');
 
 export interface KeylimeVerifierProcess {
   /** `https://127.0.0.1:<port>` */
@@ -34,15 +34,7 @@ export interface KeylimeVerifierProcess {
   restart(): void;
 }
 
-function runFixture(cmd: 'start' | 'stop', dir: string): Record<string, string> {
-  const out = execFileSync('bash', [FIXTURE, cmd, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const vars: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) vars[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return vars;
-}
+const runFixture = (cmd: string, dir: string): Record<string, string> => runFixtureScript('keylime-fixture.sh', cmd, dir);
 
 /** Starts a real keylime_verifier (sqlite, self-made CA) on a free loopback port in a new temporary directory. */
 export function startKeylimeVerifier(): KeylimeVerifierProcess {

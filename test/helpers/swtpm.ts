@@ -1,11 +1,11 @@
 // Jest wrapper around swtpm-fixture.sh: each call gets its own TPM state and its own local CA.
 import { execFileSync } from 'node:child_process';
+import { runFixtureScript } from './fixture-script';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTpm, type TpmClient } from '../../tpm/client';
 
-const FIXTURE = join(__dirname, 'swtpm-fixture.sh');
 
 export interface Swtpm {
   /** Our transport spec, e.g. `swtpm:host=127.0.0.1,port=P`. */
@@ -28,15 +28,7 @@ export interface Swtpm {
   restart(): void;
 }
 
-function run(cmd: string, dir: string): Record<string, string> {
-  const out = execFileSync('bash', [FIXTURE, cmd, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const vars: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) vars[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return vars;
-}
+const run = (cmd: string, dir: string): Record<string, string> => runFixtureScript('swtpm-fixture.sh', cmd, dir);
 
 /** Starts a fresh swtpm (RSA-2048 + ECC P-384 EKs with certificates) in a new temporary directory. */
 export function startSwtpm(): Swtpm {

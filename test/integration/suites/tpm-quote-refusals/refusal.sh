@@ -13,6 +13,11 @@ expect-refused() {
   REASON=$reason expect-json-line "$LOGDIR/spire-server.log" \
     'e.msg === "attestation refused" && e.reason === process.env.REASON && e.code === "PERMISSION_DENIED" && /^[0-9a-f]{64}$/.test(String(e.ek_hash))' \
     "server plugin: 'attestation refused' with reason $reason and the EK hash"
+  # The refusal is counted on SPIRE's Prometheus endpoint too.
+  local metric
+  metric=$(curl -fsS "http://127.0.0.1:$SERVER_PROM_PORT/metrics" | grep -E "^spire_server_tpm_quote_attestation\{.*reason=\"$reason\".*result=\"failure\"" || true)
+  [ -n "$metric" ] || fail-now "no spire_server_tpm_quote_attestation{reason=\"$reason\",result=\"failure\"} on the server's Prometheus endpoint"
+  log-success "server metrics: $metric"
   no-agent-svid
   ! "$BINDIR/spire-agent" api fetch x509 -socketPath "$AGENT_SOCKET" >/dev/null 2>&1 || fail-now "a Workload API served an SVID"
   [[ $(agent-list -output json) != *tpm_quote* ]] || fail-now "an agent attested with tpm_quote is listed"
@@ -23,6 +28,8 @@ expect-refused() {
 server-with() {
   render-server-conf
   replace-plugin-data "$RUNDIR/server.conf" 'NodeAttestor "tpm_quote"' "$1"
+  [ -n "${SERVER_PROM_PORT:-}" ] || save-var SERVER_PROM_PORT "$(free-port)"
+  add-prometheus "$RUNDIR/server.conf" "$SERVER_PROM_PORT"
   [ -z "$(pid-of spire-server)" ] || stop-spire-server
   [ ! -f "$LOGDIR/spire-server.log" ] || cat "$LOGDIR/spire-server.log" >>"$LOGDIR/spire-server-all.log"
   rm -f "$LOGDIR/spire-server.log"

@@ -1,5 +1,6 @@
 // The Keylime verifier client against a REAL keylime_verifier 7.14.3, with real quotes made by tpm2-tools on a
 // swtpm. Needs scripts/install-keylime.sh and scripts/install-tpm-tools.sh to have run.
+import { rejected } from '../helpers/thrown';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -37,15 +38,7 @@ function policyFrom(values: Map<number, string>, override: Record<number, string
   return parseTpmPolicy(JSON.stringify(doc));
 }
 
-async function refusal(p: Promise<unknown>): Promise<VerifierError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerifierError);
-    return e as VerifierError;
-  }
-  throw new Error('expected the verifier to refuse, but it accepted');
-}
+const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
 
 /** Posts a raw body to /verify/evidence, to see what Keylime answers to bodies our client would never send. */
 function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: number; json: any }> {

@@ -4,19 +4,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigureHook } from '../../../plugin-sdk/config-service';
 import { ConfigOf, bool, defineConfig, duration, enumOf, int, list, object, string } from '../../../plugin-sdk/config';
+import { rng } from '../../helpers/rng';
 
 const SEED = Number(process.env.HCL_PROPERTY_SEED ?? 20261128);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema = defineConfig({
   ek_algorithm: enumOf(['rsa', 'ecc']).default('rsa'),

@@ -15,6 +15,7 @@ import {
   type VerifierVerdict,
 } from '../../../verifier-client';
 import { parsePcrBlob, pcrBlobToValues } from '../../../tpm/keylime/pcr-blob';
+import { rejected } from '../../helpers/thrown';
 
 const FIX = join(__dirname, '..', '..', 'fixtures', 'tpm');
 const f = (n: string) => new Uint8Array(readFileSync(join(FIX, n)));
@@ -46,15 +47,7 @@ function recordingGate(answer: () => Promise<VerifierVerdict>): Verifier & { sen
 }
 const pass = async (): Promise<VerifierVerdict> => ({ verifier: 'gate', claims: { ok: 1 } });
 
-async function refusal(p: Promise<unknown>): Promise<VerifierError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerifierError);
-    return e as VerifierError;
-  }
-  throw new Error('expected a refusal, got a pass');
-}
+const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
 
 describe('createGatedVerifier', () => {
   test('valid evidence: our checks pass, the gate is asked once, its verdict is returned', async () => {

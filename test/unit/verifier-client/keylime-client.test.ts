@@ -2,6 +2,7 @@
 // real verifier cannot show: the exact request we send (headers, body, connection reuse) and faulty answers
 // (oversize, non-JSON 200, 5xx with a body, a keep-alive socket closed while idle, a 3.x-only version list).
 // The real verifier's answers are covered by test/swtpm/keylime-verify-evidence.test.ts.
+import { rejected } from '../../helpers/thrown';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -63,15 +64,7 @@ function client(options: Partial<KeylimeVerifierOptions> = {}): KeylimeVerifier 
   return c;
 }
 
-async function refusal(p: Promise<unknown>): Promise<VerifierError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(VerifierError);
-    return e as VerifierError;
-  }
-  throw new Error('expected a refusal, got a verdict');
-}
+const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
 
 beforeAll(async () => {
   server = createServer({ cert: readFileSync(join(FIX, 'server.crt')), key: readFileSync(join(FIX, 'server.key')) }, (req, res) => {

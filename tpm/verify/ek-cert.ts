@@ -2,10 +2,11 @@
 // critical SubjectAltName, and validating the chain to a CA bundle.
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { TpmCryptoError } from '../crypto/errors';
-import { children, decodeOid, decodeString, DerError, DerElement, expectTag, readElement, TAG_BOOLEAN, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from './der';
+import { children, decodeOid, decodeString, DerError, DerElement, expectTag, readElement, TAG_BOOLEAN, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from './der';
 import { TpmVerifyError } from './errors';
 
 const OID_SAN = '2.5.29.17';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_TPM_MANUFACTURER = '2.23.133.2.1';
 const OID_TPM_MODEL = '2.23.133.2.2';
 const OID_TPM_VERSION = '2.23.133.2.3';
@@ -39,20 +40,26 @@ function malformed(message: string, cause?: unknown): TpmVerifyError {
   return new TpmVerifyError('EK_CERT_MALFORMED', `EK certificate: ${message}`, { cause });
 }
 
-// Walks Certificate -> tbsCertificate -> extensions -> SubjectAltName -> directoryName -> TPM attributes.
-function tpmAttributes(cert: DerElement): Map<string, string> {
-  const top = children(cert);
-  const tbs = expectTag(top[0], TAG_SEQUENCE, 'tbsCertificate');
+// The extnValue OCTET STRINGs of a certificate's extensions with id `oid` (RFC 5280, 4.1 and 4.2).
+function extensionValues(cert: DerElement, oid: string): DerElement[] {
+  const tbs = expectTag(children(cert)[0], TAG_SEQUENCE, 'tbsCertificate');
   const exts = children(tbs).find((e) => e.tag === 0xa3);
-  const attrs = new Map<string, string>();
-  if (!exts) return attrs;
+  if (!exts) return [];
   const extList = expectTag(children(exts)[0], TAG_SEQUENCE, 'extensions');
+  const out: DerElement[] = [];
   for (const ext of children(extList)) {
     const parts = children(expectTag(ext, TAG_SEQUENCE, 'extension'));
-    const oid = decodeOid(expectTag(parts[0], TAG_OID, 'extension id').content);
-    if (oid !== OID_SAN) continue;
+    if (decodeOid(expectTag(parts[0], TAG_OID, 'extension id').content) !== oid) continue;
     const value = parts[1]?.tag === TAG_BOOLEAN ? parts[2] : parts[1];
-    const octets = expectTag(value, TAG_OCTET_STRING, 'subjectAltName value');
+    out.push(expectTag(value, TAG_OCTET_STRING, `extension ${oid} value`));
+  }
+  return out;
+}
+
+// Walks Certificate -> tbsCertificate -> extensions -> SubjectAltName -> directoryName -> TPM attributes.
+function tpmAttributes(cert: DerElement): Map<string, string> {
+  const attrs = new Map<string, string>();
+  for (const octets of extensionValues(cert, OID_SAN)) {
     const names = expectTag(readElement(octets.content), TAG_SEQUENCE, 'GeneralNames');
     for (const gn of children(names)) {
       if (gn.tag !== 0xa4) continue; // directoryName [4]
@@ -173,6 +180,23 @@ function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
   }
 }
 
+// pathLenConstraint of a CA certificate's basicConstraints (RFC 5280, 4.2.1.9), undefined when absent.
+// Node's X509Certificate exposes only the cA flag, so the extension is read here; a CA whose extension does
+// not decode fails closed.
+function pathLenConstraint(c: X509Certificate): number | undefined {
+  try {
+    const values = extensionValues(readElement(new Uint8Array(c.raw)), OID_BASIC_CONSTRAINTS);
+    if (values.length !== 1) throw new DerError(`${values.length} basicConstraints extensions`);
+    const fields = children(expectTag(readElement(values[0].content), TAG_SEQUENCE, 'BasicConstraints'));
+    const len = fields.find((f) => f.tag === TAG_INTEGER);
+    if (!len) return undefined;
+    if (len.content.length === 0 || len.content.length > 4 || len.content[0] & 0x80) throw new DerError('pathLenConstraint is not a small non-negative INTEGER');
+    return len.content.reduce((n, b) => n * 256 + b, 0);
+  } catch (e) {
+    throw new TpmVerifyError('EK_CERT_MALFORMED', `CA certificate "${c.subject}": basicConstraints: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 function checkDates(c: X509Certificate, now: Date, what: string): void {
   if (now < new Date(c.validFrom) || now > new Date(c.validTo))
     throw new TpmVerifyError('EK_CERT_EXPIRED', `${what} "${c.subject}" is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`);
@@ -182,8 +206,10 @@ function checkDates(c: X509Certificate, now: Date, what: string): void {
  * Validates an EK certificate against a CA bundle. Checks, in order: it parses (EK_CERT_MALFORMED); the EK
  * certificate is within its validity dates (EK_CERT_EXPIRED); then walking up, each issuer is found among the
  * trust anchors first, then the intermediates, by issuer name/key identifier and signature
- * (EK_CERT_UNTRUSTED when none), is a CA by basic constraints (EK_CERT_NOT_CA) and is within its dates
- * (EK_CERT_EXPIRED). The walk stops at the first trust anchor; at most MAX_CHAIN_DEPTH certificates.
+ * (EK_CERT_UNTRUSTED when none), is a CA by basic constraints (EK_CERT_NOT_CA), has no more CAs below it
+ * than its pathLenConstraint allows (EK_CERT_PATH_LENGTH; trust anchors too, as Go's x509.Verify does) and is
+ * within its dates (EK_CERT_EXPIRED). The walk stops at the first trust anchor; at most MAX_CHAIN_DEPTH
+ * certificates.
  * Does NOT check revocation, name constraints, policies, or the EKU. The caller still owes: proving the
  * TPM holds this EK (credential activation), and comparing the returned key with the EK public area used.
  */
@@ -202,6 +228,11 @@ export function verifyEkCertificate(options: VerifyEkCertificateOptions): Verifi
     if (!next)
       throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate "${ek.subject}": issuer "${current.issuer}" of "${current.subject}" is not in the CA bundle or does not verify`);
     if (!next.ca) throw new TpmVerifyError('EK_CERT_NOT_CA', `certificate "${next.subject}" signed "${current.subject}" but is not a CA`);
+    // CAs between the EK certificate and `next`: chain[1..] (RFC 5280, 6.1.4 (l)/(m)).
+    const below = chain.length - 1;
+    const maxPath = pathLenConstraint(next);
+    if (maxPath !== undefined && below > maxPath)
+      throw new TpmVerifyError('EK_CERT_PATH_LENGTH', `CA certificate "${next.subject}" allows ${maxPath} intermediate CA${maxPath === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${below}`);
     checkDates(next, now, 'CA certificate');
     chain.push(next);
     if (anchor) break;

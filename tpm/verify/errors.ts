@@ -36,6 +36,7 @@ export const REJECTED_CODES = [
   'EK_CERT_UNTRUSTED', // no path to a certificate of the CA bundle
   'EK_CERT_EXPIRED', // outside its validity period (leaf or a CA on the path)
   'EK_CERT_NOT_CA', // a certificate on the path is not a CA (basic constraints)
+  'EK_CERT_PATH_LENGTH', // a CA on the path has more CAs below it than its pathLenConstraint allows
 ] as const;
 
 export type TpmVerifyErrorCode = (typeof MALFORMED_CODES)[number] | (typeof REJECTED_CODES)[number];

@@ -69,6 +69,17 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
     expect(e.code).toBe('EK_CERT_NOT_CA');
     expect(e.message).toBe('certificate "CN=tpm_quote test not-a-CA" signed "CN=tpm_quote test leaf under not-a-CA" but is not a CA');
   });
+  it('refuses a path longer than a CA\'s pathLenConstraint (EK_CERT_PATH_LENGTH; openssl verify: "path length constraint exceeded")', () => {
+    const root0 = parsePemCertificates(fixtureText('test-pathlen0-root.pem'));
+    const deep = parsePemCertificates(fixtureText('test-pathlen0-issuer.pem'));
+    // The intermediate itself is fine under the root: pathlen 0 allows no CA *below* the intermediate.
+    expect(verifyEkCertificate({ certificate: new Uint8Array(deep[0].raw), trusted: root0 }).chain).toHaveLength(2);
+    const e = thrown(TpmVerifyError, () => verifyEkCertificate({ certificate: fixture('test-pathlen0-leaf.der'), trusted: root0, intermediates: deep }));
+    expect(e.code).toBe('EK_CERT_PATH_LENGTH');
+    expect(e.message).toBe('CA certificate "CN=tpm_quote test root pathlen 0" allows 0 intermediate CAs below it (pathLenConstraint), the path has 1');
+    // With the intermediate trusted directly, the path stops there and pathlen 0 is not exceeded.
+    expect(verifyEkCertificate({ certificate: fixture('test-pathlen0-leaf.der'), trusted: deep }).chain).toHaveLength(2);
+  });
   it('refuses a path through an expired CA while the leaf is still valid (EK_CERT_EXPIRED)', () => {
     const shortCa = parsePemCertificates(fixtureText('test-shortca-issuer.pem'));
     const leaf = fixture('test-shortca-leaf.der');

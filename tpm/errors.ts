@@ -224,14 +224,20 @@ export class TpmUnavailableError extends Error {
   }
 }
 
-/** The TPM's response was malformed (bad header, size out of bounds, unparsable parameters). */
+/**
+ * The TPM's response was malformed (bad header, size out of bounds, unparsable parameters). `handle` is the
+ * response handle when the TPM reported success and the handle was read before the parameters failed (the
+ * object or session exists in the TPM; execute() flushes it).
+ */
 export class TpmResponseError extends Error {
   override readonly name = 'TpmResponseError';
+  readonly handle?: number;
   constructor(
     readonly command: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; handle?: number },
   ) {
     super(`${command}: malformed TPM response: ${message}`, options);
+    this.handle = options?.handle;
   }
 }

@@ -7,7 +7,7 @@ import { rejected } from '../helpers/thrown';
 import { defineCommand, execute } from '../../tpm/commands/execute';
 import { TPM2_GetRandom, TPM2_NV_Read } from '../../tpm/commands/definitions';
 import { loadAk } from '../../tpm/ak/ak';
-import { createPrimary, getRandom, nvReadPublic, quote, readPublic, flushContext } from '../../tpm/commands/operations';
+import { createPrimary, getHandles, getRandom, nvReadPublic, quote, readPublic, flushContext, startPolicySession } from '../../tpm/commands/operations';
 import { EK_PROFILES, srkTemplate } from '../../tpm/ek/templates';
 import { passwordAuth } from '../../tpm/commands/execute';
 import { pcrSelection } from '../../tpm/types';
@@ -99,6 +99,41 @@ describe('typed TPM errors from real bad commands', () => {
     expect(e.is(E.TPM_RC_COMMAND_CODE)).toBe(true);
     expect(e.message).toBe('TPM2_Bogus: TPM_RC_COMMAND_CODE (0x143)');
     await t.close();
+  });
+});
+
+describe('malformed responses that carry a handle', () => {
+  // A fake only for the fault: swtpm never sends a malformed response, so a wrapper around the real swtpm
+  // transport appends one byte (size patched) to the real CreatePrimary / StartAuthSession answer. The
+  // object or session is real in the TPM; execute() must flush it, since nobody else learns its handle.
+  const corrupting = (spec: string, cc: number) => {
+    const real = openTransport(spec);
+    return {
+      real,
+      send: async (command: Uint8Array, o?: { signal?: AbortSignal }) => {
+        const response = await real.send(command, o);
+        if (Buffer.from(command).readUInt32BE(6) !== cc) return response;
+        const bad = new Uint8Array([...response, 0]);
+        Buffer.from(bad.buffer).writeUInt32BE(bad.length, 2);
+        return bad;
+      },
+    };
+  };
+
+  test.each([
+    ['CreatePrimary', C.TPM_CC_CreatePrimary, C.HR_TRANSIENT, 0x80, (t: Parameters<typeof getRandom>[0]) => createPrimary(t, C.TPM_RH_OWNER, srkTemplate('ecc'))],
+    ['StartAuthSession', C.TPM_CC_StartAuthSession, C.HR_LOADED_SESSION, 0x03, (t: Parameters<typeof getRandom>[0]) => startPolicySession(t)],
+  ] as const)('%s: TpmResponseError, and the handle it created is flushed', async (name, cc, range, handleType, run) => {
+    const t = corrupting(s.transportSpec, cc);
+    try {
+      expect(await getHandles(t.real, range)).toEqual([]);
+      const e = await rejected(E.TpmResponseError, run(t as unknown as Parameters<typeof getRandom>[0]));
+      expect(e.message).toMatch(new RegExp(`^TPM2_${name}: malformed TPM response: 1 trailing bytes \\(at byte \\d+\\)$`));
+      expect((e.handle ?? 0) >>> 24).toBe(handleType);
+      expect(await getHandles(t.real, range)).toEqual([]);
+    } finally {
+      await t.real.close();
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // area, authorization area, parameters; then the response header, handles, parameterSize, parameters and
 // the response authorization area.
 import { list, marshal, Reader, u32, Writer, TpmMarshalError, type Codec, type StructCodec } from '../marshal/codec';
-import { TPM_RS_PW, TPM_ST_NO_SESSIONS, TPM_ST_SESSIONS } from '../marshal/constants';
+import { TPM_CC_FlushContext, TPM_RS_PW, TPM_ST_NO_SESSIONS, TPM_ST_SESSIONS } from '../marshal/constants';
 import { TpmError, TpmResponseError } from '../errors';
 import type { TpmTransport } from '../transport/transport';
 import { TpmsAuthCommand, TpmsAuthResponse } from '../types/session';
@@ -106,6 +106,7 @@ export function marshalCommand<P>(def: CommandDef<P, unknown>, input: ExecuteInp
 /** Parses a response for `def` (exported for tests). Throws TpmError for a non-success code. */
 export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Array, sessionCount: number): ExecuteOutput<R> {
   const r = new Reader(bytes);
+  let handle: number | undefined;
   try {
     const tag = r.u16();
     const size = r.u32();
@@ -117,7 +118,7 @@ export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Ar
     }
     const expectTag = sessionCount ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS;
     if (tag !== expectTag) r.fail(`tag 0x${tag.toString(16)}, expected 0x${expectTag.toString(16)}`);
-    const handle = def.responseHandle ? r.u32() : undefined;
+    handle = def.responseHandle ? r.u32() : undefined;
     let params: R;
     if (sessionCount) {
       const paramSize = r.u32();
@@ -135,9 +136,23 @@ export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Ar
     if (r.remaining) r.fail(`${r.remaining} trailing bytes`);
     return { handle, params };
   } catch (e) {
-    if (e instanceof TpmMarshalError) throw new TpmResponseError(def.name, e.message, { cause: e });
+    if (e instanceof TpmMarshalError) throw new TpmResponseError(def.name, e.message, { cause: e, handle });
     throw e;
   }
+}
+
+// Transient objects (0x80), HMAC (0x02) and policy (0x03) sessions: what FlushContext releases (Part 2, 7.2).
+const FLUSHABLE_HANDLE_TYPES = new Set([0x80, 0x02, 0x03]);
+
+// TPM2_FlushContext (Part 3, 28.4) marshalled by hand: definitions.ts builds on this module, and this path
+// must not depend on the codecs that just failed.
+function flushCommand(handle: number): Uint8Array {
+  const w = new Writer();
+  w.u16(TPM_ST_NO_SESSIONS);
+  w.u32(14);
+  w.u32(TPM_CC_FlushContext);
+  w.u32(handle);
+  return w.finish();
 }
 
 type Sender = Pick<TpmTransport, 'send'>;
@@ -145,7 +160,8 @@ type Sender = Pick<TpmTransport, 'send'>;
 /**
  * Runs one command: marshals it, sends it through the transport (which serialises per TPM), and parses the
  * response. A TPM error becomes TpmError naming the command and the handle/session/parameter; retryable
- * warnings are re-sent a few times first.
+ * warnings are re-sent a few times first. A malformed response (TpmResponseError) that still carried a
+ * transient object or session handle has that handle flushed before the error is thrown.
  */
 export async function execute<P, R>(t: Sender, def: CommandDef<P, R>, input: ExecuteInput<P>): Promise<ExecuteOutput<R>> {
   const command = marshalCommand(def, input);
@@ -156,6 +172,11 @@ export async function execute<P, R>(t: Sender, def: CommandDef<P, R>, input: Exe
     try {
       return unmarshalResponse(def, response, sessionCount);
     } catch (e) {
+      // A success code with a handle and unreadable parameters: the object or session exists in the TPM and
+      // nobody else knows its handle, so release it here (best effort; the parse error is what matters).
+      if (e instanceof TpmResponseError && e.handle !== undefined && FLUSHABLE_HANDLE_TYPES.has(e.handle >>> 24)) {
+        await t.send(flushCommand(e.handle)).catch(() => undefined);
+      }
       if (e instanceof TpmError && e.retryable && retries-- > 0) {
         await new Promise((res) => setTimeout(res, 20));
         continue;

@@ -252,11 +252,48 @@ describe("server attestation checks, in order", () => {
     expect(result.selectorValues).toContain("ek_issuer:swtpm-localca");
   });
 
-  test("single use: a second response to the same challenge is refused, and the secret no longer matches", async () => {
-    const pending = startAttestation(config(), payload(), deps());
+  /** deps() that also hands back the very arrays the server drew (its nonce and secret), to watch them wiped. */
+  function watchedDeps() {
+    const drawn: Uint8Array[] = [];
+    const d = deps();
+    return { drawn, deps: { ...d, random: () => { const b = d.random(); drawn.push(b); return b; } } };
+  }
+
+  test("single use: a second response to the same challenge is refused, and the nonce and secret are wiped", async () => {
+    const w = watchedDeps();
+    const pending = startAttestation(config(), payload(), w.deps);
+    // The golden nonce (captured with tpm2_quote) is 16 bytes; the secret is SECRET_BYTES.
+    expect(w.drawn.map((b) => b.length)).toEqual([NONCE.length, 32]);
+    expect(w.drawn.every((b) => b.some((x) => x !== 0))).toBe(true);
     await pending.finish(response());
+    expect(w.drawn.every((b) => b.every((x) => x === 0))).toBe(true);
     const r = await refusal(() => pending.finish(response()));
-    expect(r).toMatchObject({ code: Code.INVALID_ARGUMENT, message: "this attestation already received its challenge response" });
+    expect(r).toMatchObject({ code: Code.INVALID_ARGUMENT, reason: "malformed", message: "this attestation already received its challenge response" });
+  });
+
+  test("single use: a refused response wipes the nonce and secret too, and the right response is then refused", async () => {
+    const w = watchedDeps();
+    const pending = startAttestation(config(), payload(), w.deps);
+    const first = await refusal(() => pending.finish(response({ activatedSecret: new Uint8Array(32).fill(0x43) })));
+    expect(first).toMatchObject({ code: Code.PERMISSION_DENIED, reason: "credential_activation" });
+    expect(w.drawn.every((b) => b.every((x) => x === 0))).toBe(true);
+    const second = await refusal(() => pending.finish(response()));
+    expect(second).toMatchObject({ code: Code.INVALID_ARGUMENT, reason: "malformed", message: "this attestation already received its challenge response" });
+  });
+
+  test("3. an activated secret of another length -> PermissionDenied, not a timingSafeEqual RangeError (Internal)", async () => {
+    const pending = startAttestation(config(), payload(), deps());
+    const r = await refusal(() => pending.finish(response({ activatedSecret: SECRET.subarray(0, 31) })));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: "credential_activation" });
+  });
+
+  test("4. a PCR value sent but not quoted -> PermissionDenied (it would otherwise become a selector)", async () => {
+    const values = pcrValues();
+    values[0].values.push({ index: 23, digest: new Uint8Array(32).fill(1) });
+    const pending = startAttestation(config(), payload(), deps());
+    const r = await refusal(() => pending.finish(response({ pcrValues: values })));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: "quote" });
+    expect(r.message).toBe("quote check failed: PCR sha256:23 was supplied but is not in the quote (PCR_NOT_QUOTED)");
   });
 
   test("malformed response -> InvalidArgument, carrying the EK hash for the log", async () => {

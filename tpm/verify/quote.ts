@@ -19,7 +19,7 @@ export interface VerifyQuoteOptions {
   attest: Uint8Array;
   /** TPMT_SIGNATURE bytes (`tpm2_quote -s`). */
   signature: Uint8Array;
-  /** The nonce the server issued; extraData must equal it. */
+  /** The nonce the server issued; extraData must equal it. An empty nonce is refused (NONCE_MISMATCH). */
   nonce: Uint8Array;
   /** PCR values the evidence claims, by bank and index; must match the quoted selection exactly. */
   pcrs: PcrValues;
@@ -124,7 +124,7 @@ function checkSignature(pub: TpmtPublic, key: KeyObject, attest: Uint8Array, sig
  *     scheme when it fixes one) (SIGNATURE_SCHEME_UNSUPPORTED);
  *  3. the signature verifies over the attest bytes (SIGNATURE_INVALID);
  *  4. magic is TPM_GENERATED_VALUE (ATTEST_MAGIC); 5. type is TPM_ST_ATTEST_QUOTE (ATTEST_TYPE);
- *  6. extraData equals `nonce`, compared in constant time (NONCE_MISMATCH);
+ *  6. `nonce` is not empty and extraData equals it, compared in constant time (NONCE_MISMATCH);
  *  7. every quoted PCR has a supplied value (PCR_NOT_SUPPLIED); 8. every supplied PCR is quoted
  *     (PCR_NOT_QUOTED); 9. pcrDigest = H_sig(values concatenated in selection order) (PCR_DIGEST_MISMATCH);
  *  10. clockInfo.safe is YES (CLOCK_NOT_SAFE), unless `requireSafeClock` is false.
@@ -144,6 +144,8 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
 
   if (attest.magic !== C.TPM_GENERATED_VALUE) throw new TpmVerifyError('ATTEST_MAGIC', `attest magic 0x${attest.magic.toString(16)} is not TPM_GENERATED_VALUE 0xff544347`);
   if (attest.type !== C.TPM_ST_ATTEST_QUOTE) throw new TpmVerifyError('ATTEST_TYPE', `attest type 0x${(attest as { type: number }).type.toString(16)} is not TPM_ST_ATTEST_QUOTE 0x8018`);
+  // An empty nonce would let any quote made without qualifyingData through, replays included: fail closed.
+  if (options.nonce.length === 0) throw new TpmVerifyError('NONCE_MISMATCH', 'the expected nonce is empty; a quote is only checked against a fresh nonce');
   if (!sameBytes(attest.extraData, options.nonce)) throw new TpmVerifyError('NONCE_MISMATCH', 'quote extraData does not equal the nonce');
 
   const quote = attest.attested;

@@ -99,6 +99,7 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
     ['wrong type', () => resigned((a) => Object.assign(a, { type: C.TPM_ST_ATTEST_CERTIFY, attested: { name: new Uint8Array(34), qualifiedName: new Uint8Array(34) } })), 'ATTEST_TYPE', 'attest type 0x8017 is not TPM_ST_ATTEST_QUOTE 0x8018'],
     ['wrong nonce', () => ({ ...g, nonce: flip(nonce, 3) }), 'NONCE_MISMATCH', 'quote extraData does not equal the nonce'],
     ['nonce of another length', () => ({ ...g, nonce: nonce.slice(1) }), 'NONCE_MISMATCH', 'quote extraData does not equal the nonce'],
+    ['an empty nonce, even for a quote without qualifyingData', () => ({ ...resigned((a) => (a.extraData = new Uint8Array(0))), nonce: new Uint8Array(0) }), 'NONCE_MISMATCH', 'the expected nonce is empty'],
     ['a quoted PCR not supplied', () => ({ ...g, pcrs: { sha1: pcrs.sha1, sha256: { 0: pcrs.sha256[0], 1: pcrs.sha256[1], 2: pcrs.sha256[2], 16: pcrs.sha256[16] } } }), 'PCR_NOT_SUPPLIED', 'PCR sha256:3 is quoted but no value was supplied'],
     ['a quoted bank not supplied', () => ({ ...g, pcrs: { sha256: pcrs.sha256 } }), 'PCR_NOT_SUPPLIED', 'PCR sha1:16 is quoted but no value was supplied'],
     ['a supplied PCR not quoted', () => ({ ...g, pcrs: { ...pcrs, sha256: { ...pcrs.sha256, 7: new Uint8Array(32) } } }), 'PCR_NOT_QUOTED', 'PCR sha256:7 was supplied but is not in the quote'],

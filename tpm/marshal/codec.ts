@@ -162,10 +162,12 @@ function uint(bits: 8 | 16 | 32): Codec<number> {
   };
 }
 
+/** UINT8/16/32/64 (Part 2, 5.2): big-endian; encoding refuses a value out of range. */
 export const u8: Codec<number> = uint(8);
 export const u16: Codec<number> = uint(16);
 export const u32: Codec<number> = uint(32);
 export const u64: Codec<bigint> = { encode: (w, v) => w.u64(v), decode: (r) => r.u64() };
+/** TPMI_YES_NO (Part 2, 9.2): one byte, 0 or 1; any other value fails to decode. */
 export const bool: Codec<boolean> = {
   encode: (w, v) => w.u8(v ? 1 : 0),
   decode: (r) => {

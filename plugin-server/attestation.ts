@@ -1,6 +1,6 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { Code, PluginError } from "../plugin-sdk";
 import {
@@ -129,7 +129,7 @@ export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array
   return qn(qn(endorsement, ek), ak);
 }
 
-/** Injected for tests; production uses crypto.randomBytes and the configured verifier. */
+/** Injected for tests; production uses crypto.randomFillSync and the configured verifier. */
 export interface AttestationDeps {
   verifier: Verifier;
   random?: (n: number) => Uint8Array;
@@ -150,7 +150,6 @@ export interface AttestationResult {
 /** One attestation in progress: the challenge to send and how to judge the single response. */
 export interface PendingAttestation {
   ekHash: string;
-  payload: AttestationPayload;
   challenge: Uint8Array;
   /** Judges the response. Single use: the nonce and secret are wiped whatever the outcome. */
   finish(response: Uint8Array): Promise<AttestationResult>;
@@ -250,7 +249,8 @@ function checkSelection(quote: VerifiedQuote, wanted: Map<PcrBank, readonly numb
  * attributes.
  */
 export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array, deps: AttestationDeps): PendingAttestation {
-  const random = deps.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+  // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
+  const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
   const now = deps.now ?? (() => new Date());
   const payload = decode("payload", payloadBytes, (b) => fromBinary(AttestationPayloadSchema, b));
   const ek = publicArea("payload.ek_public", payload.ekPublic);
@@ -379,6 +379,6 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       }
     };
 
-    return { ekHash, payload, challenge, finish };
+    return { ekHash, challenge, finish };
   });
 }

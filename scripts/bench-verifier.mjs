@@ -4,33 +4,21 @@
 // tpm2-tools (RSA-2048 RSASSA/SHA-256 AK under the EK, sha256 PCRs 0-7, exact tpm_policy).
 // Needs scripts/install-tpm-tools.sh and scripts/install-keylime.sh.
 // Usage: node scripts/bench-verifier.mjs [sequential requests per row, default 300] [concurrent requests, default 800]
-import { build, stop } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { loadTs, percentiles, repoRoot as root } from "./lib/load-ts.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const sequential = Number(process.argv[2] ?? 300);
 const concurrentTotal = Number(process.argv[3] ?? 800);
 const CONCURRENCY = 8;
 
-// Our TypeScript, bundled in memory (as bench-tpm-verify.mjs does).
-const entry = `
+// Our TypeScript, bundled in memory (as the other benchmarks do).
+const vc = await loadTs(`
 export { createInProcessVerifier, createGatedVerifier, createKeylimeVerifierFromFiles, parseTpmPolicy } from './verifier-client';
-`;
-const out = await build({
-  stdin: { contents: entry, resolveDir: root, loader: "ts", sourcefile: "bench-verifier-entry.ts" },
-  bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "warning",
-});
-const bundleDir = mkdtempSync(join(tmpdir(), "bench-verifier-"));
-writeFileSync(join(bundleDir, "bundle.cjs"), out.outputFiles[0].text);
-const vc = createRequire(import.meta.url)(join(bundleDir, "bundle.cjs"));
-rmSync(bundleDir, { recursive: true, force: true });
-stop();
+`);
 
 function fixture(script, cmd, dir) {
   const text = execFileSync("bash", [join(root, "test/helpers", script), cmd, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -78,7 +66,6 @@ const rows = [
 ];
 
 const ms = (ns) => Number(ns) / 1e6;
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}; Keylime 7.14.3 at ${kl.KEYLIME_URL} (API ${kl.KEYLIME_API_VERSION}, 2 worker processes)`);
 console.log(`evidence: RSA-2048 RSASSA/SHA-256 AK, sha256 PCRs 0-7, policy of 8 PCRs; ${sequential} sequential requests, then ${concurrentTotal} with ${CONCURRENCY} in flight`);
@@ -92,7 +79,7 @@ for (const [name, verifier] of rows) {
     await verifier.verify(evidence, policy);
     lat.push(ms(process.hrtime.bigint() - t));
   }
-  lat.sort((a, b) => a - b);
+  const seq = percentiles(lat);
   const clat = [];
   let next = 0;
   const start = process.hrtime.bigint();
@@ -107,10 +94,10 @@ for (const [name, verifier] of rows) {
     }),
   );
   const seconds = ms(process.hrtime.bigint() - start) / 1000;
-  clat.sort((a, b) => a - b);
+  const conc = percentiles(clat);
   verifier.close();
   console.log(
-    `${name.padEnd(44)} ${pct(lat, 50).toFixed(2).padStart(8)} ${pct(lat, 95).toFixed(2).padStart(8)} ${lat[lat.length - 1].toFixed(2).padStart(8)}   ${(concurrentTotal / seconds).toFixed(0).padStart(15)} ${pct(clat, 50).toFixed(2).padStart(8)} ${pct(clat, 95).toFixed(2).padStart(8)}`,
+    `${name.padEnd(44)} ${seq.p50.toFixed(2).padStart(8)} ${seq.p95.toFixed(2).padStart(8)} ${Math.max(...lat).toFixed(2).padStart(8)}   ${(concurrentTotal / seconds).toFixed(0).padStart(15)} ${conc.p50.toFixed(2).padStart(8)} ${conc.p95.toFixed(2).padStart(8)}`,
   );
 }
 process.exit(0);

@@ -3,14 +3,16 @@
 // Each PCR key lists the values that PCR may have; a quote passes when every listed PCR is quoted with one
 // of its values. Keylime itself ignores "mask"; we only check it agrees with the PCR keys.
 import { readFileSync, statSync } from 'node:fs';
+import { MAX_PCR_INDEX } from '../tpm/verify/pcr-values';
 import { HASH_DIGEST_SIZE, type HashAlg } from './types';
+
+/** PCR indices a policy may name (a PC client TPM has PCRs 0-23): the bound verifyQuote applies. */
+export { MAX_PCR_INDEX };
 
 /** Largest policy file accepted (Keylime policies list a handful of digests per PCR). */
 export const MAX_TPM_POLICY_BYTES = 1024 * 1024;
 /** Most values accepted for one PCR. */
 export const MAX_VALUES_PER_PCR = 4096;
-/** PCR indices a policy may name (a PC client TPM has PCRs 0-23). */
-export const MAX_PCR_INDEX = 23;
 /**
  * The IMA PCR. Keylime checks a quoted PCR 10 against an IMA measurement list instead of the tpm_policy
  * (an empty one when none is sent), so a policy for PCR 10 cannot mean the same in both modes.

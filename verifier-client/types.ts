@@ -1,11 +1,17 @@
 // The verifier interface the server plugin uses; the in-process and Keylime verifiers implement it.
+import { hashSize, type HashName } from '../tpm/crypto/hash';
 import type { TpmPolicy } from './policy';
 
-/** PCR banks a quote may use (the hash of the quote signature and of the quoted bank). */
-export type HashAlg = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+/** PCR banks a quote may use (the hash of the quote signature and of the quoted bank): tpm/crypto's HashName. */
+export type HashAlg = HashName;
 
-/** Digest size in bytes of each bank. */
-export const HASH_DIGEST_SIZE: Readonly<Record<HashAlg, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+/** Digest size in bytes of each bank (from tpm/crypto/hash, the one table of hash algorithms). */
+export const HASH_DIGEST_SIZE: Readonly<Record<HashAlg, number>> = {
+  sha1: hashSize('sha1'),
+  sha256: hashSize('sha256'),
+  sha384: hashSize('sha384'),
+  sha512: hashSize('sha512'),
+};
 
 /** A TPM quote as the agent plugin carried it, with what the server knows about it. All bytes are untrusted. */
 export interface QuoteEvidence {

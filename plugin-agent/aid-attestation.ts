@@ -58,11 +58,20 @@ function checkTpm2b(what: string, bytes: Uint8Array): void {
   if (size !== bytes.length - 2) throw PluginError.invalidArgument(`challenge.${what}: TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
 }
 
+/**
+ * The challenge's PCR selection as TPM selections, checked as docs/protocol.md states it: known banks, each
+ * once, indices 0-23 ascending without repeats. A repeat would be folded away by the TPM's selection bitmap
+ * while the values sent kept it, so the server would refuse an honest node's quote.
+ */
 function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): PcrBankSelection[] {
   if (challenge.pcrSelection.length === 0) throw PluginError.invalidArgument("challenge.pcr_selection: empty");
+  const seen = new Set<string>();
   return challenge.pcrSelection.map((s) => {
     if (!(BANKS as readonly string[]).includes(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
+    if (seen.has(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: bank ${s.bank} appears twice`);
+    seen.add(s.bank);
     if (s.pcrs.length === 0 || s.pcrs.some((p) => p > 23)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-23`);
+    if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} PCR indices ${s.pcrs.slice(0, 24).join(",")} are not ascending without repeats`);
     return { hash: hashAlgId(s.bank as HashName), pcrs: [...s.pcrs] };
   });
 }

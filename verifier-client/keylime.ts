@@ -4,6 +4,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { keylimeQuoteString } from '../tpm/keylime/quote-string';
 import { VerifierError, type VerifierFailure } from './errors';
 import { formatTpmPolicy, type TpmPolicy } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
@@ -303,7 +304,8 @@ export function keylimeEvidenceBody(evidence: QuoteEvidence, policy: TpmPolicy):
   return {
     type: 'tpm',
     data: {
-      quote: encodeKeylimeQuote(evidence),
+      // "r<b64 TPMS_ATTEST>:<b64 TPMT_SIGNATURE>:<b64 pcrblob>" (design-notes section 6)
+      quote: keylimeQuoteString(evidence.attest, evidence.signature, evidence.pcrBlob),
       nonce: b64(evidence.nonce),
       hash_alg: evidence.hashAlg,
       tpm_ak: b64(evidence.akPublic),
@@ -311,11 +313,6 @@ export function keylimeEvidenceBody(evidence: QuoteEvidence, policy: TpmPolicy):
       tpm_policy: formatTpmPolicy(policy),
     },
   };
-}
-
-// Keylime's quote string "r<b64 TPMS_ATTEST>:<b64 TPMT_SIGNATURE>:<b64 pcrblob>" (design-notes section 6).
-function encodeKeylimeQuote(e: QuoteEvidence): string {
-  return `r${b64(e.attest)}:${b64(e.signature)}:${b64(e.pcrBlob)}`;
 }
 
 function b64(bytes: Uint8Array): string {

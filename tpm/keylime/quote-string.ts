@@ -35,8 +35,13 @@ function decode(part: string, what: string, max: number): Uint8Array {
 
 /** Builds the quote string Keylime's verifier expects in `quote`. */
 export function encodeKeylimeQuote(quote: KeylimeQuote): string {
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-  return `r${b64(quote.attest)}:${b64(quote.signature)}:${b64(encodePcrBlob(quote.pcrBlob))}`;
+  return keylimeQuoteString(quote.attest, quote.signature, encodePcrBlob(quote.pcrBlob));
+}
+
+/** The quote string from already serialized parts (the pcrblob as tpm2-tools writes it), not re-checked. */
+export function keylimeQuoteString(attest: Uint8Array, signature: Uint8Array, pcrBlob: Uint8Array): string {
+  const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  return `r${b64(attest)}:${b64(signature)}:${b64(pcrBlob)}`;
 }
 
 /**

@@ -110,8 +110,8 @@ describe("tpm_quote refusals (RSA EK)", () => {
   test("a challenge_response replayed from an earlier attestation into a new Attest stream is refused", async () => {
     const s = await server(`ek_ca_path = "${goodCas}"\n`);
     const first = await attest(agent, s);
-    expect(first.attributes?.spiffeId).toBeDefined();
-    expect(first.response).toBeDefined();
+    expect(first.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
+    expect(first.response?.length).toBeGreaterThan(0);
     const replay = await attest(agent, s, { replaceResponse: () => first.response! });
     expect(replay.attributes).toBeUndefined();
     expect(replay.serverError?.code).toBe(status.PERMISSION_DENIED);

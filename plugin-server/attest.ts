@@ -7,6 +7,7 @@ import { createGatedVerifier } from "../verifier-client/gated";
 import { createKeylimeVerifier, type KeylimeVerifierOptions } from "../verifier-client/keylime";
 import { AttestationError, startAttestation, type AttestationDeps } from "./attestation";
 import type { ServerConfig } from "./config";
+import { formatPcrSelection } from "./pcr-selection";
 import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
 
 /** What the Attest handler needs besides the plugin context. */
@@ -72,7 +73,7 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
       const it = requests[Symbol.asyncIterator]();
       const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random });
       ekHash = pending.ekHash;
-      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: config.pcrSelection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+") });
+      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: formatPcrSelection(config.pcrSelection) });
       const waitFrom = Date.now();
       yield { response: { case: "challenge", value: pending.challenge } };
       const response = await nextRequest(it, "challengeResponse");

@@ -59,6 +59,14 @@ export function encodeTpm2bPublic(pub: TpmtPublic): Uint8Array {
 export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
   const bytes = 'bytes' in pub && 'public' in pub ? pub.bytes : marshal(TpmtPublic, pub as TpmtPublic);
   const nameAlg = 'bytes' in pub && 'public' in pub ? pub.public.nameAlg : (pub as TpmtPublic).nameAlg;
+  return nameOfPublicBytes(nameAlg, bytes);
+}
+
+/**
+ * The TPM Name from a nameAlg and marshalled TPMT_PUBLIC bytes: nameAlg (u16) || H_nameAlg(bytes). Throws
+ * TpmCryptoError UNSUPPORTED_ALGORITHM for a nameAlg other than SHA-1/256/384/512.
+ */
+export function nameOfPublicBytes(nameAlg: number, bytes: Uint8Array): Uint8Array {
   const h = hashInfo(nameAlg);
   const digest = createHash(h.name).update(bytes).digest();
   const out = new Uint8Array(2 + digest.length);

@@ -1,8 +1,8 @@
 // EK discovery: the EK certificate in NV, the persistent EK if one is provisioned (and matches the
 // certificate), else the EK re-created from the profile template that matches the certificate found.
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import * as C from '../marshal/constants';
-import { nodeHashName } from '../marshal/names';
+import { nameOfPublicBytes } from '../crypto/public-key';
 import { TpmError, TPM_RC_HANDLE } from '../errors';
 import type { TpmTransport } from '../transport/transport';
 import type { TpmtPublic } from '../types';
@@ -61,16 +61,9 @@ const ORDER: Record<EkChoice, EkKind[]> = {
   'ecc-p384': ['ecc-p384'],
 };
 
-/** TPM Name of a public area: nameAlg (u16) || H_nameAlg(TPMT_PUBLIC bytes). */
+/** TPM Name of a public area: nameAlg (u16) || H_nameAlg(TPMT_PUBLIC bytes) (Part 1, 16). */
 export function objectName(nameAlg: number, publicBytes: Uint8Array): Uint8Array {
-  const h = nodeHashName(nameAlg);
-  if (!h) throw new RangeError(`unsupported nameAlg 0x${nameAlg.toString(16)}`);
-  const d = createHash(h).update(publicBytes).digest();
-  const out = new Uint8Array(2 + d.length);
-  out[0] = nameAlg >> 8;
-  out[1] = nameAlg & 0xff;
-  out.set(d, 2);
-  return out;
+  return nameOfPublicBytes(nameAlg, publicBytes);
 }
 
 /**

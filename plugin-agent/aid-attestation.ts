@@ -122,7 +122,9 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
     // The AK is the EK's child (endorsement hierarchy): quotes then carry the real firmware version.
     const ak = await step("ak", "loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: "ek", ek }));
     if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
-    const [fw1hi, fw1lo] = info.firmwareVersion.split(".");
+    // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
+    // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
+    const firmwareVersion1 = info.firmwareVersion.split(".").slice(0, 2).join(".");
     const payload = toBinary(
       AttestationPayloadSchema,
       create(AttestationPayloadSchema, {
@@ -130,7 +132,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         ekCertificate: ek.certificate ?? new Uint8Array(),
         ekPublic: ek.publicBytes,
         akPublic: ak.publicBytes,
-        tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: `${fw1hi}.${fw1lo}`, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
+        tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
       }),
     );
     log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
-import { AttestationChallengeSchema, ChallengeResponseSchema } from "../../proto/gen/tpmquote/v1/attestation_pb";
+import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema } from "../../proto/gen/tpmquote/v1/attestation_pb";
 import { startSwtpm, type Swtpm } from "../helpers/swtpm";
 import type { Session } from "./go-plugin-host";
 import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
@@ -77,6 +77,8 @@ describe.each([
     // The quote's firmwareVersion is the TPM's real one (not obfuscated: the AK is the EK's child).
     const fw1 = parseInt(/TPM2_PT_FIRMWARE_VERSION_1:\s*raw: 0x([0-9a-fA-F]+)/.exec(tpm2(swtpm, ["tpm2_getcap", "properties-fixed"]))![1], 16);
     expect(selectors.filter((s) => s.startsWith("firmware_version:"))).toEqual([`firmware_version:${fw1 >>> 16}.${fw1 & 0xffff}`]);
+    // The payload's (unauthenticated, logged-only) tpm_info reports the same word in the same form.
+    expect(fromBinary(AttestationPayloadSchema, out.payload!).tpmInfo?.firmwareVersion).toBe(`${fw1 >>> 16}.${fw1 & 0xffff}`);
     const pcrs = pcrValues(swtpm, "sha256", [0, 1, 2, 3, 4, 5, 6, 7, 16]);
     expect(pcrs.size).toBe(9);
     const pcrSelectors = selectors.filter((s) => s.startsWith("pcr:"));

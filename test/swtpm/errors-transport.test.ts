@@ -6,13 +6,13 @@ import * as E from '../../tpm/errors';
 import { rejected } from '../helpers/thrown';
 import { defineCommand, execute } from '../../tpm/commands/execute';
 import { TPM2_GetRandom, TPM2_NV_Read } from '../../tpm/commands/definitions';
-import { loadAk } from '../../tpm/ak/ak';
+import { akPath, loadAk } from '../../tpm/ak/ak';
 import { createPrimary, getHandles, getRandom, nvReadPublic, quote, readPublic, flushContext, startPolicySession } from '../../tpm/commands/operations';
 import { EK_PROFILES, srkTemplate } from '../../tpm/ek/templates';
 import { passwordAuth } from '../../tpm/commands/execute';
 import { pcrSelection } from '../../tpm/types';
 import { openTpm } from '../../tpm/client';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -100,6 +100,19 @@ describe('typed TPM errors from real bad commands', () => {
     expect(e.message).toBe('TPM2_Bogus: TPM_RC_COMMAND_CODE (0x143)');
     await t.close();
   });
+});
+
+test('an AK file larger than 16 KiB is refused by size, naming the file, and left alone', async () => {
+  const tpm = openTpm(s.transportSpec);
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'big-ak-'));
+    const file = akPath(dir, 'rsa', { type: 'srk' });
+    writeFileSync(file, ' '.repeat(16 * 1024 + 1));
+    await expect(tpm.loadOrCreateAk(dir, 'rsa', { parent: 'srk' })).rejects.toThrow(`AK file ${file}: 16385 bytes, larger than 16384`);
+    expect(statSync(file).size).toBe(16 * 1024 + 1);
+  } finally {
+    await tpm.close();
+  }
 });
 
 describe('malformed responses that carry a handle', () => {

@@ -12,7 +12,7 @@
 // cost: each load under an EK whose userWithAuth is clear needs a PolicySecret session. `parent: 'srk'`
 // (an ECC P-256 SRK re-derived in the owner hierarchy; cheap) remains for callers that do not need those
 // fields. If the hierarchy's seed changes (TPM cleared) the blob no longer loads, and a new AK is made.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as C from '../marshal/constants';
 import { unmarshal, withBytes } from '../marshal/codec';
@@ -85,15 +85,19 @@ export function akPath(dataDir: string, alg: AkAlg, parent: AkParent): string {
   return join(dataDir, `tpm-ak-${alg}-ek-${Buffer.from(parent.ek.name.subarray(2, 10)).toString('hex')}.json`);
 }
 
+const MAX_AK_FILE_BYTES = 16 * 1024;
+
 async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkBlob | undefined> {
   let text: string;
   try {
+    // Bounded before it is read: an AK file is a few hundred bytes.
+    const { size } = await stat(path);
+    if (size > MAX_AK_FILE_BYTES) throw new Error(`AK file ${path}: ${size} bytes, larger than ${MAX_AK_FILE_BYTES}`);
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  if (text.length > 16384) throw new Error(`AK file ${path}: larger than 16 KiB`);
   const j = JSON.parse(text) as { version?: number; alg?: string; parent?: string; public?: string; private?: string };
   const wantParent = parent.type === 'ek' ? 'ek' : SRK_PARENT;
   if (j.version !== FILE_VERSION || j.alg !== alg || j.parent !== wantParent || typeof j.public !== 'string' || typeof j.private !== 'string') {

@@ -73,7 +73,8 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
       const it = requests[Symbol.asyncIterator]();
       const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random });
       ekHash = pending.ekHash;
-      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: formatPcrSelection(config.pcrSelection) });
+      const tpm = pending.reportedTpm;
+      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: formatPcrSelection(config.pcrSelection), tpm_manufacturer: tpm.manufacturer, tpm_vendor: tpm.vendor, tpm_firmware_version: tpm.firmwareVersion, tpm_pcr_banks: tpm.pcrBanks });
       const waitFrom = Date.now();
       yield { response: { case: "challenge", value: pending.challenge } };
       const response = await nextRequest(it, "challengeResponse");

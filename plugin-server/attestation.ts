@@ -102,6 +102,19 @@ function publicArea(what: string, bytes: Uint8Array): PublicArea {
   }
 }
 
+// Node-chosen text headed for a log line: printable ASCII, bounded.
+const reported = (text: string): string => text.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
+
+function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
+  const info = payload.tpmInfo;
+  return {
+    manufacturer: reported(info?.manufacturer ?? ""),
+    vendor: reported(info?.vendor ?? ""),
+    firmwareVersion: reported(info?.firmwareVersion ?? ""),
+    pcrBanks: reported((info?.pcrBanks ?? []).slice(0, 8).join(",")),
+  };
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   // Lengths are public (the secret is always SECRET_BYTES); contents are compared in constant time.
   return a.length === b.length && timingSafeEqual(a, b);
@@ -147,9 +160,19 @@ export interface AttestationResult {
   clockSafe: boolean;
 }
 
+/** The payload's tpm_info as the node reports it: unauthenticated, for the log only, each string bounded. */
+export interface ReportedTpmInfo {
+  manufacturer: string;
+  vendor: string;
+  firmwareVersion: string;
+  pcrBanks: string;
+}
+
 /** One attestation in progress: the challenge to send and how to judge the single response. */
 export interface PendingAttestation {
   ekHash: string;
+  /** What the node says about its TPM (never a selector: GetCapability answers are not signed). */
+  reportedTpm: ReportedTpmInfo;
   challenge: Uint8Array;
   /** Judges the response. Single use: the nonce and secret are wiped whatever the outcome. */
   finish(response: Uint8Array): Promise<AttestationResult>;
@@ -379,6 +402,6 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       }
     };
 
-    return { ekHash, challenge, finish };
+    return { ekHash, reportedTpm: reportedTpmInfo(payload), challenge, finish };
   });
 }

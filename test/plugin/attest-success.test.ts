@@ -96,6 +96,9 @@ describe.each([
       expect(log).not.toContain(Buffer.from(nonce, "hex").toString("base64"));
     }
 
+    // The server logs the node's self-reported TPM facts (unauthenticated: logged, never a selector).
+    expect(server.proc.stderr()).toMatch(new RegExp(`"@message":"sending attestation challenge".*"tpm_manufacturer":"IBM".*"tpm_firmware_version":"${fw1 >>> 16}\\.${fw1 & 0xffff}".*"tpm_pcr_banks":"[a-z0-9,]*sha256`));
+
     // The agent logs that the quote was read from the TPM and which PCRs it covers.
     expect(agent.proc.stderr()).toMatch(/"@message":"quote read from the TPM".*"pcrs":"sha256:0,1,2,3,4,5,6,7,16"/);
   });

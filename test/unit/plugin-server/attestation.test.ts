@@ -120,6 +120,20 @@ describe("server attestation checks, in order", () => {
     ]);
   });
 
+  test("the node's tpm_info is kept for the log only: printable and bounded, never a selector", async () => {
+    const bytes = toBinary(AttestationPayloadSchema, create(AttestationPayloadSchema, {
+      version: 1,
+      ekCertificate: fx("ek-rsa-cert.der"),
+      ekPublic: strip2b(fx("ek-rsa.pub")),
+      akPublic: strip2b(fx("ak-rsa.pub")),
+      tpmInfo: { manufacturer: "IBM\n\u0000", vendor: "v".repeat(500), firmwareVersion: "8217.4131", pcrBanks: ["sha1", "sha256"] },
+    }));
+    const pending = startAttestation(config(), bytes, deps());
+    expect(pending.reportedTpm).toEqual({ manufacturer: "IBM??", vendor: "v".repeat(64), firmwareVersion: "8217.4131", pcrBanks: "sha1,sha256" });
+    const result = await pending.finish(response());
+    expect(result.selectorValues.some((v) => v.includes("IBM?") || v.includes("vvvv"))).toBe(false);
+  });
+
   test.each([
     ["not protobuf", () => new Uint8Array([0xff, 0xff, 0xff]), /^malformed payload: not a tpmquote.v1 message/],
     ["empty", () => new Uint8Array(), /^malformed payload: empty$/],

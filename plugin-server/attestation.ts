@@ -26,7 +26,7 @@ import { VerifierError } from "../verifier-client/errors";
 import type { Verifier } from "../verifier-client/types";
 import type { ServerConfig } from "./config";
 import { formatPcrSelection, PCR_BANKS, type BankSelection, type PcrBank } from "./pcr-selection";
-import { buildSelectors } from "./selectors";
+import { buildSelectors, printable } from "./selectors";
 
 /** The protocol version this plugin speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -102,8 +102,8 @@ function publicArea(what: string, bytes: Uint8Array): PublicArea {
   }
 }
 
-// Node-chosen text headed for a log line: printable ASCII, bounded.
-const reported = (text: string): string => text.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
+// Node-chosen text headed for a log line.
+const reported = (text: string): string => printable(text, 64);
 
 function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
   const info = payload.tpmInfo;

@@ -58,9 +58,9 @@ export interface SelectorInput {
   pcrs: ReadonlyArray<{ bank: string; index: number; digest: Uint8Array }>;
 }
 
-// SPIRE stores selector values as strings; keep them printable and bounded.
-function clean(value: string): string {
-  return value.replace(/[^\x20-\x7e]/g, "?").slice(0, 256);
+/** `value` as printable ASCII (anything else becomes "?"), at most `maxChars` long: for selector values and logged node-chosen text. */
+export function printable(value: string, maxChars = 256): string {
+  return value.replace(/[^\x20-\x7e]/g, "?").slice(0, maxChars);
 }
 
 /** The selector values, in SELECTORS order. */
@@ -68,9 +68,9 @@ export function buildSelectors(input: SelectorInput): string[] {
   const out = [`ek_hash:${input.ekHash}`];
   const cert = input.trustedCertificate;
   if (cert) {
-    out.push(`ek_issuer:${clean(issuerName(cert.certificate))}`);
-    if (cert.tpmManufacturer) out.push(`manufacturer:${clean(cert.tpmManufacturer)}`);
-    if (cert.tpmModel) out.push(`model:${clean(cert.tpmModel)}`);
+    out.push(`ek_issuer:${printable(issuerName(cert.certificate))}`);
+    if (cert.tpmManufacturer) out.push(`manufacturer:${printable(cert.tpmManufacturer)}`);
+    if (cert.tpmModel) out.push(`model:${printable(cert.tpmModel)}`);
   }
   if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
   for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString("hex")}`);

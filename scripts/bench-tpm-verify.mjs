@@ -16,7 +16,7 @@ import { verifyQuote } from './tpm/verify/quote';
 import { verifyAkPolicy } from './tpm/verify/ak-policy';
 import { makeCredential } from './tpm/crypto/make-credential';
 import { parseTpm2bPublic, publicToKeyObject, tpmName } from './tpm/crypto/public-key';
-import { parseKeylimeQuote } from './tpm/keylime/quote-string';
+import { keylimeQuoteString, parseKeylimeQuote } from './tpm/keylime/quote-string';
 import { parsePcrBlob, pcrBlobToValues } from './tpm/keylime/pcr-blob';
 export function setup(root) {
   const f = (n) => new Uint8Array(readFileSync(join(root, 'test/fixtures/tpm', n)));
@@ -28,8 +28,7 @@ export function setup(root) {
   const akName = tpmName(parseTpm2bPublic(rsa.akPublic));
   const akKey = publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public);
   const rawSig = f('quote-rsa.sig').subarray(6);
-  const b64 = (b) => Buffer.from(b).toString('base64');
-  const keylime = 'r' + b64(rsa.attest) + ':' + b64(rsa.signature) + ':' + b64(f('quote-rsa.pcrs'));
+  const keylime = keylimeQuoteString(rsa.attest, rsa.signature, f('quote-rsa.pcrs'));
   return {
     'Node raw RSA-2048 PKCS#1 v1.5 verify (SHA-256)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: akKey, padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
     'Node raw RSA-2048 verify, key imported per call (as for each new AK)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public), padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },

@@ -7,16 +7,12 @@ import * as T from '../../../tpm/types';
 import * as D from '../../../tpm/commands/definitions';
 import { unmarshalResponse, type CommandDef } from '../../../tpm/commands/execute';
 import { TpmError, TpmResponseError } from '../../../tpm/errors';
+import { rng } from '../../helpers/rng';
 
-// xorshift32: reproducible; set FUZZ_SEED to explore other sequences.
-let state = Number(process.env.FUZZ_SEED ?? 0x9e3779b9) >>> 0 || 1;
+// The shared seeded PRNG: reproducible; set FUZZ_SEED to explore other sequences.
+const random = rng(Number(process.env.FUZZ_SEED ?? 0x9e3779b9));
 function rnd(n: number): number {
-  state ^= state << 13;
-  state >>>= 0;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  state >>>= 0;
-  return state % n;
+  return Math.floor(random() * n);
 }
 function randomBuf(max: number): Uint8Array {
   const b = new Uint8Array(rnd(max + 1));

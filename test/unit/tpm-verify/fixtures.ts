@@ -1,6 +1,7 @@
 // Loads the golden vectors of test/fixtures/tpm (made by its remake.sh on swtpm + tpm2-tools).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rng } from '../../helpers/rng';
 
 export const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'tpm');
 
@@ -12,22 +13,11 @@ export function fixtureText(name: string): string {
   return readFileSync(join(FIXTURES, name), 'utf8');
 }
 
-/** Deterministic PRNG (xorshift32) so fuzz failures reproduce from the printed seed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 /** `count` inputs: random bytes, and mutations (bit flips, truncation, extension, byte runs) of `valid`. */
 export function mutations(valid: Uint8Array, count: number, seed: number): Uint8Array[] {
-  const next = prng(seed);
+  // the shared seeded PRNG, as 32-bit integers, so a failure reproduces from the seed
+  const r = rng(seed);
+  const next = () => Math.floor(r() * 2 ** 32);
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const kind = next() % 5;

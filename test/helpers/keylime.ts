@@ -94,15 +94,16 @@ function flushTransients(swtpm: Swtpm, cwd: string): void {
 }
 
 /**
- * Makes an RSA EK (tpm2_createek) and an RSA-2048 RSASSA/SHA-256 AK under it (tpm2_createak) in a new
- * temporary directory. Every transient handle is flushed afterwards; the AK stays usable through its context file.
+ * Makes an RSA EK (tpm2_createek) and under it (tpm2_createak) an RSA-2048 RSASSA/SHA-256 AK, or with
+ * `alg` 'ecc' an ECC P-256 ECDSA/SHA-256 AK, in a new temporary directory. Every transient handle is flushed
+ * afterwards; the AK stays usable through its context file.
  */
-export function createToolsAk(swtpm: Swtpm): ToolsAk {
+export function createToolsAk(swtpm: Swtpm, alg: 'rsa' | 'ecc' = 'rsa'): ToolsAk {
   // Inside the swtpm's directory, so swtpm.stop() removes it too.
   const dir = mkdtempSync(join(swtpm.dir, 'tools-ak-'));
   try {
     tools(swtpm, ['tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub'], dir);
-    tools(swtpm, ['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pub', '-n', 'ak.name'], dir);
+    tools(swtpm, ['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', alg, '-g', 'sha256', '-s', alg === 'rsa' ? 'rsassa' : 'ecdsa', '-u', 'ak.pub', '-n', 'ak.name'], dir);
   } finally {
     flushTransients(swtpm, dir);
   }
@@ -121,6 +122,8 @@ export interface ToolsQuoteOptions {
   nonce: Uint8Array;
   /** Bank and signature hash. Default sha256. */
   hashAlg?: HashAlg;
+  /** tpm2-tools PCR list to quote instead of `<hashAlg>:<pcrs>`, e.g. "sha1:0,1+sha256:0,1" (still signed with hashAlg). */
+  selection?: string;
 }
 
 /**
@@ -135,7 +138,7 @@ export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions
   try {
     tools(
       swtpm,
-      ['tpm2_quote', '-c', ak.akContext, '-l', `${hashAlg}:${pcrs.join(',')}`, '-q', nonceHex, '-g', hashAlg,
+      ['tpm2_quote', '-c', ak.akContext, '-l', options.selection ?? `${hashAlg}:${pcrs.join(',')}`, '-q', nonceHex, '-g', hashAlg,
         '-m', `${tag}.attest`, '-s', `${tag}.sig`, '-o', `${tag}.pcrs`],
       ak.dir,
     );

@@ -8,9 +8,8 @@
 // (a) and (c) must refuse every bad case. Where (b) differs (accepts a bad case, or refuses it for another
 // reason than the real one), `expectedKeylimeAlone` records what Keylime really answers and `why` explains it;
 // docs/keylime.md repeats the table. Needs scripts/install-keylime.sh and scripts/install-tpm-tools.sh.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   VerifierError,
@@ -25,24 +24,17 @@ import {
 } from '../../verifier-client';
 import { encodePcrBlob, parsePcrBlob } from '../../tpm/keylime/pcr-blob';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm';
-import { startKeylimeVerifier, toolsPcrExtend, toolsPcrRead, type KeylimeVerifierProcess } from '../helpers/keylime';
+import { createToolsAk, startKeylimeVerifier, toolsPcrExtend, toolsPcrRead, toolsQuote, type KeylimeVerifierProcess, type ToolsAk } from '../helpers/keylime';
 
 jest.setTimeout(120_000);
 
 const ALL = [0, 1, 2, 3, 4, 5, 6, 7];
 
-interface Ak {
-  dir: string;
-  ctx: string;
-  akPublic: Uint8Array;
-  ekPublic: Uint8Array;
-}
-
 interface Ctx {
-  rsa: Ak;
-  ecc: Ak;
-  otherRsa: Ak;
-  otherEcc: Ak;
+  rsa: ToolsAk;
+  ecc: ToolsAk;
+  otherRsa: ToolsAk;
+  otherEcc: ToolsAk;
   /** sha256 / sha1 values of PCRs 0-8 and 16, lowercase hex. */
   sha256: Map<number, string>;
   sha1: Map<number, string>;
@@ -79,38 +71,9 @@ interface Case {
 // ---- evidence helpers (tpm2-tools, independent of our TPM code) ----
 
 let swtpm: Swtpm;
-const tool = (cwd: string, ...args: string[]): string =>
-  execFileSync(args[0], args.slice(1), { cwd, env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const flush = (cwd: string): void => {
-  tool(cwd, 'tpm2_flushcontext', '-t');
-  tool(cwd, 'tpm2_flushcontext', '-s');
-};
-
-/** An AK under a transient RSA EK: RSA-2048 RSASSA-SHA256 or ECC P-256 ECDSA-SHA256. */
-function makeAk(alg: 'rsa' | 'ecc'): Ak {
-  const dir = mkdtempSync(join(swtpm.dir, `diff-ak-${alg}-`));
-  try {
-    tool(dir, 'tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
-    tool(dir, 'tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', alg, '-g', 'sha256', '-s', alg === 'rsa' ? 'rsassa' : 'ecdsa', '-u', 'ak.pub');
-  } finally {
-    flush(dir);
-  }
-  return { dir, ctx: join(dir, 'ak.ctx'), akPublic: readFileSync(join(dir, 'ak.pub')), ekPublic: readFileSync(join(dir, 'ek.pub')) };
-}
-
-let seq = 0;
+const makeAk = (alg: 'rsa' | 'ecc'): ToolsAk => createToolsAk(swtpm, alg);
 /** tpm2_quote over `selection` (e.g. "sha256:0,1"), signed with SHA-256, with a fresh 32-byte nonce. */
-function quote(ak: Ak, selection: string): QuoteEvidence {
-  const nonce = randomBytes(32);
-  const tag = `q${seq++}`;
-  try {
-    tool(ak.dir, 'tpm2_quote', '-c', ak.ctx, '-l', selection, '-q', nonce.toString('hex'), '-g', 'sha256', '-m', `${tag}.attest`, '-s', `${tag}.sig`, '-o', `${tag}.pcrs`);
-  } finally {
-    flush(ak.dir);
-  }
-  const f = (ext: string) => new Uint8Array(readFileSync(join(ak.dir, `${tag}.${ext}`)));
-  return { attest: f('attest'), signature: f('sig'), pcrBlob: f('pcrs'), nonce: new Uint8Array(nonce), hashAlg: 'sha256', akPublic: ak.akPublic, ekPublic: ak.ekPublic };
-}
+const quote = (ak: ToolsAk, selection: string): QuoteEvidence => toolsQuote(swtpm, ak, { nonce: randomBytes(32), selection });
 
 // ---- byte surgery ----
 

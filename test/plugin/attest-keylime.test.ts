@@ -117,6 +117,35 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
   });
 
+  test("Configure again while an attestation waits on Keylime: it still gets the old Keylime's verdict while the next uses the new one", async () => {
+    const other = startKeylimeVerifier();
+    try {
+      const s = await server(keylimeHcl(good));
+      expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID); // API version known, a kept-alive socket
+      const challenges = () => (s.proc.stderr().match(/"@message":"sending attestation challenge"/g) ?? []).length;
+      const sent = challenges();
+      kl.pause();
+      let inFlight: ReturnType<typeof attest>;
+      try {
+        inFlight = attest(agent, s);
+        // The challenge went out; the agent's TPM answers in tens of ms, then the server posts to the stopped Keylime.
+        for (let i = 0; i < 100 && challenges() === sent; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(challenges()).toBe(sent + 1);
+        await new Promise((r) => setTimeout(r, 1000));
+        await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: keylimeHcl(good, "5s", other) });
+        // The next attestation switches to the new Keylime (and retires the old client) while the first still waits.
+        expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
+      } finally {
+        kl.resume();
+      }
+      const out = await inFlight;
+      expect(out.serverError).toBeUndefined();
+      expect(out.attributes?.spiffeId).toMatch(AGENT_ID);
+    } finally {
+      other.stop();
+    }
+  });
+
   test("Configure again with another Keylime: the new one is used, the old one is no longer asked", async () => {
     const other = startKeylimeVerifier();
     try {

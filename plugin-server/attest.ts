@@ -100,14 +100,14 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
 
   return async function* attest(
     requests: AsyncIterable<AttestRequest>,
-    _call: CallContext,
+    call: CallContext,
   ): AsyncIterable<MessageInitShape<typeof AttestResponseSchema>> {
     const started = Date.now();
     let ekHash: string | undefined;
     try {
       const { config } = plugin.configured();
       const it = requests[Symbol.asyncIterator]();
-      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random });
+      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random, signal: call.signal });
       ekHash = pending.ekHash;
       const tpm = pending.reportedTpm;
       log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: formatPcrSelection(config.pcrSelection), tpm_manufacturer: tpm.manufacturer, tpm_vendor: tpm.vendor, tpm_firmware_version: tpm.firmwareVersion, tpm_pcr_banks: tpm.pcrBanks });

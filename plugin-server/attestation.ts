@@ -147,6 +147,8 @@ export interface AttestationDeps {
   verifier: Verifier;
   random?: (n: number) => Uint8Array;
   now?: () => Date;
+  /** The Attest stream's cancellation: a verifier call still pending when SPIRE gives up is abandoned. */
+  signal?: AbortSignal;
 }
 
 /** What a successful attestation yields. */
@@ -358,6 +360,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
               ekPublic: asTpm2bPublic(ek.bytes),
             },
             config.pcrPolicy,
+            { signal: deps.signal },
           );
         } catch (err) {
           if (!(err instanceof VerifierError)) throw err;

@@ -146,6 +146,23 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     }
   });
 
+  test("SPIRE cancels the Attest stream while Keylime hangs: the Keylime call is abandoned at once, not at its timeout", async () => {
+    const s = await server(keylimeHcl(good, "30s"));
+    expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
+    const refused = () => (s.proc.stderr().match(/"@message":"attestation refused".*"reason":"verifier_unavailable".*cancelled/g) ?? []).length;
+    const before = refused();
+    kl.pause();
+    try {
+      // attest() cancels both streams after 1.5 s, as SPIRE would when giving up.
+      const out = await attest(agent, s, { timeoutMs: 1500 });
+      expect(out.attributes).toBeUndefined();
+      for (let i = 0; i < 100 && refused() === before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(refused()).toBe(before + 1);
+    } finally {
+      kl.resume();
+    }
+  });
+
   test("Configure again with another Keylime: the new one is used, the old one is no longer asked", async () => {
     const other = startKeylimeVerifier();
     try {

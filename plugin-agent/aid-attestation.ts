@@ -76,6 +76,25 @@ function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: numb
   });
 }
 
+/** A challenge from the server, checked before the TPM sees any of it; InvalidArgument naming the field. */
+function parseChallenge(bytes: Uint8Array) {
+  if (bytes.length === 0 || bytes.length > MAX_CHALLENGE_BYTES) {
+    throw PluginError.invalidArgument(`challenge: ${bytes.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
+  }
+  let challenge;
+  try {
+    challenge = fromBinary(AttestationChallengeSchema, bytes);
+  } catch (err) {
+    throw PluginError.invalidArgument(`challenge: not a tpmquote.v1 AttestationChallenge: ${(err as Error).message}`, err);
+  }
+  if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
+  if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
+  const selection = selectionOf(challenge);
+  checkTpm2b("credential_blob", challenge.credentialBlob);
+  checkTpm2b("encrypted_secret", challenge.encryptedSecret);
+  return { challenge, selection };
+}
+
 const describeSelection = (sel: PcrBankSelection[]) => sel.map((s) => `${hashInfo(s.hash).name}:${s.pcrs.join(",")}`).join("+");
 
 function samePcrs(a: Awaited<ReturnType<TpmClient["readPcrs"]>>, b: Awaited<ReturnType<TpmClient["readPcrs"]>>): boolean {
@@ -143,20 +162,14 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
 
     for await (const c of challenges) {
       waitMs += Date.now() - waitFrom;
-      if (c.challenge.length === 0 || c.challenge.length > MAX_CHALLENGE_BYTES) {
-        throw PluginError.invalidArgument(`challenge: ${c.challenge.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
-      }
-      let challenge;
+      let parsed;
       try {
-        challenge = fromBinary(AttestationChallengeSchema, c.challenge);
+        parsed = parseChallenge(c.challenge);
       } catch (err) {
-        throw PluginError.invalidArgument(`challenge: not a tpmquote.v1 AttestationChallenge: ${(err as Error).message}`, err);
+        telemetry.record("failure", "challenge", started, tpmMs);
+        throw err;
       }
-      if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
-      if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
-      const selection = selectionOf(challenge);
-      checkTpm2b("credential_blob", challenge.credentialBlob);
-      checkTpm2b("encrypted_secret", challenge.encryptedSecret);
+      const { challenge, selection } = parsed;
 
       const secret = await step("activate_credential", "activating the credential", () => tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o));
       let quote;

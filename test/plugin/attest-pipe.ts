@@ -72,6 +72,8 @@ export interface AttestOutcome {
 export interface AttestOptions {
   /** Replaces the agent's challenge_response before it reaches the server (e.g. a replay). */
   replaceResponse?: (response: Uint8Array) => Uint8Array;
+  /** Replaces the server's challenge before it reaches the agent (e.g. a malformed one). */
+  replaceChallenge?: (challenge: Uint8Array) => Uint8Array;
   timeoutMs?: number;
 }
 
@@ -117,7 +119,7 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
       for await (const m of serverStream) {
         if (m.response.case === "challenge") {
           out.challenge = m.response.value;
-          toAgent.push({ challenge: m.response.value });
+          toAgent.push({ challenge: options.replaceChallenge ? options.replaceChallenge(m.response.value) : m.response.value });
         } else if (m.response.case === "agentAttributes") {
           out.attributes = m.response.value;
         }

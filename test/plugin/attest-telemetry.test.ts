@@ -141,7 +141,7 @@ describe("attestation telemetry through the Metrics host service", () => {
     }
   });
 
-  test("the agent plugin counts its attestations (by failed TPM step) and its time in the TPM", async () => {
+  test("the agent plugin counts its attestations (by failed TPM step, or a refused challenge) and its time in the TPM", async () => {
     const host = await startMetricsHost(dir);
     const server = await startServer(`ek_hash_path = "${join(dir, "allowed.txt")}"\n`);
     const a = await startSession(AGENT_EXE);
@@ -155,19 +155,24 @@ describe("attestation telemetry through the Metrics host service", () => {
       // A TPM nobody listens on: the first TPM step fails.
       await configure("swtpm:host=127.0.0.1,port=1");
       expect((await attest(a, server)).agentError?.code).toBe(grpc.status.UNAVAILABLE);
+      // A challenge that is not ours: refused before the TPM sees it, and counted too.
+      await configure(swtpm.transportSpec);
+      expect((await attest(a, server, { replaceChallenge: () => new Uint8Array([0xff, 0xff, 0xff]) })).agentError?.code).toBe(grpc.status.INVALID_ARGUMENT);
 
       const ours = () => host.counters.filter((c) => c.key.join(".") === "tpm_quote.attestation");
-      await until(() => ours().length >= 2 && host.samples.length >= 2);
+      await until(() => ours().length >= 3 && host.samples.length >= 3);
       expect(ours().map((c) => [label(c, "result"), label(c, "step")])).toEqual([
         ["success", "none"],
         ["failure", "tpm_info"],
+        ["failure", "challenge"],
       ]);
       expect(host.latencies.map((m) => [m.key.join("."), label(m, "result")])).toEqual([
         ["tpm_quote.attestation.duration", "success"],
         ["tpm_quote.attestation.duration", "failure"],
+        ["tpm_quote.attestation.duration", "failure"],
       ]);
       const tpmMs = host.samples.filter((m) => m.key.join(".") === "tpm_quote.attestation.tpm_ms");
-      expect(tpmMs.map((m) => label(m, "result"))).toEqual(["success", "failure"]);
+      expect(tpmMs.map((m) => label(m, "result"))).toEqual(["success", "failure", "failure"]);
       expect(tpmMs[0].val).toBeGreaterThan(0);
     } finally {
       stopBroker();

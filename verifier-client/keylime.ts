@@ -79,10 +79,11 @@ export function createKeylimeVerifierFromFiles(options: KeylimeVerifierFileOptio
  * Creates a Verifier that posts evidence to a Keylime verifier's /v2.<minor>/verify/evidence.
  * TLS: the server certificate must chain to `caPem` (no system CAs) and match the URL's host; a client
  * certificate is sent when configured; no Authorization header is ever sent. One keep-alive agent is reused.
- * Verdicts: `results.valid === true` in a 200 answer resolves; a 200 with valid=false rejects
- * 'permission_denied' listing Keylime's failures; 400 rejects 'invalid_argument' with Keylime's reason;
- * anything else (refused, reset, TLS failure, timeout, oversize or unreadable answer, other statuses)
- * rejects 'unavailable' naming the URL. It never resolves on an error.
+ * Verdicts: `results.valid === true` with no failure listed in a 200 answer resolves; a 200 with valid=false
+ * or with failures rejects 'permission_denied' listing Keylime's failures; 400 rejects 'invalid_argument' with
+ * Keylime's reason; anything else (refused, reset, TLS failure, timeout, oversize or unreadable answer, a 200
+ * without a boolean `valid` or whose `failures` is not a list, other statuses) rejects 'unavailable' naming
+ * the URL. It never resolves on an error.
  * Keylime checks the quote's signature, nonce, PCR digest and the PCR policy; it does NOT reliably report a
  * bad signature (see docs/keylime.md) and takes PCR numbers from the unsigned pcrBlob, so the caller still
  * owes every cryptographic check of the evidence itself.
@@ -244,7 +245,8 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     const results = isRecord(doc) && isRecord(doc.results) ? doc.results : undefined;
     const failures = readFailures(results?.failures);
     if (answer.status === 200) {
-      if (!results || typeof results.valid !== 'boolean') {
+      // A verdict whose failure list is not a list cannot be read as "no failures": fail closed.
+      if (!results || typeof results.valid !== 'boolean' || (results.failures !== undefined && !Array.isArray(results.failures))) {
         throw new VerifierError(
           'unavailable',
           `keylime verifier ${url}: HTTP 200 without a verdict (answer: ${truncate(answer.body.toString('utf8'))})`,

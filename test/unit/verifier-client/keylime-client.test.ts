@@ -188,6 +188,13 @@ describe('verdicts', () => {
       () => `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":"true","failures":[]}})`,
     ],
     [
+      'valid=true with failures that are not a list -> unavailable (never read as "no failures")',
+      200,
+      { code: 200, results: { valid: true, failures: { type: 'x.y' } } },
+      'unavailable',
+      () => `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":true,"failures":{"type":"x.y"}}})`,
+    ],
+    [
       '400 missing_param -> invalid_argument with the reason',
       400,
       { code: 400, status: 'Bad Request', results: { valid: false, claims: {}, failures: [{ type: 'default.missing_param', context: { message: 'missing parameter "tpm_ak"' } }] } },

@@ -23,6 +23,7 @@ import {
   type Verifier,
 } from '../../verifier-client';
 import { encodePcrBlob, parsePcrBlob } from '../../tpm/keylime/pcr-blob';
+import { selectBitmap, selectedIndices } from '../../tpm/verify/pcr-values';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm';
 import { createToolsAk, startKeylimeVerifier, toolsPcrExtend, toolsPcrRead, toolsQuote, type KeylimeVerifierProcess, type ToolsAk } from '../helpers/keylime';
 
@@ -104,14 +105,10 @@ function withAttest(e: QuoteEvidence, field: keyof ReturnType<typeof attestOffse
 function withBlob(e: QuoteEvidence, edit: (values: Map<number, Uint8Array>) => Map<number, Uint8Array>): QuoteEvidence {
   const blob = parsePcrBlob(e.pcrBlob);
   const sel = blob.selections[0];
-  const values = new Map<number, Uint8Array>();
-  let next = 0;
-  for (let i = 0; i < 24; i++) if (sel.select[i >> 3] & (1 << (i & 7))) values.set(i, blob.values[next++]);
+  const values = new Map(selectedIndices(sel.select).map((i, k) => [i, blob.values[k]]));
   const edited = edit(values);
-  const select = new Uint8Array(3);
   const indices = [...edited.keys()].sort((x, y) => x - y);
-  for (const i of indices) select[i >> 3] |= 1 << (i & 7);
-  return { ...e, pcrBlob: encodePcrBlob({ selections: [{ hash: sel.hash, select }], values: indices.map((i) => edited.get(i)!) }) };
+  return { ...e, pcrBlob: encodePcrBlob({ selections: [{ hash: sel.hash, select: selectBitmap(indices) }], values: indices.map((i) => edited.get(i)!) }) };
 }
 
 // ---- policies ----

@@ -2,7 +2,7 @@
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema, ProtocolVersion } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
@@ -10,8 +10,8 @@ import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 
-/** The protocol version this plugin speaks. */
-export const PROTOCOL_VERSION = 1;
+/** The protocol version this plugin speaks (declared once, in the .proto). */
+export const PROTOCOL_VERSION = ProtocolVersion.V1;
 /** Largest challenge accepted before decoding. */
 export const MAX_CHALLENGE_BYTES = 16 * 1024;
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */

@@ -9,6 +9,7 @@ import {
   ChallengeResponseSchema,
   type AttestationPayload,
   type ChallengeResponse,
+  ProtocolVersion,
 } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { TpmCryptoError } from "../tpm/crypto/errors";
 import { marshal, tpm2b } from "../tpm/marshal/codec";
@@ -28,8 +29,8 @@ import type { ServerConfig } from "./config";
 import { formatPcrSelection, PCR_BANKS, type BankSelection, type PcrBank } from "./pcr-selection";
 import { buildSelectors, printable } from "./selectors";
 
-/** The protocol version this plugin speaks. */
-export const PROTOCOL_VERSION = 1;
+/** The protocol version this plugin speaks (declared once, in the .proto). */
+export const PROTOCOL_VERSION = ProtocolVersion.V1;
 /** Bytes of the nonce and of the credential secret. */
 export const NONCE_BYTES = 32;
 export const SECRET_BYTES = 32;

@@ -7,15 +7,15 @@
 // @generated from file tpmquote/v1/attestation.proto (package tpmquote.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tpmquote/v1/attestation.proto.
  */
 export const file_tpmquote_v1_attestation: GenFile = /*@__PURE__*/
-  fileDesc("Ch10cG1xdW90ZS92MS9hdHRlc3RhdGlvbi5wcm90bxILdHBtcXVvdGUudjEiXAoHVHBtSW5mbxIUCgxtYW51ZmFjdHVyZXIYASABKAkSDgoGdmVuZG9yGAIgASgJEhgKEGZpcm13YXJlX3ZlcnNpb24YAyABKAkSEQoJcGNyX2JhbmtzGAQgAygJIosBChJBdHRlc3RhdGlvblBheWxvYWQSDwoHdmVyc2lvbhgBIAEoDRIWCg5la19jZXJ0aWZpY2F0ZRgCIAEoDBIRCglla19wdWJsaWMYAyABKAwSEQoJYWtfcHVibGljGAQgASgMEiYKCHRwbV9pbmZvGAUgASgLMhQudHBtcXVvdGUudjEuVHBtSW5mbyIqCgxQY3JTZWxlY3Rpb24SDAoEYmFuaxgBIAEoCRIMCgRwY3JzGAIgAygNIpsBChRBdHRlc3RhdGlvbkNoYWxsZW5nZRIPCgd2ZXJzaW9uGAEgASgNEg0KBW5vbmNlGAIgASgMEhcKD2NyZWRlbnRpYWxfYmxvYhgDIAEoDBIYChBlbmNyeXB0ZWRfc2VjcmV0GAQgASgMEjAKDXBjcl9zZWxlY3Rpb24YBSADKAsyGS50cG1xdW90ZS52MS5QY3JTZWxlY3Rpb24iKQoIUGNyVmFsdWUSDQoFaW5kZXgYASABKA0SDgoGZGlnZXN0GAIgASgMIkQKDVBjckJhbmtWYWx1ZXMSDAoEYmFuaxgBIAEoCRIlCgZ2YWx1ZXMYAiADKAsyFS50cG1xdW90ZS52MS5QY3JWYWx1ZSKdAQoRQ2hhbGxlbmdlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDRIYChBhY3RpdmF0ZWRfc2VjcmV0GAIgASgMEhQKDHF1b3RlX2F0dGVzdBgDIAEoDBIXCg9xdW90ZV9zaWduYXR1cmUYBCABKAwSLgoKcGNyX3ZhbHVlcxgFIAMoCzIaLnRwbXF1b3RlLnYxLlBjckJhbmtWYWx1ZXNiBnByb3RvMw");
+  fileDesc("Ch10cG1xdW90ZS92MS9hdHRlc3RhdGlvbi5wcm90bxILdHBtcXVvdGUudjEiXAoHVHBtSW5mbxIUCgxtYW51ZmFjdHVyZXIYASABKAkSDgoGdmVuZG9yGAIgASgJEhgKEGZpcm13YXJlX3ZlcnNpb24YAyABKAkSEQoJcGNyX2JhbmtzGAQgAygJIosBChJBdHRlc3RhdGlvblBheWxvYWQSDwoHdmVyc2lvbhgBIAEoDRIWCg5la19jZXJ0aWZpY2F0ZRgCIAEoDBIRCglla19wdWJsaWMYAyABKAwSEQoJYWtfcHVibGljGAQgASgMEiYKCHRwbV9pbmZvGAUgASgLMhQudHBtcXVvdGUudjEuVHBtSW5mbyIqCgxQY3JTZWxlY3Rpb24SDAoEYmFuaxgBIAEoCRIMCgRwY3JzGAIgAygNIpsBChRBdHRlc3RhdGlvbkNoYWxsZW5nZRIPCgd2ZXJzaW9uGAEgASgNEg0KBW5vbmNlGAIgASgMEhcKD2NyZWRlbnRpYWxfYmxvYhgDIAEoDBIYChBlbmNyeXB0ZWRfc2VjcmV0GAQgASgMEjAKDXBjcl9zZWxlY3Rpb24YBSADKAsyGS50cG1xdW90ZS52MS5QY3JTZWxlY3Rpb24iKQoIUGNyVmFsdWUSDQoFaW5kZXgYASABKA0SDgoGZGlnZXN0GAIgASgMIkQKDVBjckJhbmtWYWx1ZXMSDAoEYmFuaxgBIAEoCRIlCgZ2YWx1ZXMYAiADKAsyFS50cG1xdW90ZS52MS5QY3JWYWx1ZSKdAQoRQ2hhbGxlbmdlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoDRIYChBhY3RpdmF0ZWRfc2VjcmV0GAIgASgMEhQKDHF1b3RlX2F0dGVzdBgDIAEoDBIXCg9xdW90ZV9zaWduYXR1cmUYBCABKAwSLgoKcGNyX3ZhbHVlcxgFIAMoCzIaLnRwbXF1b3RlLnYxLlBjckJhbmtWYWx1ZXMqTAoPUHJvdG9jb2xWZXJzaW9uEiAKHFBST1RPQ09MX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIXChNQUk9UT0NPTF9WRVJTSU9OX1YxEAFiBnByb3RvMw");
 
 /**
  * Facts the agent read from its TPM with TPM2_GetCapability. Unauthenticated: the
@@ -274,4 +274,28 @@ export type ChallengeResponse = Message<"tpmquote.v1.ChallengeResponse"> & {
  */
 export const ChallengeResponseSchema: GenMessage<ChallengeResponse> = /*@__PURE__*/
   messageDesc(file_tpmquote_v1_attestation, 6);
+
+/**
+ * The value of every message's `version` field. Both plugins take it from here, so the
+ * version the agent speaks and the one the server accepts cannot drift apart.
+ *
+ * @generated from enum tpmquote.v1.ProtocolVersion
+ */
+export enum ProtocolVersion {
+  /**
+   * @generated from enum value: PROTOCOL_VERSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PROTOCOL_VERSION_V1 = 1;
+   */
+  V1 = 1,
+}
+
+/**
+ * Describes the enum tpmquote.v1.ProtocolVersion.
+ */
+export const ProtocolVersionSchema: GenEnum<ProtocolVersion> = /*@__PURE__*/
+  enumDesc(file_tpmquote_v1_attestation, 0);
 

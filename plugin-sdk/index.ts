@@ -6,3 +6,4 @@ export { createLogger, type Logger, type LogLevel, type LogFields, isLogLevel } 
 export type { HostServices } from "./host-services";
 export type { ConfigureHook, ConfigResult, CoreConfig, Configured } from "./config-service";
 export type { CallContext, ServiceImpl, ServiceClient, CallOptions } from "./grpc-adapter";
+export { createMetricsEmitter, unixNanos, type MetricsEmitter } from "./metrics";

@@ -1,12 +1,11 @@
 // Jest helpers for the real Keylime verifier: start/stop it through keylime-fixture.sh, and make real quote
 // evidence with tpm2-tools on a swtpm (independent of our own TPM code, so it can cross-check it).
-import { execFileSync } from 'node:child_process';
 import { runFixtureScript } from './fixture-script';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HashAlg, QuoteEvidence } from '../../verifier-client';
-import type { Swtpm } from './swtpm';
+import { runTpmTool, type Swtpm } from './swtpm';
 
 
 export interface KeylimeVerifierProcess {
@@ -85,7 +84,7 @@ export interface ToolsAk {
 }
 
 function tools(swtpm: Swtpm, args: string[], cwd: string): string {
-  return execFileSync(args[0], args.slice(1), { cwd, env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return runTpmTool(swtpm, cwd, args[0], args.slice(1));
 }
 
 function flushTransients(swtpm: Swtpm, cwd: string): void {

@@ -93,10 +93,23 @@ export interface SwtpmToolsSuite {
   read(file: string): Uint8Array;
 }
 
+/**
+ * Runs a TPM tool (`cmd args`, e.g. tpm2_quote) in `cwd` against `swtpm`; returns stdout. A failure names the
+ * command line and carries the tool's stderr.
+ */
+export function runTpmTool(swtpm: Swtpm, cwd: string, cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { cwd, env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
+  }
+}
+
 /** Registers the file's `beforeAll` (start swtpm, make `subdir`) and `afterAll` (stop swtpm). */
 export function useSwtpmTools(subdir: string): SwtpmToolsSuite {
   const suite = {
-    tool: (cmd: string, ...args: string[]) => execFileSync(cmd, args, { cwd: suite.dir, env: suite.swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    tool: (cmd: string, ...args: string[]) => runTpmTool(suite.swtpm, suite.dir, cmd, args),
     read: (file: string) => new Uint8Array(readFileSync(join(suite.dir, file))),
   } as SwtpmToolsSuite & { swtpm: Swtpm; dir: string };
   beforeAll(() => {

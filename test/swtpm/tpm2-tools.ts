@@ -1,15 +1,9 @@
 // Runs tpm2-tools against a test swtpm (the reference stack these tests cross-check against).
-import { execFileSync } from 'node:child_process';
-import type { Swtpm } from '../helpers/swtpm';
+import { runTpmTool, type Swtpm } from '../helpers/swtpm';
 
 /** Runs `tpm2_<tool> args` with TPM2TOOLS_TCTI pointing at `s`, in `cwd`; returns stdout. */
 export function tpm2(s: Swtpm, tool: string, args: string[], cwd: string): string {
-  try {
-    return execFileSync(`tpm2_${tool}`, args, { env: s.env, cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`tpm2_${tool} ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
-  }
+  return runTpmTool(s, cwd, `tpm2_${tool}`, args);
 }
 
 /** Flushes every transient object and session (tpm2-tools leaves them loaded without a resource manager). */

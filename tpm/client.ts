@@ -14,17 +14,11 @@ import {
   type CallOptions,
   type SignedAttestation,
 } from './commands/operations';
-import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from './types/pcr';
+import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
 import { unmarshal } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
 import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob, type LoadOrCreateAkOptions } from './ak/ak';
-
-/** PCRs of one bank: `hash` is a TPM_ALG_* hash (e.g. TPM_ALG_SHA256). */
-export interface PcrBankSelection {
-  hash: number;
-  pcrs: number[];
-}
 
 export interface TpmInfo {
   /** TPM_PT_MANUFACTURER as its 4 ASCII characters (trailing NULs/spaces trimmed), e.g. "IBM". */
@@ -71,17 +65,17 @@ export interface TpmClient {
    */
   activateCredential(ak: AkBlob, ek: EkInfo, idObject: Uint8Array, encSecret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
   /** TPM2_Quote over `selection` with `nonce` as qualifyingData (at most 64 bytes), signed by the AK's own scheme. */
-  quote(ak: AkBlob, nonce: Uint8Array, selection: PcrBankSelection[], o?: CallOptions): Promise<Quote>;
-  /** Reads PCR values (all of them, even beyond 8 per command); values in ascending PCR order per bank. */
-  readPcrs(selection: PcrBankSelection[], o?: CallOptions): Promise<{ hash: number; pcrs: { index: number; value: Uint8Array }[] }[]>;
+  quote(ak: AkBlob, nonce: Uint8Array, selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<Quote>;
+  /** Reads PCR values (all of them, even beyond 8 per command), banks in selection order; sha1/sha256/sha384/sha512 banks only. */
+  readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
   /** Counts of loaded transient objects and loaded sessions (HMAC and policy), e.g. for a leak check. */
   loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
   close(): Promise<void>;
 }
 
-function toSelection(sel: PcrBankSelection[]): TpmsPcrSelection[] {
+function nonEmpty(sel: readonly TpmsPcrSelection[]): readonly TpmsPcrSelection[] {
   if (!sel.length) throw new RangeError('empty PCR selection');
-  return sel.map((s) => pcrSelection(s.hash, s.pcrs));
+  return sel;
 }
 
 function ascii(n: number): string {
@@ -149,17 +143,13 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
 
     async quote(ak, nonce, selection, o = {}) {
       if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
-      const sel = toSelection(selection);
+      const sel = [...nonEmpty(selection)];
       const q = await withAkHandle(t, ak, (h) => quoteCommand(t, h, nonce, sel, o), o);
       return { attest: q.attest, signature: q.signature, parsed: { attested: q.attested, signatureParsed: q.signatureParsed } };
     },
 
     async readPcrs(selection, o = {}) {
-      const r = await pcrRead(t, toSelection(selection), o);
-      return r.banks.map((b) => ({
-        hash: b.hash,
-        pcrs: [...b.values.entries()].sort((x, y) => x[0] - y[0]).map(([index, value]) => ({ index, value })),
-      }));
+      return (await pcrRead(t, nonEmpty(selection), o)).values;
     },
 
     async loadedCounts(o = {}) {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
+import { pcrSelection } from '../../tpm/types/pcr';
 import { TpmError } from '../../tpm/errors';
 import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
@@ -56,7 +57,7 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
       expect(timingSafeEqual(got, credential)).toBe(true);
     }
     const nonce = randomBytes(32);
-    const q = await env.tpm.quote(ak, nonce, [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
+    const q = await env.tpm.quote(ak, nonce, [pcrSelection(C.TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])]);
     expect(Buffer.from(q.parsed.attested.extraData).equals(nonce)).toBe(true);
     times.push(performance.now() - started);
   }

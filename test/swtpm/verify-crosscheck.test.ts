@@ -14,8 +14,8 @@ import { TpmVerifyError } from '../../tpm/verify/errors';
 import { thrown } from '../helpers/thrown';
 import { verifyAkPolicy } from '../../tpm/verify/ak-policy';
 import { verifyQuote } from '../../tpm/verify/quote';
-import type { PcrValues } from '../../tpm/verify/pcr-values';
-import type { HashName } from '../../tpm/crypto/hash';
+import type { PcrValues } from '../../tpm/types/pcr';
+import { hashSize, type HashName } from '../../tpm/crypto/hash';
 
 const env = useSwtpmTools('verify');
 const { tool, read } = env;
@@ -36,7 +36,6 @@ function createAk(name: string, alg: 'rsa' | 'ecc', scheme: 'rsassa' | 'rsapss' 
 
 /** tpm2_pcrread -o writes the values concatenated in selection order. */
 function pcrRead(spec: Array<[HashName, number[]]>): PcrValues {
-  const size: Record<HashName, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
   tool('tpm2_pcrread', spec.map(([b, idx]) => `${b}:${idx.join(',')}`).join('+'), '-o', 'pcrread.bin');
   const raw = read('pcrread.bin');
   const out: Record<string, Record<number, Uint8Array>> = {};
@@ -44,8 +43,8 @@ function pcrRead(spec: Array<[HashName, number[]]>): PcrValues {
   for (const [bank, idx] of spec) {
     out[bank] = {};
     for (const i of idx) {
-      out[bank][i] = raw.slice(off, off + size[bank]);
-      off += size[bank];
+      out[bank][i] = raw.slice(off, off + hashSize(bank));
+      off += hashSize(bank);
     }
   }
   expect(off).toBe(raw.length);

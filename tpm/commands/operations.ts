@@ -6,7 +6,8 @@ import { TpmError } from '../errors';
 import { constantName } from '../marshal/names';
 import type { TpmTransport } from '../transport/transport';
 import type { PublicWithBytes, TpmsNvPublic, TpmsPcrSelection, TpmtPublic, TpmtSigScheme, TpmsAttest, TpmtSignature, TpmsTaggedProperty } from '../types';
-import { selectedPcrs } from '../types/pcr';
+import { pcrSelection, selectedPcrs, type PcrValues } from '../types/pcr';
+import { hashInfo } from '../crypto/hash';
 import * as D from './definitions';
 import { execute, passwordAuth, policyAuth, type AuthSession } from './execute';
 
@@ -301,25 +302,27 @@ export async function certify(
   return signedAttestation(r.params.certifyInfo, r.params.signature);
 }
 
-export interface PcrValues {
-  /** One entry per requested bank, in request order; values keyed by PCR index. */
-  banks: { hash: number; values: Map<number, Uint8Array> }[];
+export interface PcrReadResult {
+  /** Values by bank (in request order) and PCR index. */
+  values: PcrValues;
   /** pcrUpdateCounter of the last read (PCRs changed between reads if it moved; the read is retried). */
   updateCounter: number;
 }
 
 /**
  * TPM2_PCR_Read until every requested PCR has been read (a TPM returns at most 8 digests per call). If the
- * PCRs change between calls (pcrUpdateCounter moves), the whole read starts over (a few times).
+ * PCRs change between calls (pcrUpdateCounter moves), the whole read starts over (a few times). A bank this
+ * project does not compute is refused (TpmCryptoError UNSUPPORTED_ALGORITHM) before anything is sent.
  */
-export async function pcrRead(tpm: Tpm, selection: TpmsPcrSelection[], o: CallOptions = {}): Promise<PcrValues> {
+export async function pcrRead(tpm: Tpm, selection: readonly TpmsPcrSelection[], o: CallOptions = {}): Promise<PcrReadResult> {
+  const bankNames = selection.map((s) => hashInfo(s.hash).name);
   for (let attempt = 0; attempt < 5; attempt++) {
     const pending = selection.map((s) => ({ hash: s.hash, pcrs: new Set(selectedPcrs(s)), size: s.pcrSelect.length }));
-    const banks = selection.map((s) => ({ hash: s.hash, values: new Map<number, Uint8Array>() }));
+    const banks = selection.map((): Record<number, Uint8Array> => ({}));
     let counter: number | undefined;
     let restarted = false;
     for (let guard = 0; guard < 64 && pending.some((p) => p.pcrs.size); guard++) {
-      const req = pending.filter((p) => p.pcrs.size).map((p) => selFrom(p.hash, [...p.pcrs], p.size));
+      const req = pending.filter((p) => p.pcrs.size).map((p) => pcrSelection(p.hash, p.pcrs, p.size));
       const r = await execute(tpm, D.TPM2_PCR_Read, { params: { pcrSelectionIn: req }, signal: o.signal });
       if (counter !== undefined && r.params.pcrUpdateCounter !== counter) {
         restarted = true;
@@ -333,7 +336,7 @@ export async function pcrRead(tpm: Tpm, selection: TpmsPcrSelection[], o: CallOp
         for (const pcr of selectedPcrs(out)) {
           if (i >= digests.length) throw new RangeError('TPM2_PCR_Read: fewer digests than selected PCRs');
           if (idx < 0 || !pending[idx].pcrs.has(pcr)) throw new RangeError(`TPM2_PCR_Read: PCR ${pcr} returned but not requested`);
-          banks[idx].values.set(pcr, digests[i++]);
+          banks[idx][pcr] = digests[i++];
           pending[idx].pcrs.delete(pcr);
         }
       }
@@ -343,15 +346,9 @@ export async function pcrRead(tpm: Tpm, selection: TpmsPcrSelection[], o: CallOp
         throw new RangeError(`TPM2_PCR_Read: PCRs not available: ${missing.join(' ')}`);
       }
     }
-    if (!restarted) return { banks, updateCounter: counter ?? 0 };
+    if (!restarted) return { values: Object.fromEntries(bankNames.map((name, k) => [name, banks[k]])), updateCounter: counter ?? 0 };
   }
   throw new RangeError('TPM2_PCR_Read: PCRs kept changing while being read');
-}
-
-function selFrom(hash: number, pcrs: number[], size: number): TpmsPcrSelection {
-  const pcrSelect = new Uint8Array(size);
-  for (const p of pcrs) pcrSelect[p >> 3] |= 1 << (p & 7);
-  return { hash, pcrSelect };
 }
 
 /** TPM2_PCR_Extend of one PCR with one digest per bank (platform auth: empty password). */

@@ -10,7 +10,7 @@ import { verifyQuote, VerifyQuoteOptions } from '../../../tpm/verify/quote';
 import { verifyAkPolicy } from '../../../tpm/verify/ak-policy';
 import { TpmVerifyError, TpmVerifyErrorCode } from '../../../tpm/verify/errors';
 import { thrown } from '../../helpers/thrown';
-import { PcrValues } from '../../../tpm/verify/pcr-values';
+import type { PcrValues } from '../../../tpm/types/pcr';
 import { fixture, fixtureText, mutations } from './fixtures';
 
 const nonce = new Uint8Array(Buffer.from(fixtureText('nonce.hex'), 'hex'));

@@ -147,8 +147,8 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       create(AttestationPayloadSchema, {
         version: PROTOCOL_VERSION,
         ekCertificate: ek.certificate ?? new Uint8Array(),
-        ekPublic: ek.publicBytes,
-        akPublic: ak.publicBytes,
+        ekPublic: ek.public.bytes,
+        akPublic: ak.public.bytes,
         tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
       }),
     );
@@ -192,8 +192,8 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         create(ChallengeResponseSchema, {
           version: PROTOCOL_VERSION,
           activatedSecret: secret,
-          quoteAttest: quote.attest,
-          quoteSignature: quote.signature,
+          quoteAttest: quote.attest.bytes,
+          quoteSignature: quote.signature.bytes,
           pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({ bank, values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })) })),
         }),
       );

@@ -3,20 +3,16 @@
 import * as C from './marshal/constants';
 import { constantName } from './marshal/names';
 import { openTransport, type TpmTransport, type TransportOptions } from './transport/transport';
-import {
-  getHandles,
-  getPcrBanks,
-  getProperties,
-  pcrRead,
-  quote as quoteCommand,
-  activateCredential as activateCommand,
-  passwordAuth,
-  type CallOptions,
-  type SignedAttestation,
-} from './commands/operations';
+import { getHandles, getPcrBanks, getProperties } from './commands/capability';
+import { TPM2_ActivateCredential, TPM2_Quote } from './commands/definitions';
+import { execute, type CallOptions } from './commands/execute';
+import { NULL_SIG_SCHEME } from './commands/params';
+import { pcrRead } from './commands/pcr-read';
 import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
-import { unmarshal } from './marshal/codec';
+import type { TpmsAttest } from './types/attest';
+import type { TpmtSignature } from './types/signature';
+import { unmarshal, type WithBytes } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
 import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob, type LoadOrCreateAkOptions } from './ak/ak';
 
@@ -36,13 +32,12 @@ export interface TpmInfo {
   pcrBanks: { hash: number; hashName: string; pcrs: number[] }[];
 }
 
+/** A TPM2_Quote answer: each part decoded, with its bytes exactly as the TPM returned them. */
 export interface Quote {
-  /** TPMS_ATTEST bytes exactly as signed. */
-  attest: Uint8Array;
-  /** Marshalled TPMT_SIGNATURE. */
-  signature: Uint8Array;
-  /** Parsed views, for convenience. */
-  parsed: Pick<SignedAttestation, 'attested' | 'signatureParsed'>;
+  /** The TPMS_ATTEST; `bytes` is what the signature covers. */
+  attest: WithBytes<TpmsAttest>;
+  /** The TPMT_SIGNATURE. */
+  signature: WithBytes<TpmtSignature>;
 }
 
 export interface TpmClient {
@@ -126,26 +121,21 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
     async activateCredential(ak, ek, idObject, encSecret, o = {}) {
       const credentialBlob = unmarshal(Tpm2bIdObject, idObject);
       const secret = unmarshal(Tpm2bEncryptedSecret, encSecret);
-      return withAkHandle(
+      const r = await withAkHandle(
         t,
         ak,
-        (akHandle) =>
-          withEkHandle(
-            t,
-            ek,
-            (ekHandle, ekAuth) =>
-              activateCommand(t, { activateHandle: akHandle, keyHandle: ekHandle, activateAuth: passwordAuth(), keyAuth: ekAuth, credentialBlob, secret }, o),
-            o,
-          ),
+        (activateHandle) =>
+          withEkHandle(t, ek, (keyHandle) => execute(t, TPM2_ActivateCredential, { handles: { activateHandle, keyHandle }, params: { credentialBlob, secret }, signal: o.signal }), o),
         o,
       );
+      return r.params.certInfo;
     },
 
     async quote(ak, nonce, selection, o = {}) {
       if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
-      const sel = [...nonEmpty(selection)];
-      const q = await withAkHandle(t, ak, (h) => quoteCommand(t, h, nonce, sel, o), o);
-      return { attest: q.attest, signature: q.signature, parsed: { attested: q.attested, signatureParsed: q.signatureParsed } };
+      const params = { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME, PCRselect: [...nonEmpty(selection)] };
+      const q = await withAkHandle(t, ak, (signHandle) => execute(t, TPM2_Quote, { handles: { signHandle }, params, signal: o.signal }), o);
+      return { attest: q.params.quoted, signature: q.params.signature };
     },
 
     async readPcrs(selection, o = {}) {

@@ -45,7 +45,7 @@ describe.each([
     const ek = await env.tpm.readEk(ekKind);
     const ak = await env.tpm.loadOrCreateAk(dir, akAlg, { ek });
     expect(ak.parent).toEqual({ type: 'ek', ek });
-    writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.publicBytes));
+    writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.public.bytes));
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'secret.bin'), secret);
     tpm2(env.swtpm, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
@@ -83,7 +83,7 @@ describe.each([
     const ak = await env.tpm.loadOrCreateAk(dir, akAlg);
     const nonce = randomBytes(32);
     const q = await env.tpm.quote(ak, nonce, selection);
-    const att = q.parsed.attested;
+    const att = q.attest.value;
     expect(att.magic).toBe(C.TPM_GENERATED_VALUE);
     if (att.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
     expect(hex(att.extraData)).toBe(hex(nonce));
@@ -91,9 +91,9 @@ describe.each([
     expect(pcrsOf(att.attested.pcrSelect)).toEqual(pcrsOf(selection));
     const values = await env.tpm.readPcrs(selection);
     const pcrBytes = serializedPcrs(values);
-    writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.publicBytes));
-    writeFileSync(join(dir, 'quote.msg'), q.attest);
-    writeFileSync(join(dir, 'quote.sig'), q.signature);
+    writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.public.bytes));
+    writeFileSync(join(dir, 'quote.msg'), q.attest.bytes);
+    writeFileSync(join(dir, 'quote.sig'), q.signature.bytes);
     writeFileSync(join(dir, 'quote.pcrs'), pcrBytes);
     const check = (pcrFile: string, n: Buffer) =>
       tpm2(env.swtpm, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
@@ -119,7 +119,7 @@ test.each(['ek', 'srk'] as const)('the AK (parent %s) survives a TPM restart: th
   expect(again.created).toBe(false);
   expect(hex(again.name)).toBe(hex(first.name));
   const q = await env.tpm.quote(again, randomBytes(16), [pcrSelection(C.TPM_ALG_SHA256, [0])]);
-  expect(q.parsed.signatureParsed.sigAlg).toBe(C.TPM_ALG_ECDSA);
+  expect(q.signature.value.sigAlg).toBe(C.TPM_ALG_ECDSA);
 });
 
 test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner chains to the EK; an SRK-child AK does not', async () => {
@@ -130,7 +130,7 @@ test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner cha
   const sel = [pcrSelection(C.TPM_ALG_SHA256, [0])];
 
   const akEk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-ek-')), 'rsa', { ek });
-  const q1 = (await env.tpm.quote(akEk, randomBytes(8), sel)).parsed.attested;
+  const q1 = (await env.tpm.quote(akEk, randomBytes(8), sel)).attest.value;
   expect(q1.firmwareVersion).toBe(firmware);
   // QN(EK) = nameAlg || H(handle(TPM_RH_ENDORSEMENT) || Name(EK)); QN(AK) = nameAlg || H(QN(EK) || Name(AK)).
   const qn = (alg: string, algId: number, parentQn: Uint8Array, name: Uint8Array) =>
@@ -140,7 +140,7 @@ test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner cha
   expect(hex(q1.qualifiedSigner)).toBe(hex(qn('sha256', C.TPM_ALG_SHA256, qnEk, akEk.name)));
 
   const akSrk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-srk-')), 'rsa', { parent: 'srk' });
-  const q2 = (await env.tpm.quote(akSrk, randomBytes(8), sel)).parsed.attested;
+  const q2 = (await env.tpm.quote(akSrk, randomBytes(8), sel)).attest.value;
   expect(q2.firmwareVersion).not.toBe(firmware);
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
-import { pcrExtend } from '../../tpm/commands/operations';
+import { execute, TPM2_PCR_Extend } from '../../tpm/commands';
 import { pcrSelection } from '../../tpm/types/pcr';
 import { tpm2 } from './tpm2-tools';
 
@@ -32,7 +32,7 @@ test('after tpm2_pcrextend, all 72 PCRs of three banks read by us equal tpm2_pcr
     tpm2(env.swtpm, 'pcrextend', [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`], env.work);
   }
   // Ours via TPM2_PCR_Extend too (the debug PCR 16 needs no platform auth).
-  await pcrExtend(env.tpm.transport, 16, BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })));
+  await execute(env.tpm.transport, TPM2_PCR_Extend, { handles: { pcrHandle: 16 }, params: { digests: BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })) } });
   const ours = await env.tpm.readPcrs(BANKS.map((b) => pcrSelection(b.hash, ALL)));
   tpm2(env.swtpm, 'pcrread', ['sha1:all+sha256:all+sha384:all', '-o', 'pcrs.bin'], env.work);
   const theirs = readFileSync(join(env.work, 'pcrs.bin'));

@@ -132,10 +132,10 @@ const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xf
  */
 export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
   const qn = (parent: Uint8Array, child: PublicArea) => {
-    const h = hashInfo(child.public.nameAlg);
+    const h = hashInfo(child.value.nameAlg);
     const digest = createHash(h.name).update(parent).update(tpmName(child)).digest();
     const out = new Uint8Array(2 + digest.length);
-    new DataView(out.buffer).setUint16(0, child.public.nameAlg);
+    new DataView(out.buffer).setUint16(0, child.value.nameAlg);
     out.set(digest, 2);
     return out;
   };
@@ -282,7 +282,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
   const ek = publicArea("payload.ek_public", payload.ekPublic);
   let ekDer: Uint8Array;
   try {
-    ekDer = publicToPkixDer(ek.public);
+    ekDer = publicToPkixDer(ek.value);
   } catch (err) {
     throw malformed("payload.ek_public", (err as Error).message, err);
   }
@@ -302,7 +302,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     const trusted = checkEkTrust(config, payload, ekDer, ekHash, now());
     // Check 2: AK attributes.
     try {
-      verifyAkPolicy(ak.public);
+      verifyAkPolicy(ak.value);
     } catch (err) {
       throw fromVerifyError("ak_attributes", "payload.ak_public", err);
     }
@@ -310,7 +310,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     const secret = random(SECRET_BYTES);
     let credential;
     try {
-      credential = makeCredential({ ekPublic: ek.public, objectName: tpmName(ak), credential: secret });
+      credential = makeCredential({ ekPublic: ek.value, objectName: tpmName(ak), credential: secret });
     } catch (err) {
       if (err instanceof TpmCryptoError) throw malformed("payload.ek_public", `no credential can be made for this EK: ${err.message}`, err);
       throw err;

@@ -62,8 +62,8 @@ function decode<T>(codec: Codec<T>, bytes: Uint8Array, code: 'ATTEST_MALFORMED' 
 }
 
 function publicOf(ak: VerifyQuoteOptions['akPublic']): TpmtPublic {
-  if (ak instanceof Uint8Array) return parseAkPublic(ak).public;
-  if ('bytes' in ak && 'public' in ak) return ak.public;
+  if (ak instanceof Uint8Array) return parseAkPublic(ak).value;
+  if ('bytes' in ak && 'value' in ak) return ak.value;
   return ak as TpmtPublic;
 }
 

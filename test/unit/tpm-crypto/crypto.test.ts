@@ -46,14 +46,14 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
   it.each(['ek-rsa', 'ek-ecc', 'ak-rsa', 'ak-ecc', 'ak-rsapss'])('%s: our Name equals tpm2_readpublic/createak -n', (n) => {
     const p = parseTpm2bPublic(fixture(`${n}.pub`));
     expect(hex(tpmName(p))).toBe(hex(fixture(`${n}.name`)));
-    expect(hex(tpmName(p.public))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
-    expect(hex(encodeTpm2bPublic(p.public))).toBe(hex(fixture(`${n}.pub`)));
+    expect(hex(tpmName(p.value))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
+    expect(hex(encodeTpm2bPublic(p.value))).toBe(hex(fixture(`${n}.pub`)));
   });
   it.each([
     ['ek-rsa', 'ek-rsa-cert.der'],
     ['ek-ecc', 'ek-ecc-cert.der'],
   ])('%s public area converts to the key in its EK certificate (PKIX DER equal)', (n, cert) => {
-    const pub = parseTpm2bPublic(fixture(`${n}.pub`)).public;
+    const pub = parseTpm2bPublic(fixture(`${n}.pub`)).value;
     const certKey = new X509Certificate(fixture(cert)).publicKey;
     expect(hex(publicToPkixDer(pub))).toBe(hex(certKey.export({ type: 'spki', format: 'der' })));
     expect(publicToKeyObject(pub).equals(certKey)).toBe(true);
@@ -61,9 +61,9 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
     expect(hex(encodeTpm2bPublic(publicFromKeyObject(certKey, pub)))).toBe(hex(fixture(`${n}.pub`)));
   });
   it('refuses a modulus that does not match keyBits and a point off the curve', () => {
-    const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).public as Extract<TpmtPublic, { type: 1 }>;
+    const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).value as Extract<TpmtPublic, { type: 1 }>;
     expect(() => publicToKeyObject({ ...rsa, unique: rsa.unique.slice(1) })).toThrow('RSA modulus of 255 bytes does not match keyBits 2048');
-    const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).public as Extract<TpmtPublic, { type: 0x23 }>;
+    const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
     const y = Uint8Array.from(ecc.unique.y);
     y[5] ^= 1;
     const e = (() => { try { publicToKeyObject({ ...ecc, unique: { x: ecc.unique.x, y } }); } catch (x) { return x; } })() as TpmCryptoError;
@@ -108,10 +108,10 @@ describe('makeCredential', () => {
     ['RSA-2048 EK (AES-128, SHA-256)', 'ek-rsa.pub', generateKeyPairSync('rsa', { modulusLength: 2048 })],
     ['ECC P-384 EK (AES-256, SHA-384)', 'ek-ecc.pub', generateKeyPairSync('ec', { namedCurve: 'secp384r1' })],
   ] as const) {
-    const template = parseTpm2bPublic(fixture(tmpl)).public;
+    const template = parseTpm2bPublic(fixture(tmpl)).value;
     cases.push([label, publicFromKeyObject(pair.publicKey, template), pair.privateKey]);
   }
-  const p256Template = parseTpm2bPublic(fixture('ek-ecc.pub')).public as Extract<TpmtPublic, { type: 0x23 }>;
+  const p256Template = parseTpm2bPublic(fixture('ek-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
   const p256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   cases.push([
     'ECC P-256 EK (AES-128, SHA-256)',

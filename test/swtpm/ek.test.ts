@@ -42,7 +42,7 @@ describe.each([
       const ek = await env.tpm.readEk(kind);
       expect(hex(created.params.outPublic.bytes)).toBe(hex(ek.public.bytes));
     } finally {
-      await execute(env.tpm.transport, TPM2_FlushContext, { params: { flushHandle: created.handle! } });
+      await execute(env.tpm.transport, TPM2_FlushContext, { params: { flushHandle: created.handle } });
     }
   });
 });

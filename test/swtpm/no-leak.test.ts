@@ -31,8 +31,8 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
   const srk = await execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
   const session = await execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() });
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
-  await execute(t, TPM2_FlushContext, { params: { flushHandle: srk.handle! } });
-  await execute(t, TPM2_FlushContext, { params: { flushHandle: session.handle! } });
+  await execute(t, TPM2_FlushContext, { params: { flushHandle: srk.handle } });
+  await execute(t, TPM2_FlushContext, { params: { flushHandle: session.handle } });
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 
   const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-'))); // EK- and SRK-child AKs live side by side

@@ -124,7 +124,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
 export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
-  const srk = (await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')), signal: o.signal })).handle!;
+  const srk = (await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')), signal: o.signal })).handle;
   try {
     return await fn(srk);
   } finally {
@@ -141,7 +141,7 @@ async function withParent<T>(tpm: Tpm, parent: AkParent, fn: (parent: number | A
 // TPM2_Load (Part 3 12.2) of a saved blob under its loaded parent; inPublic goes verbatim as saved.
 async function loadUnder(tpm: Tpm, parentHandle: number | AuthHandle, ak: AkBlob, o: CallOptions) {
   const r = await execute(tpm, TPM2_Load, { handles: { parentHandle }, params: { inPrivate: ak.private, inPublic: ak.public }, signal: o.signal });
-  return { handle: r.handle!, name: r.params.name };
+  return { handle: r.handle, name: r.params.name };
 }
 
 /**

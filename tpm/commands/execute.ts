@@ -10,9 +10,9 @@ import { TpmsAuthCommand, TpmsAuthResponse } from '../types/session';
 /**
  * One TPM command, declared once (go-tpm style): code, named handles, codecs. Handles that carry an
  * authorization (marked @ in the Part 3 tables) come first on the wire, so they are declared apart from
- * the others; a call names every handle, so swapped handles do not compile.
+ * the others; a call names every handle, so a missing, misspelt or foreign handle name does not compile.
  */
-export interface CommandDef<A extends string, H extends string, P, R> {
+export interface CommandDef<A extends string, H extends string, P, R, RH extends boolean = boolean> {
   /** Spec name, e.g. TPM2_Quote (used in errors). */
   readonly name: string;
   readonly code: number;
@@ -21,7 +21,7 @@ export interface CommandDef<A extends string, H extends string, P, R> {
   /** Names of the other input handles, in order (after the authorized ones). */
   readonly handles: readonly H[];
   /** True when the response starts with one handle (CreatePrimary, Load, StartAuthSession). */
-  readonly responseHandle: boolean;
+  readonly responseHandle: RH;
   readonly params: Codec<P>;
   /** Parameter names, for error messages naming parameter N. */
   readonly paramNames: readonly string[];
@@ -32,9 +32,9 @@ export interface CommandDef<A extends string, H extends string, P, R> {
  * Declares a command (fixes the type parameters). `paramNames` defaults to the field names of a `struct()`
  * params codec, so the parameters are named once; give it only for a params codec that is not a struct.
  */
-export function defineCommand<A extends string = never, H extends string = never, P = unknown, R = unknown>(
-  def: Omit<CommandDef<A, H, P, R>, 'paramNames'> & { paramNames?: readonly string[] },
-): CommandDef<A, H, P, R> {
+export function defineCommand<A extends string = never, H extends string = never, P = unknown, R = unknown, RH extends boolean = false>(
+  def: Omit<CommandDef<A, H, P, R, RH>, 'paramNames'> & { paramNames?: readonly string[] },
+): CommandDef<A, H, P, R, RH> {
   return { ...def, paramNames: def.paramNames ?? (def.params as Partial<StructCodec<P>>).fieldNames ?? [] };
 }
 
@@ -79,11 +79,8 @@ export type ExecuteInput<A extends string, H extends string, P> = ([A | H] exten
   retries?: number;
 };
 
-export interface ExecuteOutput<R> {
-  /** The response handle, when the command returns one. */
-  handle?: number;
-  params: R;
-}
+/** A response: its parameters, and the response handle for a command that returns one (typed by the definition). */
+export type ExecuteOutput<R, RH extends boolean = boolean> = { params: R } & (RH extends true ? { handle: number } : { handle?: undefined });
 
 const authArea = list(TpmsAuthCommand, 3);
 
@@ -134,7 +131,11 @@ export function marshalCommand<A extends string, H extends string, P>(def: Comma
  * Parses a response for `def` (exported for tests). `sessionCount` defaults to the command's authorized
  * handles. Throws TpmError for a non-success code.
  */
-export function unmarshalResponse<R>(def: CommandDef<string, string, unknown, R>, bytes: Uint8Array, sessionCount = def.authHandles.length): ExecuteOutput<R> {
+export function unmarshalResponse<R, RH extends boolean>(
+  def: CommandDef<string, string, unknown, R, RH>,
+  bytes: Uint8Array,
+  sessionCount = def.authHandles.length,
+): ExecuteOutput<R, RH> {
   const r = new Reader(bytes);
   let handle: number | undefined;
   try {
@@ -164,7 +165,7 @@ export function unmarshalResponse<R>(def: CommandDef<string, string, unknown, R>
       r.path.pop();
     }
     if (r.remaining) r.fail(`${r.remaining} trailing bytes`);
-    return { handle, params };
+    return { handle, params } as ExecuteOutput<R, RH>;
   } catch (e) {
     if (e instanceof TpmMarshalError) throw new TpmResponseError(def.name, e.message, { cause: e, handle });
     throw e;
@@ -193,7 +194,11 @@ type Sender = Pick<TpmTransport, 'send'>;
  * warnings are re-sent a few times first. A malformed response (TpmResponseError) that still carried a
  * transient object or session handle has that handle flushed before the error is thrown.
  */
-export async function execute<A extends string, H extends string, P, R>(t: Sender, def: CommandDef<A, H, P, R>, input: ExecuteInput<A, H, P>): Promise<ExecuteOutput<R>> {
+export async function execute<A extends string, H extends string, P, R, RH extends boolean>(
+  t: Sender,
+  def: CommandDef<A, H, P, R, RH>,
+  input: ExecuteInput<A, H, P>,
+): Promise<ExecuteOutput<R, RH>> {
   const command = marshalCommand(def, input);
   const sessionCount = def.authHandles.length;
   let retries = input.retries ?? 5;

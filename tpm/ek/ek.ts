@@ -174,7 +174,7 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
 // TPM2_CreatePrimary of an EK template in the endorsement hierarchy (empty password); the caller flushes it.
 async function createEk(tpm: Tpm, template: TpmtPublic, o: CallOptions) {
   const r = await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(template), signal: o.signal });
-  return { handle: r.handle!, params: r.params };
+  return { handle: r.handle, params: r.params };
 }
 
 /**
@@ -200,7 +200,7 @@ export async function withEkHandle<T>(tpm: Tpm, ek: EkInfo, fn: (ek: AuthHandle)
       auth = passwordAuth();
     } else {
       const s = await execute(tpm, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams({ hashAlg: ek.public.value.nameAlg }), signal: o.signal });
-      session = s.handle!;
+      session = s.handle;
       await execute(tpm, TPM2_PolicySecret, { handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session }, params: POLICY_SECRET_PARAMS, signal: o.signal });
       auth = policyAuth(session, C.TPMA_SESSION_continueSession);
     }

@@ -1,11 +1,11 @@
-import { createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as C from '../../../tpm/marshal/constants';
 import { unmarshal } from '../../../tpm/marshal/codec';
 import { TpmsEccPoint } from '../../../tpm/types/public';
 import { kdfa, kdfe } from '../../../tpm/crypto/kdf';
-import { hashInfo } from '../../../tpm/crypto/hash';
+import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../tpm/crypto/hash';
 import { encodeTpm2bPublic, parseTpm2bPublic, publicFromKeyObject, publicToKeyObject, publicToPkixDer, tpmName } from '../../../tpm/crypto/public-key';
 import type { TpmtPublic } from '../../../tpm/crypto/public-codec';
 import { makeCredential } from '../../../tpm/crypto/make-credential';
@@ -14,6 +14,38 @@ import { TpmCryptoError } from '../../../tpm/crypto/errors';
 const FIX = join(__dirname, '..', '..', 'fixtures', 'tpm');
 const fixture = (n: string) => new Uint8Array(readFileSync(join(FIX, n)));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('the hash table', () => {
+  test.each(HASH_NAMES.map((n) => [n]))('%s: TPM_ALG_ID and back, digest size equal to what Node computes', (name) => {
+    const size = createHash(name).digest().length;
+    expect(hashInfo(hashAlgId(name))).toEqual({ alg: hashAlgId(name), name, size });
+    expect(hashSize(name)).toBe(size);
+    expect(DIGEST_SIZES.get(hashAlgId(name))).toBe(size);
+    expect(isHashName(name)).toBe(true);
+  });
+
+  test.each([
+    [C.TPM_ALG_SM3_256, 32, 'hash algorithm 0x0012 is not supported'],
+    [C.TPM_ALG_SHA3_256, 32, 'hash algorithm 0x0027 is not supported'],
+    [C.TPM_ALG_SHA3_512, 64, 'hash algorithm 0x0029 is not supported'],
+    [C.TPM_ALG_NULL, undefined, 'hash algorithm 0x0010 is not supported'],
+  ])('TPM_ALG_ID %d: TPMT_HA digest size %s, but no hash this project computes', (alg, size, message) => {
+    expect(DIGEST_SIZES.get(alg)).toBe(size);
+    let err: unknown;
+    try {
+      hashInfo(alg);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TpmCryptoError);
+    expect(err).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', message });
+  });
+
+  test('bank names are the four computed hashes only', () => {
+    expect(HASH_NAMES).toEqual(['sha1', 'sha256', 'sha384', 'sha512']);
+    expect(['sha3-256', 'sm3_256', 'md5', ''].filter(isHashName)).toEqual([]);
+  });
+});
 
 describe('KDFa / KDFe', () => {
   const key = new Uint8Array(32).fill(7);

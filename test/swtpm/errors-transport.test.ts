@@ -4,7 +4,7 @@ import * as C from '../../tpm/marshal/constants';
 import { struct, u32 } from '../../tpm/marshal/codec';
 import * as E from '../../tpm/errors';
 import { rejected } from '../helpers/thrown';
-import { defineCommand, execute, passwordAuth } from '../../tpm/commands/execute';
+import { defineCommand, execute, passwordAuth, type TpmSender as Tpm } from '../../tpm/commands/execute';
 import {
   TPM2_CreatePrimary,
   TPM2_FlushContext,
@@ -17,7 +17,6 @@ import {
 } from '../../tpm/commands/definitions';
 import { getHandles } from '../../tpm/commands/capability';
 import { keyCreateParams, policySessionParams, UNBOUND_SESSION } from '../../tpm/commands/params';
-import type { TpmTransport } from '../../tpm/transport/transport';
 import { akPath, loadAk } from '../../tpm/ak/ak';
 import { EK_PROFILES, srkTemplate } from '../../tpm/ek/templates';
 import { pcrSelection } from '../../tpm/types';
@@ -34,7 +33,6 @@ beforeAll(() => {
 afterAll(() => s?.stop());
 
 const tpmError = (p: Promise<unknown>) => rejected(E.TpmError, p);
-type Tpm = Pick<TpmTransport, 'send'>;
 const getRandom = async (t: Tpm, bytesRequested: number) => (await execute(t, TPM2_GetRandom, { params: { bytesRequested } })).params.randomBytes;
 const createSrk = (t: Tpm) => execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
 

@@ -17,16 +17,13 @@ import { join } from 'node:path';
 import * as C from '../marshal/constants';
 import { unmarshal, withBytes, type WithBytes } from '../marshal/codec';
 import { TpmError } from '../errors';
-import type { TpmTransport } from '../transport/transport';
 import { TpmtPublic } from '../types';
 import { TPM2_Create, TPM2_CreatePrimary, TPM2_Load } from '../commands/definitions';
-import { execute, type AuthHandle, type CallOptions } from '../commands/execute';
+import { execute, type AuthHandle, type CallOptions, type TpmSender } from '../commands/execute';
 import { flushQuietly } from '../commands/flush';
 import { keyCreateParams } from '../commands/params';
 import { objectName, withEkHandle, type EkInfo } from '../ek/ek';
 import { srkTemplate } from '../ek/templates';
-
-type Tpm = Pick<TpmTransport, 'send'>;
 
 export type AkAlg = 'rsa' | 'ecc';
 
@@ -123,7 +120,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
 }
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
-export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withSrk<T>(tpm: TpmSender, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
   const srk = (await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')), signal: o.signal })).handle;
   try {
     return await fn(srk);
@@ -133,13 +130,13 @@ export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: C
 }
 
 /** Runs `fn` with the AK's parent loaded and authorized; releases the parent (and its session) on every path. */
-async function withParent<T>(tpm: Tpm, parent: AkParent, fn: (parent: number | AuthHandle) => Promise<T>, o: CallOptions): Promise<T> {
+async function withParent<T>(tpm: TpmSender, parent: AkParent, fn: (parent: number | AuthHandle) => Promise<T>, o: CallOptions): Promise<T> {
   if (parent.type === 'ek') return withEkHandle(tpm, parent.ek, fn, o);
   return withSrk(tpm, fn, o);
 }
 
 // TPM2_Load (Part 3 12.2) of a saved blob under its loaded parent; inPublic goes verbatim as saved.
-async function loadUnder(tpm: Tpm, parentHandle: number | AuthHandle, ak: AkBlob, o: CallOptions) {
+async function loadUnder(tpm: TpmSender, parentHandle: number | AuthHandle, ak: AkBlob, o: CallOptions) {
   const r = await execute(tpm, TPM2_Load, { handles: { parentHandle }, params: { inPrivate: ak.private, inPublic: ak.public }, signal: o.signal });
   return { handle: r.handle, name: r.params.name };
 }
@@ -148,13 +145,13 @@ async function loadUnder(tpm: Tpm, parentHandle: number | AuthHandle, ak: AkBlob
  * Loads the AK and returns its transient handle; the caller flushes it. The parent is released as soon as
  * the AK is loaded (a loaded object does not need its parent), so at most the AK stays in a TPM slot.
  */
-export async function loadAk(tpm: Tpm, ak: AkBlob, o: CallOptions = {}): Promise<number> {
+export async function loadAk(tpm: TpmSender, ak: AkBlob, o: CallOptions = {}): Promise<number> {
   const handle = await withParent(tpm, ak.parent, async (parent) => (await loadUnder(tpm, parent, ak, o)).handle, o);
   return handle;
 }
 
 /** Runs `fn` with the AK loaded; flushes it (and everything used to load it) on every path. */
-export async function withAkHandle<T>(tpm: Tpm, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withAkHandle<T>(tpm: TpmSender, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
   const handle = await loadAk(tpm, ak, o);
   try {
     return await fn(handle);
@@ -175,7 +172,7 @@ export interface LoadOrCreateAkOptions extends CallOptions {
  * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
  * cleared or replaced). Returns the blob; no TPM handle stays loaded.
  */
-export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
+export async function loadOrCreateAk(tpm: TpmSender, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new RangeError(`unknown AK algorithm "${alg}" (rsa, ecc)`);
   const kind = o.parent ?? 'ek';
   if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');

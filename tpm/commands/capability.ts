@@ -1,14 +1,11 @@
 // TPM2_GetCapability (Part 3 30.2) read to the end: a capability's answer can span pages (moreData).
 import * as C from '../marshal/constants';
-import type { TpmTransport } from '../transport/transport';
 import type { TpmsPcrSelection, TpmsTaggedProperty } from '../types';
 import { TPM2_GetCapability } from './definitions';
-import { execute, type CallOptions } from './execute';
-
-type Tpm = Pick<TpmTransport, 'send'>;
+import { execute, type CallOptions, type TpmSender } from './execute';
 
 // One page; the callers below loop over pages.
-async function getCapability(tpm: Tpm, capability: number, property: number, propertyCount: number, o: CallOptions) {
+async function getCapability(tpm: TpmSender, capability: number, property: number, propertyCount: number, o: CallOptions) {
   return (await execute(tpm, TPM2_GetCapability, { params: { capability, property, propertyCount }, signal: o.signal })).params;
 }
 
@@ -17,7 +14,7 @@ async function getCapability(tpm: Tpm, capability: number, property: number, pro
  * every loaded session, HMAC (0x02..) and policy (0x03..) alike (Part 2 7.2); HR_SAVED_SESSION (0x03..)
  * lists context-saved sessions only.
  */
-export async function getHandles(tpm: Tpm, first: number, o: CallOptions = {}): Promise<number[]> {
+export async function getHandles(tpm: TpmSender, first: number, o: CallOptions = {}): Promise<number[]> {
   const type = first >>> 24;
   const accept = (h: number) => (h >>> 24 === type || (type === C.TPM_HT_LOADED_SESSION && h >>> 24 === C.TPM_HT_POLICY_SESSION)) && h >= first;
   const out: number[] = [];
@@ -36,7 +33,7 @@ export async function getHandles(tpm: Tpm, first: number, o: CallOptions = {}): 
 }
 
 /** TPM properties (TPM_CAP_TPM_PROPERTIES) from `first`, up to `count`. */
-export async function getProperties(tpm: Tpm, first: number, count: number, o: CallOptions = {}): Promise<Map<number, number>> {
+export async function getProperties(tpm: TpmSender, first: number, count: number, o: CallOptions = {}): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   let next = first;
   while (out.size < count) {
@@ -50,13 +47,13 @@ export async function getProperties(tpm: Tpm, first: number, count: number, o: C
 }
 
 /** One TPM property value, or undefined if the TPM does not report it. */
-export async function getProperty(tpm: Tpm, property: number, o: CallOptions = {}): Promise<number | undefined> {
+export async function getProperty(tpm: TpmSender, property: number, o: CallOptions = {}): Promise<number | undefined> {
   const m = await getProperties(tpm, property, 1, o);
   return m.get(property);
 }
 
 /** Allocated PCR banks (TPM_CAP_PCRS). */
-export async function getPcrBanks(tpm: Tpm, o: CallOptions = {}): Promise<TpmsPcrSelection[]> {
+export async function getPcrBanks(tpm: TpmSender, o: CallOptions = {}): Promise<TpmsPcrSelection[]> {
   const r = await getCapability(tpm, C.TPM_CAP_PCRS, 0, 1, o);
   return r.capabilityData.data as TpmsPcrSelection[];
 }

@@ -186,7 +186,8 @@ function flushCommand(handle: number): Uint8Array {
   return w.finish();
 }
 
-type Sender = Pick<TpmTransport, 'send'>;
+/** What running a command needs of a transport: `send(bytes) -> bytes`. */
+export type TpmSender = Pick<TpmTransport, 'send'>;
 
 /**
  * Runs one command: marshals it, sends it through the transport (which serialises per TPM), and parses the
@@ -195,7 +196,7 @@ type Sender = Pick<TpmTransport, 'send'>;
  * transient object or session handle has that handle flushed before the error is thrown.
  */
 export async function execute<A extends string, H extends string, P, R, RH extends boolean>(
-  t: Sender,
+  t: TpmSender,
   def: CommandDef<A, H, P, R, RH>,
   input: ExecuteInput<A, H, P>,
 ): Promise<ExecuteOutput<R, RH>> {

@@ -1,10 +1,9 @@
 // Releasing a transient object or session when the caller's own error matters more (TPM2_FlushContext, Part 3 28.4).
-import type { TpmTransport } from '../transport/transport';
 import { TPM2_FlushContext } from './definitions';
-import { execute } from './execute';
+import { execute, type TpmSender } from './execute';
 
 /** Flushes `handle` (nothing for undefined), swallowing errors: for finally blocks. */
-export async function flushQuietly(tpm: Pick<TpmTransport, 'send'>, handle: number | undefined): Promise<void> {
+export async function flushQuietly(tpm: TpmSender, handle: number | undefined): Promise<void> {
   if (handle === undefined) return;
   try {
     await execute(tpm, TPM2_FlushContext, { params: { flushHandle: handle } });

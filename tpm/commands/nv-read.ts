@@ -1,17 +1,14 @@
 // A whole NV index read in chunks (TPM2_NV_ReadPublic for its size, then TPM2_NV_Read; Part 3 31.6, 31.13).
 import * as C from '../marshal/constants';
-import type { TpmTransport } from '../transport/transport';
 import { getProperty } from './capability';
 import { TPM2_NV_Read, TPM2_NV_ReadPublic } from './definitions';
-import { execute, type CallOptions } from './execute';
-
-type Tpm = Pick<TpmTransport, 'send'>;
+import { execute, type CallOptions, type TpmSender } from './execute';
 
 /**
  * Reads a whole NV index in chunks of at most `chunkSize` (TPM_PT_NV_BUFFER_MAX, asked of the TPM when not
  * given). Authorizes with the index itself when TPMA_NV_AUTHREAD is set, else the owner; empty password.
  */
-export async function nvReadAll(tpm: Tpm, index: number, o: CallOptions & { chunkSize?: number; maxSize?: number } = {}): Promise<Uint8Array> {
+export async function nvReadAll(tpm: TpmSender, index: number, o: CallOptions & { chunkSize?: number; maxSize?: number } = {}): Promise<Uint8Array> {
   const pub = (await execute(tpm, TPM2_NV_ReadPublic, { handles: { nvIndex: index }, params: {}, signal: o.signal })).params.nvPublic.value;
   const size = pub.dataSize;
   if (o.maxSize !== undefined && size > o.maxSize) throw new RangeError(`NV index 0x${index.toString(16)}: ${size} bytes exceeds ${o.maxSize}`);

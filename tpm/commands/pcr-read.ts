@@ -1,12 +1,9 @@
 // TPM2_PCR_Read (Part 3 22.4) until every requested PCR is read, consistently.
 import { hashInfo } from '../crypto/hash';
 import { constantName } from '../marshal/names';
-import type { TpmTransport } from '../transport/transport';
 import { pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../types/pcr';
 import { TPM2_PCR_Read } from './definitions';
-import { execute, type CallOptions } from './execute';
-
-type Tpm = Pick<TpmTransport, 'send'>;
+import { execute, type CallOptions, type TpmSender } from './execute';
 
 export interface PcrReadResult {
   /** Values by bank (in request order) and PCR index. */
@@ -20,7 +17,7 @@ export interface PcrReadResult {
  * PCRs change between calls (pcrUpdateCounter moves), the whole read starts over (a few times). A bank this
  * project does not compute is refused (TpmCryptoError UNSUPPORTED_ALGORITHM) before anything is sent.
  */
-export async function pcrRead(tpm: Tpm, selection: readonly TpmsPcrSelection[], o: CallOptions = {}): Promise<PcrReadResult> {
+export async function pcrRead(tpm: TpmSender, selection: readonly TpmsPcrSelection[], o: CallOptions = {}): Promise<PcrReadResult> {
   const bankNames = selection.map((s) => hashInfo(s.hash).name);
   for (let attempt = 0; attempt < 5; attempt++) {
     const pending = selection.map((s) => ({ hash: s.hash, pcrs: new Set(selectedPcrs(s)), size: s.pcrSelect.length }));

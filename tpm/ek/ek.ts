@@ -4,17 +4,14 @@ import { X509Certificate } from 'node:crypto';
 import * as C from '../marshal/constants';
 import { nameOfPublicBytes } from '../crypto/public-key';
 import { TpmError, TPM_RC_HANDLE } from '../errors';
-import type { TpmTransport } from '../transport/transport';
 import type { WithBytes } from '../marshal/codec';
 import type { TpmtPublic } from '../types';
 import { TPM2_CreatePrimary, TPM2_PolicySecret, TPM2_ReadPublic, TPM2_StartAuthSession } from '../commands/definitions';
-import { execute, passwordAuth, policyAuth, type AuthHandle, type AuthSession, type CallOptions } from '../commands/execute';
+import { execute, passwordAuth, policyAuth, type AuthHandle, type AuthSession, type CallOptions, type TpmSender } from '../commands/execute';
 import { flushQuietly } from '../commands/flush';
 import { nvReadAll } from '../commands/nv-read';
 import { keyCreateParams, POLICY_SECRET_PARAMS, policySessionParams, UNBOUND_SESSION } from '../commands/params';
 import { EK_PROFILES, type EkKind } from './templates';
-
-type Tpm = Pick<TpmTransport, 'send'>;
 
 /** Which EK to use: `auto` (the first kind with a certificate in NV: RSA-2048, ECC P-256, ECC P-384), an algorithm family, or one kind. */
 export type EkChoice = 'auto' | 'rsa' | 'ecc' | EkKind;
@@ -78,7 +75,7 @@ export function trimDer(data: Uint8Array): Uint8Array | undefined {
   return total <= data.length ? data.slice(0, total) : undefined;
 }
 
-async function readCert(tpm: Tpm, index: number, o: CallOptions): Promise<Uint8Array | undefined> {
+async function readCert(tpm: TpmSender, index: number, o: CallOptions): Promise<Uint8Array | undefined> {
   try {
     const raw = await nvReadAll(tpm, index, { ...o, maxSize: 8192 });
     return trimDer(raw) ?? raw;
@@ -118,7 +115,7 @@ function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
  * Throws EkCertificateMismatchError when the certificate certifies neither (fails closed). A certificate
  * that Node cannot parse is passed on unchecked (the server's EK certificate check decides).
  */
-export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
+export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
   const kinds = ORDER[choice];
   if (!kinds) throw new RangeError(`unknown EK choice "${choice}" (auto, rsa, ecc, rsa2048, ecc-p256, ecc-p384)`);
   let picked: { kind: EkKind; cert?: Uint8Array } | undefined;
@@ -172,7 +169,7 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
 }
 
 // TPM2_CreatePrimary of an EK template in the endorsement hierarchy (empty password); the caller flushes it.
-async function createEk(tpm: Tpm, template: TpmtPublic, o: CallOptions) {
+async function createEk(tpm: TpmSender, template: TpmtPublic, o: CallOptions) {
   const r = await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(template), signal: o.signal });
   return { handle: r.handle, params: r.params };
 }
@@ -182,7 +179,7 @@ async function createEk(tpm: Tpm, template: TpmtPublic, o: CallOptions) {
  * policy session) on every path. The authorization follows the EK's attributes: a policy session satisfying
  * PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise.
  */
-export async function withEkHandle<T>(tpm: Tpm, ek: EkInfo, fn: (ek: AuthHandle) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withEkHandle<T>(tpm: TpmSender, ek: EkInfo, fn: (ek: AuthHandle) => Promise<T>, o: CallOptions = {}): Promise<T> {
   let transient: number | undefined;
   let session: number | undefined;
   try {

@@ -4,8 +4,9 @@ import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/p
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
 import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema, ProtocolVersion } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
-import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
-import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
+import { openTpm, type TpmClient } from "../tpm/client";
+import { hashAlgId, isHashName } from "../tpm/crypto/hash";
+import { formatPcrSelection, MAX_PCR_INDEX, pcrSelection, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
 import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
@@ -16,8 +17,6 @@ export const PROTOCOL_VERSION = ProtocolVersion.V1;
 export const MAX_CHALLENGE_BYTES = 16 * 1024;
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */
 export const PCR_READ_ATTEMPTS = 3;
-
-const BANKS: readonly HashName[] = ["sha1", "sha256", "sha384", "sha512"];
 
 /** Keeps one TPM client per transport spec; commands open a fresh connection each, so a restarted swtpm is fine. */
 export function createTpmPool(open: (spec: string) => TpmClient = (spec) => openTpm(spec)) {
@@ -63,16 +62,16 @@ function checkTpm2b(what: string, bytes: Uint8Array): void {
  * once, indices 0-23 ascending without repeats. A repeat would be folded away by the TPM's selection bitmap
  * while the values sent kept it, so the server would refuse an honest node's quote.
  */
-function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): PcrBankSelection[] {
+function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): TpmsPcrSelection[] {
   if (challenge.pcrSelection.length === 0) throw PluginError.invalidArgument("challenge.pcr_selection: empty");
   const seen = new Set<string>();
   return challenge.pcrSelection.map((s) => {
-    if (!(BANKS as readonly string[]).includes(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
+    if (!isHashName(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
     if (seen.has(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: bank ${s.bank} appears twice`);
     seen.add(s.bank);
-    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > 23)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-23`);
+    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > MAX_PCR_INDEX)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-${MAX_PCR_INDEX}`);
     if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} PCR indices ${s.pcrs.slice(0, 24).join(",")} are not ascending without repeats`);
-    return { hash: hashAlgId(s.bank as HashName), pcrs: [...s.pcrs] };
+    return pcrSelection(hashAlgId(s.bank), s.pcrs);
   });
 }
 
@@ -95,13 +94,12 @@ function parseChallenge(bytes: Uint8Array) {
   return { challenge, selection };
 }
 
-const describeSelection = (sel: PcrBankSelection[]) => sel.map((s) => `${hashInfo(s.hash).name}:${s.pcrs.join(",")}`).join("+");
-
-function samePcrs(a: Awaited<ReturnType<TpmClient["readPcrs"]>>, b: Awaited<ReturnType<TpmClient["readPcrs"]>>): boolean {
-  return (
-    a.length === b.length &&
-    a.every((bank, i) => bank.hash === b[i].hash && bank.pcrs.length === b[i].pcrs.length && bank.pcrs.every((p, j) => p.index === b[i].pcrs[j].index && Buffer.from(p.value).equals(Buffer.from(b[i].pcrs[j].value))))
-  );
+// Banks and indices in order, digests byte for byte.
+function samePcrs(a: PcrValues, b: PcrValues): boolean {
+  const flat = (v: PcrValues) => Object.entries(v).flatMap(([bank, byIndex]) => Object.entries(byIndex ?? {}).map(([i, d]) => `${bank}:${i}:${Buffer.from(d).toString("hex")}`));
+  const x = flat(a);
+  const y = flat(b);
+  return x.length === y.length && x.every((s, i) => s === y[i]);
 }
 
 /**
@@ -149,8 +147,8 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       create(AttestationPayloadSchema, {
         version: PROTOCOL_VERSION,
         ekCertificate: ek.certificate ?? new Uint8Array(),
-        ekPublic: ek.publicBytes,
-        akPublic: ak.publicBytes,
+        ekPublic: ek.public.bytes,
+        akPublic: ak.public.bytes,
         tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
       }),
     );
@@ -188,15 +186,15 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         }
         log.debug("PCRs changed while quoting; quoting again", { attempt });
       }
-      log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
+      log.info("quote read from the TPM", { tpm: spec, pcrs: formatPcrSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
       const response = toBinary(
         ChallengeResponseSchema,
         create(ChallengeResponseSchema, {
           version: PROTOCOL_VERSION,
           activatedSecret: secret,
-          quoteAttest: quote.attest,
-          quoteSignature: quote.signature,
-          pcrValues: pcrs.map((b) => ({ bank: hashInfo(b.hash).name, values: b.pcrs.map((p) => ({ index: p.index, digest: p.value })) })),
+          quoteAttest: quote.attest.bytes,
+          quoteSignature: quote.signature.bytes,
+          pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({ bank, values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })) })),
         }),
       );
       // Counted before yielding: SPIRE cancels the stream once the server has answered.

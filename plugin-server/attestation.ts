@@ -13,20 +13,20 @@ import {
 } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { TpmCryptoError } from "../tpm/crypto/errors";
 import { marshal, tpm2b } from "../tpm/marshal/codec";
-import { hashInfo, type HashName } from "../tpm/crypto/hash";
+import { hashInfo, isHashName, type HashName } from "../tpm/crypto/hash";
 import { makeCredential } from "../tpm/crypto/make-credential";
 import { parseTpmtPublic, publicToPkixDer, tpmName, type PublicArea } from "../tpm/crypto/public-key";
 import { encodePcrBlob, pcrBlobFromValues } from "../tpm/keylime/pcr-blob";
 import { verifyAkPolicy } from "../tpm/verify/ak-policy";
 import { parseEkCertificate, verifyEkCertificate, type EkCertificate } from "../tpm/verify/ek-cert";
 import { TpmVerifyError } from "../tpm/verify/errors";
-import { selectedIndices, type PcrValues } from "../tpm/verify/pcr-values";
+import { MAX_PCR_INDEX, selectedPcrs, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
 import type { VerifiedQuote } from "../tpm/verify/quote";
 import { verifyQuoteFreshByNonce } from "../verifier-client/in-process";
 import { VerifierError } from "../verifier-client/errors";
 import type { Verifier } from "../verifier-client/types";
 import type { ServerConfig } from "./config";
-import { formatPcrSelection, PCR_BANKS, type BankSelection, type PcrBank } from "./pcr-selection";
+import { formatPcrSelection } from "./pcr-selection";
 import { buildSelectors, printable } from "./selectors";
 
 /** The protocol version this plugin speaks (declared once, in the .proto). */
@@ -132,10 +132,10 @@ const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xf
  */
 export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
   const qn = (parent: Uint8Array, child: PublicArea) => {
-    const h = hashInfo(child.public.nameAlg);
+    const h = hashInfo(child.value.nameAlg);
     const digest = createHash(h.name).update(parent).update(tpmName(child)).digest();
     const out = new Uint8Array(2 + digest.length);
-    new DataView(out.buffer).setUint16(0, child.public.nameAlg);
+    new DataView(out.buffer).setUint16(0, child.value.nameAlg);
     out.set(digest, 2);
     return out;
   };
@@ -227,20 +227,20 @@ function checkEkTrust(config: ServerConfig, payload: AttestationPayload, ekDer: 
 }
 
 /** The challenge's PCR selection as the verify code's bank names. */
-function requestedSelection(selection: readonly BankSelection[]): Map<PcrBank, readonly number[]> {
-  return new Map(selection.map((s) => [s.bank, s.pcrs]));
+function requestedSelection(selection: readonly TpmsPcrSelection[]): Map<HashName, readonly number[]> {
+  return new Map(selection.map((s) => [hashInfo(s.hash).name, selectedPcrs(s)]));
 }
 
-function responsePcrs(response: ChallengeResponse): { values: PcrValues; list: Array<{ bank: PcrBank; index: number; digest: Uint8Array }> } {
+function responsePcrs(response: ChallengeResponse): { values: PcrValues; list: Array<{ bank: HashName; index: number; digest: Uint8Array }> } {
   const values: Partial<Record<HashName, Record<number, Uint8Array>>> = {};
-  const list: Array<{ bank: PcrBank; index: number; digest: Uint8Array }> = [];
+  const list: Array<{ bank: HashName; index: number; digest: Uint8Array }> = [];
   for (const b of response.pcrValues) {
-    if (!(PCR_BANKS as readonly string[]).includes(b.bank)) throw malformed("challenge_response.pcr_values", `unknown bank ${JSON.stringify(b.bank.slice(0, 20))}`);
-    const bank = b.bank as PcrBank;
+    if (!isHashName(b.bank)) throw malformed("challenge_response.pcr_values", `unknown bank ${JSON.stringify(b.bank.slice(0, 20))}`);
+    const bank = b.bank;
     if (values[bank]) throw malformed("challenge_response.pcr_values", `bank ${bank} appears twice`);
     const byIndex: Record<number, Uint8Array> = {};
     for (const v of b.values) {
-      if (v.index > 23) throw malformed("challenge_response.pcr_values", `PCR ${bank}:${v.index} is beyond 23`);
+      if (v.index > MAX_PCR_INDEX) throw malformed("challenge_response.pcr_values", `PCR ${bank}:${v.index} is beyond ${MAX_PCR_INDEX}`);
       if (byIndex[v.index]) throw malformed("challenge_response.pcr_values", `PCR ${bank}:${v.index} appears twice`);
       byIndex[v.index] = v.digest;
       list.push({ bank, index: v.index, digest: v.digest });
@@ -251,10 +251,10 @@ function responsePcrs(response: ChallengeResponse): { values: PcrValues; list: A
 }
 
 /** The quote's signed selection must be exactly the selection the challenge asked for. */
-function checkSelection(quote: VerifiedQuote, wanted: Map<PcrBank, readonly number[]>, asked: string): void {
+function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, readonly number[]>, asked: string): void {
   const got = new Map<string, number[]>();
   for (const s of quote.pcrSelection) {
-    const indices = selectedIndices(s.pcrSelect);
+    const indices = selectedPcrs(s);
     if (indices.length === 0) continue;
     got.set(hashInfo(s.hash).name, indices);
   }
@@ -282,7 +282,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
   const ek = publicArea("payload.ek_public", payload.ekPublic);
   let ekDer: Uint8Array;
   try {
-    ekDer = publicToPkixDer(ek.public);
+    ekDer = publicToPkixDer(ek.value);
   } catch (err) {
     throw malformed("payload.ek_public", (err as Error).message, err);
   }
@@ -302,7 +302,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     const trusted = checkEkTrust(config, payload, ekDer, ekHash, now());
     // Check 2: AK attributes.
     try {
-      verifyAkPolicy(ak.public);
+      verifyAkPolicy(ak.value);
     } catch (err) {
       throw fromVerifyError("ak_attributes", "payload.ak_public", err);
     }
@@ -310,7 +310,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     const secret = random(SECRET_BYTES);
     let credential;
     try {
-      credential = makeCredential({ ekPublic: ek.public, objectName: tpmName(ak), credential: secret });
+      credential = makeCredential({ ekPublic: ek.value, objectName: tpmName(ak), credential: secret });
     } catch (err) {
       if (err instanceof TpmCryptoError) throw malformed("payload.ek_public", `no credential can be made for this EK: ${err.message}`, err);
       throw err;
@@ -322,7 +322,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
         nonce,
         credentialBlob: credential.idObject,
         encryptedSecret: credential.encryptedSecret,
-        pcrSelection: config.pcrSelection.map((s) => ({ bank: s.bank, pcrs: [...s.pcrs] })),
+        pcrSelection: config.pcrSelection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) })),
       }),
     );
     let used = false;

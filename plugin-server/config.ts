@@ -9,7 +9,9 @@ import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../v
 import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
 import { parsePemCertificates } from "../tpm/verify/ek-cert";
 import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
-import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField, type BankSelection } from "./pcr-selection";
+import { hashAlgId } from "../tpm/crypto/hash";
+import { selectedPcrs, type TpmsPcrSelection } from "../tpm/types/pcr";
+import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField } from "./pcr-selection";
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
 export const VERIFIERS = ["in_process", "keylime"] as const;
@@ -89,7 +91,7 @@ export interface ServerConfig {
   /** Lowercase hex SHA-256 EK hashes from ek_hash_path, when set. */
   ekHashPath?: string;
   ekHashes?: ReadonlySet<string>;
-  pcrSelection: readonly BankSelection[];
+  pcrSelection: readonly TpmsPcrSelection[];
   pcrPolicyPath?: string;
   pcrPolicy?: TpmPolicy;
   verifier: (typeof VERIFIERS)[number];
@@ -148,12 +150,12 @@ function crossCheck(c: RawServerConfig): string[] {
     if (c.keylime === undefined) notes.push('key "keylime": required when verifier = "keylime" (a block with url and ca_path)');
     if (c.pcr_policy_path === undefined) notes.push('key "pcr_policy_path": required when verifier = "keylime" (Keylime judges the evidence against this tpm_policy)');
     // Keylime reads one bank, the one of the quote's signature hash; the agent's AK signs with SHA-256.
-    const banks = c.pcr_selection.map((s) => s.bank);
-    if (banks.length !== 1 || banks[0] !== "sha256") {
+    const banks = c.pcr_selection.map((s) => s.hash);
+    if (banks.length !== 1 || banks[0] !== hashAlgId("sha256")) {
       notes.push(`key "pcr_selection": with verifier = "keylime" it must select one bank, sha256 (the AK's signature hash; Keylime checks only that bank), got "${formatPcrSelection(c.pcr_selection)}"`);
     }
     // Keylime checks a quoted PCR 10 against an IMA measurement list, which this plugin does not send.
-    if (c.pcr_selection.some((s) => s.pcrs.includes(IMA_PCR))) {
+    if (c.pcr_selection.some((s) => selectedPcrs(s).includes(IMA_PCR))) {
       notes.push(`key "pcr_selection": with verifier = "keylime" it must not include PCR ${IMA_PCR} (Keylime checks a quoted PCR ${IMA_PCR} against an IMA log, which is not sent), got "${formatPcrSelection(c.pcr_selection)}"`);
     }
   } else if (c.keylime !== undefined) {
@@ -256,8 +258,9 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
   if (c.pcr_policy_path !== undefined) {
     try {
       const policy = loadTpmPolicyFile(c.pcr_policy_path);
-      const bank = c.pcr_selection.find((s) => s.bank === policy.hashAlg);
-      const missing = [...policy.pcrs.keys()].filter((p) => !bank?.pcrs.includes(p));
+      const bank = c.pcr_selection.find((s) => s.hash === hashAlgId(policy.hashAlg));
+      const quoted = bank ? selectedPcrs(bank) : [];
+      const missing = [...policy.pcrs.keys()].filter((p) => !quoted.includes(p));
       if (!bank) {
         notes.push(`key "pcr_policy_path": the policy is for the ${policy.hashAlg} bank, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`);
       } else if (missing.length > 0) {

@@ -4,67 +4,53 @@ import { Field } from "../plugin-sdk/config";
 import type { FieldKind } from "../plugin-sdk/config/fields";
 import { INVALID } from "../plugin-sdk/config/fields";
 import type { HclValue } from "../plugin-sdk/hcl";
+import { HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName } from "../tpm/crypto/hash";
+import { MAX_PCR_INDEX, pcrSelection, type TpmsPcrSelection } from "../tpm/types/pcr";
+
+export { formatPcrSelection } from "../tpm/types/pcr";
 
 // The builder's "this value produced notes" marker.
-const INVALID_SELECTION = INVALID as unknown as readonly BankSelection[];
-
-/** Banks a selection may name. */
-export const PCR_BANKS = ["sha1", "sha256", "sha384", "sha512"] as const;
-export type PcrBank = (typeof PCR_BANKS)[number];
-
-/** Highest PCR index of a PC-client TPM. */
-export const MAX_PCR = 23;
-
-/** One bank and its PCR indices, ascending, no repeats. */
-export interface BankSelection {
-  bank: PcrBank;
-  pcrs: readonly number[];
-}
+const INVALID_SELECTION = INVALID as unknown as readonly TpmsPcrSelection[];
 
 /** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
 export const DEFAULT_PCR_SELECTION = "sha256:0,1,2,3,4,5,6,7";
 
-const isBank = (s: string): s is PcrBank => (PCR_BANKS as readonly string[]).includes(s);
-
 /**
  * Parses one selection string: banks joined by "+", each `<bank>:<pcr list>`, the list made of
  * indices and ranges joined by "," (e.g. "sha256:0-7,16+sha1:16"). Returns the banks in the order
- * written, or a problem text (what was expected and what was found).
+ * written (one TPMS_PCR_SELECTION each), or a problem text (what was expected and what was found).
  */
-export function parsePcrSelection(text: string): BankSelection[] | string {
-  const out: BankSelection[] = [];
+export function parsePcrSelection(text: string): TpmsPcrSelection[] | string {
+  const out: TpmsPcrSelection[] = [];
+  const banks = new Set<HashName>();
   if (text.trim() === "") return "expected a selection like \"sha256:0,1,2\", got \"\"";
   for (const part of text.split("+")) {
     const m = /^\s*([a-z0-9]+)\s*:\s*([0-9,\-\s]+)$/.exec(part);
     if (!m) return `expected "<bank>:<pcrs>" like "sha256:0-7", got ${JSON.stringify(part.slice(0, 40))}`;
     const bank = m[1];
-    if (!isBank(bank)) return `unknown PCR bank ${JSON.stringify(bank)} (expected one of ${PCR_BANKS.join(", ")})`;
-    if (out.some((b) => b.bank === bank)) return `PCR bank ${bank} is selected twice`;
+    if (!isHashName(bank)) return `unknown PCR bank ${JSON.stringify(bank)} (expected one of ${HASH_NAMES.join(", ")})`;
+    if (banks.has(bank)) return `PCR bank ${bank} is selected twice`;
+    banks.add(bank);
     const pcrs = new Set<number>();
     for (const item of m[2].split(",")) {
       const r = /^\s*(\d{1,2})\s*(?:-\s*(\d{1,2})\s*)?$/.exec(item);
       if (!r) return `${bank}: expected PCR indices or ranges like "0-7", got ${JSON.stringify(item.slice(0, 20))}`;
       const lo = Number(r[1]);
       const hi = r[2] === undefined ? lo : Number(r[2]);
-      if (lo > MAX_PCR || hi > MAX_PCR) return `${bank}: PCR index ${Math.max(lo, hi)} is beyond ${MAX_PCR}`;
+      if (lo > MAX_PCR_INDEX || hi > MAX_PCR_INDEX) return `${bank}: PCR index ${Math.max(lo, hi)} is beyond ${MAX_PCR_INDEX}`;
       if (hi < lo) return `${bank}: range ${lo}-${hi} runs backwards`;
       for (let i = lo; i <= hi; i++) {
         if (pcrs.has(i)) return `${bank}: PCR ${i} is selected twice`;
         pcrs.add(i);
       }
     }
-    out.push({ bank, pcrs: [...pcrs].sort((a, b) => a - b) });
+    out.push(pcrSelection(hashAlgId(bank), pcrs));
   }
   return out;
 }
 
-/** Writes a selection back in the form parsePcrSelection reads ("sha256:0,1,2+sha1:16"). */
-export function formatPcrSelection(selection: readonly BankSelection[]): string {
-  return selection.map((s) => `${s.bank}:${s.pcrs.join(",")}`).join("+");
-}
-
-function mergeSelections(path: string, parts: Array<{ text: string; path: string }>, notes: string[]): BankSelection[] | undefined {
-  const merged: BankSelection[] = [];
+function mergeSelections(path: string, parts: Array<{ text: string; path: string }>, notes: string[]): TpmsPcrSelection[] | undefined {
+  const merged: TpmsPcrSelection[] = [];
   let ok = true;
   for (const { text, path: p } of parts) {
     const parsed = parsePcrSelection(text);
@@ -74,8 +60,8 @@ function mergeSelections(path: string, parts: Array<{ text: string; path: string
       continue;
     }
     for (const s of parsed) {
-      if (merged.some((m) => m.bank === s.bank)) {
-        notes.push(`key "${path}": PCR bank ${s.bank} is selected twice`);
+      if (merged.some((m) => m.hash === s.hash)) {
+        notes.push(`key "${path}": PCR bank ${hashInfo(s.hash).name} is selected twice`);
         ok = false;
       } else merged.push(s);
     }
@@ -85,11 +71,11 @@ function mergeSelections(path: string, parts: Array<{ text: string; path: string
 
 /**
  * Config field: a PCR selection string ("sha256:0-7") or a list of them (["sha256:0-7", "sha1:16"]).
- * Parses to one BankSelection per bank.
+ * Parses to one TPMS_PCR_SELECTION per bank.
  */
-export function pcrSelectionField(): Field<readonly BankSelection[], string | string[]> {
+export function pcrSelectionField(): Field<readonly TpmsPcrSelection[], string | string[]> {
   const expected = 'a PCR selection like "sha256:0,1,2,3,4,5,6,7" (banks joined by "+"), or a list of them';
-  const kind: FieldKind<readonly BankSelection[]> = {
+  const kind: FieldKind<readonly TpmsPcrSelection[]> = {
     docType: "PCR selection (string or list of strings)",
     expected,
     expectedPlural: "PCR selections",
@@ -106,5 +92,5 @@ export function pcrSelectionField(): Field<readonly BankSelection[], string | st
       return merged ? Object.freeze(merged) : INVALID_SELECTION;
     },
   };
-  return new Field<readonly BankSelection[], string | string[]>({ kind, presence: "required", description: "", checks: [] });
+  return new Field<readonly TpmsPcrSelection[], string | string[]>({ kind, presence: "required", description: "", checks: [] });
 }

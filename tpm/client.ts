@@ -3,28 +3,18 @@
 import * as C from './marshal/constants';
 import { constantName } from './marshal/names';
 import { openTransport, type TpmTransport, type TransportOptions } from './transport/transport';
-import {
-  getHandles,
-  getPcrBanks,
-  getProperties,
-  pcrRead,
-  quote as quoteCommand,
-  activateCredential as activateCommand,
-  passwordAuth,
-  type CallOptions,
-  type SignedAttestation,
-} from './commands/operations';
-import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from './types/pcr';
+import { getHandles, getPcrBanks, getProperties } from './commands/capability';
+import { TPM2_ActivateCredential, TPM2_Quote } from './commands/definitions';
+import { execute, type CallOptions } from './commands/execute';
+import { NULL_SIG_SCHEME } from './commands/params';
+import { pcrRead } from './commands/pcr-read';
+import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
-import { unmarshal } from './marshal/codec';
+import type { TpmsAttest } from './types/attest';
+import type { TpmtSignature } from './types/signature';
+import { unmarshal, type WithBytes } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
 import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob, type LoadOrCreateAkOptions } from './ak/ak';
-
-/** PCRs of one bank: `hash` is a TPM_ALG_* hash (e.g. TPM_ALG_SHA256). */
-export interface PcrBankSelection {
-  hash: number;
-  pcrs: number[];
-}
 
 export interface TpmInfo {
   /** TPM_PT_MANUFACTURER as its 4 ASCII characters (trailing NULs/spaces trimmed), e.g. "IBM". */
@@ -42,13 +32,12 @@ export interface TpmInfo {
   pcrBanks: { hash: number; hashName: string; pcrs: number[] }[];
 }
 
+/** A TPM2_Quote answer: each part decoded, with its bytes exactly as the TPM returned them. */
 export interface Quote {
-  /** TPMS_ATTEST bytes exactly as signed. */
-  attest: Uint8Array;
-  /** Marshalled TPMT_SIGNATURE. */
-  signature: Uint8Array;
-  /** Parsed views, for convenience. */
-  parsed: Pick<SignedAttestation, 'attested' | 'signatureParsed'>;
+  /** The TPMS_ATTEST; `bytes` is what the signature covers. */
+  attest: WithBytes<TpmsAttest>;
+  /** The TPMT_SIGNATURE. */
+  signature: WithBytes<TpmtSignature>;
 }
 
 export interface TpmClient {
@@ -71,17 +60,17 @@ export interface TpmClient {
    */
   activateCredential(ak: AkBlob, ek: EkInfo, idObject: Uint8Array, encSecret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
   /** TPM2_Quote over `selection` with `nonce` as qualifyingData (at most 64 bytes), signed by the AK's own scheme. */
-  quote(ak: AkBlob, nonce: Uint8Array, selection: PcrBankSelection[], o?: CallOptions): Promise<Quote>;
-  /** Reads PCR values (all of them, even beyond 8 per command); values in ascending PCR order per bank. */
-  readPcrs(selection: PcrBankSelection[], o?: CallOptions): Promise<{ hash: number; pcrs: { index: number; value: Uint8Array }[] }[]>;
+  quote(ak: AkBlob, nonce: Uint8Array, selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<Quote>;
+  /** Reads PCR values (all of them, even beyond 8 per command), banks in selection order; sha1/sha256/sha384/sha512 banks only. */
+  readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
   /** Counts of loaded transient objects and loaded sessions (HMAC and policy), e.g. for a leak check. */
   loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
   close(): Promise<void>;
 }
 
-function toSelection(sel: PcrBankSelection[]): TpmsPcrSelection[] {
+function nonEmpty(sel: readonly TpmsPcrSelection[]): readonly TpmsPcrSelection[] {
   if (!sel.length) throw new RangeError('empty PCR selection');
-  return sel.map((s) => pcrSelection(s.hash, s.pcrs));
+  return sel;
 }
 
 function ascii(n: number): string {
@@ -132,34 +121,25 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
     async activateCredential(ak, ek, idObject, encSecret, o = {}) {
       const credentialBlob = unmarshal(Tpm2bIdObject, idObject);
       const secret = unmarshal(Tpm2bEncryptedSecret, encSecret);
-      return withAkHandle(
+      const r = await withAkHandle(
         t,
         ak,
-        (akHandle) =>
-          withEkHandle(
-            t,
-            ek,
-            (ekHandle, ekAuth) =>
-              activateCommand(t, { activateHandle: akHandle, keyHandle: ekHandle, activateAuth: passwordAuth(), keyAuth: ekAuth, credentialBlob, secret }, o),
-            o,
-          ),
+        (activateHandle) =>
+          withEkHandle(t, ek, (keyHandle) => execute(t, TPM2_ActivateCredential, { handles: { activateHandle, keyHandle }, params: { credentialBlob, secret }, signal: o.signal }), o),
         o,
       );
+      return r.params.certInfo;
     },
 
     async quote(ak, nonce, selection, o = {}) {
       if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
-      const sel = toSelection(selection);
-      const q = await withAkHandle(t, ak, (h) => quoteCommand(t, h, nonce, sel, o), o);
-      return { attest: q.attest, signature: q.signature, parsed: { attested: q.attested, signatureParsed: q.signatureParsed } };
+      const params = { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME, PCRselect: [...nonEmpty(selection)] };
+      const q = await withAkHandle(t, ak, (signHandle) => execute(t, TPM2_Quote, { handles: { signHandle }, params, signal: o.signal }), o);
+      return { attest: q.params.quoted, signature: q.params.signature };
     },
 
     async readPcrs(selection, o = {}) {
-      const r = await pcrRead(t, toSelection(selection), o);
-      return r.banks.map((b) => ({
-        hash: b.hash,
-        pcrs: [...b.values.entries()].sort((x, y) => x[0] - y[0]).map(([index, value]) => ({ index, value })),
-      }));
+      return (await pcrRead(t, nonEmpty(selection), o)).values;
     },
 
     async loadedCounts(o = {}) {

@@ -1,6 +1,7 @@
 // Public surface of tpm/: the agent-side client, the pieces it is built from, and the structures.
 export { openTpm } from './client';
-export type { TpmClient, TpmInfo, Quote, PcrBankSelection } from './client';
+export type { TpmClient, TpmInfo, Quote } from './client';
+export { MAX_PCR_INDEX, formatPcrSelection, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
 export { openTransport, parseTransportSpec, DEFAULT_TRANSPORT } from './transport/transport';
 export type { TpmTransport, TransportOptions, TransportSpec, SendOptions } from './transport/transport';
 export * from './errors';
@@ -14,4 +15,5 @@ export * as commands from './commands';
 export * as constants from './marshal/constants';
 export * as types from './types';
 export { marshal, unmarshal, TpmMarshalError } from './marshal/codec';
-export { constantName, digestSize, nodeHashName } from './marshal/names';
+export { constantName } from './marshal/names';
+export { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName, type TpmiAlgHash } from './crypto/hash';

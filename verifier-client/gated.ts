@@ -4,7 +4,8 @@
 // unsigned pcrblob (docs/keylime.md, "Observed behaviour" and the differential table).
 import { encodePcrBlob, parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
 import { TpmVerifyError } from '../tpm/verify/errors';
-import { bankName, selectedIndices, type PcrValues } from '../tpm/verify/pcr-values';
+import { pcrSelection, selectedPcrs, type PcrValues } from '../tpm/types/pcr';
+import { bankName } from '../tpm/verify/pcr-values';
 import type { VerifiedQuote } from '../tpm/verify/quote';
 import { VerifierError } from './errors';
 import { verifyQuoteFreshByNonce } from './in-process';
@@ -54,7 +55,7 @@ export function verifyForGate(evidence: QuoteEvidence, policy: TpmPolicy): { evi
   if (evidence.hashAlg !== quote.hash) {
     throw refuse('permission_denied', 'quote_validation.hash_alg', `quote: the evidence says hash_alg ${evidence.hashAlg}, but the quote is signed with ${quote.hash}`);
   }
-  const banks = quote.pcrSelection.filter((s) => selectedIndices(s.pcrSelect).length > 0);
+  const banks = quote.pcrSelection.filter((s) => selectedPcrs(s).length > 0);
   const bankNames = banks.map((s) => bankName(s.hash));
   if (banks.length !== 1 || bankNames[0] !== quote.hash) {
     throw refuse(
@@ -68,10 +69,8 @@ export function verifyForGate(evidence: QuoteEvidence, policy: TpmPolicy): { evi
   }
   // Values in signed order only: verifyQuote proved the supplied set equals the quoted set.
   const bank = values[quote.hash]!;
-  const indices = selectedIndices(banks[0].pcrSelect);
-  const select = new Uint8Array(3);
-  for (const i of indices) select[i >> 3] |= 1 << (i & 7);
-  const pcrBlob = encodePcrBlob({ selections: [{ hash: banks[0].hash, select }], values: indices.map((i) => bank[i]) });
+  const indices = selectedPcrs(banks[0]);
+  const pcrBlob = encodePcrBlob({ selections: [pcrSelection(banks[0].hash, indices)], values: indices.map((i) => bank[i]) });
   return { evidence: { ...evidence, pcrBlob }, quote };
 }
 

@@ -4,7 +4,7 @@
 import { parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
 import { TpmVerifyError } from '../tpm/verify/errors';
 import { verifyQuote, type VerifiedQuote, type VerifyQuoteOptions } from '../tpm/verify/quote';
-import type { PcrValues } from '../tpm/verify/pcr-values';
+import type { PcrValues } from '../tpm/types/pcr';
 import { VerifierError } from './errors';
 import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';

@@ -1,6 +1,6 @@
 // verifier-client: one Verifier interface for the server plugin; the Keylime implementation; the tpm policy loader.
 export { VerifierError, type VerifierErrorCode, type VerifierFailure, type VerifierErrorOptions } from './errors';
-export { HASH_DIGEST_SIZE, type HashAlg, type QuoteEvidence, type Verifier, type VerifierVerdict, type VerifyOptions } from './types';
+export { type QuoteEvidence, type Verifier, type VerifierVerdict, type VerifyOptions } from './types';
 export {
   IMA_PCR,
   MAX_PCR_INDEX,

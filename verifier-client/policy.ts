@@ -3,8 +3,8 @@
 // Each PCR key lists the values that PCR may have; a quote passes when every listed PCR is quoted with one
 // of its values. Keylime itself ignores "mask"; we only check it agrees with the PCR keys.
 import { readFileSync, statSync } from 'node:fs';
-import { MAX_PCR_INDEX } from '../tpm/verify/pcr-values';
-import { HASH_DIGEST_SIZE, type HashAlg } from './types';
+import { HASH_NAMES, hashSize, type HashName } from '../tpm/crypto/hash';
+import { MAX_PCR_INDEX } from '../tpm/types/pcr';
 
 /** PCR indices a policy may name (a PC client TPM has PCRs 0-23): the bound verifyQuote applies. */
 export { MAX_PCR_INDEX };
@@ -22,7 +22,7 @@ export const IMA_PCR = 10;
 /** A parsed, validated TPM policy. Values are lowercase hex without a prefix, as Keylime compares them. */
 export interface TpmPolicy {
   /** The bank every value belongs to, from the values' length (or the `hashAlg` option). */
-  hashAlg: HashAlg;
+  hashAlg: HashName;
   /** PCR index -> allowed values, in ascending PCR order. */
   pcrs: ReadonlyMap<number, readonly string[]>;
   /** Bit n set for each PCR n in `pcrs`. */
@@ -42,7 +42,7 @@ export class TpmPolicyError extends Error {
 
 export interface ParseTpmPolicyOptions {
   /** The bank quotes will use; every value must be a digest of that size. Default: inferred from the values. */
-  hashAlg?: HashAlg;
+  hashAlg?: HashName;
   /** Where the text came from, for error messages (e.g. the file path). */
   source?: string;
 }
@@ -51,11 +51,8 @@ const HEX = /^[0-9a-fA-F]+$/;
 const PCR_KEY = /^(0|[1-9][0-9]?)$/;
 const MASK = /^0x[0-9a-fA-F]{1,8}$/;
 
-function bankForHexLength(length: number): HashAlg | undefined {
-  for (const [alg, size] of Object.entries(HASH_DIGEST_SIZE) as [HashAlg, number][]) {
-    if (size * 2 === length) return alg;
-  }
-  return undefined;
+function bankForHexLength(length: number): HashName | undefined {
+  return HASH_NAMES.find((name) => hashSize(name) * 2 === length);
 }
 
 /**
@@ -135,7 +132,7 @@ export function parseTpmPolicy(text: string, options: ParseTpmPolicyOptions = {}
       } else if (bank !== hashAlg) {
         throw new TpmPolicyError(
           `${where}: PCR ${pcr} value ${i} is a ${bank} digest (${v.length} hex digits) but the policy is ` +
-            `for ${hashAlg} (${HASH_DIGEST_SIZE[hashAlg] * 2} hex digits, from ${hashAlgFrom})`,
+            `for ${hashAlg} (${hashSize(hashAlg) * 2} hex digits, from ${hashAlgFrom})`,
           pcr,
         );
       }

@@ -1,17 +1,6 @@
 // The verifier interface the server plugin uses; the in-process and Keylime verifiers implement it.
-import { hashSize, type HashName } from '../tpm/crypto/hash';
+import type { HashName } from '../tpm/crypto/hash';
 import type { TpmPolicy } from './policy';
-
-/** PCR banks a quote may use (the hash of the quote signature and of the quoted bank): tpm/crypto's HashName. */
-export type HashAlg = HashName;
-
-/** Digest size in bytes of each bank (from tpm/crypto/hash, the one table of hash algorithms). */
-export const HASH_DIGEST_SIZE: Readonly<Record<HashAlg, number>> = {
-  sha1: hashSize('sha1'),
-  sha256: hashSize('sha256'),
-  sha384: hashSize('sha384'),
-  sha512: hashSize('sha512'),
-};
 
 /** A TPM quote as the agent plugin carried it, with what the server knows about it. All bytes are untrusted. */
 export interface QuoteEvidence {
@@ -24,7 +13,7 @@ export interface QuoteEvidence {
   /** The server's fresh nonce: `attest.extraData` must equal these bytes. */
   nonce: Uint8Array;
   /** Bank quoted and hash of the signature. */
-  hashAlg: HashAlg;
+  hashAlg: HashName;
   /** The AK's TPM2B_PUBLIC (size prefix included). */
   akPublic: Uint8Array;
   /** The EK's TPM2B_PUBLIC (size prefix included). */

@@ -4,7 +4,8 @@ import { runFixtureScript } from './fixture-script';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HashAlg, QuoteEvidence } from '../../verifier-client';
+import type { QuoteEvidence } from '../../verifier-client';
+import type { HashName } from '../../tpm/crypto/hash';
 import { runTpmTool, type Swtpm } from './swtpm';
 
 
@@ -120,7 +121,7 @@ export interface ToolsQuoteOptions {
   /** Nonce bytes for extraData. */
   nonce: Uint8Array;
   /** Bank and signature hash. Default sha256. */
-  hashAlg?: HashAlg;
+  hashAlg?: HashName;
   /** tpm2-tools PCR list to quote instead of `<hashAlg>:<pcrs>`, e.g. "sha1:0,1+sha256:0,1" (still signed with hashAlg). */
   selection?: string;
 }
@@ -156,7 +157,7 @@ export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions
 }
 
 /** Reads PCR values with tpm2_pcrread: index -> lowercase hex. */
-export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashAlg, pcrs: number[]): Map<number, string> {
+export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashName, pcrs: number[]): Map<number, string> {
   const out = tools(swtpm, ['tpm2_pcrread', `${hashAlg}:${pcrs.join(',')}`], tmpdir());
   const values = new Map<number, string>();
   for (const line of out.split('\n')) {
@@ -168,6 +169,6 @@ export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashAlg, pcrs: number[]): Ma
 }
 
 /** Extends a PCR with tpm2_pcrextend (one digest of the bank's size). */
-export function toolsPcrExtend(swtpm: Swtpm, pcr: number, hashAlg: HashAlg, digestHex: string): void {
+export function toolsPcrExtend(swtpm: Swtpm, pcr: number, hashAlg: HashName, digestHex: string): void {
   tools(swtpm, ['tpm2_pcrextend', `${pcr}:${hashAlg}=${digestHex}`], tmpdir());
 }

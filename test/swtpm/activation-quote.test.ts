@@ -2,14 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
-import type { PcrBankSelection } from '../../tpm/client';
 import { Reader } from '../../tpm/marshal/codec';
 import * as C from '../../tpm/marshal/constants';
-import { Tpm2bEncryptedSecret, Tpm2bIdObject, selectedPcrs } from '../../tpm/types';
+import { Tpm2bEncryptedSecret, Tpm2bIdObject, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../../tpm/types';
 import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
-import { encodePcrBlob } from '../../tpm/keylime/pcr-blob';
-import { selectBitmap } from '../../tpm/verify/pcr-values';
+import { encodePcrBlob, pcrBlobFromValues } from '../../tpm/keylime/pcr-blob';
 import { tpm2 } from './tpm2-tools';
 
 jest.setTimeout(120000);
@@ -47,7 +45,7 @@ describe.each([
     const ek = await env.tpm.readEk(ekKind);
     const ak = await env.tpm.loadOrCreateAk(dir, akAlg, { ek });
     expect(ak.parent).toEqual({ type: 'ek', ek });
-    writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.publicBytes));
+    writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.public.bytes));
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'secret.bin'), secret);
     tpm2(env.swtpm, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
@@ -71,47 +69,37 @@ describe.each([
  * values-only form with -l fails for more than 8 PCRs in tpm2-tools 5.4) for our PCR reads: our pcrblob
  * encoder, which test/swtpm/verify-crosscheck.test.ts shows byte-identical to tpm2_quote's file.
  */
-function serializedPcrs(banks: { hash: number; pcrs: { index: number; value: Uint8Array }[] }[]): Buffer {
-  return Buffer.from(
-    encodePcrBlob({
-      selections: banks.map((b) => ({ hash: b.hash, select: selectBitmap(b.pcrs.map((p) => p.index)) })),
-      values: banks.flatMap((b) => b.pcrs.map((p) => p.value)),
-    }),
-  );
+function serializedPcrs(values: PcrValues): Buffer {
+  return Buffer.from(encodePcrBlob(pcrBlobFromValues(values)));
 }
 
 describe.each([
-  ['rsa', [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 23] }]],
-  [
-    'ecc',
-    [
-      { hash: C.TPM_ALG_SHA1, pcrs: [0, 7] },
-      { hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16] },
-    ],
-  ],
-] as [AkAlg, PcrBankSelection[]][])('quote with a %s AK', (akAlg, selection) => {
+  ['rsa', [pcrSelection(C.TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 23])]],
+  ['ecc', [pcrSelection(C.TPM_ALG_SHA1, [0, 7]), pcrSelection(C.TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16])]],
+] as [AkAlg, TpmsPcrSelection[]][])('quote with a %s AK', (akAlg, selection) => {
   test('passes tpm2_checkquote with our PCR values; a changed PCR value or nonce fails it', async () => {
     const dir = mkdtempSync(join(env.work, `quote-${akAlg}-`));
     tpm2(env.swtpm, 'pcrextend', [`16:sha1=${'ab'.repeat(20)},sha256=${'cd'.repeat(32)}`], dir);
     const ak = await env.tpm.loadOrCreateAk(dir, akAlg);
     const nonce = randomBytes(32);
     const q = await env.tpm.quote(ak, nonce, selection);
-    const att = q.parsed.attested;
+    const att = q.attest.value;
     expect(att.magic).toBe(C.TPM_GENERATED_VALUE);
     if (att.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
     expect(hex(att.extraData)).toBe(hex(nonce));
-    expect(att.attested.pcrSelect.map((x) => ({ hash: x.hash, pcrs: selectedPcrs(x) }))).toEqual(selection);
+    const pcrsOf = (sel: TpmsPcrSelection[]) => sel.map((x) => ({ hash: x.hash, pcrs: selectedPcrs(x) }));
+    expect(pcrsOf(att.attested.pcrSelect)).toEqual(pcrsOf(selection));
     const values = await env.tpm.readPcrs(selection);
     const pcrBytes = serializedPcrs(values);
-    writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.publicBytes));
-    writeFileSync(join(dir, 'quote.msg'), q.attest);
-    writeFileSync(join(dir, 'quote.sig'), q.signature);
+    writeFileSync(join(dir, 'ak.pub'), tpm2b(ak.public.bytes));
+    writeFileSync(join(dir, 'quote.msg'), q.attest.bytes);
+    writeFileSync(join(dir, 'quote.sig'), q.signature.bytes);
     writeFileSync(join(dir, 'quote.pcrs'), pcrBytes);
     const check = (pcrFile: string, n: Buffer) =>
       tpm2(env.swtpm, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
     const out = check('quote.pcrs', nonce);
     for (const b of selection) expect(out).toContain(`${b.hash === C.TPM_ALG_SHA1 ? 'sha1' : 'sha256'}:`);
-    expect(out).toContain(`16: 0x${hex(values.find((b) => b.hash === C.TPM_ALG_SHA256)!.pcrs.find((p) => p.index === 16)!.value).toUpperCase()}`);
+    expect(out).toContain(`16: 0x${hex(values.sha256![16]).toUpperCase()}`);
 
     const bad = Buffer.from(pcrBytes);
     bad[4 + 16 * 8 + 4 + 4 + 2] ^= 1; // first byte of the first value
@@ -130,8 +118,8 @@ test.each(['ek', 'srk'] as const)('the AK (parent %s) survives a TPM restart: th
   const again = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
   expect(again.created).toBe(false);
   expect(hex(again.name)).toBe(hex(first.name));
-  const q = await env.tpm.quote(again, randomBytes(16), [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }]);
-  expect(q.parsed.signatureParsed.sigAlg).toBe(C.TPM_ALG_ECDSA);
+  const q = await env.tpm.quote(again, randomBytes(16), [pcrSelection(C.TPM_ALG_SHA256, [0])]);
+  expect(q.signature.value.sigAlg).toBe(C.TPM_ALG_ECDSA);
 });
 
 test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner chains to the EK; an SRK-child AK does not', async () => {
@@ -139,10 +127,10 @@ test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner cha
   const info = await env.tpm.getInfo();
   const [a, b, c, d] = info.firmwareVersion.split('.').map(BigInt);
   const firmware = (((a << 16n) | b) << 32n) | (c << 16n) | d;
-  const sel = [{ hash: C.TPM_ALG_SHA256, pcrs: [0] }];
+  const sel = [pcrSelection(C.TPM_ALG_SHA256, [0])];
 
   const akEk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-ek-')), 'rsa', { ek });
-  const q1 = (await env.tpm.quote(akEk, randomBytes(8), sel)).parsed.attested;
+  const q1 = (await env.tpm.quote(akEk, randomBytes(8), sel)).attest.value;
   expect(q1.firmwareVersion).toBe(firmware);
   // QN(EK) = nameAlg || H(handle(TPM_RH_ENDORSEMENT) || Name(EK)); QN(AK) = nameAlg || H(QN(EK) || Name(AK)).
   const qn = (alg: string, algId: number, parentQn: Uint8Array, name: Uint8Array) =>
@@ -152,7 +140,7 @@ test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner cha
   expect(hex(q1.qualifiedSigner)).toBe(hex(qn('sha256', C.TPM_ALG_SHA256, qnEk, akEk.name)));
 
   const akSrk = await env.tpm.loadOrCreateAk(mkdtempSync(join(env.work, 'fw-srk-')), 'rsa', { parent: 'srk' });
-  const q2 = (await env.tpm.quote(akSrk, randomBytes(8), sel)).parsed.attested;
+  const q2 = (await env.tpm.quote(akSrk, randomBytes(8), sel)).attest.value;
   expect(q2.firmwareVersion).not.toBe(firmware);
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });

@@ -23,7 +23,7 @@ import {
   type Verifier,
 } from '../../verifier-client';
 import { encodePcrBlob, parsePcrBlob } from '../../tpm/keylime/pcr-blob';
-import { selectBitmap, selectedIndices } from '../../tpm/verify/pcr-values';
+import { pcrSelection, selectedPcrs } from '../../tpm/types/pcr';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm';
 import { createToolsAk, startKeylimeVerifier, toolsPcrExtend, toolsPcrRead, toolsQuote, type KeylimeVerifierProcess, type ToolsAk } from '../helpers/keylime';
 
@@ -105,10 +105,10 @@ function withAttest(e: QuoteEvidence, field: keyof ReturnType<typeof attestOffse
 function withBlob(e: QuoteEvidence, edit: (values: Map<number, Uint8Array>) => Map<number, Uint8Array>): QuoteEvidence {
   const blob = parsePcrBlob(e.pcrBlob);
   const sel = blob.selections[0];
-  const values = new Map(selectedIndices(sel.select).map((i, k) => [i, blob.values[k]]));
+  const values = new Map(selectedPcrs(sel).map((i, k) => [i, blob.values[k]]));
   const edited = edit(values);
   const indices = [...edited.keys()].sort((x, y) => x - y);
-  return { ...e, pcrBlob: encodePcrBlob({ selections: [{ hash: sel.hash, select: selectBitmap(indices) }], values: indices.map((i) => edited.get(i)!) }) };
+  return { ...e, pcrBlob: encodePcrBlob({ selections: [pcrSelection(sel.hash, indices)], values: indices.map((i) => edited.get(i)!) }) };
 }
 
 // ---- policies ----

@@ -6,7 +6,7 @@ import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
 import { EK_PROFILES } from '../../tpm/ek/templates';
 import { EkCertificateMismatchError } from '../../tpm/ek/ek';
-import { createPrimary, flushContext, nvReadAll } from '../../tpm/commands/operations';
+import { execute, keyCreateParams, nvReadAll, TPM2_CreatePrimary, TPM2_FlushContext } from '../../tpm/commands';
 import { flushAll, tpm2, yamlName } from './tpm2-tools';
 
 jest.setTimeout(120000);
@@ -22,10 +22,10 @@ describe.each([
     const ek = await env.tpm.readEk(kind);
     expect(ek.kind).toBe(kind);
     expect(ek.persistentHandle).toBe(handle);
-    expect(ek.public.type).toBe(type);
+    expect(ek.public.value.type).toBe(type);
     const out = tpm2(env.swtpm, 'readpublic', ['-c', `0x${handle.toString(16)}`, '-o', `${kind}.pub`], env.work);
     const theirs = readFileSync(join(env.work, `${kind}.pub`));
-    expect(hex(ek.publicBytes)).toBe(hex(theirs.subarray(2)));
+    expect(hex(ek.public.bytes)).toBe(hex(theirs.subarray(2)));
     expect(hex(ek.name)).toBe(hex(yamlName(out)));
     expect(ek.certificate).toBeDefined();
     const cert = new X509Certificate(Buffer.from(ek.certificate!));
@@ -37,12 +37,12 @@ describe.each([
   });
 
   test('the profile template re-creates exactly the provisioned EK', async () => {
-    const created = await createPrimary(env.tpm.transport, C.TPM_RH_ENDORSEMENT, EK_PROFILES[kind].template());
+    const created = await execute(env.tpm.transport, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(EK_PROFILES[kind].template()) });
     try {
       const ek = await env.tpm.readEk(kind);
-      expect(hex(created.publicBytes)).toBe(hex(ek.publicBytes));
+      expect(hex(created.params.outPublic.bytes)).toBe(hex(ek.public.bytes));
     } finally {
-      await flushContext(env.tpm.transport, created.handle);
+      await execute(env.tpm.transport, TPM2_FlushContext, { params: { flushHandle: created.handle } });
     }
   });
 });
@@ -56,12 +56,12 @@ test('ECC P-256 EK (template L-2, no certificate here) equals tpm2_createek -G e
   const ek = await env.tpm.readEk('ecc-p256');
   expect(ek.persistentHandle).toBeUndefined();
   expect(ek.certificate).toBeUndefined();
-  if (ek.public.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
-  expect(ek.public.parameters.curveID).toBe(C.TPM_ECC_NIST_P256);
+  if (ek.public.value.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
+  expect(ek.public.value.parameters.curveID).toBe(C.TPM_ECC_NIST_P256);
   tpm2(env.swtpm, 'createek', ['-c', 'p256.ctx', '-G', 'ecc', '-u', 'p256.pub'], env.work);
   flushAll(env.swtpm, env.work);
   const theirs = readFileSync(join(env.work, 'p256.pub'));
-  expect(hex(ek.publicBytes)).toBe(hex(theirs.subarray(2)));
+  expect(hex(ek.public.bytes)).toBe(hex(theirs.subarray(2)));
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 });
 
@@ -72,9 +72,9 @@ function defineAndWrite(index: string, file: string, size: number): void {
 
 test('ECC P-256 EK certificate in NV (zero-padded): discovery picks template L-2, key matches, chains to the CA', async () => {
   const ek = await env.tpm.readEk('ecc-p256');
-  if (ek.public.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
+  if (ek.public.value.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
   const pem = createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: Buffer.from(ek.public.unique.x).toString('base64url'), y: Buffer.from(ek.public.unique.y).toString('base64url') },
+    key: { kty: 'EC', crv: 'P-256', x: Buffer.from(ek.public.value.unique.x).toString('base64url'), y: Buffer.from(ek.public.value.unique.y).toString('base64url') },
     format: 'jwk',
   }).export({ type: 'spki', format: 'pem' });
   writeFileSync(join(env.work, 'p256-ek.pem'), pem);
@@ -88,7 +88,7 @@ test('ECC P-256 EK certificate in NV (zero-padded): discovery picks template L-2
     expect(found.kind).toBe('ecc-p256');
     expect(found.persistentHandle).toBeUndefined();
     expect(hex(found.certificate!)).toBe(der.toString('hex'));
-    expect(hex(found.publicBytes)).toBe(hex(ek.publicBytes));
+    expect(hex(found.public.bytes)).toBe(hex(ek.public.bytes));
     const cert = new X509Certificate(Buffer.from(found.certificate!));
     expect(cert.verify(new X509Certificate(readFileSync(env.swtpm.caIssuer)).publicKey)).toBe(true);
     expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });

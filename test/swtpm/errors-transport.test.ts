@@ -4,12 +4,21 @@ import * as C from '../../tpm/marshal/constants';
 import { struct, u32 } from '../../tpm/marshal/codec';
 import * as E from '../../tpm/errors';
 import { rejected } from '../helpers/thrown';
-import { defineCommand, execute } from '../../tpm/commands/execute';
-import { TPM2_GetRandom, TPM2_NV_Read } from '../../tpm/commands/definitions';
+import { defineCommand, execute, passwordAuth, type TpmSender as Tpm } from '../../tpm/commands/execute';
+import {
+  TPM2_CreatePrimary,
+  TPM2_FlushContext,
+  TPM2_GetRandom,
+  TPM2_NV_Read,
+  TPM2_NV_ReadPublic,
+  TPM2_Quote,
+  TPM2_ReadPublic,
+  TPM2_StartAuthSession,
+} from '../../tpm/commands/definitions';
+import { getHandles } from '../../tpm/commands/capability';
+import { keyCreateParams, policySessionParams, UNBOUND_SESSION } from '../../tpm/commands/params';
 import { akPath, loadAk } from '../../tpm/ak/ak';
-import { createPrimary, getHandles, getRandom, nvReadPublic, quote, readPublic, flushContext, startPolicySession } from '../../tpm/commands/operations';
 import { EK_PROFILES, srkTemplate } from '../../tpm/ek/templates';
-import { passwordAuth } from '../../tpm/commands/execute';
 import { pcrSelection } from '../../tpm/types';
 import { openTpm } from '../../tpm/client';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
@@ -24,11 +33,13 @@ beforeAll(() => {
 afterAll(() => s?.stop());
 
 const tpmError = (p: Promise<unknown>) => rejected(E.TpmError, p);
+const getRandom = async (t: Tpm, bytesRequested: number) => (await execute(t, TPM2_GetRandom, { params: { bytesRequested } })).params.randomBytes;
+const createSrk = (t: Tpm) => execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
 
 describe('typed TPM errors from real bad commands', () => {
   test('ReadPublic of an absent handle: TPM_RC_HANDLE on handle 1 (objectHandle)', async () => {
     const t = openTransport(s.transportSpec);
-    const e = await tpmError(readPublic(t, 0x81234567));
+    const e = await tpmError(execute(t, TPM2_ReadPublic, { handles: { objectHandle: 0x81234567 }, params: {} }));
     expect(e.is(E.TPM_RC_HANDLE)).toBe(true);
     expect(e.handle).toBe(1);
     expect(e.message).toBe('TPM2_ReadPublic: TPM_RC_HANDLE (0x18b) on handle 1 (objectHandle)');
@@ -37,7 +48,9 @@ describe('typed TPM errors from real bad commands', () => {
 
   test('CreatePrimary with a wrong owner password: TPM_RC_BAD_AUTH on session 1', async () => {
     const t = openTransport(s.transportSpec);
-    const e = await tpmError(createPrimary(t, C.TPM_RH_OWNER, srkTemplate('ecc'), { hierarchyAuth: passwordAuth(Buffer.from('wrong')) }));
+    const e = await tpmError(
+      execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: { handle: C.TPM_RH_OWNER, auth: passwordAuth(Buffer.from('wrong')) } }, params: keyCreateParams(srkTemplate('ecc')) }),
+    );
     expect(e.is(E.TPM_RC_BAD_AUTH)).toBe(true);
     expect(e.session).toBe(1);
     expect(e.codeName).toBe('TPM_RC_BAD_AUTH');
@@ -49,7 +62,7 @@ describe('typed TPM errors from real bad commands', () => {
     const tpl = EK_PROFILES.rsa2048.template();
     if (tpl.type !== C.TPM_ALG_RSA) throw new Error('not RSA');
     tpl.parameters.keyBits = 1000;
-    const e = await tpmError(createPrimary(t, C.TPM_RH_ENDORSEMENT, tpl));
+    const e = await tpmError(execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(tpl) }));
     expect(e.parameter).toBe(2);
     expect(e.message).toMatch(/^TPM2_CreatePrimary: TPM_RC_\w+ \(0x[0-9a-f]+\) on parameter 2 \(inPublic\)$/);
     await t.close();
@@ -62,13 +75,16 @@ describe('typed TPM errors from real bad commands', () => {
     const h = { handle: await loadAk(t, ak) };
     try {
       const e = await tpmError(
-        quote(t, h.handle, new Uint8Array(8), [pcrSelection(C.TPM_ALG_SHA256, [0])], { scheme: { scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA384 } } }),
+        execute(t, TPM2_Quote, {
+          handles: { signHandle: h.handle },
+          params: { qualifyingData: new Uint8Array(8), inScheme: { scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA384 } }, PCRselect: [pcrSelection(C.TPM_ALG_SHA256, [0])] },
+        }),
       );
       expect(e.is(E.TPM_RC_SCHEME)).toBe(true);
       expect(e.parameter).toBe(2);
       expect(e.message).toContain('(inScheme)');
     } finally {
-      await flushContext(t, h.handle);
+      await execute(t, TPM2_FlushContext, { params: { flushHandle: h.handle } });
       await t.close();
       await tpm.close();
     }
@@ -76,8 +92,8 @@ describe('typed TPM errors from real bad commands', () => {
 
   test('NV_Read past the end of the index: TPM_RC_NV_RANGE (format zero)', async () => {
     const t = openTransport(s.transportSpec);
-    const size = (await nvReadPublic(t, 0x01c00002)).public.dataSize;
-    const e = await tpmError(execute(t, TPM2_NV_Read, { handles: [0x01c00002, 0x01c00002], params: { size: 16, offset: size } }));
+    const size = (await execute(t, TPM2_NV_ReadPublic, { handles: { nvIndex: 0x01c00002 }, params: {} })).params.nvPublic.value.dataSize;
+    const e = await tpmError(execute(t, TPM2_NV_Read, { handles: { authHandle: 0x01c00002, nvIndex: 0x01c00002 }, params: { size: 16, offset: size } }));
     expect(e.is(E.TPM_RC_NV_RANGE)).toBe(true);
     expect(e.message).toBe('TPM2_NV_Read: TPM_RC_NV_RANGE (0x146)');
     await t.close();
@@ -88,8 +104,8 @@ describe('typed TPM errors from real bad commands', () => {
     const bogus = defineCommand({
       name: 'TPM2_Bogus',
       code: 0x1ff,
+      authHandles: [],
       handles: [],
-      authHandles: 0,
       responseHandle: false,
       params: struct({ x: u32 }),
       paramNames: ['x'],
@@ -134,13 +150,13 @@ describe('malformed responses that carry a handle', () => {
   };
 
   test.each([
-    ['CreatePrimary', C.TPM_CC_CreatePrimary, C.HR_TRANSIENT, 0x80, (t: Parameters<typeof getRandom>[0]) => createPrimary(t, C.TPM_RH_OWNER, srkTemplate('ecc'))],
-    ['StartAuthSession', C.TPM_CC_StartAuthSession, C.HR_LOADED_SESSION, 0x03, (t: Parameters<typeof getRandom>[0]) => startPolicySession(t)],
+    ['CreatePrimary', C.TPM_CC_CreatePrimary, C.HR_TRANSIENT, 0x80, (t: Tpm) => createSrk(t)],
+    ['StartAuthSession', C.TPM_CC_StartAuthSession, C.HR_LOADED_SESSION, 0x03, (t: Tpm) => execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() })],
   ] as const)('%s: TpmResponseError, and the handle it created is flushed', async (name, cc, range, handleType, run) => {
     const t = corrupting(s.transportSpec, cc);
     try {
       expect(await getHandles(t.real, range)).toEqual([]);
-      const e = await rejected(E.TpmResponseError, run(t as unknown as Parameters<typeof getRandom>[0]));
+      const e = await rejected(E.TpmResponseError, run(t as unknown as Tpm));
       expect(e.message).toMatch(new RegExp(`^TPM2_${name}: malformed TPM response: 1 trailing bytes \\(at byte \\d+\\)$`));
       expect((e.handle ?? 0) >>> 24).toBe(handleType);
       expect(await getHandles(t.real, range)).toEqual([]);

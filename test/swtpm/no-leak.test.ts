@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
+import { pcrSelection } from '../../tpm/types/pcr';
 import { TpmError } from '../../tpm/errors';
 import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
-import { createPrimary, flushContext, startPolicySession } from '../../tpm/commands/operations';
+import { execute, keyCreateParams, policySessionParams, TPM2_CreatePrimary, TPM2_FlushContext, TPM2_StartAuthSession, UNBOUND_SESSION } from '../../tpm/commands';
 import { srkTemplate } from '../../tpm/ek/templates';
 import { makeCredential } from '../../tpm/crypto/make-credential';
 
@@ -26,11 +27,12 @@ const KINDS: [EkKind, AkAlg][] = [
 
 test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing) the TPM holds 0 transient objects and 0 sessions`, async () => {
   // The counter itself sees what is left loaded (so 0 at the end means something).
-  const srk = await createPrimary(env.tpm.transport, C.TPM_RH_OWNER, srkTemplate('ecc'));
-  const session = await startPolicySession(env.tpm.transport);
+  const t = env.tpm.transport;
+  const srk = await execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
+  const session = await execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() });
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
-  await flushContext(env.tpm.transport, srk.handle);
-  await flushContext(env.tpm.transport, session.handle);
+  await execute(t, TPM2_FlushContext, { params: { flushHandle: srk.handle } });
+  await execute(t, TPM2_FlushContext, { params: { flushHandle: session.handle } });
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
 
   const dirs = KINDS.map(() => mkdtempSync(join(tmpdir(), 'leak-ak-'))); // EK- and SRK-child AKs live side by side
@@ -42,7 +44,7 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
     const ek = await env.tpm.readEk(ekKind);
     const ak = await env.tpm.loadOrCreateAk(dirs[i % KINDS.length], akAlg, { ek, parent: i % 8 < 4 ? 'ek' : 'srk' });
     const credential = randomBytes(16);
-    const made = makeCredential({ ekPublic: ek.public, objectName: ak.name, credential });
+    const made = makeCredential({ ekPublic: ek.public.value, objectName: ak.name, credential });
     const idObject = made.idObject;
     const encSecret = made.encryptedSecret;
     if (i % 10 === 9) {
@@ -56,8 +58,8 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
       expect(timingSafeEqual(got, credential)).toBe(true);
     }
     const nonce = randomBytes(32);
-    const q = await env.tpm.quote(ak, nonce, [{ hash: C.TPM_ALG_SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
-    expect(Buffer.from(q.parsed.attested.extraData).equals(nonce)).toBe(true);
+    const q = await env.tpm.quote(ak, nonce, [pcrSelection(C.TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])]);
+    expect(Buffer.from(q.attest.value.extraData).equals(nonce)).toBe(true);
     times.push(performance.now() - started);
   }
   expect(failures).toBe(CYCLES / 10);

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
 import * as C from '../../tpm/marshal/constants';
-import { pcrExtend } from '../../tpm/commands/operations';
+import { execute, TPM2_PCR_Extend } from '../../tpm/commands';
+import { pcrSelection } from '../../tpm/types/pcr';
 import { tpm2 } from './tpm2-tools';
 
 jest.setTimeout(120000);
@@ -11,10 +12,10 @@ const env = useSwtpmClient({ workPrefix: 'pcr-test-' });
 
 const ALL = [...Array(24).keys()];
 const BANKS = [
-  { hash: C.TPM_ALG_SHA1, name: 'sha1', size: 20 },
-  { hash: C.TPM_ALG_SHA256, name: 'sha256', size: 32 },
-  { hash: C.TPM_ALG_SHA384, name: 'sha384', size: 48 },
-];
+  { hash: C.TPM_ALG_SHA1, name: 'sha1' },
+  { hash: C.TPM_ALG_SHA256, name: 'sha256' },
+  { hash: C.TPM_ALG_SHA384, name: 'sha384' },
+] as const;
 
 test('getInfo reports manufacturer, vendor, firmware and the allocated banks', async () => {
   const info = await env.tpm.getInfo();
@@ -31,18 +32,19 @@ test('after tpm2_pcrextend, all 72 PCRs of three banks read by us equal tpm2_pcr
     tpm2(env.swtpm, 'pcrextend', [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`], env.work);
   }
   // Ours via TPM2_PCR_Extend too (the debug PCR 16 needs no platform auth).
-  await pcrExtend(env.tpm.transport, 16, BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })));
-  const ours = await env.tpm.readPcrs(BANKS.map((b) => ({ hash: b.hash, pcrs: ALL })));
+  await execute(env.tpm.transport, TPM2_PCR_Extend, { handles: { pcrHandle: 16 }, params: { digests: BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })) } });
+  const ours = await env.tpm.readPcrs(BANKS.map((b) => pcrSelection(b.hash, ALL)));
   tpm2(env.swtpm, 'pcrread', ['sha1:all+sha256:all+sha384:all', '-o', 'pcrs.bin'], env.work);
   const theirs = readFileSync(join(env.work, 'pcrs.bin'));
-  const flat = Buffer.concat(ours.flatMap((b) => b.pcrs.map((p) => Buffer.from(p.value))));
-  expect(ours.map((b) => b.pcrs.map((p) => p.index))).toEqual([ALL, ALL, ALL]);
+  const banks = Object.entries(ours);
+  const flat = Buffer.concat(banks.flatMap(([, byIndex]) => Object.values(byIndex!).map((v) => Buffer.from(v))));
+  expect(banks.map(([bank, byIndex]) => [bank, Object.keys(byIndex!).map(Number)])).toEqual(BANKS.map((b) => [b.name, ALL]));
   expect(theirs.length).toBe(24 * (20 + 32 + 48));
   expect(flat.toString('hex')).toBe(theirs.toString('hex'));
   // The extended ones are no longer zero (so equality above is not trivial).
-  expect(Buffer.from(ours[1].pcrs[16].value).equals(Buffer.alloc(32))).toBe(false);
+  expect(Buffer.from(ours.sha256![16]).equals(Buffer.alloc(32))).toBe(false);
 });
 
 test('reading a bank the TPM does not allocate fails with a message naming it', async () => {
-  await expect(env.tpm.readPcrs([{ hash: C.TPM_ALG_SHA512, pcrs: [0] }])).rejects.toThrow(/TPM_ALG_SHA512:0/);
+  await expect(env.tpm.readPcrs([pcrSelection(C.TPM_ALG_SHA512, [0])])).rejects.toThrow(/TPM_ALG_SHA512:0/);
 });

@@ -14,8 +14,8 @@ import { TpmVerifyError } from '../../tpm/verify/errors';
 import { thrown } from '../helpers/thrown';
 import { verifyAkPolicy } from '../../tpm/verify/ak-policy';
 import { verifyQuote } from '../../tpm/verify/quote';
-import type { PcrValues } from '../../tpm/verify/pcr-values';
-import type { HashName } from '../../tpm/crypto/hash';
+import type { PcrValues } from '../../tpm/types/pcr';
+import { hashSize, type HashName } from '../../tpm/crypto/hash';
 
 const env = useSwtpmTools('verify');
 const { tool, read } = env;
@@ -36,7 +36,6 @@ function createAk(name: string, alg: 'rsa' | 'ecc', scheme: 'rsassa' | 'rsapss' 
 
 /** tpm2_pcrread -o writes the values concatenated in selection order. */
 function pcrRead(spec: Array<[HashName, number[]]>): PcrValues {
-  const size: Record<HashName, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
   tool('tpm2_pcrread', spec.map(([b, idx]) => `${b}:${idx.join(',')}`).join('+'), '-o', 'pcrread.bin');
   const raw = read('pcrread.bin');
   const out: Record<string, Record<number, Uint8Array>> = {};
@@ -44,8 +43,8 @@ function pcrRead(spec: Array<[HashName, number[]]>): PcrValues {
   for (const [bank, idx] of spec) {
     out[bank] = {};
     for (const i of idx) {
-      out[bank][i] = raw.slice(off, off + size[bank]);
-      off += size[bank];
+      out[bank][i] = raw.slice(off, off + hashSize(bank));
+      off += hashSize(bank);
     }
   }
   expect(off).toBe(raw.length);
@@ -114,7 +113,7 @@ describe('our MakeCredential blob is activated by tpm2_activatecredential', () =
   // ek: a handle or a context file; policy: whether the EK needs PolicySecret(endorsement)
   function activate(ek: string, ekPub: Uint8Array, policy: boolean, boundTo: string): { ok: boolean; secret?: Buffer; credential: Buffer } {
     const credential = randomBytes(16);
-    const m = makeCredential({ ekPublic: parseTpm2bPublic(ekPub).public, objectName: read(`${boundTo}.name`), credential });
+    const m = makeCredential({ ekPublic: parseTpm2bPublic(ekPub).value, objectName: read(`${boundTo}.name`), credential });
     // tpm2-tools' credential file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET
     writeFileSync(join(env.dir, 'cred.blob'), Buffer.concat([Buffer.from('badcc0de00000001', 'hex'), m.idObject, m.encryptedSecret]));
     const auth: string[] = [];
@@ -173,7 +172,7 @@ describe('EK certificates from swtpm NV chain to its local CA', () => {
     expect(v.issuer).toBe('CN=swtpm-localca');
     expect(v.ek.tpmModel).toBe('swtpm');
     // the certified key is the EK the TPM holds
-    expect(v.publicKey.equals(publicToKeyObject(parseTpm2bPublic(read('ekpub.pub')).public))).toBe(true);
+    expect(v.publicKey.equals(publicToKeyObject(parseTpm2bPublic(read('ekpub.pub')).value))).toBe(true);
     // root only + the issuer as an untrusted intermediate also chains
     expect(verifyEkCertificate({ certificate: read('ekcert.der'), trusted: loadCaBundle(env.swtpm.caRoot), intermediates: loadCaBundle(env.swtpm.caIssuer) }).chain).toHaveLength(3);
     // another CA (the golden vectors' swtpm CAs) is refused

@@ -28,7 +28,7 @@ const { tool, read } = useSwtpmTools('keylime');
 const flush = () => tool('tpm2_flushcontext', '-t');
 
 function keylimeCheck(quote: string, akPub: Uint8Array, nonce: Buffer): { ok: boolean; pcrs?: Record<string, string>; error?: string } {
-  const akPem = publicToKeyObject(parseTpm2bPublic(akPub).public).export({ type: 'spki', format: 'pem' });
+  const akPem = publicToKeyObject(parseTpm2bPublic(akPub).value).export({ type: 'spki', format: 'pem' });
   const out = execFileSync(PYTHON, ['-c', CHECK], { input: JSON.stringify({ quote, ak_pem: akPem, nonce: nonce.toString('hex') }), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   return JSON.parse(out.trim().split('\n').pop()!);
 }

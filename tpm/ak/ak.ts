@@ -15,16 +15,15 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as C from '../marshal/constants';
-import { unmarshal, withBytes } from '../marshal/codec';
+import { unmarshal, withBytes, type WithBytes } from '../marshal/codec';
 import { TpmError } from '../errors';
-import type { TpmTransport } from '../transport/transport';
 import { TpmtPublic } from '../types';
-import { create, createPrimary, flushQuietly, load, type CallOptions } from '../commands/operations';
-import type { AuthSession } from '../commands/execute';
+import { TPM2_Create, TPM2_CreatePrimary, TPM2_Load } from '../commands/definitions';
+import { execute, type AuthHandle, type CallOptions, type TpmSender } from '../commands/execute';
+import { flushQuietly } from '../commands/flush';
+import { keyCreateParams } from '../commands/params';
 import { objectName, withEkHandle, type EkInfo } from '../ek/ek';
 import { srkTemplate } from '../ek/templates';
-
-type Tpm = Pick<TpmTransport, 'send'>;
 
 export type AkAlg = 'rsa' | 'ecc';
 
@@ -65,12 +64,11 @@ export function akTemplate(alg: AkAlg): TpmtPublic {
 export interface AkBlob {
   alg: AkAlg;
   parent: AkParent;
-  public: TpmtPublic;
-  /** Marshalled TPMT_PUBLIC (no size prefix). */
-  publicBytes: Uint8Array;
+  /** The TPMT_PUBLIC with its marshalled bytes (no size prefix). */
+  public: WithBytes<TpmtPublic>;
   /** TPM2B_PRIVATE contents, wrapped by the parent. */
   private: Uint8Array;
-  /** TPM Name (SHA-256 nameAlg || digest of publicBytes). */
+  /** TPM Name (SHA-256 nameAlg || digest of public.bytes). */
   name: Uint8Array;
   /** Where it is stored. */
   path: string;
@@ -103,9 +101,9 @@ async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkB
   if (j.version !== FILE_VERSION || j.alg !== alg || j.parent !== wantParent || typeof j.public !== 'string' || typeof j.private !== 'string') {
     throw new Error(`AK file ${path}: not a version ${FILE_VERSION} ${alg} AK with parent ${wantParent}`);
   }
-  const { value: pub, bytes: publicBytes } = unmarshal(withBytes(TpmtPublic), new Uint8Array(Buffer.from(j.public, 'base64')));
+  const pub = unmarshal(withBytes(TpmtPublic), new Uint8Array(Buffer.from(j.public, 'base64')));
   const priv = new Uint8Array(Buffer.from(j.private, 'base64'));
-  return { alg, parent, public: pub, publicBytes, private: priv, name: objectName(pub.nameAlg, publicBytes), path };
+  return { alg, parent, public: pub, private: priv, name: objectName(pub.value.nameAlg, pub.bytes), path };
 }
 
 async function writeBlob(blob: AkBlob): Promise<void> {
@@ -114,7 +112,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
     version: FILE_VERSION,
     alg: blob.alg,
     parent: blob.parent.type === 'ek' ? 'ek' : SRK_PARENT,
-    public: Buffer.from(blob.publicBytes).toString('base64'),
+    public: Buffer.from(blob.public.bytes).toString('base64'),
     private: Buffer.from(blob.private).toString('base64'),
   });
   await writeFile(tmp, body, { mode: 0o600 });
@@ -122,32 +120,38 @@ async function writeBlob(blob: AkBlob): Promise<void> {
 }
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
-export async function withSrk<T>(tpm: Tpm, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
-  const srk = await createPrimary(tpm, C.TPM_RH_OWNER, srkTemplate('ecc'), o);
+export async function withSrk<T>(tpm: TpmSender, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+  const srk = (await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')), signal: o.signal })).handle;
   try {
-    return await fn(srk.handle);
+    return await fn(srk);
   } finally {
-    await flushQuietly(tpm, srk.handle);
+    await flushQuietly(tpm, srk);
   }
 }
 
 /** Runs `fn` with the AK's parent loaded and authorized; releases the parent (and its session) on every path. */
-async function withParent<T>(tpm: Tpm, parent: AkParent, fn: (handle: number, auth: AuthSession | undefined) => Promise<T>, o: CallOptions): Promise<T> {
-  if (parent.type === 'ek') return withEkHandle(tpm, parent.ek, (h, auth) => fn(h, auth), o);
-  return withSrk(tpm, (h) => fn(h, undefined), o);
+async function withParent<T>(tpm: TpmSender, parent: AkParent, fn: (parent: number | AuthHandle) => Promise<T>, o: CallOptions): Promise<T> {
+  if (parent.type === 'ek') return withEkHandle(tpm, parent.ek, fn, o);
+  return withSrk(tpm, fn, o);
+}
+
+// TPM2_Load (Part 3 12.2) of a saved blob under its loaded parent; inPublic goes verbatim as saved.
+async function loadUnder(tpm: TpmSender, parentHandle: number | AuthHandle, ak: AkBlob, o: CallOptions) {
+  const r = await execute(tpm, TPM2_Load, { handles: { parentHandle }, params: { inPrivate: ak.private, inPublic: ak.public }, signal: o.signal });
+  return { handle: r.handle, name: r.params.name };
 }
 
 /**
  * Loads the AK and returns its transient handle; the caller flushes it. The parent is released as soon as
  * the AK is loaded (a loaded object does not need its parent), so at most the AK stays in a TPM slot.
  */
-export async function loadAk(tpm: Tpm, ak: AkBlob, o: CallOptions = {}): Promise<number> {
-  const handle = await withParent(tpm, ak.parent, async (parent, auth) => (await load(tpm, parent, ak, { ...o, parentAuth: auth })).handle, o);
+export async function loadAk(tpm: TpmSender, ak: AkBlob, o: CallOptions = {}): Promise<number> {
+  const handle = await withParent(tpm, ak.parent, async (parent) => (await loadUnder(tpm, parent, ak, o)).handle, o);
   return handle;
 }
 
 /** Runs `fn` with the AK loaded; flushes it (and everything used to load it) on every path. */
-export async function withAkHandle<T>(tpm: Tpm, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withAkHandle<T>(tpm: TpmSender, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
   const handle = await loadAk(tpm, ak, o);
   try {
     return await fn(handle);
@@ -168,7 +172,7 @@ export interface LoadOrCreateAkOptions extends CallOptions {
  * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
  * cleared or replaced). Returns the blob; no TPM handle stays loaded.
  */
-export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
+export async function loadOrCreateAk(tpm: TpmSender, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new RangeError(`unknown AK algorithm "${alg}" (rsa, ecc)`);
   const kind = o.parent ?? 'ek';
   if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');
@@ -180,8 +184,8 @@ export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rs
       await withParent(
         tpm,
         parent,
-        async (p, auth) => {
-          const loaded = await load(tpm, p, saved, { ...o, parentAuth: auth });
+        async (p) => {
+          const loaded = await loadUnder(tpm, p, saved, o);
           await flushQuietly(tpm, loaded.handle);
           if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(saved.name)) !== 0) throw new Error(`AK file ${path}: the TPM computes a different Name`);
         },
@@ -194,14 +198,13 @@ export async function loadOrCreateAk(tpm: Tpm, dataDir: string, alg: AkAlg = 'rs
     }
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const made = await withParent(tpm, parent, (p, auth) => create(tpm, p, akTemplate(alg), { ...o, parentAuth: auth }), o);
+  const made = (await withParent(tpm, parent, (parentHandle) => execute(tpm, TPM2_Create, { handles: { parentHandle }, params: keyCreateParams(akTemplate(alg)), signal: o.signal }), o)).params;
   const blob: AkBlob = {
     alg,
     parent,
-    public: made.public,
-    publicBytes: made.publicBytes,
-    private: made.private,
-    name: objectName(made.public.nameAlg, made.publicBytes),
+    public: made.outPublic,
+    private: made.outPrivate,
+    name: objectName(made.outPublic.value.nameAlg, made.outPublic.bytes),
     path,
   };
   await writeBlob(blob);

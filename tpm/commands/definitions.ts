@@ -1,4 +1,5 @@
-// The TPM commands this project sends, each one typed value (TPM 2.0 Part 3; section numbers per command).
+// The TPM commands this project sends, each one typed value with named handles (TPM 2.0 Part 3; section
+// numbers per command). Run them with execute(); handles are passed by name, e.g. { signHandle: ak }.
 import { list, struct, u16, u32, u8, withBytes, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import {
@@ -36,8 +37,8 @@ const empty: Codec<Record<string, never>> = struct({});
 export const TPM2_GetCapability = defineCommand({
   name: 'TPM2_GetCapability',
   code: C.TPM_CC_GetCapability,
+  authHandles: [],
   handles: [],
-  authHandles: 0,
   responseHandle: false,
   params: struct({ capability: u32, property: u32, propertyCount: u32 }),
   response: struct({ moreData: bool, capabilityData: TpmsCapabilityData }),
@@ -47,8 +48,8 @@ export const TPM2_GetCapability = defineCommand({
 export const TPM2_ReadPublic = defineCommand({
   name: 'TPM2_ReadPublic',
   code: C.TPM_CC_ReadPublic,
+  authHandles: [],
   handles: ['objectHandle'],
-  authHandles: 0,
   responseHandle: false,
   params: empty,
   response: struct({ outPublic: Tpm2bPublicWithBytes, name: Tpm2bName, qualifiedName: Tpm2bName }),
@@ -66,8 +67,8 @@ export type CreateParams = CodecType<typeof createParams>;
 export const TPM2_CreatePrimary = defineCommand({
   name: 'TPM2_CreatePrimary',
   code: C.TPM_CC_CreatePrimary,
-  handles: ['primaryHandle'],
-  authHandles: 1,
+  authHandles: ['primaryHandle'],
+  handles: [],
   responseHandle: true,
   params: createParams,
   response: struct({
@@ -83,8 +84,8 @@ export const TPM2_CreatePrimary = defineCommand({
 export const TPM2_Create = defineCommand({
   name: 'TPM2_Create',
   code: C.TPM_CC_Create,
-  handles: ['parentHandle'],
-  authHandles: 1,
+  authHandles: ['parentHandle'],
+  handles: [],
   responseHandle: false,
   params: createParams,
   response: struct({
@@ -100,8 +101,8 @@ export const TPM2_Create = defineCommand({
 export const TPM2_Load = defineCommand({
   name: 'TPM2_Load',
   code: C.TPM_CC_Load,
-  handles: ['parentHandle'],
-  authHandles: 1,
+  authHandles: ['parentHandle'],
+  handles: [],
   responseHandle: true,
   params: struct({ inPrivate: Tpm2bPrivate, inPublic: Tpm2bPublicWithBytes }),
   response: struct({ name: Tpm2bName }),
@@ -111,8 +112,8 @@ export const TPM2_Load = defineCommand({
 export const TPM2_EvictControl = defineCommand({
   name: 'TPM2_EvictControl',
   code: C.TPM_CC_EvictControl,
-  handles: ['auth', 'objectHandle'],
-  authHandles: 1,
+  authHandles: ['auth'],
+  handles: ['objectHandle'],
   responseHandle: false,
   params: struct({ persistentHandle: u32 }),
   response: empty,
@@ -122,8 +123,8 @@ export const TPM2_EvictControl = defineCommand({
 export const TPM2_FlushContext = defineCommand({
   name: 'TPM2_FlushContext',
   code: C.TPM_CC_FlushContext,
+  authHandles: [],
   handles: [],
-  authHandles: 0,
   responseHandle: false,
   params: struct({ flushHandle: u32 }),
   response: empty,
@@ -133,8 +134,8 @@ export const TPM2_FlushContext = defineCommand({
 export const TPM2_NV_ReadPublic = defineCommand({
   name: 'TPM2_NV_ReadPublic',
   code: C.TPM_CC_NV_ReadPublic,
+  authHandles: [],
   handles: ['nvIndex'],
-  authHandles: 0,
   responseHandle: false,
   params: empty,
   response: struct({ nvPublic: Tpm2bNvPublicWithBytes, nvName: Tpm2bName }),
@@ -144,8 +145,8 @@ export const TPM2_NV_ReadPublic = defineCommand({
 export const TPM2_NV_Read = defineCommand({
   name: 'TPM2_NV_Read',
   code: C.TPM_CC_NV_Read,
-  handles: ['authHandle', 'nvIndex'],
-  authHandles: 1,
+  authHandles: ['authHandle'],
+  handles: ['nvIndex'],
   responseHandle: false,
   params: struct({ size: u16, offset: u16 }),
   response: struct({ data: Tpm2bMaxNvBuffer }),
@@ -155,8 +156,8 @@ export const TPM2_NV_Read = defineCommand({
 export const TPM2_StartAuthSession = defineCommand({
   name: 'TPM2_StartAuthSession',
   code: C.TPM_CC_StartAuthSession,
+  authHandles: [],
   handles: ['tpmKey', 'bind'],
-  authHandles: 0,
   responseHandle: true,
   params: struct({
     nonceCaller: Tpm2bNonce,
@@ -172,8 +173,8 @@ export const TPM2_StartAuthSession = defineCommand({
 export const TPM2_PolicySecret = defineCommand({
   name: 'TPM2_PolicySecret',
   code: C.TPM_CC_PolicySecret,
-  handles: ['authHandle', 'policySession'],
-  authHandles: 1,
+  authHandles: ['authHandle'],
+  handles: ['policySession'],
   responseHandle: false,
   params: struct({ nonceTPM: Tpm2bNonce, cpHashA: Tpm2bDigest, policyRef: Tpm2bNonce, expiration: u32 }),
   response: struct({ timeout: Tpm2bTimeout, policyTicket: TpmtTkAuth }),
@@ -183,8 +184,8 @@ export const TPM2_PolicySecret = defineCommand({
 export const TPM2_PolicyGetDigest = defineCommand({
   name: 'TPM2_PolicyGetDigest',
   code: C.TPM_CC_PolicyGetDigest,
+  authHandles: [],
   handles: ['policySession'],
-  authHandles: 0,
   responseHandle: false,
   params: empty,
   response: struct({ policyDigest: Tpm2bDigest }),
@@ -194,8 +195,8 @@ export const TPM2_PolicyGetDigest = defineCommand({
 export const TPM2_ActivateCredential = defineCommand({
   name: 'TPM2_ActivateCredential',
   code: C.TPM_CC_ActivateCredential,
-  handles: ['activateHandle', 'keyHandle'],
-  authHandles: 2,
+  authHandles: ['activateHandle', 'keyHandle'],
+  handles: [],
   responseHandle: false,
   params: struct({ credentialBlob: Tpm2bIdObject, secret: Tpm2bEncryptedSecret }),
   response: struct({ certInfo: Tpm2bDigest }),
@@ -205,8 +206,8 @@ export const TPM2_ActivateCredential = defineCommand({
 export const TPM2_Quote = defineCommand({
   name: 'TPM2_Quote',
   code: C.TPM_CC_Quote,
-  handles: ['signHandle'],
-  authHandles: 1,
+  authHandles: ['signHandle'],
+  handles: [],
   responseHandle: false,
   params: struct({ qualifyingData: Tpm2bData, inScheme: TpmtSigScheme, PCRselect: TpmlPcrSelection }),
   response: struct({ quoted: Tpm2bAttestWithBytes, signature: withBytes(TpmtSignature) }),
@@ -216,8 +217,8 @@ export const TPM2_Quote = defineCommand({
 export const TPM2_Certify = defineCommand({
   name: 'TPM2_Certify',
   code: C.TPM_CC_Certify,
-  handles: ['objectHandle', 'signHandle'],
-  authHandles: 2,
+  authHandles: ['objectHandle', 'signHandle'],
+  handles: [],
   responseHandle: false,
   params: struct({ qualifyingData: Tpm2bData, inScheme: TpmtSigScheme }),
   response: struct({ certifyInfo: Tpm2bAttestWithBytes, signature: withBytes(TpmtSignature) }),
@@ -227,8 +228,8 @@ export const TPM2_Certify = defineCommand({
 export const TPM2_PCR_Read = defineCommand({
   name: 'TPM2_PCR_Read',
   code: C.TPM_CC_PCR_Read,
+  authHandles: [],
   handles: [],
-  authHandles: 0,
   responseHandle: false,
   params: struct({ pcrSelectionIn: TpmlPcrSelection }),
   response: struct({ pcrUpdateCounter: u32, pcrSelectionOut: TpmlPcrSelection, pcrValues: TpmlDigest }),
@@ -238,8 +239,8 @@ export const TPM2_PCR_Read = defineCommand({
 export const TPM2_PCR_Extend = defineCommand({
   name: 'TPM2_PCR_Extend',
   code: C.TPM_CC_PCR_Extend,
-  handles: ['pcrHandle'],
-  authHandles: 1,
+  authHandles: ['pcrHandle'],
+  handles: [],
   responseHandle: false,
   params: struct({ digests: list(TpmtHa, C.HASH_COUNT) }),
   response: empty,
@@ -249,8 +250,8 @@ export const TPM2_PCR_Extend = defineCommand({
 export const TPM2_GetRandom = defineCommand({
   name: 'TPM2_GetRandom',
   code: C.TPM_CC_GetRandom,
+  authHandles: [],
   handles: [],
-  authHandles: 0,
   responseHandle: false,
   params: struct({ bytesRequested: u16 }),
   response: struct({ randomBytes: Tpm2bDigest }),

@@ -7,17 +7,21 @@ import { TpmError, TpmResponseError } from '../errors';
 import type { TpmTransport } from '../transport/transport';
 import { TpmsAuthCommand, TpmsAuthResponse } from '../types/session';
 
-/** One TPM command, declared once: code, handle names, which handles need authorization, codecs. */
-export interface CommandDef<P, R> {
+/**
+ * One TPM command, declared once (go-tpm style): code, named handles, codecs. Handles that carry an
+ * authorization (marked @ in the Part 3 tables) come first on the wire, so they are declared apart from
+ * the others; a call names every handle, so a missing, misspelt or foreign handle name does not compile.
+ */
+export interface CommandDef<A extends string, H extends string, P, R, RH extends boolean = boolean> {
   /** Spec name, e.g. TPM2_Quote (used in errors). */
   readonly name: string;
   readonly code: number;
-  /** Names of the input handles in order (Part 3 command tables). */
-  readonly handles: readonly string[];
-  /** How many handles carry an authorization (they come first in Part 3 tables marked @). */
-  readonly authHandles: number;
+  /** Names of the handles that need an authorization, in order (they come first in the handle area). */
+  readonly authHandles: readonly A[];
+  /** Names of the other input handles, in order (after the authorized ones). */
+  readonly handles: readonly H[];
   /** True when the response starts with one handle (CreatePrimary, Load, StartAuthSession). */
-  readonly responseHandle: boolean;
+  readonly responseHandle: RH;
   readonly params: Codec<P>;
   /** Parameter names, for error messages naming parameter N. */
   readonly paramNames: readonly string[];
@@ -28,8 +32,15 @@ export interface CommandDef<P, R> {
  * Declares a command (fixes the type parameters). `paramNames` defaults to the field names of a `struct()`
  * params codec, so the parameters are named once; give it only for a params codec that is not a struct.
  */
-export function defineCommand<P, R>(def: Omit<CommandDef<P, R>, 'paramNames'> & { paramNames?: readonly string[] }): CommandDef<P, R> {
+export function defineCommand<A extends string = never, H extends string = never, P = unknown, R = unknown, RH extends boolean = false>(
+  def: Omit<CommandDef<A, H, P, R, RH>, 'paramNames'> & { paramNames?: readonly string[] },
+): CommandDef<A, H, P, R, RH> {
   return { ...def, paramNames: def.paramNames ?? (def.params as Partial<StructCodec<P>>).fieldNames ?? [] };
+}
+
+/** Options every TPM call takes. */
+export interface CallOptions {
+  signal?: AbortSignal;
 }
 
 /** One authorization for one handle: a password session (TPM_RS_PW) or a started session handle. */
@@ -52,34 +63,47 @@ export function policyAuth(sessionHandle: number, attributes = 0x01): AuthSessio
   return { handle: sessionHandle, attributes };
 }
 
-export interface ExecuteInput<P> {
-  handles?: readonly number[];
+/** An authorized handle with its authorization (go-tpm's AuthHandle); a bare handle means an empty password. */
+export interface AuthHandle {
+  handle: number;
+  auth: AuthSession;
+}
+
+/** A command's handles by name: each authorized one a handle or an AuthHandle, the others a handle. */
+export type NamedHandles<A extends string, H extends string> = { readonly [K in A]: number | AuthHandle } & { readonly [K in H]: number };
+
+export type ExecuteInput<A extends string, H extends string, P> = ([A | H] extends [never] ? { handles?: undefined } : { handles: NamedHandles<A, H> }) & {
   params: P;
-  /** One per authorized handle, in handle order. Defaults to empty passwords. */
-  sessions?: readonly AuthSession[];
   signal?: AbortSignal;
   /** Times to re-send on TPM_RC_RETRY / YIELDED / TESTING / NV_RATE (default 5). */
   retries?: number;
-}
+};
 
-export interface ExecuteOutput<R> {
-  /** The response handle, when the command returns one. */
-  handle?: number;
-  params: R;
-}
+/** A response: its parameters, and the response handle for a command that returns one (typed by the definition). */
+export type ExecuteOutput<R, RH extends boolean = boolean> = { params: R } & (RH extends true ? { handle: number } : { handle?: undefined });
 
 const authArea = list(TpmsAuthCommand, 3);
 
+/** All handle names of `def` in wire order (authorized first), for messages naming handle N. */
+export function handleNames(def: { readonly authHandles: readonly string[]; readonly handles: readonly string[] }): readonly string[] {
+  return [...def.authHandles, ...def.handles];
+}
+
 /** Marshals a command (exported for tests and for capturing command bytes). */
-export function marshalCommand<P>(def: CommandDef<P, unknown>, input: ExecuteInput<P>): Uint8Array {
-  const handles = input.handles ?? [];
-  if (handles.length !== def.handles.length) {
-    throw new TypeError(`${def.name}: expects ${def.handles.length} handles (${def.handles.join(', ')}), got ${handles.length}`);
-  }
-  const sessions = input.sessions ?? Array.from({ length: def.authHandles }, () => passwordAuth());
-  if (sessions.length !== def.authHandles) {
-    throw new TypeError(`${def.name}: expects ${def.authHandles} authorizations, got ${sessions.length}`);
-  }
+export function marshalCommand<A extends string, H extends string, P>(def: CommandDef<A, H, P, unknown>, input: ExecuteInput<A, H, P>): Uint8Array {
+  const given = (input.handles ?? {}) as Record<string, number | AuthHandle | undefined>;
+  const handleOf = (name: string): number | AuthHandle => {
+    const h = given[name];
+    if (h === undefined) throw new TypeError(`${def.name}: handle ${name} is missing`);
+    return h;
+  };
+  const extra = Object.keys(given).filter((k) => !(handleNames(def) as readonly string[]).includes(k));
+  if (extra.length) throw new TypeError(`${def.name}: no handle named ${extra.join(', ')} (expects ${handleNames(def).join(', ') || 'none'})`);
+  const authorized = def.authHandles.map(handleOf);
+  const others = def.handles.map(handleOf);
+  if (others.some((h) => typeof h !== 'number')) throw new TypeError(`${def.name}: only ${def.authHandles.join(', ') || 'no handle'} takes an authorization`);
+  const sessions = authorized.map((h) => (typeof h === 'number' ? passwordAuth() : h.auth));
+  const handles = [...authorized, ...others].map((h) => (typeof h === 'number' ? h : h.handle));
   const params = marshal(def.params, input.params);
   const w = new Writer();
   w.u16(sessions.length ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS);
@@ -103,8 +127,15 @@ export function marshalCommand<P>(def: CommandDef<P, unknown>, input: ExecuteInp
   return out;
 }
 
-/** Parses a response for `def` (exported for tests). Throws TpmError for a non-success code. */
-export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Array, sessionCount: number): ExecuteOutput<R> {
+/**
+ * Parses a response for `def` (exported for tests). `sessionCount` defaults to the command's authorized
+ * handles. Throws TpmError for a non-success code.
+ */
+export function unmarshalResponse<R, RH extends boolean>(
+  def: CommandDef<string, string, unknown, R, RH>,
+  bytes: Uint8Array,
+  sessionCount = def.authHandles.length,
+): ExecuteOutput<R, RH> {
   const r = new Reader(bytes);
   let handle: number | undefined;
   try {
@@ -114,7 +145,7 @@ export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Ar
     if (size !== bytes.length) r.fail(`responseSize ${size} but ${bytes.length} bytes received`);
     if (rc !== 0) {
       if (r.remaining !== 0) r.fail(`error response with ${r.remaining} extra bytes`);
-      throw new TpmError(rc, def.name, { handles: def.handles, params: def.paramNames });
+      throw new TpmError(rc, def.name, { handles: handleNames(def), params: def.paramNames });
     }
     const expectTag = sessionCount ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS;
     if (tag !== expectTag) r.fail(`tag 0x${tag.toString(16)}, expected 0x${expectTag.toString(16)}`);
@@ -134,7 +165,7 @@ export function unmarshalResponse<R>(def: CommandDef<unknown, R>, bytes: Uint8Ar
       r.path.pop();
     }
     if (r.remaining) r.fail(`${r.remaining} trailing bytes`);
-    return { handle, params };
+    return { handle, params } as ExecuteOutput<R, RH>;
   } catch (e) {
     if (e instanceof TpmMarshalError) throw new TpmResponseError(def.name, e.message, { cause: e, handle });
     throw e;
@@ -155,7 +186,8 @@ function flushCommand(handle: number): Uint8Array {
   return w.finish();
 }
 
-type Sender = Pick<TpmTransport, 'send'>;
+/** What running a command needs of a transport: `send(bytes) -> bytes`. */
+export type TpmSender = Pick<TpmTransport, 'send'>;
 
 /**
  * Runs one command: marshals it, sends it through the transport (which serialises per TPM), and parses the
@@ -163,9 +195,13 @@ type Sender = Pick<TpmTransport, 'send'>;
  * warnings are re-sent a few times first. A malformed response (TpmResponseError) that still carried a
  * transient object or session handle has that handle flushed before the error is thrown.
  */
-export async function execute<P, R>(t: Sender, def: CommandDef<P, R>, input: ExecuteInput<P>): Promise<ExecuteOutput<R>> {
+export async function execute<A extends string, H extends string, P, R, RH extends boolean>(
+  t: TpmSender,
+  def: CommandDef<A, H, P, R, RH>,
+  input: ExecuteInput<A, H, P>,
+): Promise<ExecuteOutput<R, RH>> {
   const command = marshalCommand(def, input);
-  const sessionCount = input.sessions?.length ?? def.authHandles;
+  const sessionCount = def.authHandles.length;
   let retries = input.retries ?? 5;
   for (;;) {
     const response = await t.send(command, { signal: input.signal });
@@ -185,3 +221,4 @@ export async function execute<P, R>(t: Sender, def: CommandDef<P, R>, input: Exe
     }
   }
 }
+

@@ -1,7 +1,7 @@
 // TPMT_PUBLIC (TPM 2.0 Part 2, 12.2.4) <-> Node KeyObject / PKIX DER, and the TPM Name of a public area
 // (Part 1, 16: nameAlg || H_nameAlg(TPMT_PUBLIC)).
 import { createHash, createPublicKey, KeyObject } from 'node:crypto';
-import { marshal, unmarshal } from '../marshal/codec';
+import { marshal, unmarshal, type WithBytes } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
 import { TpmCryptoError } from './errors';
@@ -21,26 +21,20 @@ export function curveInfo(curveID: number): { jwk: string; node: string; size: n
   return c;
 }
 
-/** A decoded public area with the exact bytes it came from (the Name hashes those bytes). */
-export interface PublicArea {
-  public: TpmtPublic;
-  /** The TPMT_PUBLIC bytes (no TPM2B size prefix). */
-  bytes: Uint8Array;
-}
+/** A decoded TPMT_PUBLIC with the exact bytes it came from (no TPM2B size prefix; the Name hashes them). */
+export type PublicArea = WithBytes<TpmtPublic>;
 
 /**
  * Decodes a TPM2B_PUBLIC (u16 size + TPMT_PUBLIC, as `tpm2_createak -u`/`tpm2_readpublic -o` write and
  * Keylime's `tpm_ak` carries). Throws TpmMarshalError on malformed or oversized input.
  */
 export function parseTpm2bPublic(bytes: Uint8Array): PublicArea {
-  const { value, bytes: raw } = unmarshal(Tpm2bPublicWithBytes, bytes);
-  return { public: value, bytes: raw };
+  return unmarshal(Tpm2bPublicWithBytes, bytes);
 }
 
 /** Decodes a bare TPMT_PUBLIC. Throws TpmMarshalError on malformed input. */
 export function parseTpmtPublic(bytes: Uint8Array): PublicArea {
-  const { value, bytes: raw } = unmarshal(withBytesTpmtPublic, bytes);
-  return { public: value, bytes: raw };
+  return unmarshal(withBytesTpmtPublic, bytes);
 }
 
 /** TPM2B_PUBLIC bytes of a public area. */
@@ -57,8 +51,8 @@ export function encodeTpm2bPublic(pub: TpmtPublic): Uint8Array {
  * received when you have them (`PublicArea`); a decoded `TpmtPublic` is re-marshalled canonically.
  */
 export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
-  const bytes = 'bytes' in pub && 'public' in pub ? pub.bytes : marshal(TpmtPublic, pub as TpmtPublic);
-  const nameAlg = 'bytes' in pub && 'public' in pub ? pub.public.nameAlg : (pub as TpmtPublic).nameAlg;
+  const bytes = 'bytes' in pub && 'value' in pub ? pub.bytes : marshal(TpmtPublic, pub as TpmtPublic);
+  const nameAlg = 'bytes' in pub && 'value' in pub ? pub.value.nameAlg : (pub as TpmtPublic).nameAlg;
   return nameOfPublicBytes(nameAlg, bytes);
 }
 

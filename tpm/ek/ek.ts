@@ -4,23 +4,14 @@ import { X509Certificate } from 'node:crypto';
 import * as C from '../marshal/constants';
 import { nameOfPublicBytes } from '../crypto/public-key';
 import { TpmError, TPM_RC_HANDLE } from '../errors';
-import type { TpmTransport } from '../transport/transport';
+import type { WithBytes } from '../marshal/codec';
 import type { TpmtPublic } from '../types';
-import {
-  createPrimary,
-  flushQuietly,
-  nvReadAll,
-  passwordAuth,
-  policyAuth,
-  policySecret,
-  readPublic,
-  startPolicySession,
-  type CallOptions,
-} from '../commands/operations';
-import type { AuthSession } from '../commands/execute';
+import { TPM2_CreatePrimary, TPM2_PolicySecret, TPM2_ReadPublic, TPM2_StartAuthSession } from '../commands/definitions';
+import { execute, passwordAuth, policyAuth, type AuthHandle, type AuthSession, type CallOptions, type TpmSender } from '../commands/execute';
+import { flushQuietly } from '../commands/flush';
+import { nvReadAll } from '../commands/nv-read';
+import { keyCreateParams, POLICY_SECRET_PARAMS, policySessionParams, UNBOUND_SESSION } from '../commands/params';
 import { EK_PROFILES, type EkKind } from './templates';
-
-type Tpm = Pick<TpmTransport, 'send'>;
 
 /** Which EK to use: `auto` (the first kind with a certificate in NV: RSA-2048, ECC P-256, ECC P-384), an algorithm family, or one kind. */
 export type EkChoice = 'auto' | 'rsa' | 'ecc' | EkKind;
@@ -28,10 +19,9 @@ export type EkChoice = 'auto' | 'rsa' | 'ecc' | EkKind;
 /** An EK as found on the TPM. Holds no TPM handle: `withEkHandle` loads it when needed. */
 export interface EkInfo {
   kind: EkKind;
-  public: TpmtPublic;
-  /** Marshalled TPMT_PUBLIC (no size prefix), exactly as the TPM reports it. */
-  publicBytes: Uint8Array;
-  /** TPM Name: nameAlg || H(publicBytes). */
+  /** The TPMT_PUBLIC, with its bytes (no size prefix) exactly as the TPM reports them. */
+  public: WithBytes<TpmtPublic>;
+  /** TPM Name: nameAlg || H(public.bytes). */
   name: Uint8Array;
   /** DER EK certificate (trimmed to its DER length), when the TPM holds one. */
   certificate?: Uint8Array;
@@ -85,7 +75,7 @@ export function trimDer(data: Uint8Array): Uint8Array | undefined {
   return total <= data.length ? data.slice(0, total) : undefined;
 }
 
-async function readCert(tpm: Tpm, index: number, o: CallOptions): Promise<Uint8Array | undefined> {
+async function readCert(tpm: TpmSender, index: number, o: CallOptions): Promise<Uint8Array | undefined> {
   try {
     const raw = await nvReadAll(tpm, index, { ...o, maxSize: 8192 });
     return trimDer(raw) ?? raw;
@@ -125,7 +115,7 @@ function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
  * Throws EkCertificateMismatchError when the certificate certifies neither (fails closed). A certificate
  * that Node cannot parse is passed on unchecked (the server's EK certificate check decides).
  */
-export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
+export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
   const kinds = ORDER[choice];
   if (!kinds) throw new RangeError(`unknown EK choice "${choice}" (auto, rsa, ecc, rsa2048, ecc-p256, ecc-p384)`);
   let picked: { kind: EkKind; cert?: Uint8Array } | undefined;
@@ -143,17 +133,16 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
   for (const handle of profile.persistentHandles) {
     let found;
     try {
-      found = await readPublic(tpm, handle, o);
+      found = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal })).params;
     } catch (e) {
       if (e instanceof TpmError && e.is(TPM_RC_HANDLE)) continue;
       throw e;
     }
-    if (!sameKeyType(found.public, template)) continue;
-    if (picked.cert && certMatchesPublic(picked.cert, found.public) === false) continue;
+    if (!sameKeyType(found.outPublic.value, template)) continue;
+    if (picked.cert && certMatchesPublic(picked.cert, found.outPublic.value) === false) continue;
     return {
       kind: picked.kind,
-      public: found.public,
-      publicBytes: found.publicBytes,
+      public: found.outPublic,
       name: found.name,
       certificate: picked.cert,
       certIndex: profile.certIndex,
@@ -161,17 +150,16 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
     };
   }
 
-  const created = await createPrimary(tpm, C.TPM_RH_ENDORSEMENT, template, o);
+  const created = await createEk(tpm, template, o);
   try {
     // Fail closed: a certificate for another key would only fail later, on the server, less clearly.
-    if (picked.cert && certMatchesPublic(picked.cert, created.public) === false) {
+    if (picked.cert && certMatchesPublic(picked.cert, created.params.outPublic.value) === false) {
       throw new EkCertificateMismatchError(picked.kind, profile.certIndex, profile.profileTemplate);
     }
     return {
       kind: picked.kind,
-      public: created.public,
-      publicBytes: created.publicBytes,
-      name: created.name,
+      public: created.params.outPublic,
+      name: created.params.name,
       certificate: picked.cert,
       certIndex: profile.certIndex,
     };
@@ -180,34 +168,40 @@ export async function readEk(tpm: Tpm, choice: EkChoice = 'auto', o: CallOptions
   }
 }
 
+// TPM2_CreatePrimary of an EK template in the endorsement hierarchy (empty password); the caller flushes it.
+async function createEk(tpm: TpmSender, template: TpmtPublic, o: CallOptions) {
+  const r = await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(template), signal: o.signal });
+  return { handle: r.handle, params: r.params };
+}
+
 /**
- * Runs `fn` with the EK loaded and an authorization for it, then releases everything it created (the
- * transient EK, the policy session) on every path. The authorization follows the EK's attributes: a policy
- * session satisfying PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise.
+ * Runs `fn` with the EK loaded and authorized, then releases everything it created (the transient EK, the
+ * policy session) on every path. The authorization follows the EK's attributes: a policy session satisfying
+ * PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise.
  */
-export async function withEkHandle<T>(tpm: Tpm, ek: EkInfo, fn: (handle: number, auth: AuthSession) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withEkHandle<T>(tpm: TpmSender, ek: EkInfo, fn: (ek: AuthHandle) => Promise<T>, o: CallOptions = {}): Promise<T> {
   let transient: number | undefined;
   let session: number | undefined;
   try {
     let handle = ek.persistentHandle;
     if (handle === undefined) {
-      const created = await createPrimary(tpm, C.TPM_RH_ENDORSEMENT, EK_PROFILES[ek.kind].template(), o);
+      const created = await createEk(tpm, EK_PROFILES[ek.kind].template(), o);
       transient = created.handle;
       handle = created.handle;
-      if (Buffer.compare(Buffer.from(created.name), Buffer.from(ek.name)) !== 0) {
+      if (Buffer.compare(Buffer.from(created.params.name), Buffer.from(ek.name)) !== 0) {
         throw new Error(`EK ${ek.kind}: re-created EK has a different Name than the one read before`);
       }
     }
     let auth: AuthSession;
-    if (ek.public.objectAttributes & C.TPMA_OBJECT_userWithAuth) {
+    if (ek.public.value.objectAttributes & C.TPMA_OBJECT_userWithAuth) {
       auth = passwordAuth();
     } else {
-      const s = await startPolicySession(tpm, { ...o, hashAlg: ek.public.nameAlg });
+      const s = await execute(tpm, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams({ hashAlg: ek.public.value.nameAlg }), signal: o.signal });
       session = s.handle;
-      await policySecret(tpm, C.TPM_RH_ENDORSEMENT, s.handle, o);
-      auth = policyAuth(s.handle, C.TPMA_SESSION_continueSession);
+      await execute(tpm, TPM2_PolicySecret, { handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session }, params: POLICY_SECRET_PARAMS, signal: o.signal });
+      auth = policyAuth(session, C.TPMA_SESSION_continueSession);
     }
-    return await fn(handle, auth);
+    return await fn({ handle, auth });
   } finally {
     await flushQuietly(tpm, session);
     await flushQuietly(tpm, transient);

@@ -7,13 +7,14 @@
 //   u32 N               number of TPML_DIGEST that follow (<= 32)
 //   N x TPML_DIGEST     u32 count (<= 8), then 8 slots of 66 bytes: u16 size (<= 64), u8 buffer[64]
 // Values appear in selection order (banks in selection order, indices ascending), at most 8 per list.
-import { bankName, PcrSelection, PcrValues, selectedIndices } from '../verify/pcr-values';
+import { PCR_SELECT_MAX } from '../marshal/constants';
+import { bankName } from '../verify/pcr-values';
 import { hashAlgId, HashName } from '../crypto/hash';
+import { PCR_SELECT_SIZE, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../types/pcr';
 import { TpmVerifyError } from '../verify/errors';
 
 const SELECTION_SLOTS = 16;
 const SELECTION_SLOT_BYTES = 8;
-const PCR_SELECT_MAX = 4;
 const SELECTION_BYTES = 4 + SELECTION_SLOTS * SELECTION_SLOT_BYTES; // 132
 const DIGEST_SLOTS = 8;
 const DIGEST_BUFFER = 64;
@@ -26,7 +27,7 @@ export const MAX_PCR_BLOB_BYTES = SELECTION_BYTES + 4 + MAX_DIGEST_LISTS * DIGES
 
 /** A decoded PCR blob: the selection and every value in selection order. */
 export interface PcrBlob {
-  selections: PcrSelection[];
+  selections: TpmsPcrSelection[];
   /** Values in selection order, flattened across the TPML_DIGEST lists. */
   values: Uint8Array[];
 }
@@ -47,13 +48,13 @@ export function parsePcrBlob(bytes: Uint8Array): PcrBlob {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(0, true);
   if (count > SELECTION_SLOTS) throw bad(`selection count ${count} exceeds ${SELECTION_SLOTS}`);
-  const selections: PcrSelection[] = [];
+  const selections: TpmsPcrSelection[] = [];
   for (let i = 0; i < count; i++) {
     const o = 4 + i * SELECTION_SLOT_BYTES;
     const hash = view.getUint16(o, true);
     const size = bytes[o + 2];
     if (size > PCR_SELECT_MAX) throw bad(`selection ${i}: sizeofSelect ${size} exceeds ${PCR_SELECT_MAX}`);
-    selections.push({ hash, select: bytes.slice(o + 3, o + 3 + size) });
+    selections.push({ hash, pcrSelect: bytes.slice(o + 3, o + 3 + size) });
   }
   const lists = view.getUint32(SELECTION_BYTES, true);
   if (lists > MAX_DIGEST_LISTS) throw bad(`digest list count ${lists} exceeds ${MAX_DIGEST_LISTS}`);
@@ -71,7 +72,7 @@ export function parsePcrBlob(bytes: Uint8Array): PcrBlob {
       values.push(bytes.slice(o + 2, o + 2 + size));
     }
   }
-  const selected = selections.reduce((s, x) => s + selectedIndices(x.select).length, 0);
+  const selected = selections.reduce((s, x) => s + selectedPcrs(x).length, 0);
   if (values.length !== selected) throw bad(`${values.length} values for ${selected} selected PCRs`);
   return { selections, values };
 }
@@ -85,11 +86,11 @@ export function encodePcrBlob(blob: PcrBlob): Uint8Array {
   const view = new DataView(out.buffer);
   view.setUint32(0, blob.selections.length, true);
   blob.selections.forEach((s, i) => {
-    if (s.select.length > PCR_SELECT_MAX) throw bad(`selection ${i}: ${s.select.length} select bytes exceeds ${PCR_SELECT_MAX}`);
+    if (s.pcrSelect.length > PCR_SELECT_MAX) throw bad(`selection ${i}: ${s.pcrSelect.length} select bytes exceeds ${PCR_SELECT_MAX}`);
     const o = 4 + i * SELECTION_SLOT_BYTES;
     view.setUint16(o, s.hash, true);
-    out[o + 2] = s.select.length;
-    out.set(s.select, o + 3);
+    out[o + 2] = s.pcrSelect.length;
+    out.set(s.pcrSelect, o + 3);
   });
   view.setUint32(SELECTION_BYTES, lists, true);
   for (let l = 0; l < lists; l++) {
@@ -114,25 +115,23 @@ export function pcrBlobToValues(blob: PcrBlob): PcrValues {
     const bank = bankName(s.hash);
     if (out[bank]) throw bad(`bank ${bank} selected twice`);
     const values: Record<number, Uint8Array> = {};
-    for (const i of selectedIndices(s.select)) values[i] = blob.values[next++];
+    for (const i of selectedPcrs(s)) values[i] = blob.values[next++];
     out[bank] = values;
   }
   return out;
 }
 
 /** A blob for `pcrs`, banks in the given order (default: object order) and indices ascending. */
-export function pcrBlobFromValues(pcrs: PcrValues, selectSize = 3): PcrBlob {
-  const selections: PcrSelection[] = [];
+export function pcrBlobFromValues(pcrs: PcrValues, selectSize = PCR_SELECT_SIZE): PcrBlob {
+  const selections: TpmsPcrSelection[] = [];
   const values: Uint8Array[] = [];
   for (const [bank, byIndex] of Object.entries(pcrs)) {
     const indices = Object.keys(byIndex ?? {}).map(Number).sort((a, b) => a - b);
-    const select = new Uint8Array(selectSize);
     for (const i of indices) {
       if (!Number.isInteger(i) || i < 0 || i >= selectSize * 8) throw bad(`PCR ${bank}:${i} does not fit the selection`);
-      select[i >> 3] |= 1 << (i & 7);
       values.push(byIndex![i]);
     }
-    selections.push({ hash: hashAlgId(bank as HashName), select });
+    selections.push(pcrSelection(hashAlgId(bank as HashName), indices, selectSize));
   }
   return { selections, values };
 }

@@ -382,11 +382,17 @@ export function oneOf(inner: Codec<number>, allowed: readonly number[], what: st
   );
 }
 
+/** A decoded structure with the exact bytes it came from (signed or hashed bytes are kept, never re-encoded). */
+export interface WithBytes<T> {
+  value: T;
+  bytes: Uint8Array;
+}
+
 /**
  * Decodes `inner` and keeps the exact bytes it consumed (e.g. a public area whose hash is its Name).
  * Encoding writes `bytes` verbatim: the caller keeps `value` and `bytes` consistent.
  */
-export function withBytes<T>(inner: Codec<T>): Codec<{ value: T; bytes: Uint8Array }> {
+export function withBytes<T>(inner: Codec<T>): Codec<WithBytes<T>> {
   return {
     encode: (w, v) => w.bytes(v.bytes),
     decode(r) {

@@ -1,7 +1,7 @@
 // Sized buffers (TPM 2.0 Part 2 section 10.4) and small shared structures.
 import { fixedBytes, none, select, struct, tpm2b, u16, u32, u8, type Codec, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
-import { HASH_ALGORITHMS } from '../marshal/names';
+import { DIGEST_SIZES } from '../crypto/hash';
 
 /** 10.4.2 TPM2B_DIGEST */
 export const Tpm2bDigest = tpm2b(C.MAX_DIGEST_SIZE);
@@ -46,7 +46,7 @@ export const Tpm2bContextData = tpm2b(C.MAX_CONTEXT_SIZE);
 
 /** 10.3.1 TPMU_HA: for each hash algorithm, a digest of exactly its size. */
 const digestOfHash: Record<number, Codec<Uint8Array>> = Object.fromEntries(
-  Object.entries(HASH_ALGORITHMS).map(([alg, { size }]) => [Number(alg), fixedBytes(size)]),
+  [...DIGEST_SIZES].map(([alg, size]) => [alg, fixedBytes(size)]),
 );
 
 /** 10.3.2 TPMT_HA: a hash algorithm and a digest of exactly that algorithm's size. */

@@ -34,7 +34,7 @@ export function parseAkPublic(bytes: Uint8Array): PublicArea {
  * public area (same Name) for activation and quote verification.
  */
 export function verifyAkPolicy(akPublic: Uint8Array | TpmtPublic): TpmtPublic {
-  const pub = akPublic instanceof Uint8Array ? parseAkPublic(akPublic).public : akPublic;
+  const pub = akPublic instanceof Uint8Array ? parseAkPublic(akPublic).value : akPublic;
   const attrs = pub.objectAttributes >>> 0;
   for (const [bit, code, name] of REQUIRED)
     if ((attrs & bit) === 0) throw new TpmVerifyError(code, `AK attribute ${name} is not set (objectAttributes 0x${attrs.toString(16)})`);

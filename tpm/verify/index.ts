@@ -12,4 +12,4 @@ export {
   type VerifiedEkCertificate,
   type VerifyEkCertificateOptions,
 } from './ek-cert';
-export { checkPcrValues, selectBitmap, selectedIndices, MAX_PCR_INDEX, type PcrSelection, type PcrValues } from './pcr-values';
+export { checkPcrValues, bankName } from './pcr-values';

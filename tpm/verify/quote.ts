@@ -6,11 +6,11 @@ import { hashInfo, HashName } from '../crypto/hash';
 import { curveInfo, PublicArea, publicToKeyObject } from '../crypto/public-key';
 import type { TpmtPublic } from '../crypto/public-codec';
 import { TpmsAttest, type TpmsAttestQuote, type TpmsClockInfo } from '../types/attest';
-import type { TpmsPcrSelection } from '../types/pcr';
+import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../types/pcr';
 import { TpmtSignature } from '../types/signature';
 import { parseAkPublic } from './ak-policy';
 import { TpmVerifyError } from './errors';
-import { bankName, checkPcrValues, PcrValues, selectedIndices } from './pcr-values';
+import { bankName, checkPcrValues } from './pcr-values';
 
 export interface VerifyQuoteOptions {
   /** The AK public area: TPM2B_PUBLIC bytes, or already decoded. */
@@ -62,8 +62,8 @@ function decode<T>(codec: Codec<T>, bytes: Uint8Array, code: 'ATTEST_MALFORMED' 
 }
 
 function publicOf(ak: VerifyQuoteOptions['akPublic']): TpmtPublic {
-  if (ak instanceof Uint8Array) return parseAkPublic(ak).public;
-  if ('bytes' in ak && 'public' in ak) return ak.public;
+  if (ak instanceof Uint8Array) return parseAkPublic(ak).value;
+  if ('bytes' in ak && 'value' in ak) return ak.value;
   return ak as TpmtPublic;
 }
 
@@ -153,7 +153,7 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
   const ordered: Uint8Array[] = [];
   const quotedByBank = new Map<string, Set<number>>();
   for (const sel of quote.pcrSelect) {
-    const indices = selectedIndices(sel.pcrSelect);
+    const indices = selectedPcrs(sel);
     // an empty bitmap quotes nothing from that bank, whatever its algorithm
     if (indices.length === 0) continue;
     let bank: HashName;

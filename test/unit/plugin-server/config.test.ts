@@ -3,6 +3,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { configureServer, loadEkHashes } from "../../../plugin-server/config";
+import { TPM_ALG_SHA1, TPM_ALG_SHA256 } from "../../../tpm/marshal/constants";
+import { pcrSelection } from "../../../tpm/types/pcr";
 
 const FX = resolve(__dirname, "../../fixtures/tpm");
 let dir: string;
@@ -35,7 +37,7 @@ describe("server config", () => {
     if (!("config" in r)) throw new Error(r.notes.join("; "));
     expect(r.config).toMatchObject({ trustDomain: "example.org", ekTrust: "any", verifier: "in_process" });
     expect(r.config.pcrPolicy).toBeUndefined();
-    expect(r.config.pcrSelection).toEqual([{ bank: "sha256", pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }]);
+    expect(r.config.pcrSelection).toEqual([pcrSelection(TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7])]);
     expect([...r.config.ekHashes!]).toEqual([H]);
   });
 
@@ -46,17 +48,14 @@ describe("server config", () => {
     if (!("config" in r)) throw new Error(r.notes.join("; "));
     expect(r.config.ekCas).toHaveLength(2);
     expect(r.config.ekHashes!.size).toBe(2);
-    expect(r.config.pcrSelection).toEqual([
-      { bank: "sha256", pcrs: [0, 1, 2, 3, 4, 5, 6, 7] },
-      { bank: "sha1", pcrs: [0] },
-    ]);
+    expect(r.config.pcrSelection).toEqual([pcrSelection(TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7]), pcrSelection(TPM_ALG_SHA1, [0])]);
     expect([...r.config.pcrPolicy!.pcrs.keys()]).toEqual([0, 7]);
     expect(r.config.logLevel).toBe("info");
   });
 
   test("JSON plugin_data works too", () => {
     const r = build(JSON.stringify({ ek_hash_path: hashes, pcr_selection: "sha256:7" }));
-    expect("config" in r && r.config.pcrSelection).toEqual([{ bank: "sha256", pcrs: [7] }]);
+    expect("config" in r && r.config.pcrSelection).toEqual([pcrSelection(TPM_ALG_SHA256, [7])]);
   });
 
   test.each([

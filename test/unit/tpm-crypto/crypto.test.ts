@@ -1,11 +1,11 @@
-import { createDecipheriv, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as C from '../../../tpm/marshal/constants';
 import { unmarshal } from '../../../tpm/marshal/codec';
 import { TpmsEccPoint } from '../../../tpm/types/public';
 import { kdfa, kdfe } from '../../../tpm/crypto/kdf';
-import { hashInfo } from '../../../tpm/crypto/hash';
+import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../tpm/crypto/hash';
 import { encodeTpm2bPublic, parseTpm2bPublic, publicFromKeyObject, publicToKeyObject, publicToPkixDer, tpmName } from '../../../tpm/crypto/public-key';
 import type { TpmtPublic } from '../../../tpm/crypto/public-codec';
 import { makeCredential } from '../../../tpm/crypto/make-credential';
@@ -14,6 +14,38 @@ import { TpmCryptoError } from '../../../tpm/crypto/errors';
 const FIX = join(__dirname, '..', '..', 'fixtures', 'tpm');
 const fixture = (n: string) => new Uint8Array(readFileSync(join(FIX, n)));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('the hash table', () => {
+  test.each(HASH_NAMES.map((n) => [n]))('%s: TPM_ALG_ID and back, digest size equal to what Node computes', (name) => {
+    const size = createHash(name).digest().length;
+    expect(hashInfo(hashAlgId(name))).toEqual({ alg: hashAlgId(name), name, size });
+    expect(hashSize(name)).toBe(size);
+    expect(DIGEST_SIZES.get(hashAlgId(name))).toBe(size);
+    expect(isHashName(name)).toBe(true);
+  });
+
+  test.each([
+    [C.TPM_ALG_SM3_256, 32, 'hash algorithm 0x0012 is not supported'],
+    [C.TPM_ALG_SHA3_256, 32, 'hash algorithm 0x0027 is not supported'],
+    [C.TPM_ALG_SHA3_512, 64, 'hash algorithm 0x0029 is not supported'],
+    [C.TPM_ALG_NULL, undefined, 'hash algorithm 0x0010 is not supported'],
+  ])('TPM_ALG_ID %d: TPMT_HA digest size %s, but no hash this project computes', (alg, size, message) => {
+    expect(DIGEST_SIZES.get(alg)).toBe(size);
+    let err: unknown;
+    try {
+      hashInfo(alg);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TpmCryptoError);
+    expect(err).toMatchObject({ code: 'UNSUPPORTED_ALGORITHM', message });
+  });
+
+  test('bank names are the four computed hashes only', () => {
+    expect(HASH_NAMES).toEqual(['sha1', 'sha256', 'sha384', 'sha512']);
+    expect(['sha3-256', 'sm3_256', 'md5', ''].filter(isHashName)).toEqual([]);
+  });
+});
 
 describe('KDFa / KDFe', () => {
   const key = new Uint8Array(32).fill(7);
@@ -46,14 +78,14 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
   it.each(['ek-rsa', 'ek-ecc', 'ak-rsa', 'ak-ecc', 'ak-rsapss'])('%s: our Name equals tpm2_readpublic/createak -n', (n) => {
     const p = parseTpm2bPublic(fixture(`${n}.pub`));
     expect(hex(tpmName(p))).toBe(hex(fixture(`${n}.name`)));
-    expect(hex(tpmName(p.public))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
-    expect(hex(encodeTpm2bPublic(p.public))).toBe(hex(fixture(`${n}.pub`)));
+    expect(hex(tpmName(p.value))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
+    expect(hex(encodeTpm2bPublic(p.value))).toBe(hex(fixture(`${n}.pub`)));
   });
   it.each([
     ['ek-rsa', 'ek-rsa-cert.der'],
     ['ek-ecc', 'ek-ecc-cert.der'],
   ])('%s public area converts to the key in its EK certificate (PKIX DER equal)', (n, cert) => {
-    const pub = parseTpm2bPublic(fixture(`${n}.pub`)).public;
+    const pub = parseTpm2bPublic(fixture(`${n}.pub`)).value;
     const certKey = new X509Certificate(fixture(cert)).publicKey;
     expect(hex(publicToPkixDer(pub))).toBe(hex(certKey.export({ type: 'spki', format: 'der' })));
     expect(publicToKeyObject(pub).equals(certKey)).toBe(true);
@@ -61,9 +93,9 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
     expect(hex(encodeTpm2bPublic(publicFromKeyObject(certKey, pub)))).toBe(hex(fixture(`${n}.pub`)));
   });
   it('refuses a modulus that does not match keyBits and a point off the curve', () => {
-    const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).public as Extract<TpmtPublic, { type: 1 }>;
+    const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).value as Extract<TpmtPublic, { type: 1 }>;
     expect(() => publicToKeyObject({ ...rsa, unique: rsa.unique.slice(1) })).toThrow('RSA modulus of 255 bytes does not match keyBits 2048');
-    const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).public as Extract<TpmtPublic, { type: 0x23 }>;
+    const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
     const y = Uint8Array.from(ecc.unique.y);
     y[5] ^= 1;
     const e = (() => { try { publicToKeyObject({ ...ecc, unique: { x: ecc.unique.x, y } }); } catch (x) { return x; } })() as TpmCryptoError;
@@ -108,10 +140,10 @@ describe('makeCredential', () => {
     ['RSA-2048 EK (AES-128, SHA-256)', 'ek-rsa.pub', generateKeyPairSync('rsa', { modulusLength: 2048 })],
     ['ECC P-384 EK (AES-256, SHA-384)', 'ek-ecc.pub', generateKeyPairSync('ec', { namedCurve: 'secp384r1' })],
   ] as const) {
-    const template = parseTpm2bPublic(fixture(tmpl)).public;
+    const template = parseTpm2bPublic(fixture(tmpl)).value;
     cases.push([label, publicFromKeyObject(pair.publicKey, template), pair.privateKey]);
   }
-  const p256Template = parseTpm2bPublic(fixture('ek-ecc.pub')).public as Extract<TpmtPublic, { type: 0x23 }>;
+  const p256Template = parseTpm2bPublic(fixture('ek-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
   const p256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   cases.push([
     'ECC P-256 EK (AES-128, SHA-256)',

@@ -1,7 +1,7 @@
 import * as E from '../../../tpm/errors';
 import * as C from '../../../tpm/marshal/constants';
 import { marshalCommand, unmarshalResponse, passwordAuth, policyAuth } from '../../../tpm/commands/execute';
-import { TPM2_GetCapability, TPM2_Quote, TPM2_ActivateCredential, TPM2_PCR_Read } from '../../../tpm/commands/definitions';
+import { TPM2_GetCapability, TPM2_Quote, TPM2_ActivateCredential, TPM2_NV_Read, TPM2_PCR_Read } from '../../../tpm/commands/definitions';
 import { openTransport, parseTransportSpec } from '../../../tpm/transport/transport';
 import { trimDer } from '../../../tpm/ek/ek';
 import { pcrSelection } from '../../../tpm/types';
@@ -58,9 +58,9 @@ describe('command marshalling (Part 1 18)', () => {
   });
 
   test('ActivateCredential: two handles, password + policy session authorizations', () => {
+    // Handles go on the wire in the definition's order, whatever order the call names them in.
     const b = marshalCommand(TPM2_ActivateCredential, {
-      handles: [0x80000001, 0x81010001],
-      sessions: [passwordAuth(), policyAuth(0x03000000)],
+      handles: { keyHandle: { handle: 0x81010001, auth: policyAuth(0x03000000) }, activateHandle: { handle: 0x80000001, auth: passwordAuth() } },
       params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') },
     });
     expect(hex(b)).toBe(
@@ -68,10 +68,32 @@ describe('command marshalling (Part 1 18)', () => {
     );
   });
 
-  test('wrong number of handles or sessions is refused before anything is sent', () => {
-    expect(() => marshalCommand(TPM2_Quote, { params: { qualifyingData: new Uint8Array(), inScheme: { scheme: C.TPM_ALG_NULL, details: undefined }, PCRselect: [] } })).toThrow(
-      'TPM2_Quote: expects 1 handles (signHandle), got 0',
-    );
+  test('a bare handle where an authorization is due means an empty password', () => {
+    const named = marshalCommand(TPM2_ActivateCredential, { handles: { activateHandle: 0x80000001, keyHandle: 0x81010001 }, params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') } });
+    const explicit = marshalCommand(TPM2_ActivateCredential, {
+      handles: { activateHandle: { handle: 0x80000001, auth: passwordAuth() }, keyHandle: { handle: 0x81010001, auth: passwordAuth() } },
+      params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') },
+    });
+    expect(hex(named)).toBe(hex(explicit));
+  });
+
+  const quoteParams = { qualifyingData: new Uint8Array(), inScheme: { scheme: C.TPM_ALG_NULL, details: undefined }, PCRselect: [] };
+  test.each([
+    // The compiler refuses each of these (the casts stand for a caller outside TypeScript's checks).
+    ['a missing handle', { params: quoteParams }, 'TPM2_Quote: handle signHandle is missing'],
+    ['a handle of another command', { handles: { signHandle: 0x80000001, keyHandle: 1 }, params: quoteParams }, 'TPM2_Quote: no handle named keyHandle (expects signHandle)'],
+  ])('%s is refused before anything is sent', (_what, input, message) => {
+    expect(() => marshalCommand(TPM2_Quote, input as never)).toThrow(new TypeError(message));
+  });
+
+  test('an authorization on a handle that takes none is refused', () => {
+    const input = { handles: { authHandle: 0x01c00002, nvIndex: { handle: 0x01c00002, auth: passwordAuth() } }, params: { size: 1, offset: 0 } };
+    expect(() => marshalCommand(TPM2_NV_Read, input as never)).toThrow(new TypeError('TPM2_NV_Read: only authHandle takes an authorization'));
+  });
+
+  test('handles are named at compile time: a swapped or misspelt name does not compile', () => {
+    // @ts-expect-error objectHandle is not a TPM2_Quote handle (its one handle, signHandle, is missing)
+    expect(() => marshalCommand(TPM2_Quote, { handles: { objectHandle: 0x80000001 }, params: quoteParams })).toThrow(TypeError);
   });
 
   test('response: success with sessions (parameterSize, auth area), error code, bad tag, trailing bytes', () => {

@@ -76,7 +76,7 @@ describe.each(codecs)('%s', (_name, codec) => {
   });
 });
 
-const defs = (Object.values(D) as unknown[]).filter((d): d is CommandDef<unknown, unknown> => typeof d === 'object' && d !== null && 'code' in d && 'response' in d);
+const defs = (Object.values(D) as unknown[]).filter((d): d is CommandDef<string, string, unknown, unknown> => typeof d === 'object' && d !== null && 'code' in d && 'response' in d);
 
 describe.each(defs.map((d) => [d.name, d] as const))('%s response', (_name, def) => {
   test('random and mutated responses: only TpmResponseError or TpmError', () => {

@@ -226,6 +226,11 @@ describe('bounds', () => {
     expect(Buffer.from(s.pcrSelect).toString('hex')).toBe('818181');
     expect(T.selectedPcrs(s)).toEqual([0, 7, 8, 15, 16, 23]);
   });
+
+  test('formatPcrSelection writes tpm2-tools syntax in selection order, a bank without a hash name by its ID', () => {
+    const sel = [T.pcrSelection(C.TPM_ALG_SHA256, [16, 0, 1]), T.pcrSelection(C.TPM_ALG_SHA1, []), T.pcrSelection(C.TPM_ALG_SM3_256, [2])];
+    expect(T.formatPcrSelection(sel)).toBe('sha256:0,1,16+sha1:+0x0012:2');
+  });
 });
 
 describe('taggedStruct', () => {

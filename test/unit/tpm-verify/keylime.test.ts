@@ -16,7 +16,7 @@ describe('tpm2-tools pcrblob (golden vectors from tpm2_quote -o)', () => {
 
   it('reads the selection in tpm2-tools order (sha256:0,1,2,3,16 then sha1:16)', () => {
     const blob = parsePcrBlob(fixture('quote-rsa.pcrs'));
-    expect(blob.selections.map((s) => [s.hash, Buffer.from(s.select).toString('hex')])).toEqual([
+    expect(blob.selections.map((s) => [s.hash, Buffer.from(s.pcrSelect).toString('hex')])).toEqual([
       [0x000b, '0f0001'],
       [0x0004, '000001'],
     ]);

@@ -10,7 +10,7 @@ import { verifyQuote, VerifyQuoteOptions } from '../../../tpm/verify/quote';
 import { verifyAkPolicy } from '../../../tpm/verify/ak-policy';
 import { TpmVerifyError, TpmVerifyErrorCode } from '../../../tpm/verify/errors';
 import { thrown } from '../../helpers/thrown';
-import { PcrValues } from '../../../tpm/verify/pcr-values';
+import type { PcrValues } from '../../../tpm/types/pcr';
 import { fixture, fixtureText, mutations } from './fixtures';
 
 const nonce = new Uint8Array(Buffer.from(fixtureText('nonce.hex'), 'hex'));
@@ -29,7 +29,7 @@ function golden(name: 'rsa' | 'ecc' | 'rsapss'): VerifyQuoteOptions {
 // never produce (wrong magic/type, unsafe clock). It is not a TPM key; it only exercises the checks that
 // follow a valid signature.
 function softwareAk(kind: 'rsa' | 'ecc'): { key: KeyObject; pub: TpmtPublic } {
-  const template = parseTpm2bPublic(fixture(`ak-${kind}.pub`)).public;
+  const template = parseTpm2bPublic(fixture(`ak-${kind}.pub`)).value;
   const pair = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return { key: pair.privateKey, pub: publicFromKeyObject(pair.publicKey, template) };
 }
@@ -152,10 +152,10 @@ describe('verifyAkPolicy', () => {
     expect(verifyAkPolicy(fixture(`ak-${n}.pub`)).nameAlg).toBe(C.TPM_ALG_SHA256);
   });
 
-  const base = parseTpm2bPublic(fixture('ak-rsa.pub')).public;
+  const base = parseTpm2bPublic(fixture('ak-rsa.pub')).value;
   const attrs = (clear: number, set = 0): TpmtPublic => ({ ...base, objectAttributes: ((base.objectAttributes & ~clear) | set) >>> 0 });
   const weakRsa = publicFromKeyObject(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, base);
-  const eccBase = parseTpm2bPublic(fixture('ak-ecc.pub')).public;
+  const eccBase = parseTpm2bPublic(fixture('ak-ecc.pub')).value;
   it.each<[string, TpmtPublic | Uint8Array, TpmVerifyErrorCode, string]>([
     ['not fixedTPM', attrs(C.TPMA_OBJECT_fixedTPM), 'AK_NOT_FIXED_TPM', 'AK attribute fixedTPM is not set (objectAttributes 0x50070)'],
     ['not fixedParent', attrs(C.TPMA_OBJECT_fixedParent), 'AK_NOT_FIXED_PARENT', 'AK attribute fixedParent is not set'],

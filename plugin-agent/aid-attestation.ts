@@ -1,23 +1,18 @@
 // Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema, ProtocolVersion } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { AttestationPayloadSchema, ChallengeResponseSchema, type AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { parseChallenge, ProtocolError, PROTOCOL_VERSION, type PcrBank } from "../proto/tpmquote/protocol";
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
-import { hashAlgId, hashInfo, type HashName } from "../tpm/crypto/hash";
+import { hashAlgId, hashInfo } from "../tpm/crypto/hash";
 import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 
-/** The protocol version this plugin speaks (declared once, in the .proto). */
-export const PROTOCOL_VERSION = ProtocolVersion.V1;
-/** Largest challenge accepted before decoding. */
-export const MAX_CHALLENGE_BYTES = 16 * 1024;
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */
 export const PCR_READ_ATTEMPTS = 3;
-
-const BANKS: readonly HashName[] = ["sha1", "sha256", "sha384", "sha512"];
 
 /** Keeps one TPM client per transport spec; commands open a fresh connection each, so a restarted swtpm is fine. */
 export function createTpmPool(open: (spec: string) => TpmClient = (spec) => openTpm(spec)) {
@@ -51,47 +46,16 @@ export function tpmFailure(spec: string, step: string, err: unknown): PluginErro
   return PluginError.internal(`${step}: ${(err as Error)?.message ?? String(err)}`, err);
 }
 
-/** The challenge's TPM2B fields must be exactly one size-prefixed buffer (malformed input, not a TPM failure). */
-function checkTpm2b(what: string, bytes: Uint8Array): void {
-  if (bytes.length < 2) throw PluginError.invalidArgument(`challenge.${what}: ${bytes.length} bytes is not a TPM2B`);
-  const size = (bytes[0] << 8) | bytes[1];
-  if (size !== bytes.length - 2) throw PluginError.invalidArgument(`challenge.${what}: TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
-}
-
-/**
- * The challenge's PCR selection as TPM selections, checked as docs/protocol.md states it: known banks, each
- * once, indices 0-23 ascending without repeats. A repeat would be folded away by the TPM's selection bitmap
- * while the values sent kept it, so the server would refuse an honest node's quote.
- */
-function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): PcrBankSelection[] {
-  if (challenge.pcrSelection.length === 0) throw PluginError.invalidArgument("challenge.pcr_selection: empty");
-  const seen = new Set<string>();
-  return challenge.pcrSelection.map((s) => {
-    if (!(BANKS as readonly string[]).includes(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
-    if (seen.has(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: bank ${s.bank} appears twice`);
-    seen.add(s.bank);
-    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > 23)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-23`);
-    if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} PCR indices ${s.pcrs.slice(0, 24).join(",")} are not ascending without repeats`);
-    return { hash: hashAlgId(s.bank as HashName), pcrs: [...s.pcrs] };
-  });
-}
-
-/** A challenge from the server, checked before the TPM sees any of it; InvalidArgument naming the field. */
-function parseChallenge(bytes: Uint8Array) {
-  if (bytes.length === 0 || bytes.length > MAX_CHALLENGE_BYTES) {
-    throw PluginError.invalidArgument(`challenge: ${bytes.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
-  }
-  let challenge;
+/** A challenge from the server, checked (proto/tpmquote/protocol.ts) before the TPM sees any of it; InvalidArgument naming the field. */
+function readChallenge(bytes: Uint8Array): { challenge: AttestationChallenge; selection: PcrBankSelection[] } {
+  let challenge: AttestationChallenge;
   try {
-    challenge = fromBinary(AttestationChallengeSchema, bytes);
+    challenge = parseChallenge(bytes);
   } catch (err) {
-    throw PluginError.invalidArgument(`challenge: not a tpmquote.v1 AttestationChallenge: ${(err as Error).message}`, err);
+    if (err instanceof ProtocolError) throw PluginError.invalidArgument(err.message, err);
+    throw err;
   }
-  if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
-  if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
-  const selection = selectionOf(challenge);
-  checkTpm2b("credential_blob", challenge.credentialBlob);
-  checkTpm2b("encrypted_secret", challenge.encryptedSecret);
+  const selection = challenge.pcrSelection.map((s) => ({ hash: hashAlgId(s.bank as PcrBank), pcrs: [...s.pcrs] }));
   return { challenge, selection };
 }
 
@@ -164,7 +128,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       waitMs += Date.now() - waitFrom;
       let parsed;
       try {
-        parsed = parseChallenge(c.challenge);
+        parsed = readChallenge(c.challenge);
       } catch (err) {
         telemetry.record("failure", "challenge", started, tpmMs);
         throw err;

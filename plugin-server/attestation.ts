@@ -1,16 +1,19 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
 import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
+import { toBinary, create } from "@bufbuild/protobuf";
 import { Code, PluginError } from "../plugin-sdk";
+import { AttestationChallengeSchema, type AttestationPayload, type ChallengeResponse } from "../proto/gen/tpmquote/v1/attestation_pb";
 import {
-  AttestationChallengeSchema,
-  AttestationPayloadSchema,
-  ChallengeResponseSchema,
-  type AttestationPayload,
-  type ChallengeResponse,
-  ProtocolVersion,
-} from "../proto/gen/tpmquote/v1/attestation_pb";
+  checkResponsePcrValues,
+  NONCE_BYTES,
+  parseChallengeResponse,
+  parsePayload,
+  ProtocolError,
+  PROTOCOL_VERSION,
+  SECRET_BYTES,
+  type PcrBank,
+} from "../proto/tpmquote/protocol";
 import { TpmCryptoError } from "../tpm/crypto/errors";
 import { marshal, tpm2b } from "../tpm/marshal/codec";
 import { hashInfo, type HashName } from "../tpm/crypto/hash";
@@ -26,16 +29,8 @@ import { verifyQuoteFreshByNonce } from "../verifier-client/in-process";
 import { VerifierError } from "../verifier-client/errors";
 import type { Verifier } from "../verifier-client/types";
 import type { ServerConfig } from "./config";
-import { formatPcrSelection, PCR_BANKS, type BankSelection, type PcrBank } from "./pcr-selection";
+import { formatPcrSelection, type BankSelection } from "./pcr-selection";
 import { buildSelectors, printable } from "./selectors";
-
-/** The protocol version this plugin speaks (declared once, in the .proto). */
-export const PROTOCOL_VERSION = ProtocolVersion.V1;
-/** Bytes of the nonce and of the credential secret. */
-export const NONCE_BYTES = 32;
-export const SECRET_BYTES = 32;
-/** Largest payload / response accepted before decoding (an EK cert is a few KiB; a response ~2 KiB). */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** The checks, in the order they run; the names appear in errors, logs and metric labels. */
 export const CHECKS = ["ek_trust", "ak_attributes", "credential_activation", "quote", "pcr_policy"] as const;
@@ -80,18 +75,14 @@ function fromVerifyError(check: CheckName, what: string, err: unknown): Attestat
   throw err;
 }
 
-function decode<T>(what: string, bytes: Uint8Array, parse: (b: Uint8Array) => T): T {
-  if (bytes.length === 0) throw malformed(what, "empty");
-  if (bytes.length > MAX_MESSAGE_BYTES) throw malformed(what, `${bytes.length} bytes exceeds the maximum ${MAX_MESSAGE_BYTES}`);
-  let msg: T;
+/** Runs a proto/tpmquote/protocol.ts check; a ProtocolError is malformed input naming the field. */
+function protocol<T>(fn: () => T): T {
   try {
-    msg = parse(bytes);
+    return fn();
   } catch (err) {
-    throw malformed(what, `not a tpmquote.v1 message: ${(err as Error).message}`, err);
+    if (err instanceof ProtocolError) throw malformed(err.field, err.detail, err);
+    throw err;
   }
-  const version = (msg as { version: number }).version;
-  if (version !== PROTOCOL_VERSION) throw malformed(what, `version ${version} is not supported (this server speaks version ${PROTOCOL_VERSION})`);
-  return msg;
 }
 
 function publicArea(what: string, bytes: Uint8Array): PublicArea {
@@ -234,14 +225,11 @@ function requestedSelection(selection: readonly BankSelection[]): Map<PcrBank, r
 function responsePcrs(response: ChallengeResponse): { values: PcrValues; list: Array<{ bank: PcrBank; index: number; digest: Uint8Array }> } {
   const values: Partial<Record<HashName, Record<number, Uint8Array>>> = {};
   const list: Array<{ bank: PcrBank; index: number; digest: Uint8Array }> = [];
+  protocol(() => checkResponsePcrValues(response));
   for (const b of response.pcrValues) {
-    if (!(PCR_BANKS as readonly string[]).includes(b.bank)) throw malformed("challenge_response.pcr_values", `unknown bank ${JSON.stringify(b.bank.slice(0, 20))}`);
     const bank = b.bank as PcrBank;
-    if (values[bank]) throw malformed("challenge_response.pcr_values", `bank ${bank} appears twice`);
     const byIndex: Record<number, Uint8Array> = {};
     for (const v of b.values) {
-      if (v.index > 23) throw malformed("challenge_response.pcr_values", `PCR ${bank}:${v.index} is beyond 23`);
-      if (byIndex[v.index]) throw malformed("challenge_response.pcr_values", `PCR ${bank}:${v.index} appears twice`);
       byIndex[v.index] = v.digest;
       list.push({ bank, index: v.index, digest: v.digest });
     }
@@ -278,7 +266,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
   // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
   const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
   const now = deps.now ?? (() => new Date());
-  const payload = decode("payload", payloadBytes, (b) => fromBinary(AttestationPayloadSchema, b));
+  const payload = protocol(() => parsePayload(payloadBytes));
   const ek = publicArea("payload.ek_public", payload.ekPublic);
   let ekDer: Uint8Array;
   try {
@@ -328,7 +316,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     let used = false;
 
     const judge = async (responseBytes: Uint8Array): Promise<AttestationResult> => {
-      const response = decode("challenge_response", responseBytes, (b) => fromBinary(ChallengeResponseSchema, b));
+      const response = protocol(() => parseChallengeResponse(responseBytes));
       // Check 3: the AK is in the TPM holding the EK.
       if (!sameBytes(response.activatedSecret, secret)) {
         throw refused("credential_activation", "the activated secret differs from the one sent (the AK is not in the TPM that holds this EK, or the response is not for this challenge)");

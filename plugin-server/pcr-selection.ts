@@ -4,16 +4,13 @@ import { Field } from "../plugin-sdk/config";
 import type { FieldKind } from "../plugin-sdk/config/fields";
 import { INVALID } from "../plugin-sdk/config/fields";
 import type { HclValue } from "../plugin-sdk/hcl";
+import { isPcrBank, MAX_PCR, PCR_BANKS, type PcrBank } from "../proto/tpmquote/protocol";
 
 // The builder's "this value produced notes" marker.
 const INVALID_SELECTION = INVALID as unknown as readonly BankSelection[];
 
-/** Banks a selection may name. */
-export const PCR_BANKS = ["sha1", "sha256", "sha384", "sha512"] as const;
-export type PcrBank = (typeof PCR_BANKS)[number];
-
-/** Highest PCR index of a PC-client TPM. */
-export const MAX_PCR = 23;
+// Banks and the PCR bound are the protocol's: a selection the config accepts is one the agent accepts.
+export { PCR_BANKS, MAX_PCR, type PcrBank } from "../proto/tpmquote/protocol";
 
 /** One bank and its PCR indices, ascending, no repeats. */
 export interface BankSelection {
@@ -24,7 +21,6 @@ export interface BankSelection {
 /** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
 export const DEFAULT_PCR_SELECTION = "sha256:0,1,2,3,4,5,6,7";
 
-const isBank = (s: string): s is PcrBank => (PCR_BANKS as readonly string[]).includes(s);
 
 /**
  * Parses one selection string: banks joined by "+", each `<bank>:<pcr list>`, the list made of
@@ -38,7 +34,7 @@ export function parsePcrSelection(text: string): BankSelection[] | string {
     const m = /^\s*([a-z0-9]+)\s*:\s*([0-9,\-\s]+)$/.exec(part);
     if (!m) return `expected "<bank>:<pcrs>" like "sha256:0-7", got ${JSON.stringify(part.slice(0, 40))}`;
     const bank = m[1];
-    if (!isBank(bank)) return `unknown PCR bank ${JSON.stringify(bank)} (expected one of ${PCR_BANKS.join(", ")})`;
+    if (!isPcrBank(bank)) return `unknown PCR bank ${JSON.stringify(bank)} (expected one of ${PCR_BANKS.join(", ")})`;
     if (out.some((b) => b.bank === bank)) return `PCR bank ${bank} is selected twice`;
     const pcrs = new Set<number>();
     for (const item of m[2].split(",")) {

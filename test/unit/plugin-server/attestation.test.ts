@@ -14,9 +14,10 @@ import {
 import { fromBinary } from "@bufbuild/protobuf";
 import { parsePcrBlob, pcrBlobToValues } from "../../../tpm/keylime/pcr-blob";
 import { configureServer, type ServerConfig } from "../../../plugin-server/config";
-import { AttestationError, startAttestation } from "../../../plugin-server/attestation";
+import { AttestationError } from "../../../plugin-server/attestation-error";
+import { startAttestation } from "../../../plugin-server/attestation-checks";
 import { createInProcessVerifier } from "../../../verifier-client/in-process";
-import { qualifiedNameUnderEk } from "../../../plugin-server/attestation";
+import { qualifiedNameUnderEk } from "../../../tpm/crypto/public-key";
 import { parseTpmtPublic } from "../../../tpm/crypto/public-key";
 import { TpmsAttest } from "../../../tpm/types/attest";
 import { unmarshal } from "../../../tpm/marshal/codec";

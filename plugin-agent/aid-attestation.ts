@@ -3,11 +3,10 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
 import { AttestationPayloadSchema, ChallengeResponseSchema, type AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { parseChallenge, ProtocolError, PROTOCOL_VERSION, type PcrBank } from "../proto/tpmquote/protocol";
-import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import { parseChallenge, PROTOCOL_VERSION, type PcrBank } from "../proto/tpmquote/protocol";
+import { PluginError, toPluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo } from "../tpm/crypto/hash";
-import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 
@@ -34,16 +33,12 @@ export function createTpmPool(open: (spec: string) => TpmClient = (spec) => open
 }
 export type TpmPool = ReturnType<typeof createTpmPool>;
 
-/** A TPM failure as the plugin error SPIRE shows: unreachable TPM Unavailable naming the transport. */
+/**
+ * A failure of TPM step `step` as the plugin error SPIRE shows (plugin-sdk's toPluginError): an unreachable
+ * TPM Unavailable naming the transport, a TPM refusal FailedPrecondition naming `spec`, the step first.
+ */
 export function tpmFailure(spec: string, step: string, err: unknown): PluginError {
-  if (err instanceof PluginError) return err;
-  if (err instanceof TpmUnavailableError) return PluginError.unavailable(`${step}: ${err.message}`, err);
-  if (err instanceof TpmError) {
-    return new PluginError(Code.FAILED_PRECONDITION, `${step}: TPM ${spec} refused ${err.message}`, { cause: err });
-  }
-  if (err instanceof TpmResponseError) return PluginError.unavailable(`${step}: TPM ${spec} sent a malformed response: ${err.message}`, err);
-  if ((err as Error)?.name === "AbortError") return PluginError.unavailable(`${step}: cancelled`, err);
-  return PluginError.internal(`${step}: ${(err as Error)?.message ?? String(err)}`, err);
+  return toPluginError(err, { tpm: spec, message: (_code, detail) => `${step}: ${detail}` });
 }
 
 /** A challenge from the server, checked (proto/tpmquote/protocol.ts) before the TPM sees any of it; InvalidArgument naming the field. */
@@ -52,8 +47,7 @@ function readChallenge(bytes: Uint8Array): { challenge: AttestationChallenge; se
   try {
     challenge = parseChallenge(bytes);
   } catch (err) {
-    if (err instanceof ProtocolError) throw PluginError.invalidArgument(err.message, err);
-    throw err;
+    throw toPluginError(err);
   }
   const selection = challenge.pcrSelection.map((s) => ({ hash: hashAlgId(s.bank as PcrBank), pcrs: [...s.pcrs] }));
   return { challenge, selection };

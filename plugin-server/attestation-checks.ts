@@ -5,15 +5,13 @@ import { toBinary, create } from "@bufbuild/protobuf";
 import { Code } from "../plugin-sdk";
 import { AttestationChallengeSchema, type AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { NONCE_BYTES, parseChallengeResponse, parsePayload, PROTOCOL_VERSION, SECRET_BYTES } from "../proto/tpmquote/protocol";
-import { TpmCryptoError } from "../tpm/crypto/errors";
 import { makeCredential } from "../tpm/crypto/make-credential";
 import { parseTpmtPublic, publicToPkixDer, qualifiedNameUnderEk, tpmName, type PublicArea } from "../tpm/crypto/public-key";
 import { verifyAkPolicy } from "../tpm/verify/ak-policy";
 import type { VerifiedQuote } from "../tpm/verify/quote";
 import { verifyQuoteFreshByNonce } from "../verifier-client/in-process";
-import { VerifierError } from "../verifier-client/errors";
 import type { Verifier } from "../verifier-client/types";
-import { AttestationError, fromVerifyError, malformed, protocol, refused } from "./attestation-error";
+import { AttestationError, malformed, protocol, refusal, refused } from "./attestation-error";
 import type { ServerConfig } from "./config";
 import { checkEkTrust } from "./ek-trust";
 import { formatPcrSelection } from "./pcr-selection";
@@ -117,7 +115,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     try {
       verifyAkPolicy(ak.public);
     } catch (err) {
-      throw fromVerifyError("ak_attributes", "payload.ak_public", err);
+      throw refusal(err, { check: "ak_attributes", what: "payload.ak_public" });
     }
     const nonce = random(NONCE_BYTES);
     const secret = random(SECRET_BYTES);
@@ -125,8 +123,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     try {
       credential = makeCredential({ ekPublic: ek.public, objectName: tpmName(ak), credential: secret });
     } catch (err) {
-      if (err instanceof TpmCryptoError) throw malformed("payload.ek_public", `no credential can be made for this EK: ${err.message}`, err);
-      throw err;
+      throw refusal(err, { check: "ak_attributes", what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
     }
     const challenge = toBinary(
       AttestationChallengeSchema,
@@ -152,7 +149,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       try {
         quote = verifyQuoteFreshByNonce({ akPublic: ak, attest: response.quoteAttest, signature: response.quoteSignature, nonce, pcrs: values });
       } catch (err) {
-        throw fromVerifyError("quote", "challenge_response", err);
+        throw refusal(err, { check: "quote", what: "challenge_response" });
       }
       checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
       // Check 5: the PCR policy.
@@ -164,10 +161,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
             { signal: deps.signal },
           );
         } catch (err) {
-          if (!(err instanceof VerifierError)) throw err;
-          if (err.code === "permission_denied") throw refused("pcr_policy", `${err.message} (policy ${config.pcrPolicyPath})`, err);
-          if (err.code === "invalid_argument") throw malformed("evidence", err.message, err);
-          throw new AttestationError(Code.UNAVAILABLE, "verifier_unavailable", `PCR policy verifier unavailable: ${err.message}`, { cause: err });
+          throw refusal(err, { check: "pcr_policy", what: "evidence", detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (policy ${config.pcrPolicyPath})` : d) });
         }
       }
       const selectorValues = buildSelectors({

@@ -1,9 +1,6 @@
 // How an attestation is refused: the checks in their documented order, and the one error type carrying the
 // gRPC code, the reason (check name or malformed, for logs and metrics) and the EK hash when known.
-import { Code, PluginError } from "../plugin-sdk";
-import { ProtocolError } from "../proto/tpmquote/protocol";
-import { TpmCryptoError } from "../tpm/crypto/errors";
-import { TpmVerifyError } from "../tpm/verify/errors";
+import { Code, PluginError, toPluginError } from "../plugin-sdk";
 
 /** The checks, in the order they run; the names appear in errors, logs and metric labels. */
 export const CHECKS = ["ek_trust", "ak_attributes", "credential_activation", "quote", "pcr_policy"] as const;
@@ -39,22 +36,48 @@ export function malformed(what: string, detail: string, cause?: unknown): Attest
   return new AttestationError(Code.INVALID_ARGUMENT, "malformed", `malformed ${what}: ${detail}`, { cause });
 }
 
-/** A TpmVerifyError as an attestation error: malformed evidence InvalidArgument, a failed check PermissionDenied. */
-export function fromVerifyError(check: CheckName, what: string, err: unknown): AttestationError {
-  if (err instanceof TpmVerifyError) {
-    return err.kind === "malformed" ? malformed(what, err.message, err) : refused(check, `${err.message} (${err.code})`, err);
-  }
-  if (err instanceof TpmCryptoError) return malformed(what, err.message, err);
-  throw err;
+/** How a domain error met during one check is worded; the code is never the caller's choice. */
+export interface RefusalOptions {
+  /** The check under way: names a PermissionDenied ("<check> check failed: ...") and an Unavailable verifier. */
+  check?: CheckName;
+  /** The input being read, for InvalidArgument ("malformed <what>: ..."); a ProtocolError names its own field. */
+  what?: string;
+  /** Rewords the error's detail, e.g. to add the policy file to a PCR policy denial. */
+  detail?: (detail: string, code: Code) => string;
 }
+
+/**
+ * A domain error (TPM verification, TPM crypto, protocol, verifier) as the AttestationError to throw; the
+ * code comes from plugin-sdk's toPluginError, the reason from the code: InvalidArgument `malformed`,
+ * PermissionDenied the check, Unavailable `verifier_unavailable`. An error that maps to Internal (our own
+ * bug), or to a denial outside a check, is rethrown as it is.
+ */
+export function refusal(err: unknown, options: RefusalOptions): AttestationError {
+  const title = options.check === undefined ? "" : CHECK_TITLES[options.check];
+  const mapped = toPluginError(err, {
+    message(code, raw) {
+      const detail = options.detail ? options.detail(raw, code) : raw;
+      if (code === Code.INVALID_ARGUMENT) return `malformed ${options.what === undefined ? "" : `${options.what}: `}${detail}`;
+      if (code === Code.PERMISSION_DENIED) return `${title} check failed: ${detail}`;
+      return `${title} verifier unavailable: ${detail}`;
+    },
+  });
+  const reason = REASONS.get(mapped.code);
+  if (reason === undefined || (mapped.code !== Code.INVALID_ARGUMENT && options.check === undefined)) throw err;
+  return new AttestationError(mapped.code, reason === "check" ? options.check! : reason, mapped.message, { cause: err });
+}
+
+const REASONS = new Map<Code, FailureReason | "check">([
+  [Code.INVALID_ARGUMENT, "malformed"],
+  [Code.PERMISSION_DENIED, "check"],
+  [Code.UNAVAILABLE, "verifier_unavailable"],
+]);
 
 /** Runs a proto/tpmquote/protocol.ts check; a ProtocolError is malformed input naming the field. */
 export function protocol<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ProtocolError) throw malformed(err.field, err.detail, err);
-    throw err;
+    throw refusal(err, {});
   }
 }
-

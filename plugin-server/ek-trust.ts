@@ -3,7 +3,7 @@
 import type { AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
 import { parseEkCertificate, verifyEkCertificate, type EkCertificate } from "../tpm/verify/ek-cert";
 import { TpmVerifyError } from "../tpm/verify/errors";
-import { fromVerifyError, refused } from "./attestation-error";
+import { refusal, refused } from "./attestation-error";
 import type { ServerConfig } from "./config";
 import { sameBytes } from "./same-bytes";
 
@@ -26,7 +26,7 @@ export function checkEkTrust(config: ServerConfig, payload: AttestationPayload, 
     try {
       certificate = parseEkCertificate(payload.ekCertificate);
     } catch (err) {
-      throw fromVerifyError("ek_trust", "payload.ek_certificate", err);
+      throw refusal(err, { check: "ek_trust", what: "payload.ek_certificate" });
     }
     const certKey = new Uint8Array(certificate.publicKey.export({ type: "spki", format: "der" }));
     if (!sameBytes(certKey, ekDer)) throw refused("ek_trust", "the EK certificate's public key differs from ek_public (the key credential activation uses)");

@@ -3,7 +3,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AttestRequest, AttestResponseSchema } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
-import type { Verifier } from "../verifier-client/types";
+import type { Verifier } from "../verifier-client";
 import { AttestationError } from "./attestation-error";
 import { startAttestation, type AttestationDeps } from "./attestation-checks";
 import type { ServerConfig } from "./config";

@@ -3,8 +3,7 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { defineConfig, duration, enumOf, object, string, type ConfigOf, type ConfigureHook, type LogLevel } from "../plugin-sdk";
-import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
-import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
+import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy, type KeylimeVerifierOptions } from "../verifier-client";
 import { parsePemCertificates } from "../tpm/verify/ek-cert";
 import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
 import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField, type BankSelection } from "./pcr-selection";

@@ -8,7 +8,7 @@ import { encodePcrBlob, pcrBlobFromValues } from "../tpm/keylime/pcr-blob";
 import { marshal, tpm2b } from "../tpm/marshal/codec";
 import { selectedIndices, type PcrValues } from "../tpm/verify/pcr-values";
 import type { VerifiedQuote } from "../tpm/verify/quote";
-import type { QuoteEvidence } from "../verifier-client/types";
+import type { QuoteEvidence } from "../verifier-client";
 import { protocol, refused } from "./attestation-error";
 import type { BankSelection } from "./pcr-selection";
 

@@ -1,10 +1,7 @@
 // Which verifier judges check 5 for a configuration: the in-process one, or the gated Keylime one, whose
 // client is kept across Configure calls while its settings stay the same.
 import { Code, PluginError } from "../plugin-sdk";
-import { createGatedVerifier } from "../verifier-client/gated";
-import { createInProcessVerifier } from "../verifier-client/in-process";
-import { createKeylimeVerifier, type KeylimeVerifierOptions } from "../verifier-client/keylime";
-import type { Verifier } from "../verifier-client/types";
+import { createGatedVerifier, createInProcessVerifier, createKeylimeVerifier, type KeylimeVerifierOptions, type Verifier } from "../verifier-client";
 import type { ServerConfig } from "./config";
 
 /** A Keylime client shared by attestations, closed once it is retired and no verification still uses it. */

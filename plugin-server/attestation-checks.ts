@@ -122,7 +122,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     try {
       credential = makeCredential({ ekPublic: ek.public, objectName: tpmName(ak), credential: secret });
     } catch (err) {
-      throw refusal(err, { check: "ak_attributes", what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
+      throw refusal(err, { what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
     }
     const challenge = toBinary(
       AttestationChallengeSchema,

@@ -28,10 +28,12 @@ export class AttestationError extends PluginError {
   }
 }
 
+/** A failed check: PermissionDenied, "<Check> check failed: <detail>". */
 export function refused(check: CheckName, detail: string, cause?: unknown): AttestationError {
   return new AttestationError(Code.PERMISSION_DENIED, check, `${CHECK_TITLES[check]} check failed: ${detail}`, { cause });
 }
 
+/** Malformed input: InvalidArgument, "malformed <what>: <detail>". */
 export function malformed(what: string, detail: string, cause?: unknown): AttestationError {
   return new AttestationError(Code.INVALID_ARGUMENT, "malformed", `malformed ${what}: ${detail}`, { cause });
 }
@@ -53,25 +55,30 @@ export interface RefusalOptions {
  * bug), or to a denial outside a check, is rethrown as it is.
  */
 export function refusal(err: unknown, options: RefusalOptions): AttestationError {
-  const title = options.check === undefined ? "" : CHECK_TITLES[options.check];
+  if (err instanceof AttestationError) return err;
+  const { check, what } = options;
+  const title = check === undefined ? "" : CHECK_TITLES[check];
   const mapped = toPluginError(err, {
     message(code, raw) {
       const detail = options.detail ? options.detail(raw, code) : raw;
-      if (code === Code.INVALID_ARGUMENT) return `malformed ${options.what === undefined ? "" : `${options.what}: `}${detail}`;
+      if (code === Code.INVALID_ARGUMENT) return `malformed ${what === undefined ? "" : `${what}: `}${detail}`;
       if (code === Code.PERMISSION_DENIED) return `${title} check failed: ${detail}`;
       return `${title} verifier unavailable: ${detail}`;
     },
   });
-  const reason = REASONS.get(mapped.code);
-  if (reason === undefined || (mapped.code !== Code.INVALID_ARGUMENT && options.check === undefined)) throw err;
-  return new AttestationError(mapped.code, reason === "check" ? options.check! : reason, mapped.message, { cause: err });
+  const reason: FailureReason | undefined =
+    mapped.code === Code.INVALID_ARGUMENT
+      ? "malformed"
+      : check === undefined
+        ? undefined
+        : mapped.code === Code.PERMISSION_DENIED
+          ? check
+          : mapped.code === Code.UNAVAILABLE
+            ? "verifier_unavailable"
+            : undefined;
+  if (reason === undefined) throw err;
+  return new AttestationError(mapped.code, reason, mapped.message, { cause: err });
 }
-
-const REASONS = new Map<Code, FailureReason | "check">([
-  [Code.INVALID_ARGUMENT, "malformed"],
-  [Code.PERMISSION_DENIED, "check"],
-  [Code.UNAVAILABLE, "verifier_unavailable"],
-]);
 
 /** Runs a proto/tpmquote/protocol.ts check; a ProtocolError is malformed input naming the field. */
 export function protocol<T>(fn: () => T): T {

@@ -1,9 +1,9 @@
 // Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { AttestationPayloadSchema, ChallengeResponseSchema, type AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { parseChallenge, PROTOCOL_VERSION, type PcrBank } from "../proto/tpmquote/protocol";
+import type { AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { encodeChallengeResponse, encodePayload, parseChallenge, type PcrBank } from "../proto/tpmquote/protocol";
 import { PluginError, toPluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import { openTpm, type PcrBankSelection, type TpmClient } from "../tpm/client";
 import { hashAlgId, hashInfo } from "../tpm/crypto/hash";
@@ -102,16 +102,12 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
     // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
     // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
     const firmwareVersion1 = info.firmwareVersion.split(".").slice(0, 2).join(".");
-    const payload = toBinary(
-      AttestationPayloadSchema,
-      create(AttestationPayloadSchema, {
-        version: PROTOCOL_VERSION,
-        ekCertificate: ek.certificate ?? new Uint8Array(),
-        ekPublic: ek.publicBytes,
-        akPublic: ak.publicBytes,
-        tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
-      }),
-    );
+    const payload = encodePayload({
+      ekCertificate: ek.certificate ?? new Uint8Array(),
+      ekPublic: ek.publicBytes,
+      akPublic: ak.publicBytes,
+      tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
+    });
     log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });
     // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
     let waitMs = 0;
@@ -147,16 +143,12 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         log.debug("PCRs changed while quoting; quoting again", { attempt });
       }
       log.info("quote read from the TPM", { tpm: spec, pcrs: describeSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
-      const response = toBinary(
-        ChallengeResponseSchema,
-        create(ChallengeResponseSchema, {
-          version: PROTOCOL_VERSION,
-          activatedSecret: secret,
-          quoteAttest: quote.attest,
-          quoteSignature: quote.signature,
-          pcrValues: pcrs.map((b) => ({ bank: hashInfo(b.hash).name, values: b.pcrs.map((p) => ({ index: p.index, digest: p.value })) })),
-        }),
-      );
+      const response = encodeChallengeResponse({
+        activatedSecret: secret,
+        quoteAttest: quote.attest,
+        quoteSignature: quote.signature,
+        pcrValues: pcrs.map((b) => ({ bank: hashInfo(b.hash).name, values: b.pcrs.map((p) => ({ index: p.index, digest: p.value })) })),
+      });
       // Counted before yielding: SPIRE cancels the stream once the server has answered.
       telemetry.record("success", "none", started, tpmMs);
       yield { data: { case: "challengeResponse", value: response } };

@@ -1,10 +1,9 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
 import { createHash, randomFillSync } from "node:crypto";
-import { toBinary, create } from "@bufbuild/protobuf";
 import { Code } from "../plugin-sdk";
-import { AttestationChallengeSchema, type AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { NONCE_BYTES, parseChallengeResponse, parsePayload, PROTOCOL_VERSION, SECRET_BYTES } from "../proto/tpmquote/protocol";
+import type { AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { encodeChallenge, NONCE_BYTES, parseChallengeResponse, parsePayload, SECRET_BYTES } from "../proto/tpmquote/protocol";
 import { makeCredential } from "../tpm/crypto/make-credential";
 import { parseTpmtPublic, publicToPkixDer, qualifiedNameUnderEk, tpmName, type PublicArea } from "../tpm/crypto/public-key";
 import { verifyAkPolicy } from "../tpm/verify/ak-policy";
@@ -124,16 +123,12 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     } catch (err) {
       throw refusal(err, { what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
     }
-    const challenge = toBinary(
-      AttestationChallengeSchema,
-      create(AttestationChallengeSchema, {
-        version: PROTOCOL_VERSION,
-        nonce,
-        credentialBlob: credential.idObject,
-        encryptedSecret: credential.encryptedSecret,
-        pcrSelection: config.pcrSelection.map((s) => ({ bank: s.bank, pcrs: [...s.pcrs] })),
-      }),
-    );
+    const challenge = encodeChallenge({
+      nonce,
+      credentialBlob: credential.idObject,
+      encryptedSecret: credential.encryptedSecret,
+      pcrSelection: config.pcrSelection.map((s) => ({ bank: s.bank, pcrs: [...s.pcrs] })),
+    });
     let used = false;
 
     const judge = async (responseBytes: Uint8Array): Promise<AttestationResult> => {

@@ -1,10 +1,8 @@
 // PCR selections as operators write them (tpm2-tools style): "sha256:0,1,2,3" or "sha256:0-7+sha1:16".
 
 import { custom, type Field } from "../plugin-sdk";
-import { isPcrBank, MAX_PCR, PCR_BANKS, type PcrBank } from "../proto/tpmquote/protocol";
-
 // Banks and the PCR bound are the protocol's: a selection the config accepts is one the agent accepts.
-export { PCR_BANKS, MAX_PCR, type PcrBank } from "../proto/tpmquote/protocol";
+import { isPcrBank, MAX_PCR, PCR_BANKS, type PcrBank } from "../proto/tpmquote/protocol";
 
 /** One bank and its PCR indices, ascending, no repeats. */
 export interface BankSelection {
@@ -14,7 +12,6 @@ export interface BankSelection {
 
 /** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
 export const DEFAULT_PCR_SELECTION = "sha256:0,1,2,3,4,5,6,7";
-
 
 /**
  * Parses one selection string: banks joined by "+", each `<bank>:<pcr list>`, the list made of

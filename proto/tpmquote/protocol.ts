@@ -1,7 +1,7 @@
 // The tpm_quote protocol (docs/protocol.md) around the generated tpmquote.v1 messages: the version, the
 // size bounds, the bank names, and decode-and-validate for each message. Both plugins use it, so what the
 // agent sends and what the server accepts are stated once.
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
   AttestationChallengeSchema,
   AttestationPayloadSchema,
@@ -54,6 +54,24 @@ export class ProtocolError extends Error {
 
 // Node-chosen names headed for an error message: bounded.
 const quoted = (text: string): string => JSON.stringify(text.slice(0, 20));
+
+/** A message's fields as its encoder takes them: everything but `version`, which the encoder stamps. */
+type Fields<D extends DescMessage> = Omit<Exclude<MessageInitShape<D>, MessageShape<D>>, "version" | "$typeName">;
+
+/** The agent's payload as sent, stamped with PROTOCOL_VERSION. */
+export function encodePayload(fields: Fields<typeof AttestationPayloadSchema>): Uint8Array {
+  return toBinary(AttestationPayloadSchema, create(AttestationPayloadSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
+
+/** The server's challenge as sent, stamped with PROTOCOL_VERSION. */
+export function encodeChallenge(fields: Fields<typeof AttestationChallengeSchema>): Uint8Array {
+  return toBinary(AttestationChallengeSchema, create(AttestationChallengeSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
+
+/** The agent's response as sent, stamped with PROTOCOL_VERSION. */
+export function encodeChallengeResponse(fields: Fields<typeof ChallengeResponseSchema>): Uint8Array {
+  return toBinary(ChallengeResponseSchema, create(ChallengeResponseSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
 
 /** Bounds, decodes and checks the version of one message; `field` names it in errors. */
 function decode<D extends DescMessage>(field: string, schema: D, max: number, bytes: Uint8Array): MessageShape<D> {

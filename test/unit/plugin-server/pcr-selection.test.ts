@@ -1,4 +1,5 @@
-import { formatPcrSelection, parsePcrSelection, PCR_BANKS, type BankSelection } from "../../../plugin-server/pcr-selection";
+import { formatPcrSelection, parsePcrSelection, type BankSelection } from "../../../plugin-server/pcr-selection";
+import { PCR_BANKS } from "../../../proto/tpmquote/protocol";
 
 describe("PCR selection strings", () => {
   test.each([

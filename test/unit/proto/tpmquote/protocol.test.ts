@@ -8,6 +8,9 @@ import {
 } from "../../../../proto/gen/tpmquote/v1/attestation_pb";
 import {
   checkResponsePcrValues,
+  encodeChallenge,
+  encodeChallengeResponse,
+  encodePayload,
   MAX_CHALLENGE_BYTES,
   MAX_PAYLOAD_BYTES,
   parseChallenge,
@@ -44,6 +47,15 @@ describe("tpm_quote protocol", () => {
   test("a well-formed challenge decodes with its selection", () => {
     const c = parseChallenge(challenge({ pcrSelection: [{ bank: "sha256", pcrs: [0, 23] }, { bank: "sha1", pcrs: [16] }] }));
     expect(c.pcrSelection.map((s) => [s.bank, s.pcrs])).toEqual([["sha256", [0, 23]], ["sha1", [16]]]);
+  });
+
+  test("the encoders stamp the version, and what they write decodes to the same fields", () => {
+    const c = parseChallenge(encodeChallenge({ nonce: new Uint8Array(32).fill(1), credentialBlob: tpm2b(3), encryptedSecret: tpm2b(4), pcrSelection: [{ bank: "sha384", pcrs: [2, 9] }] }));
+    expect([c.version, c.nonce, c.credentialBlob, c.pcrSelection[0].bank, c.pcrSelection[0].pcrs]).toEqual([PROTOCOL_VERSION, new Uint8Array(32).fill(1), tpm2b(3), "sha384", [2, 9]]);
+    const p = parsePayload(encodePayload({ ekPublic: new Uint8Array([1, 2]), tpmInfo: { manufacturer: "IBM", pcrBanks: ["sha256"] } }));
+    expect([p.version, p.ekPublic, p.tpmInfo?.manufacturer, p.tpmInfo?.pcrBanks]).toEqual([PROTOCOL_VERSION, new Uint8Array([1, 2]), "IBM", ["sha256"]]);
+    const r = parseChallengeResponse(encodeChallengeResponse({ activatedSecret: new Uint8Array([9]), pcrValues: [{ bank: "sha1", values: [{ index: 4, digest: new Uint8Array(20) }] }] }));
+    expect([r.version, r.activatedSecret, r.pcrValues[0].values[0].index]).toEqual([PROTOCOL_VERSION, new Uint8Array([9]), 4]);
   });
 
   test.each([

@@ -1,20 +1,16 @@
 // Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { AttestationChallengeSchema, AttestationPayloadSchema, ChallengeResponseSchema, ProtocolVersion } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import type { AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { encodeChallengeResponse, encodePayload, parseChallenge } from "../proto/tpmquote/protocol";
+import { PluginError, toPluginError, type CallContext, type PluginContext } from "../plugin-sdk";
 import { openTpm, type TpmClient } from "../tpm/client";
-import { hashAlgId, isHashName } from "../tpm/crypto/hash";
-import { formatPcrSelection, MAX_PCR_INDEX, pcrSelection, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
-import { TpmError, TpmResponseError, TpmUnavailableError } from "../tpm/errors";
+import { hashAlgId, type HashName } from "../tpm/crypto/hash";
+import { formatPcrSelection, pcrSelection, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 
-/** The protocol version this plugin speaks (declared once, in the .proto). */
-export const PROTOCOL_VERSION = ProtocolVersion.V1;
-/** Largest challenge accepted before decoding. */
-export const MAX_CHALLENGE_BYTES = 16 * 1024;
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */
 export const PCR_READ_ATTEMPTS = 3;
 
@@ -38,59 +34,24 @@ export function createTpmPool(open: (spec: string) => TpmClient = (spec) => open
 }
 export type TpmPool = ReturnType<typeof createTpmPool>;
 
-/** A TPM failure as the plugin error SPIRE shows: unreachable TPM Unavailable naming the transport. */
-export function tpmFailure(spec: string, step: string, err: unknown): PluginError {
-  if (err instanceof PluginError) return err;
-  if (err instanceof TpmUnavailableError) return PluginError.unavailable(`${step}: ${err.message}`, err);
-  if (err instanceof TpmError) {
-    return new PluginError(Code.FAILED_PRECONDITION, `${step}: TPM ${spec} refused ${err.message}`, { cause: err });
-  }
-  if (err instanceof TpmResponseError) return PluginError.unavailable(`${step}: TPM ${spec} sent a malformed response: ${err.message}`, err);
-  if ((err as Error)?.name === "AbortError") return PluginError.unavailable(`${step}: cancelled`, err);
-  return PluginError.internal(`${step}: ${(err as Error)?.message ?? String(err)}`, err);
-}
-
-/** The challenge's TPM2B fields must be exactly one size-prefixed buffer (malformed input, not a TPM failure). */
-function checkTpm2b(what: string, bytes: Uint8Array): void {
-  if (bytes.length < 2) throw PluginError.invalidArgument(`challenge.${what}: ${bytes.length} bytes is not a TPM2B`);
-  const size = (bytes[0] << 8) | bytes[1];
-  if (size !== bytes.length - 2) throw PluginError.invalidArgument(`challenge.${what}: TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
-}
-
 /**
- * The challenge's PCR selection as TPM selections, checked as docs/protocol.md states it: known banks, each
- * once, indices 0-23 ascending without repeats. A repeat would be folded away by the TPM's selection bitmap
- * while the values sent kept it, so the server would refuse an honest node's quote.
+ * A failure of TPM step `step` as the plugin error SPIRE shows (plugin-sdk's toPluginError): an unreachable
+ * TPM Unavailable naming the transport, a TPM refusal FailedPrecondition naming `spec`, the step first.
  */
-function selectionOf(challenge: { pcrSelection: Array<{ bank: string; pcrs: number[] }> }): TpmsPcrSelection[] {
-  if (challenge.pcrSelection.length === 0) throw PluginError.invalidArgument("challenge.pcr_selection: empty");
-  const seen = new Set<string>();
-  return challenge.pcrSelection.map((s) => {
-    if (!isHashName(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: unknown bank ${JSON.stringify(s.bank.slice(0, 20))}`);
-    if (seen.has(s.bank)) throw PluginError.invalidArgument(`challenge.pcr_selection: bank ${s.bank} appears twice`);
-    seen.add(s.bank);
-    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > MAX_PCR_INDEX)) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} needs PCR indices 0-${MAX_PCR_INDEX}`);
-    if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) throw PluginError.invalidArgument(`challenge.pcr_selection: ${s.bank} PCR indices ${s.pcrs.slice(0, 24).join(",")} are not ascending without repeats`);
-    return pcrSelection(hashAlgId(s.bank), s.pcrs);
-  });
+export function tpmFailure(spec: string, step: string, err: unknown): PluginError {
+  return toPluginError(err, { tpm: spec, message: (_code, detail) => `${step}: ${detail}` });
 }
 
-/** A challenge from the server, checked before the TPM sees any of it; InvalidArgument naming the field. */
-function parseChallenge(bytes: Uint8Array) {
-  if (bytes.length === 0 || bytes.length > MAX_CHALLENGE_BYTES) {
-    throw PluginError.invalidArgument(`challenge: ${bytes.length} bytes is not a tpm_quote challenge (1-${MAX_CHALLENGE_BYTES})`);
-  }
-  let challenge;
+/** A challenge from the server, checked (proto/tpmquote/protocol.ts) before the TPM sees any of it; InvalidArgument naming the field. */
+function readChallenge(bytes: Uint8Array): { challenge: AttestationChallenge; selection: TpmsPcrSelection[] } {
+  let challenge: AttestationChallenge;
   try {
-    challenge = fromBinary(AttestationChallengeSchema, bytes);
+    challenge = parseChallenge(bytes);
   } catch (err) {
-    throw PluginError.invalidArgument(`challenge: not a tpmquote.v1 AttestationChallenge: ${(err as Error).message}`, err);
+    throw toPluginError(err);
   }
-  if (challenge.version !== PROTOCOL_VERSION) throw PluginError.invalidArgument(`challenge: version ${challenge.version} is not supported (this agent speaks ${PROTOCOL_VERSION})`);
-  if (challenge.nonce.length === 0 || challenge.nonce.length > 64) throw PluginError.invalidArgument(`challenge.nonce: ${challenge.nonce.length} bytes (1-64 expected)`);
-  const selection = selectionOf(challenge);
-  checkTpm2b("credential_blob", challenge.credentialBlob);
-  checkTpm2b("encrypted_secret", challenge.encryptedSecret);
+  // parseChallenge refused any bank that is not a HashName.
+  const selection = challenge.pcrSelection.map((s) => pcrSelection(hashAlgId(s.bank as HashName), s.pcrs));
   return { challenge, selection };
 }
 
@@ -142,16 +103,12 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
     // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
     // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
     const firmwareVersion1 = info.firmwareVersion.split(".").slice(0, 2).join(".");
-    const payload = toBinary(
-      AttestationPayloadSchema,
-      create(AttestationPayloadSchema, {
-        version: PROTOCOL_VERSION,
-        ekCertificate: ek.certificate ?? new Uint8Array(),
-        ekPublic: ek.public.bytes,
-        akPublic: ak.public.bytes,
-        tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
-      }),
-    );
+    const payload = encodePayload({
+      ekCertificate: ek.certificate ?? new Uint8Array(),
+      ekPublic: ek.public.bytes,
+      akPublic: ak.public.bytes,
+      tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
+    });
     log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });
     // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
     let waitMs = 0;
@@ -162,7 +119,7 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       waitMs += Date.now() - waitFrom;
       let parsed;
       try {
-        parsed = parseChallenge(c.challenge);
+        parsed = readChallenge(c.challenge);
       } catch (err) {
         telemetry.record("failure", "challenge", started, tpmMs);
         throw err;
@@ -187,16 +144,12 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         log.debug("PCRs changed while quoting; quoting again", { attempt });
       }
       log.info("quote read from the TPM", { tpm: spec, pcrs: formatPcrSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
-      const response = toBinary(
-        ChallengeResponseSchema,
-        create(ChallengeResponseSchema, {
-          version: PROTOCOL_VERSION,
-          activatedSecret: secret,
-          quoteAttest: quote.attest.bytes,
-          quoteSignature: quote.signature.bytes,
-          pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({ bank, values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })) })),
-        }),
-      );
+      const response = encodeChallengeResponse({
+        activatedSecret: secret,
+        quoteAttest: quote.attest.bytes,
+        quoteSignature: quote.signature.bytes,
+        pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({ bank, values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })) })),
+      });
       // Counted before yielding: SPIRE cancels the stream once the server has answered.
       telemetry.record("success", "none", started, tpmMs);
       yield { data: { case: "challengeResponse", value: response } };

@@ -1,7 +1,6 @@
 // The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
 // error-collecting builder for both Configure and Validate.
-import { defineConfig, enumOf, string, type ConfigOf } from "../plugin-sdk/config";
-import type { ConfigureHook, LogLevel } from "../plugin-sdk";
+import { defineConfig, enumOf, string, type ConfigOf, type ConfigureHook, type LogLevel } from "../plugin-sdk";
 import { DEFAULT_TRANSPORT, parseTransportSpec } from "../tpm/transport/transport";
 
 /** Where the AK is kept when ak_data_dir is not set. */

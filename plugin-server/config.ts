@@ -2,16 +2,13 @@
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import { defineConfig, duration, enumOf, object, string, type ConfigOf } from "../plugin-sdk/config";
-import type { ConfigureHook } from "../plugin-sdk";
-import type { LogLevel } from "../plugin-sdk";
-import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
-import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
+import { defineConfig, duration, enumOf, object, string, type ConfigOf, type ConfigureHook, type LogLevel } from "../plugin-sdk";
+import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy, type KeylimeVerifierOptions } from "../verifier-client";
 import { parsePemCertificates } from "../tpm/verify/ek-cert";
 import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
 import { hashAlgId } from "../tpm/crypto/hash";
-import { selectedPcrs, type TpmsPcrSelection } from "../tpm/types/pcr";
-import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField } from "./pcr-selection";
+import { formatPcrSelection, selectedPcrs, type TpmsPcrSelection } from "../tpm/types/pcr";
+import { DEFAULT_PCR_SELECTION, pcrSelectionField } from "./pcr-selection";
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
 export const VERIFIERS = ["in_process", "keylime"] as const;
@@ -66,9 +63,8 @@ export const serverConfigSchema = defineConfig({
   pcr_policy_path: string()
     .optional()
     .describe("Keylime tpm_policy JSON file (`{\"<pcr>\": [\"<hex>\", ...], \"mask\": \"0x..\"}`): every PCR it lists must be quoted with one of its values. Its PCRs must be in `pcr_selection`."),
-  verifier: string()
+  verifier: enumOf(VERIFIERS)
     .default("in_process")
-    .check((v) => ((VERIFIERS as readonly string[]).includes(v) ? undefined : `expected "in_process" or "keylime", got ${JSON.stringify(v.slice(0, 40))}`))
     .describe(
       "Who checks the PCR policy: `in_process` (this plugin), or `keylime`: this plugin makes every cryptographic check, then a Keylime verifier (the `keylime` block) judges the same evidence against `pcr_policy_path`; both must pass. `keylime` needs `pcr_policy_path` and one `sha256` bank in `pcr_selection`.",
     ),
@@ -232,7 +228,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     logLevel: c.log_level,
     ekTrust: c.ek_trust,
     pcrSelection: c.pcr_selection,
-    verifier: c.verifier as ServerConfig["verifier"],
+    verifier: c.verifier,
   };
   if (c.verifier === "keylime" && c.keylime !== undefined) {
     const loaded = loadKeylimeTls(c.keylime);

@@ -1,7 +1,7 @@
 // spire-server NodeAttestor "tpm_quote": serve only.
 import { NodeAttestor } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
 import { serve } from "../plugin-sdk";
-import { createAttestHandler } from "./attest";
+import { createAttestHandler } from "./attest-handler";
 import { configureServer } from "./config";
 import { probeHostServices } from "./probe-host-services";
 

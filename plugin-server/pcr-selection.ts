@@ -1,16 +1,9 @@
 // PCR selections as operators write them (tpm2-tools style): "sha256:0,1,2,3" or "sha256:0-7+sha1:16".
 
-import { Field } from "../plugin-sdk/config";
-import type { FieldKind } from "../plugin-sdk/config/fields";
-import { INVALID } from "../plugin-sdk/config/fields";
-import type { HclValue } from "../plugin-sdk/hcl";
+import { custom, type Field } from "../plugin-sdk";
+// Banks and the PCR bound are tpm/'s, the ones the protocol checks: a selection the config accepts is one the agent accepts.
 import { HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName } from "../tpm/crypto/hash";
 import { MAX_PCR_INDEX, pcrSelection, type TpmsPcrSelection } from "../tpm/types/pcr";
-
-export { formatPcrSelection } from "../tpm/types/pcr";
-
-// The builder's "this value produced notes" marker.
-const INVALID_SELECTION = INVALID as unknown as readonly TpmsPcrSelection[];
 
 /** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
 export const DEFAULT_PCR_SELECTION = "sha256:0,1,2,3,4,5,6,7";
@@ -49,19 +42,19 @@ export function parsePcrSelection(text: string): TpmsPcrSelection[] | string {
   return out;
 }
 
-function mergeSelections(path: string, parts: Array<{ text: string; path: string }>, notes: string[]): TpmsPcrSelection[] | undefined {
+function mergeSelections(parts: Array<{ text: string; path: string }>, note: (problem: string, at?: string) => void): TpmsPcrSelection[] | undefined {
   const merged: TpmsPcrSelection[] = [];
   let ok = true;
-  for (const { text, path: p } of parts) {
+  for (const { text, path } of parts) {
     const parsed = parsePcrSelection(text);
     if (typeof parsed === "string") {
-      notes.push(`key "${p}": ${parsed}`);
+      note(parsed, path);
       ok = false;
       continue;
     }
     for (const s of parsed) {
       if (merged.some((m) => m.hash === s.hash)) {
-        notes.push(`key "${path}": PCR bank ${hashInfo(s.hash).name} is selected twice`);
+        note(`PCR bank ${hashInfo(s.hash).name} is selected twice`);
         ok = false;
       } else merged.push(s);
     }
@@ -75,22 +68,21 @@ function mergeSelections(path: string, parts: Array<{ text: string; path: string
  */
 export function pcrSelectionField(): Field<readonly TpmsPcrSelection[], string | string[]> {
   const expected = 'a PCR selection like "sha256:0,1,2,3,4,5,6,7" (banks joined by "+"), or a list of them';
-  const kind: FieldKind<readonly TpmsPcrSelection[]> = {
+  return custom<readonly TpmsPcrSelection[], string | string[]>({
     docType: "PCR selection (string or list of strings)",
     expected,
     expectedPlural: "PCR selections",
-    read(raw: HclValue, path: string, notes: string[]) {
+    read(raw, { path, note }) {
       const parts: Array<{ text: string; path: string }> = [];
       if (typeof raw === "string") parts.push({ text: raw, path });
       else if (Array.isArray(raw) && raw.length > 0 && raw.every((r) => typeof r === "string")) {
         raw.forEach((r, i) => parts.push({ text: r as string, path: `${path}[${i}]` }));
       } else {
-        notes.push(`key "${path}": expected ${expected}, got ${Array.isArray(raw) ? (raw.length === 0 ? "an empty list" : "a list with non-strings") : typeof raw}`);
-        return INVALID_SELECTION;
+        note(`expected ${expected}, got ${Array.isArray(raw) ? (raw.length === 0 ? "an empty list" : "a list with non-strings") : typeof raw}`);
+        return undefined;
       }
-      const merged = mergeSelections(path, parts, notes);
-      return merged ? Object.freeze(merged) : INVALID_SELECTION;
+      const merged = mergeSelections(parts, note);
+      return merged ? Object.freeze(merged) : undefined;
     },
-  };
-  return new Field<readonly TpmsPcrSelection[], string | string[]>({ kind, presence: "required", description: "", checks: [] });
+  });
 }

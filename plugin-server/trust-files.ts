@@ -8,11 +8,6 @@ import { parsePemCertificates } from "../tpm/verify/ek-cert";
 /** Largest single trust file read (an allowlist of ~60k hashes, or a large CA bundle). */
 export const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
 
-/** A problem with one trust file: the file is named, the caller prefixes the config key. */
-export class TrustFileError extends Error {
-  override readonly name = "TrustFileError";
-}
-
 function errno(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
@@ -27,29 +22,36 @@ export function trustFilesOf(path: string): string[] {
           .filter((f) => statSync(f).isFile())
       : [path];
   } catch (err) {
-    throw new TrustFileError(`cannot read ${path}: ${errno(err)}`, { cause: err });
+    throw new Error(`cannot read ${path}: ${errno(err)}`, { cause: err });
   }
 }
 
-/** Reads one trust file as text, refusing files over `maxBytes` before reading them. */
+/**
+ * Reads one trust file as text, refusing files over `maxBytes` before reading them. Throws an Error naming
+ * the file; the caller prefixes the config key (every problem here becomes a Configure note).
+ */
 export function readTrustFile(file: string, maxBytes = MAX_TRUST_FILE_BYTES): string {
+  let size: number;
   try {
-    const size = statSync(file).size;
-    if (size > maxBytes) throw new TrustFileError(`${file} is ${size} bytes, more than ${maxBytes}`);
+    size = statSync(file).size;
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${errno(err)}`, { cause: err });
+  }
+  if (size > maxBytes) throw new Error(`${file} is ${size} bytes, more than ${maxBytes}`);
+  try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    if (err instanceof TrustFileError) throw err;
-    throw new TrustFileError(`cannot read ${file}: ${errno(err)}`, { cause: err });
+    throw new Error(`cannot read ${file}: ${errno(err)}`, { cause: err });
   }
 }
 
 /**
  * Loads a CA bundle: a PEM file, or a directory of PEM files. Every certificate in it is a trust anchor (roots
- * and intermediates such as swtpm's issuercert.pem alike). Throws TrustFileError naming the path when it is
+ * and intermediates such as swtpm's issuercert.pem alike). Throws an Error naming the path when it is
  * unreadable or holds no certificate.
  */
 export function loadCaBundle(path: string, maxBytes = MAX_TRUST_FILE_BYTES): X509Certificate[] {
   const certs = trustFilesOf(path).flatMap((f) => parsePemCertificates(readTrustFile(f, maxBytes), f));
-  if (certs.length === 0) throw new TrustFileError(`${path}: no PEM certificate found`);
+  if (certs.length === 0) throw new Error(`${path}: no PEM certificate found`);
   return certs;
 }

@@ -165,6 +165,8 @@ export function tpmRcName(code: number): string {
 /** The TPM answered a command with a non-success response code. */
 export class TpmError extends Error {
   override readonly name = 'TpmError';
+  /** For plugin-sdk's error mapper (read structurally): a TPM refusal, FailedPrecondition. */
+  readonly failureClass = 'tpm_refused';
   readonly rc: number;
   readonly code: number;
   readonly codeName: string;
@@ -215,6 +217,8 @@ export class TpmError extends Error {
 /** The TPM could not be reached or did not answer in time; `transport` names it (e.g. swtpm:host=...). */
 export class TpmUnavailableError extends Error {
   override readonly name = 'TpmUnavailableError';
+  /** For plugin-sdk's error mapper (read structurally): Unavailable. */
+  readonly failureClass = 'unavailable';
   constructor(
     readonly transport: string,
     message: string,
@@ -231,6 +235,8 @@ export class TpmUnavailableError extends Error {
  */
 export class TpmResponseError extends Error {
   override readonly name = 'TpmResponseError';
+  /** For plugin-sdk's error mapper (read structurally): a TPM that answers garbage counts as unavailable. */
+  readonly failureClass = 'tpm_bad_response';
   readonly handle?: number;
   constructor(
     readonly command: string,

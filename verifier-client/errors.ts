@@ -9,6 +9,8 @@ export type VerifierErrorCode =
   /** No usable verdict: verifier refused the connection, timed out, failed TLS, or answered 5xx (gRPC Unavailable). */
   | 'unavailable';
 
+const FAILURE_CLASSES = { permission_denied: 'denied', invalid_argument: 'malformed', unavailable: 'unavailable' } as const;
+
 /** One failure reported by a verifier, e.g. Keylime's `{"type": "pcr_validation.invalid_pcr_0", "context": {...}}`. */
 export interface VerifierFailure {
   type: string;
@@ -41,5 +43,10 @@ export class VerifierError extends Error {
     this.url = options.url;
     this.httpStatus = options.httpStatus;
     this.failures = options.failures ?? [];
+  }
+
+  /** For plugin-sdk's error mapper (read structurally): the code's row of the code table. */
+  get failureClass(): 'denied' | 'malformed' | 'unavailable' {
+    return FAILURE_CLASSES[this.code];
   }
 }

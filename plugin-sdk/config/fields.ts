@@ -145,13 +145,47 @@ function make<T, R>(kind: FieldKind<NonNullable<T>>): Field<T, R> {
   return new Field<T, R>({ kind, presence: 'required', description: '', checks: [] });
 }
 
+/** What a custom field's `read` is given besides the raw value. */
+export interface CustomReadContext {
+  /** The key path of the value, e.g. `pcr_selection` or `peers[1]` for a list item. */
+  readonly path: string;
+  /** Records a problem as the note `key "<at>": <problem>` (`at` defaults to `path`); the value is then refused. */
+  note(problem: string, at?: string): void;
+}
+
+/** A field kind the built-ins do not cover: how it is described and how a raw value is read. */
+export interface CustomFieldOptions<T> {
+  /** Short kind name for docs, e.g. `PCR selection (string or list of strings)`. */
+  docType: string;
+  /** What a value must be, for notes: `a "host:port" string`. */
+  expected: string;
+  /** The same for many values (when used as a list item); default `expected`. */
+  expectedPlural?: string;
+  /**
+   * Reads a raw value (as parsed from HCL or JSON): returns the parsed value, or undefined after noting why
+   * not. A value returned after a note is refused too; undefined without a note is refused with
+   * `expected <expected>, got <what raw is>`.
+   */
+  read(raw: HclValue, context: CustomReadContext): T | undefined;
+}
+
 /**
- * A field of a kind the built-ins do not cover (e.g. a PCR selection string). `kind.read` returns the
- * parsed value, or pushes notes naming `path` (`key "<path>": expected ..., got ...`) and returns
- * INVALID. `R` is the type a default is written as. Starts required, like every field.
+ * A field of a kind the built-ins do not cover (e.g. a PCR selection string): the plugin's hook into the
+ * builder. Reads, defaults, checks, list items and docs rows work as for the built-ins. `R` is the type a
+ * default is written as. Starts required, like every field.
  */
-export function custom<T, R = unknown>(kind: FieldKind<NonNullable<T>>): Field<T, R> {
-  return make<T, R>(kind);
+export function custom<T, R = unknown>(options: CustomFieldOptions<NonNullable<T>>): Field<T, R> {
+  return make<T, R>({
+    docType: options.docType,
+    expected: options.expected,
+    expectedPlural: options.expectedPlural ?? options.expected,
+    read(raw, path, notes) {
+      const before = notes.length;
+      const value = options.read(raw, { path, note: (problem, at = path) => void notes.push(`key "${at}": ${problem}`) });
+      if (notes.length > before) return INVALID;
+      return value === undefined ? mismatch(path, options.expected, raw, notes) : value;
+    },
+  });
 }
 
 /** "string", "integer 3", "bool", "list", "block", "2 blocks": what a raw value is, for notes. */

@@ -3,12 +3,13 @@
 
 export { defineConfig, MAX_NOTES } from './define-config';
 export type { ConfigDefinition, ConfigOf, ConfigBuildResult, DefineConfigOptions } from './define-config';
-export { Field, INVALID, bool, custom, duration, enumOf, int, list, object, string, describeRaw } from './fields';
+export { bool, custom, duration, enumOf, int, list, object, string, describeRaw } from './fields';
 export type {
   AnyField,
+  CustomFieldOptions,
+  CustomReadContext,
   DurationOptions,
-  FieldKind,
-  Invalid,
+  Field,
   Fields,
   InferConfig,
   InferField,

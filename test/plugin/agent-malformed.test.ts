@@ -70,10 +70,10 @@ describe("agent plugin: malformed challenges", () => {
   });
 
   test.each([
-    ["empty", new Uint8Array(), "challenge: 0 bytes is not a tpm_quote challenge (1-16384)"],
-    ["oversized", () => new Uint8Array(16 * 1024 + 1), "challenge: 16385 bytes is not a tpm_quote challenge (1-16384)"],
+    ["empty", new Uint8Array(), "challenge: empty"],
+    ["oversized", () => new Uint8Array(16 * 1024 + 1), "challenge: 16385 bytes exceeds the maximum 16384"],
     ["not protobuf", new Uint8Array([0xff, 0xff, 0xff]), /^challenge: not a tpmquote.v1 AttestationChallenge: /],
-    ["version 2", () => challenge({ version: 2 }), "challenge: version 2 is not supported (this agent speaks 1)"],
+    ["version 2", () => challenge({ version: 2 }), "challenge: version 2 is not supported (this plugin speaks version 1)"],
     ["no nonce", () => challenge({ nonce: new Uint8Array() }), "challenge.nonce: 0 bytes (1-64 expected)"],
     ["a 65-byte nonce", () => challenge({ nonce: new Uint8Array(65) }), "challenge.nonce: 65 bytes (1-64 expected)"],
     ["no PCR selection", () => challenge({ pcrSelection: [] }), "challenge.pcr_selection: empty"],

@@ -17,7 +17,7 @@ describe("server plugin: malformed attestation streams", () => {
   });
 
   test.each([
-    ["a payload that is not our protobuf", [{ request: { case: "payload" as const, value: new Uint8Array([0xff, 0xff, 0xff]) } }], /^malformed payload: not a tpmquote.v1 message/],
+    ["a payload that is not our protobuf", [{ request: { case: "payload" as const, value: new Uint8Array([0xff, 0xff, 0xff]) } }], /^malformed payload: not a tpmquote.v1 AttestationPayload: /],
     ["a version 2 payload", [{ request: { case: "payload" as const, value: toBinary(AttestationPayloadSchema, create(AttestationPayloadSchema, { version: 2 })) } }], /^malformed payload: version 2 is not supported/],
     ["a challenge_response first", [{ request: { case: "challengeResponse" as const, value: new Uint8Array([1]) } }], /^expected a payload, got a challenge_response$/],
     ["an empty stream", [], /^the stream ended before the payload$/],

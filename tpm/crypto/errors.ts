@@ -12,6 +12,8 @@ export type TpmCryptoErrorCode =
  */
 export class TpmCryptoError extends Error {
   override readonly name = 'TpmCryptoError';
+  /** For plugin-sdk's error mapper (read structurally): input it cannot process is malformed input. */
+  readonly failureClass = 'malformed';
   constructor(
     readonly code: TpmCryptoErrorCode,
     message: string,

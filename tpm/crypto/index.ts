@@ -10,6 +10,8 @@ export {
   publicFromKeyObject,
   publicToKeyObject,
   publicToPkixDer,
+  qualifiedName,
+  qualifiedNameUnderEk,
   tpmName,
   type PublicArea,
 } from './public-key';

@@ -57,6 +57,29 @@ export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
 }
 
 /**
+ * The Qualified Name of an object (TPM 2.0 Part 1, 16): nameAlg || H_nameAlg(QN(parent) || Name(object)).
+ * A primary object's parent QN is its hierarchy handle (4 bytes, e.g. TPM_RH_ENDORSEMENT).
+ */
+export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicArea): Uint8Array {
+  const name = tpmName(object);
+  const input = new Uint8Array(parentQualifiedName.length + name.length);
+  input.set(parentQualifiedName);
+  input.set(name, parentQualifiedName.length);
+  return nameOfPublicBytes(object.value.nameAlg, input);
+}
+
+/**
+ * The Qualified Name of `ak` if it is a child of the primary `ek` in the endorsement hierarchy. A quote
+ * whose qualifiedSigner equals it was signed by such an AK, so its firmwareVersion is not obfuscated
+ * (TPM 2.0 Part 3, 18.1).
+ */
+export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
+  const endorsement = new Uint8Array(4);
+  new DataView(endorsement.buffer).setUint32(0, C.TPM_RH_ENDORSEMENT);
+  return qualifiedName(qualifiedName(endorsement, ek), ak);
+}
+
+/**
  * The TPM Name from a nameAlg and marshalled TPMT_PUBLIC bytes: nameAlg (u16) || H_nameAlg(bytes). Throws
  * TpmCryptoError UNSUPPORTED_ALGORITHM for a nameAlg other than SHA-1/256/384/512.
  */

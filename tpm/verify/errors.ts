@@ -56,4 +56,14 @@ export class TpmVerifyError extends Error {
     super(message, options);
     this.kind = (MALFORMED_CODES as readonly string[]).includes(code) ? 'malformed' : 'rejected';
   }
+
+  /** For plugin-sdk's error mapper (read structurally): malformed InvalidArgument, rejected PermissionDenied. */
+  get failureClass(): 'malformed' | 'denied' {
+    return this.kind === 'malformed' ? 'malformed' : 'denied';
+  }
+
+  /** The message, with the check's code after a rejection (what the plugin error says). */
+  get failureDetail(): string {
+    return this.kind === 'malformed' ? this.message : `${this.message} (${this.code})`;
+  }
 }

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigOf,
-  INVALID,
   MAX_NOTES,
   custom,
   bool,
@@ -227,11 +226,11 @@ describe('custom fields', () => {
       docType: 'host:port string',
       expected: 'a "host:port" string',
       expectedPlural: '"host:port" strings',
-      read(raw, path, notes) {
+      read(raw, { note }) {
         const m = typeof raw === 'string' ? /^([a-z0-9.-]+):([0-9]{1,5})$/.exec(raw) : null;
         if (!m || Number(m[2]) > 65535) {
-          notes.push(`key "${path}": expected a "host:port" string, got ${typeof raw === 'string' ? JSON.stringify(raw) : typeof raw}`);
-          return INVALID;
+          note(`expected a "host:port" string, got ${typeof raw === 'string' ? JSON.stringify(raw) : typeof raw}`);
+          return undefined;
         }
         return { host: m[1], port: Number(m[2]) };
       },

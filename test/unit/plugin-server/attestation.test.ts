@@ -14,9 +14,10 @@ import {
 import { fromBinary } from "@bufbuild/protobuf";
 import { parsePcrBlob, pcrBlobToValues } from "../../../tpm/keylime/pcr-blob";
 import { configureServer, type ServerConfig } from "../../../plugin-server/config";
-import { AttestationError, startAttestation } from "../../../plugin-server/attestation";
+import { AttestationError } from "../../../plugin-server/attestation-error";
+import { startAttestation } from "../../../plugin-server/attestation-checks";
 import { createInProcessVerifier } from "../../../verifier-client/in-process";
-import { qualifiedNameUnderEk } from "../../../plugin-server/attestation";
+import { qualifiedNameUnderEk } from "../../../tpm/crypto/public-key";
 import { parseTpmtPublic } from "../../../tpm/crypto/public-key";
 import { TpmsAttest } from "../../../tpm/types/attest";
 import { unmarshal } from "../../../tpm/marshal/codec";
@@ -135,9 +136,9 @@ describe("server attestation checks, in order", () => {
   });
 
   test.each([
-    ["not protobuf", () => new Uint8Array([0xff, 0xff, 0xff]), /^malformed payload: not a tpmquote.v1 message/],
+    ["not protobuf", () => new Uint8Array([0xff, 0xff, 0xff]), /^malformed payload: not a tpmquote.v1 AttestationPayload: /],
     ["empty", () => new Uint8Array(), /^malformed payload: empty$/],
-    ["version 2", () => payload({ version: 2 }), /^malformed payload: version 2 is not supported \(this server speaks version 1\)$/],
+    ["version 2", () => payload({ version: 2 }), /^malformed payload: version 2 is not supported \(this plugin speaks version 1\)$/],
     ["empty ek_public", () => payload({ ekPublic: new Uint8Array() }), /^malformed payload.ek_public: empty$/],
     ["truncated ak_public", () => payload({ akPublic: strip2b(fx("ak-rsa.pub")).subarray(0, 20) }), /^malformed payload.ak_public: not a TPMT_PUBLIC/],
     ["garbage EK certificate", () => payload({ ekCertificate: new Uint8Array([0x30, 0x03, 1, 2, 3]) }), /^malformed payload.ek_certificate: EK certificate/],

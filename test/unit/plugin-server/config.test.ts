@@ -62,7 +62,7 @@ describe("server config", () => {
     ["no EK trust at all", "", [/^keys "ek_ca_path" and "ek_hash_path": set at least one/]],
     ["ek_trust all without the allowlist", `ek_ca_path = "${"CAS"}"\nek_trust = "all"\n`, [/^key "ek_hash_path": required when ek_trust = "all"$/]],
     ["bad ek_trust", `ek_hash_path = "HASHES"\nek_trust = "some"\n`, [/^key "ek_trust": expected one of "any", "all", got "some"$/]],
-    ["other verifier", `ek_hash_path = "HASHES"\nverifier = "remote"\n`, [/^key "verifier": expected "in_process" or "keylime", got "remote"$/]],
+    ["other verifier", `ek_hash_path = "HASHES"\nverifier = "remote"\n`, [/^key "verifier": expected one of "in_process", "keylime", got "remote"$/]],
     ["unknown key with a hint", `ek_hash_path = "HASHES"\nek_hash_paths = "x"\n`, [/^unknown key "ek_hash_paths" .*did you mean "ek_hash_path"\?\)$/]],
     ["missing CA file", `ek_ca_path = "/nonexistent/ca.pem"\n`, [/^key "ek_ca_path": cannot read \/nonexistent\/ca.pem: ENOENT$/]],
     ["missing hash file", `ek_hash_path = "/nonexistent/h.txt"\n`, [/^key "ek_hash_path": cannot read \/nonexistent\/h.txt: ENOENT$/]],

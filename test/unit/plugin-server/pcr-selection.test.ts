@@ -1,6 +1,6 @@
-import { formatPcrSelection, parsePcrSelection } from "../../../plugin-server/pcr-selection";
+import { parsePcrSelection } from "../../../plugin-server/pcr-selection";
 import { HASH_NAMES, hashAlgId, hashInfo } from "../../../tpm/crypto/hash";
-import { pcrSelection, selectedPcrs, type TpmsPcrSelection } from "../../../tpm/types/pcr";
+import { formatPcrSelection, pcrSelection, selectedPcrs, type TpmsPcrSelection } from "../../../tpm/types/pcr";
 
 // Parsed selections by bank name and index list, to keep the tables readable.
 const view = (r: TpmsPcrSelection[] | string) => (typeof r === "string" ? r : r.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) })));

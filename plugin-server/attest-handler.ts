@@ -1,14 +1,15 @@
+// The Attest RPC: reads the payload, sends the one challenge, reads the response, answers with the agent's
+// attributes; logs and counts every outcome. The checks themselves are in attestation-checks.ts.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AttestRequest, AttestResponseSchema } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
 import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
-import type { Verifier } from "../verifier-client/types";
-import { createInProcessVerifier } from "../verifier-client/in-process";
-import { createGatedVerifier } from "../verifier-client/gated";
-import { createKeylimeVerifier, type KeylimeVerifierOptions } from "../verifier-client/keylime";
-import { AttestationError, startAttestation, type AttestationDeps } from "./attestation";
+import type { Verifier } from "../verifier-client";
+import { AttestationError } from "./attestation-error";
+import { startAttestation, type AttestationDeps } from "./attestation-checks";
 import type { ServerConfig } from "./config";
-import { formatPcrSelection } from "./pcr-selection";
+import { formatPcrSelection } from "../tpm/types/pcr";
 import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
+import { createVerifierSelector } from "./verifier-selection";
 
 /** What the Attest handler needs besides the plugin context. */
 export interface AttestHandlerOptions {
@@ -16,65 +17,6 @@ export interface AttestHandlerOptions {
   verifier?: Verifier;
   telemetry?: AttestationTelemetry;
   random?: AttestationDeps["random"];
-}
-
-/** A Keylime client shared by attestations, closed once it is retired and no verification still uses it. */
-interface SharedKeylime {
-  key: string;
-  verifier: Verifier;
-  retire(): void;
-}
-
-function sharedKeylime(key: string, inner: Verifier): SharedKeylime {
-  let inFlight = 0;
-  let retired = false;
-  const closeIfIdle = () => {
-    if (retired && inFlight === 0) inner.close();
-  };
-  return {
-    key,
-    verifier: {
-      async verify(evidence, policy, options) {
-        inFlight++;
-        try {
-          return await inner.verify(evidence, policy, options);
-        } finally {
-          inFlight--;
-          closeIfIdle();
-        }
-      },
-      close: () => inner.close(),
-    },
-    retire() {
-      retired = true;
-      closeIfIdle();
-    },
-  };
-}
-
-/**
- * The verifier for a configuration: the in-process one, or in Keylime mode the gated verifier (our quote
- * checks, then Keylime) over one Keylime client. The client (its keep-alive connections) is kept while the
- * Keylime settings stay the same across Configure calls; when they change it is retired and closed once
- * the attestations that started under the old settings have their verdicts (closing it at once would turn
- * their pending Keylime calls into Unavailable).
- */
-export function createVerifierSelector(override?: Verifier): (config: ServerConfig) => Verifier {
-  const inProcess = createInProcessVerifier();
-  let keylime: SharedKeylime | undefined;
-  const keyOf = (k: KeylimeVerifierOptions): string =>
-    JSON.stringify([k.url, k.apiVersion, k.timeoutMs, String(k.caPem), String(k.clientCertPem ?? ""), String(k.clientKeyPem ?? "")]);
-  return (config) => {
-    if (override) return override;
-    if (config.verifier !== "keylime") return inProcess;
-    if (!config.keylime) throw new PluginError(Code.INTERNAL, 'verifier = "keylime" without a keylime configuration');
-    const key = keyOf(config.keylime);
-    if (keylime?.key !== key) {
-      keylime?.retire();
-      keylime = sharedKeylime(key, createGatedVerifier(createKeylimeVerifier(config.keylime)));
-    }
-    return keylime.verifier;
-  };
 }
 
 async function nextRequest(it: AsyncIterator<AttestRequest>, want: "payload" | "challengeResponse"): Promise<Uint8Array> {

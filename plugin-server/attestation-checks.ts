@@ -1,0 +1,195 @@
+// The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
+// response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
+import { createHash, randomFillSync } from "node:crypto";
+import { Code } from "../plugin-sdk";
+import type { AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { encodeChallenge, NONCE_BYTES, parseChallengeResponse, parsePayload, SECRET_BYTES } from "../proto/tpmquote/protocol";
+import { hashInfo } from "../tpm/crypto/hash";
+import { makeCredential } from "../tpm/crypto/make-credential";
+import { parseTpmtPublic, publicToPkixDer, qualifiedNameUnderEk, tpmName, type PublicArea } from "../tpm/crypto/public-key";
+import { formatPcrSelection, selectedPcrs } from "../tpm/types/pcr";
+import { verifyAkPolicy } from "../tpm/verify/ak-policy";
+import type { VerifiedQuote } from "../tpm/verify/quote";
+import { verifyQuoteFreshByNonce, type Verifier } from "../verifier-client";
+import { AttestationError, malformed, protocol, refusal, refused } from "./attestation-error";
+import type { ServerConfig } from "./config";
+import { checkEkTrust } from "./ek-trust";
+import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from "./response-evidence";
+import { sameBytes } from "./same-bytes";
+import { buildSelectors, printable } from "./selectors";
+
+function publicArea(what: string, bytes: Uint8Array): PublicArea {
+  if (bytes.length === 0) throw malformed(what, "empty");
+  try {
+    return parseTpmtPublic(bytes);
+  } catch (err) {
+    throw malformed(what, `not a TPMT_PUBLIC: ${(err as Error).message}`, err);
+  }
+}
+
+// Node-chosen text headed for a log line.
+const reported = (text: string): string => printable(text, 64);
+
+function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
+  const info = payload.tpmInfo;
+  return {
+    manufacturer: reported(info?.manufacturer ?? ""),
+    vendor: reported(info?.vendor ?? ""),
+    firmwareVersion: reported(info?.firmwareVersion ?? ""),
+    pcrBanks: reported((info?.pcrBanks ?? []).slice(0, 8).join(",")),
+  };
+}
+
+/** Injected for tests; production uses crypto.randomFillSync and the configured verifier. */
+export interface AttestationDeps {
+  verifier: Verifier;
+  random?: (n: number) => Uint8Array;
+  now?: () => Date;
+  /** The Attest stream's cancellation: a verifier call still pending when SPIRE gives up is abandoned. */
+  signal?: AbortSignal;
+}
+
+/** What a successful attestation yields. */
+export interface AttestationResult {
+  spiffeId: string;
+  selectorValues: string[];
+  ekHash: string;
+  /** The quoted PCRs, for the success log ("sha256:0,1,...") */
+  quotedPcrs: string;
+  /** The quote's clockInfo.safe (NO after an unorderly TPM shutdown; freshness comes from the nonce). */
+  clockSafe: boolean;
+}
+
+/** The payload's tpm_info as the node reports it: unauthenticated, for the log only, each string bounded. */
+export interface ReportedTpmInfo {
+  manufacturer: string;
+  vendor: string;
+  firmwareVersion: string;
+  pcrBanks: string;
+}
+
+/** One attestation in progress: the challenge to send and how to judge the single response. */
+export interface PendingAttestation {
+  ekHash: string;
+  /** What the node says about its TPM (never a selector: GetCapability answers are not signed). */
+  reportedTpm: ReportedTpmInfo;
+  challenge: Uint8Array;
+  /** Judges the response. Single use: the nonce and secret are wiped whatever the outcome. */
+  finish(response: Uint8Array): Promise<AttestationResult>;
+}
+
+/**
+ * Runs checks 1 and 2 on a payload and makes the challenge (fresh nonce and secret, credential for the AK
+ * made to the EK). Throws AttestationError (InvalidArgument for malformed input, PermissionDenied naming
+ * the failed check). The returned `finish` runs checks 3-5 on the response and builds the agent's
+ * attributes.
+ */
+export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array, deps: AttestationDeps): PendingAttestation {
+  // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
+  const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
+  const now = deps.now ?? (() => new Date());
+  const payload = protocol(() => parsePayload(payloadBytes));
+  const ek = publicArea("payload.ek_public", payload.ekPublic);
+  let ekDer: Uint8Array;
+  try {
+    ekDer = publicToPkixDer(ek.value);
+  } catch (err) {
+    throw malformed("payload.ek_public", (err as Error).message, err);
+  }
+  const ekHash = createHash("sha256").update(ekDer).digest("hex");
+  const withHash = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof AttestationError) err.ekHash = ekHash;
+      throw err;
+    }
+  };
+
+  return withHash(() => {
+    const ak = publicArea("payload.ak_public", payload.akPublic);
+    // Check 1: EK trusted.
+    const trusted = checkEkTrust(config, payload, ekDer, ekHash, now());
+    // Check 2: AK attributes.
+    try {
+      verifyAkPolicy(ak.value);
+    } catch (err) {
+      throw refusal(err, { check: "ak_attributes", what: "payload.ak_public" });
+    }
+    const nonce = random(NONCE_BYTES);
+    const secret = random(SECRET_BYTES);
+    let credential;
+    try {
+      credential = makeCredential({ ekPublic: ek.value, objectName: tpmName(ak), credential: secret });
+    } catch (err) {
+      throw refusal(err, { what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
+    }
+    const challenge = encodeChallenge({
+      nonce,
+      credentialBlob: credential.idObject,
+      encryptedSecret: credential.encryptedSecret,
+      pcrSelection: config.pcrSelection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) })),
+    });
+    let used = false;
+
+    const judge = async (responseBytes: Uint8Array): Promise<AttestationResult> => {
+      const response = protocol(() => parseChallengeResponse(responseBytes));
+      // Check 3: the AK is in the TPM holding the EK.
+      if (!sameBytes(response.activatedSecret, secret)) {
+        throw refused("credential_activation", "the activated secret differs from the one sent (the AK is not in the TPM that holds this EK, or the response is not for this challenge)");
+      }
+      // Check 4: the quote.
+      const { values, list } = responsePcrs(response);
+      let quote: VerifiedQuote;
+      try {
+        quote = verifyQuoteFreshByNonce({ akPublic: ak, attest: response.quoteAttest, signature: response.quoteSignature, nonce, pcrs: values });
+      } catch (err) {
+        throw refusal(err, { check: "quote", what: "challenge_response" });
+      }
+      checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
+      // Check 5: the PCR policy.
+      if (config.pcrPolicy) {
+        try {
+          await deps.verifier.verify(
+            quoteEvidence({ response, quote, values, nonce, ak, ek }),
+            config.pcrPolicy,
+            { signal: deps.signal },
+          );
+        } catch (err) {
+          throw refusal(err, { check: "pcr_policy", what: "evidence", detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (policy ${config.pcrPolicyPath})` : d) });
+        }
+      }
+      const selectorValues = buildSelectors({
+        ekHash,
+        trustedCertificate: trusted.chained && trusted.certificate ? { certificate: trusted.certificate.certificate, tpmManufacturer: trusted.certificate.tpmManufacturer, tpmModel: trusted.certificate.tpmModel } : undefined,
+        // Only an AK in the endorsement hierarchy signs the real firmware version.
+        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnderEk(ek, ak)) ? quote.firmwareVersion : undefined,
+        pcrs: inSignedOrder(list, quote),
+      });
+      return {
+        spiffeId: `spiffe://${config.trustDomain}/spire/agent/tpm_quote/${ekHash}`,
+        selectorValues,
+        ekHash,
+        quotedPcrs: formatPcrSelection(config.pcrSelection),
+        clockSafe: quote.safe,
+      };
+    };
+
+    const finish = async (responseBytes: Uint8Array): Promise<AttestationResult> => {
+      if (used) throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", "this attestation already received its challenge response", { ekHash });
+      used = true;
+      try {
+        return await judge(responseBytes);
+      } catch (err) {
+        if (err instanceof AttestationError) err.ekHash = ekHash;
+        throw err;
+      } finally {
+        // Single use: whatever happened, this nonce and secret can never be matched again.
+        nonce.fill(0);
+        secret.fill(0);
+      }
+    };
+
+    return { ekHash, reportedTpm: reportedTpmInfo(payload), challenge, finish };
+  });
+}

@@ -1,0 +1,97 @@
+// The agent's response as evidence: its PCR values (grouped for the quote check, listed for selectors) and
+// the check that the quote's signed selection is exactly the one the challenge asked for (part of check 4).
+import type { ChallengeResponse } from "../proto/gen/tpmquote/v1/attestation_pb";
+import { checkResponsePcrValues } from "../proto/tpmquote/protocol";
+import { hashInfo, type HashName } from "../tpm/crypto/hash";
+import type { PublicArea } from "../tpm/crypto/public-key";
+import { encodePcrBlob, pcrBlobFromValues } from "../tpm/keylime/pcr-blob";
+import { marshal, tpm2b } from "../tpm/marshal/codec";
+import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
+import type { VerifiedQuote } from "../tpm/verify/quote";
+import type { QuoteEvidence } from "../verifier-client";
+import { protocol, refused } from "./attestation-error";
+
+/** TPM2B_PUBLIC around the exact TPMT_PUBLIC bytes received (what Keylime's tpm_ak / tpm_ek expect). */
+const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xffff), publicBytes);
+
+/** The challenge's PCR selection as the verify code's bank names. */
+export function requestedSelection(selection: readonly TpmsPcrSelection[]): Map<HashName, readonly number[]> {
+  return new Map(selection.map((s) => [hashInfo(s.hash).name, selectedPcrs(s)]));
+}
+
+/**
+ * The response's PCR values, checked per the protocol (known banks, each once, indices 0-MAX_PCR_INDEX once): grouped
+ * by bank for the quote check, and as a list for selectors. Throws AttestationError (malformed).
+ */
+export function responsePcrs(response: ChallengeResponse): { values: PcrValues; list: ResponsePcr[] } {
+  const values: Partial<Record<HashName, Record<number, Uint8Array>>> = {};
+  const list: ResponsePcr[] = [];
+  protocol(() => checkResponsePcrValues(response));
+  for (const b of response.pcrValues) {
+    const bank = b.bank as HashName; // checkResponsePcrValues refused any other name
+    const byIndex: Record<number, Uint8Array> = {};
+    for (const v of b.values) {
+      byIndex[v.index] = v.digest;
+      list.push({ bank, index: v.index, digest: v.digest });
+    }
+    values[bank] = byIndex;
+  }
+  return { values, list };
+}
+
+/** The quote's signed selection must be exactly the selection the challenge asked for. */
+export function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, readonly number[]>, asked: string): void {
+  const got = new Map<string, number[]>();
+  for (const s of quote.pcrSelection) {
+    const indices = selectedPcrs(s);
+    if (indices.length === 0) continue;
+    got.set(hashInfo(s.hash).name, indices);
+  }
+  const same = got.size === wanted.size && [...wanted].every(([bank, pcrs]) => {
+    const g = got.get(bank);
+    return g !== undefined && g.length === pcrs.length && g.every((v, i) => v === pcrs[i]);
+  });
+  if (!same) {
+    const quoted = [...got].map(([b, p]) => `${b}:${p.join(",")}`).join("+") || "(none)";
+    throw refused("quote", `the quote covers ${quoted}, not the PCRs asked for (${asked})`);
+  }
+}
+
+
+/** One PCR value of the response, for selectors. */
+export interface ResponsePcr {
+  bank: HashName;
+  index: number;
+  digest: Uint8Array;
+}
+
+/** The response's PCR values in the quote's signed order: banks as the quote selects them, indices ascending. */
+export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): ResponsePcr[] {
+  return [...list].sort((a, b) => {
+    const ba = quote.pcrSelection.findIndex((s) => hashInfo(s.hash).name === a.bank);
+    const bb = quote.pcrSelection.findIndex((s) => hashInfo(s.hash).name === b.bank);
+    return ba - bb || a.index - b.index;
+  });
+}
+
+/**
+ * The evidence a verifier judges (check 5), from a response whose quote already passed check 4: the PCR
+ * values re-encoded as a Keylime pcrblob in the signed bank order, and the keys as TPM2B_PUBLIC around the
+ * exact bytes received.
+ */
+export function quoteEvidence(o: { response: ChallengeResponse; quote: VerifiedQuote; values: PcrValues; nonce: Uint8Array; ak: PublicArea; ek: PublicArea }): QuoteEvidence {
+  const ordered: PcrValues = {};
+  for (const s of o.quote.pcrSelection) {
+    const bank = hashInfo(s.hash).name;
+    if (o.values[bank]) (ordered as Record<string, unknown>)[bank] = o.values[bank];
+  }
+  return {
+    attest: o.response.quoteAttest,
+    signature: o.response.quoteSignature,
+    pcrBlob: encodePcrBlob(pcrBlobFromValues(ordered)),
+    nonce: o.nonce,
+    hashAlg: o.quote.hash,
+    akPublic: asTpm2bPublic(o.ak.bytes),
+    ekPublic: asTpm2bPublic(o.ek.bytes),
+  };
+}

@@ -1,0 +1,158 @@
+// The tpm_quote protocol (docs/protocol.md) around the generated tpmquote.v1 messages: the version, the
+// size bounds, and decode-and-validate for each message. Both plugins use it, so what the agent sends and
+// what the server accepts are stated once.
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  AttestationChallengeSchema,
+  AttestationPayloadSchema,
+  ChallengeResponseSchema,
+  ProtocolVersion,
+  type AttestationChallenge,
+  type AttestationPayload,
+  type ChallengeResponse,
+} from "../gen/tpmquote/v1/attestation_pb";
+// Bank names and the PCR bound are tpm/'s (HASH_NAMES, MAX_PCR_INDEX): what a message may name is what the TPM code handles.
+import { isHashName } from "../../tpm/crypto/hash";
+import { MAX_PCR_INDEX } from "../../tpm/types/pcr";
+
+/** The protocol version both plugins speak (declared once, in the .proto). */
+export const PROTOCOL_VERSION = ProtocolVersion.V1;
+
+/** Bytes of the nonce and of the credential secret the server sends. */
+export const NONCE_BYTES = 32;
+export const SECRET_BYTES = 32;
+/** Nonce sizes an agent accepts (TPM2_Quote's qualifyingData is a TPM2B_DATA of at most 64 bytes). */
+export const MAX_NONCE_BYTES = 64;
+
+/** Largest message accepted before decoding: a payload (an EK certificate is a few KiB), a response (~2 KiB). */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+/** Largest challenge an agent accepts before decoding. */
+export const MAX_CHALLENGE_BYTES = 16 * 1024;
+
+
+/**
+ * A tpm_quote message that is not what docs/protocol.md allows. `field` names it ("payload",
+ * "challenge.nonce", "challenge_response.pcr_values"); `detail` says what was expected and found. The
+ * plugins turn it into InvalidArgument.
+ */
+export class ProtocolError extends Error {
+  override readonly name = "ProtocolError";
+  /** For plugin-sdk's error mapper (read structurally): InvalidArgument. */
+  readonly failureClass = "malformed";
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${field}: ${detail}`, options);
+  }
+}
+
+// Node-chosen names headed for an error message: bounded.
+const quoted = (text: string): string => JSON.stringify(text.slice(0, 20));
+
+/** A message's fields as its encoder takes them: everything but `version`, which the encoder stamps. */
+type Fields<D extends DescMessage> = Omit<Exclude<MessageInitShape<D>, MessageShape<D>>, "version" | "$typeName">;
+
+/** The agent's payload as sent, stamped with PROTOCOL_VERSION. */
+export function encodePayload(fields: Fields<typeof AttestationPayloadSchema>): Uint8Array {
+  return toBinary(AttestationPayloadSchema, create(AttestationPayloadSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
+
+/** The server's challenge as sent, stamped with PROTOCOL_VERSION. */
+export function encodeChallenge(fields: Fields<typeof AttestationChallengeSchema>): Uint8Array {
+  return toBinary(AttestationChallengeSchema, create(AttestationChallengeSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
+
+/** The agent's response as sent, stamped with PROTOCOL_VERSION. */
+export function encodeChallengeResponse(fields: Fields<typeof ChallengeResponseSchema>): Uint8Array {
+  return toBinary(ChallengeResponseSchema, create(ChallengeResponseSchema, { ...fields, version: PROTOCOL_VERSION }));
+}
+
+/** Bounds, decodes and checks the version of one message; `field` names it in errors. */
+function decode<D extends DescMessage>(field: string, schema: D, max: number, bytes: Uint8Array): MessageShape<D> {
+  if (bytes.length === 0) throw new ProtocolError(field, "empty");
+  if (bytes.length > max) throw new ProtocolError(field, `${bytes.length} bytes exceeds the maximum ${max}`);
+  let msg: MessageShape<D>;
+  try {
+    msg = fromBinary(schema, bytes);
+  } catch (err) {
+    throw new ProtocolError(field, `not a tpmquote.v1 ${schema.name}: ${(err as Error).message}`, { cause: err });
+  }
+  const version = (msg as { version?: number }).version;
+  if (version !== PROTOCOL_VERSION) throw new ProtocolError(field, `version ${version} is not supported (this plugin speaks version ${PROTOCOL_VERSION})`);
+  return msg;
+}
+
+/**
+ * Decodes the agent's payload: bounded by MAX_PAYLOAD_BYTES, version checked. Does NOT parse the keys or
+ * the certificate (the server's checks do, naming the field). Throws ProtocolError.
+ */
+export function parsePayload(bytes: Uint8Array): AttestationPayload {
+  return decode("payload", AttestationPayloadSchema, MAX_PAYLOAD_BYTES, bytes);
+}
+
+/** A TPM2B field must be exactly one size-prefixed buffer. */
+function checkTpm2b(field: string, bytes: Uint8Array): void {
+  if (bytes.length < 2) throw new ProtocolError(field, `${bytes.length} bytes is not a TPM2B`);
+  const size = (bytes[0] << 8) | bytes[1];
+  if (size !== bytes.length - 2) throw new ProtocolError(field, `TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
+}
+
+/**
+ * Decodes the server's challenge and checks it as docs/protocol.md states, before a TPM sees any of it:
+ * a nonce of 1-MAX_NONCE_BYTES bytes; a PCR selection of known banks, each once, indices 0-MAX_PCR_INDEX
+ * ascending without repeats (a repeat would be folded away by the TPM's selection bitmap while the values
+ * sent kept it, so the server would refuse an honest node's quote); TPM2B framing of the credential.
+ * Throws ProtocolError.
+ */
+export function parseChallenge(bytes: Uint8Array): AttestationChallenge {
+  const challenge = decode("challenge", AttestationChallengeSchema, MAX_CHALLENGE_BYTES, bytes);
+  const n = challenge.nonce.length;
+  if (n === 0 || n > MAX_NONCE_BYTES) throw new ProtocolError("challenge.nonce", `${n} bytes (1-${MAX_NONCE_BYTES} expected)`);
+  const field = "challenge.pcr_selection";
+  if (challenge.pcrSelection.length === 0) throw new ProtocolError(field, "empty");
+  const seen = new Set<string>();
+  for (const s of challenge.pcrSelection) {
+    if (!isHashName(s.bank)) throw new ProtocolError(field, `unknown bank ${quoted(s.bank)}`);
+    if (seen.has(s.bank)) throw new ProtocolError(field, `bank ${s.bank} appears twice`);
+    seen.add(s.bank);
+    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > MAX_PCR_INDEX)) throw new ProtocolError(field, `${s.bank} needs PCR indices 0-${MAX_PCR_INDEX}`);
+    if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) {
+      throw new ProtocolError(field, `${s.bank} PCR indices ${s.pcrs.slice(0, MAX_PCR_INDEX + 1).join(",")} are not ascending without repeats`);
+    }
+  }
+  checkTpm2b("challenge.credential_blob", challenge.credentialBlob);
+  checkTpm2b("challenge.encrypted_secret", challenge.encryptedSecret);
+  return challenge;
+}
+
+/**
+ * Decodes the agent's response: bounded by MAX_RESPONSE_BYTES, version checked. Its PCR values are checked
+ * by checkResponsePcrValues, which the server runs after check 3 (credential activation). Throws
+ * ProtocolError.
+ */
+export function parseChallengeResponse(bytes: Uint8Array): ChallengeResponse {
+  return decode("challenge_response", ChallengeResponseSchema, MAX_RESPONSE_BYTES, bytes);
+}
+
+/**
+ * Checks a response's PCR values are named by known banks, each bank once, indices 0-MAX_PCR_INDEX each once.
+ * Does NOT compare them with the challenge or the quote (the server's checks do). Throws ProtocolError.
+ */
+export function checkResponsePcrValues(response: ChallengeResponse): void {
+  const field = "challenge_response.pcr_values";
+  const banks = new Set<string>();
+  for (const b of response.pcrValues) {
+    if (!isHashName(b.bank)) throw new ProtocolError(field, `unknown bank ${quoted(b.bank)}`);
+    if (banks.has(b.bank)) throw new ProtocolError(field, `bank ${b.bank} appears twice`);
+    banks.add(b.bank);
+    const indices = new Set<number>();
+    for (const v of b.values) {
+      if (v.index > MAX_PCR_INDEX) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} is beyond ${MAX_PCR_INDEX}`);
+      if (indices.has(v.index)) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} appears twice`);
+      indices.add(v.index);
+    }
+  }
+}

@@ -2,12 +2,12 @@
 // TpmMarshalError; nothing else escapes (no RangeError from a DataView, no TypeError, no hang).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TpmMarshalError, unmarshal, marshal, type Codec } from '../../../tpm/marshal/codec';
-import * as T from '../../../tpm/types';
-import * as D from '../../../tpm/commands/definitions';
-import { unmarshalResponse, type CommandDef } from '../../../tpm/commands/execute';
-import { TpmError, TpmResponseError } from '../../../tpm/errors';
-import { rng } from '../../helpers/rng';
+import { TpmMarshalError, unmarshal, marshal, type Codec } from '../../../../tpm/marshal/codec';
+import * as T from '../../../../tpm/types';
+import * as D from '../../../../tpm/commands/definitions';
+import { unmarshalResponse, type CommandDef } from '../../../../tpm/commands/execute';
+import { TpmError, TpmResponseError } from '../../../../tpm/errors';
+import { rng } from '../../../helpers/rng';
 
 // The shared seeded PRNG: reproducible; set FUZZ_SEED to explore other sequences.
 const random = rng(Number(process.env.FUZZ_SEED ?? 0x9e3779b9));

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../tpm/marshal/codec';
-import * as C from '../../../tpm/marshal/constants';
-import * as T from '../../../tpm/types';
+import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../../tpm/marshal/codec';
+import * as C from '../../../../tpm/marshal/constants';
+import * as T from '../../../../tpm/types';
 
 const vec = (name: string) => new Uint8Array(readFileSync(join(__dirname, 'vectors', name)));
 

@@ -2,7 +2,7 @@
 # Remakes the binary vectors in this folder from a fresh swtpm with tpm2-tools (see README.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-fixture="$here/../../../helpers/swtpm-fixture.sh"
+fixture="$here/../../../../helpers/swtpm-fixture.sh"
 work=$(mktemp -d)
 trap 'bash "$fixture" stop "$work/tpm"; rm -rf "$work"' EXIT
 eval "$(bash "$fixture" start "$work/tpm" | sed 's/^/export /')"

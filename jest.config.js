@@ -1,4 +1,5 @@
-// Two projects: `unit` is pure code; `swtpm` starts real swtpm/tpm2-tools and real plugin executables.
+// Three projects: `unit` is pure code (test/unit mirrors the source tree); `swtpm` starts real swtpm and
+// tpm2-tools; `plugin` drives the built plugin executables (dist/) over real go-plugin gRPC, most with a swtpm.
 const base = {
   preset: 'ts-jest',
   testEnvironment: 'node',

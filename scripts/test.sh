@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command (`npm test`, and what .ci/run runs). Installs what is missing, then runs, in order:
-#   typecheck (tsc), proto staleness check, build (dist/), start-up benchmark smoke run,
+#   typecheck (tsc), lint (ESLint, then Prettier's format check), proto staleness check, build (dist/),
+#   start-up benchmark smoke run,
 #   jest (projects unit, swtpm, plugin),
 #   the integration harness self-test, every integration suite (test/integration/run.sh, real
 #   spire-server/agent).
@@ -49,6 +50,15 @@ fi
 
 # --- static checks and build
 gate typecheck npx tsc -p tsconfig.json
+# ESLint (rules and import boundaries: eslint.config.js) and Prettier's check (.prettierrc.json); both run
+# even when the first finds something, so one run lists everything. `npm run format` rewrites the files.
+lint() {
+  local rc=0
+  npm run --silent lint || rc=1
+  npm run --silent format:check || rc=1
+  return "$rc"
+}
+gate lint lint
 if [ -f scripts/generate-proto.sh ]; then gate proto-check bash scripts/generate-proto.sh --check; fi
 gate build npm run build --silent
 # The start-up benchmark, 3 runs: keeps the script working and checks each executable's first stdout line

@@ -1,5 +1,5 @@
 // Verifies quote evidence with a Keylime verifier's stateless endpoint, POST /v2.<minor>/verify/evidence
-// (Keylime >= 7.13; wire facts in design-notes section 7 and docs/keylime.md). Keylime never dials the node
+// (Keylime >= 7.13; wire facts in docs/keylime.md). Keylime never dials the node
 // and the node is never registered with it.
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -306,7 +306,7 @@ export function keylimeEvidenceBody(evidence: QuoteEvidence, policy: TpmPolicy):
   return {
     type: 'tpm',
     data: {
-      // "r<b64 TPMS_ATTEST>:<b64 TPMT_SIGNATURE>:<b64 pcrblob>" (design-notes section 6)
+      // "r<b64 TPMS_ATTEST>:<b64 TPMT_SIGNATURE>:<b64 pcrblob>" (docs/design.md section 6)
       quote: keylimeQuoteString(evidence.attest, evidence.signature, evidence.pcrBlob),
       nonce: b64(evidence.nonce),
       hash_alg: evidence.hashAlg,

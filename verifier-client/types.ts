@@ -8,7 +8,7 @@ export interface QuoteEvidence {
   attest: Uint8Array;
   /** Marshalled TPMT_SIGNATURE over `attest`. */
   signature: Uint8Array;
-  /** The quoted PCR values in tpm2-tools' in-memory layout (Keylime's "pcrblob"; design-notes section 6). */
+  /** The quoted PCR values in tpm2-tools' in-memory layout (Keylime's "pcrblob"; docs/design.md section 6). */
   pcrBlob: Uint8Array;
   /** The server's fresh nonce: `attest.extraData` must equal these bytes. */
   nonce: Uint8Array;

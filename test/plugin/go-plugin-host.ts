@@ -13,7 +13,7 @@ export const ROOT = resolve(__dirname, "../..");
 export const AGENT_EXE = join(ROOT, "dist/tpm-quote-agent");
 export const SERVER_EXE = join(ROOT, "dist/tpm-quote-server");
 
-/** The env SPIRE adds for a NodeAttestor plugin (design-notes §1). */
+/** The env SPIRE adds for a NodeAttestor plugin (docs/design.md section 1). */
 export function hostEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,

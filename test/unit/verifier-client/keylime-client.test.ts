@@ -105,7 +105,7 @@ describe('request', () => {
     expect(JSON.parse(seen[1].body)).toEqual(keylimeEvidenceBody(evidence, policy));
   });
 
-  test('body per design-notes section 7: quote string, base64 nonce/AK/EK, tpm_policy as a JSON string', () => {
+  test('body per docs/keylime.md: quote string, base64 nonce/AK/EK, tpm_policy as a JSON string', () => {
     expect(keylimeEvidenceBody(evidence, policy)).toEqual({
       type: 'tpm',
       data: {

@@ -1,17 +1,17 @@
 import { generateKeyPairSync, KeyObject, sign as cryptoSign, constants } from 'node:crypto';
-import { marshal, unmarshal } from '../../../tpm/marshal/codec';
-import * as C from '../../../tpm/marshal/constants';
-import { parseTpm2bPublic, publicFromKeyObject, encodeTpm2bPublic } from '../../../tpm/crypto/public-key';
-import type { TpmtPublic } from '../../../tpm/crypto/public-codec';
-import { TpmsAttest, type TpmsAttestQuote } from '../../../tpm/types/attest';
-import { TpmtSignature } from '../../../tpm/types/signature';
-import { parsePcrBlob, pcrBlobToValues } from '../../../tpm/keylime/pcr-blob';
-import { verifyQuote, VerifyQuoteOptions } from '../../../tpm/verify/quote';
-import { verifyAkPolicy } from '../../../tpm/verify/ak-policy';
-import { TpmVerifyError, TpmVerifyErrorCode } from '../../../tpm/verify/errors';
-import { thrown } from '../../helpers/thrown';
-import type { PcrValues } from '../../../tpm/types/pcr';
-import { fixture, fixtureText, mutations } from './fixtures';
+import { marshal, unmarshal } from '../../../../tpm/marshal/codec';
+import * as C from '../../../../tpm/marshal/constants';
+import { parseTpm2bPublic, publicFromKeyObject, encodeTpm2bPublic } from '../../../../tpm/crypto/public-key';
+import type { TpmtPublic } from '../../../../tpm/crypto/public-codec';
+import { TpmsAttest, type TpmsAttestQuote } from '../../../../tpm/types/attest';
+import { TpmtSignature } from '../../../../tpm/types/signature';
+import { parsePcrBlob, pcrBlobToValues } from '../../../../tpm/keylime/pcr-blob';
+import { verifyQuote, VerifyQuoteOptions } from '../../../../tpm/verify/quote';
+import { verifyAkPolicy } from '../../../../tpm/verify/ak-policy';
+import { TpmVerifyError, TpmVerifyErrorCode } from '../../../../tpm/verify/errors';
+import { thrown } from '../../../helpers/thrown';
+import type { PcrValues } from '../../../../tpm/types/pcr';
+import { fixture, fixtureText, mutations } from '../fixtures';
 
 const nonce = new Uint8Array(Buffer.from(fixtureText('nonce.hex'), 'hex'));
 

@@ -2,9 +2,9 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigureHook } from '../../../plugin-sdk/config-service';
-import { ConfigOf, bool, defineConfig, duration, enumOf, int, list, object, string } from '../../../plugin-sdk/config';
-import { rng } from '../../helpers/rng';
+import type { ConfigureHook } from '../../../../plugin-sdk/config-service';
+import { ConfigOf, bool, defineConfig, duration, enumOf, int, list, object, string } from '../../../../plugin-sdk/config';
+import { rng } from '../../../helpers/rng';
 
 const SEED = Number(process.env.HCL_PROPERTY_SEED ?? 20261128);
 
@@ -22,7 +22,7 @@ const hook: ConfigureHook<ConfigOf<typeof schema>> = (core, hcl) => schema.build
 describe(`config build property (HCL_PROPERTY_SEED=${SEED})`, () => {
   it('returns a config or notes, never throws, for mutated fixtures', () => {
     const r = rng(SEED);
-    const dir = join(__dirname, '../../fixtures/hcl');
+    const dir = join(__dirname, '../../../fixtures/hcl');
     const seeds = readdirSync(dir)
       .filter((f) => f.endsWith('.hcl'))
       .map((f) => readFileSync(join(dir, f), 'utf8'));

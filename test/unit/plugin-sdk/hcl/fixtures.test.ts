@@ -3,9 +3,9 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HclParseError, HclValue, parseConfigText } from '../../../plugin-sdk/hcl';
+import { HclParseError, HclValue, parseConfigText } from '../../../../plugin-sdk/hcl';
 
-const dir = join(__dirname, '../../fixtures/hcl');
+const dir = join(__dirname, '../../../fixtures/hcl');
 const fixture = (name: string): string => readFileSync(join(dir, `${name}.hcl`), 'utf8');
 
 const expected: Record<string, HclValue> = {

@@ -1,13 +1,13 @@
 // Property test: every unmarshaller fed random bytes and mutated valid structures either decodes or throws
 // TpmMarshalError; nothing else escapes (no RangeError from a DataView, no TypeError, no hang).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { TpmMarshalError, unmarshal, marshal, type Codec } from '../../../tpm/marshal/codec';
-import * as T from '../../../tpm/types';
-import * as D from '../../../tpm/commands/definitions';
-import { unmarshalResponse, type CommandDef } from '../../../tpm/commands/execute';
-import { TpmError, TpmResponseError } from '../../../tpm/errors';
-import { rng } from '../../helpers/rng';
+import { readdirSync } from 'node:fs';
+import { TpmMarshalError, unmarshal, marshal, type Codec } from '../../../../tpm/marshal/codec';
+import * as T from '../../../../tpm/types';
+import * as D from '../../../../tpm/commands/definitions';
+import { unmarshalResponse, type CommandDef } from '../../../../tpm/commands/execute';
+import { TpmError, TpmResponseError } from '../../../../tpm/errors';
+import { rng } from '../../../helpers/rng';
+import { FIXTURES, fixture } from '../fixtures';
 
 // The shared seeded PRNG: reproducible; set FUZZ_SEED to explore other sequences.
 const random = rng(Number(process.env.FUZZ_SEED ?? 0x9e3779b9));
@@ -41,9 +41,10 @@ function mutate(seed: Uint8Array): Uint8Array {
   }
 }
 
-const vectors = readdirSync(join(__dirname, 'vectors'))
-  .filter((f) => !f.endsWith('.md') && !f.endsWith('.sh'))
-  .map((f) => new Uint8Array(readFileSync(join(__dirname, 'vectors', f))));
+// Seeds: the TPM structures among the captured golden vectors (TPM2B_PUBLIC, TPMS_ATTEST, TPMT_SIGNATURE).
+const vectors = readdirSync(FIXTURES)
+  .filter((f) => /\.(pub|attest|sig)$/.test(f))
+  .map((f) => fixture(f));
 
 function isCodec(v: unknown): v is Codec<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as Codec<unknown>).decode === 'function' && typeof (v as Codec<unknown>).encode === 'function';

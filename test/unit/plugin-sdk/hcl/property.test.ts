@@ -4,8 +4,8 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HclObject, HclParseError, HclValue, parseConfigText } from '../../../plugin-sdk/hcl';
-import { rng } from '../../helpers/rng';
+import { HclObject, HclParseError, HclValue, parseConfigText } from '../../../../plugin-sdk/hcl';
+import { rng } from '../../../helpers/rng';
 
 const SEED = Number(process.env.HCL_PROPERTY_SEED ?? 20261128);
 
@@ -127,7 +127,7 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
 
   it('never throws anything but HclParseError on mutated input, and never runs long', () => {
     const r = rng(SEED + 2);
-    const dir = join(__dirname, '../../fixtures/hcl');
+    const dir = join(__dirname, '../../../fixtures/hcl');
     const seeds = readdirSync(dir)
       .filter((f) => f.endsWith('.hcl'))
       .map((f) => readFileSync(join(dir, f), 'utf8'));

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { parseEkCertificate, parsePemCertificates, verifyEkCertificate, MAX_EK_CERT_BYTES } from '../../../tpm/verify/ek-cert';
-import { TpmVerifyError } from '../../../tpm/verify/errors';
-import { thrown } from '../../helpers/thrown';
-import { fixture, fixtureText, mutations } from './fixtures';
+import { parseEkCertificate, parsePemCertificates, verifyEkCertificate, MAX_EK_CERT_BYTES } from '../../../../tpm/verify/ek-cert';
+import { TpmVerifyError } from '../../../../tpm/verify/errors';
+import { thrown } from '../../../helpers/thrown';
+import { fixture, fixtureText, mutations } from '../fixtures';
 
 const root = parsePemCertificates(fixtureText('ca-root.pem'));
 const issuer = parsePemCertificates(fixtureText('ca-issuer.pem'));

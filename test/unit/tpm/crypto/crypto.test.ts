@@ -1,17 +1,17 @@
 import { createDecipheriv, createHash, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as C from '../../../tpm/marshal/constants';
-import { unmarshal } from '../../../tpm/marshal/codec';
-import { TpmsEccPoint } from '../../../tpm/types/public';
-import { kdfa, kdfe } from '../../../tpm/crypto/kdf';
-import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../tpm/crypto/hash';
-import { encodeTpm2bPublic, parseTpm2bPublic, publicFromKeyObject, publicToKeyObject, publicToPkixDer, tpmName } from '../../../tpm/crypto/public-key';
-import type { TpmtPublic } from '../../../tpm/crypto/public-codec';
-import { makeCredential } from '../../../tpm/crypto/make-credential';
-import { TpmCryptoError } from '../../../tpm/crypto/errors';
+import * as C from '../../../../tpm/marshal/constants';
+import { unmarshal } from '../../../../tpm/marshal/codec';
+import { TpmsEccPoint } from '../../../../tpm/types/public';
+import { kdfa, kdfe } from '../../../../tpm/crypto/kdf';
+import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../../tpm/crypto/hash';
+import { encodeTpm2bPublic, parseTpm2bPublic, publicFromKeyObject, publicToKeyObject, publicToPkixDer, tpmName } from '../../../../tpm/crypto/public-key';
+import type { TpmtPublic } from '../../../../tpm/crypto/public-codec';
+import { makeCredential } from '../../../../tpm/crypto/make-credential';
+import { TpmCryptoError } from '../../../../tpm/crypto/errors';
 
-const FIX = join(__dirname, '..', '..', 'fixtures', 'tpm');
+const FIX = join(__dirname, '..', '..', '..', 'fixtures', 'tpm');
 const fixture = (n: string) => new Uint8Array(readFileSync(join(FIX, n)));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -15,7 +15,7 @@ import {
   list,
   object,
   string,
-} from '../../../plugin-sdk/config';
+} from '../../../../plugin-sdk/config';
 
 // A schema shaped like the tpm_quote server's, to exercise every field kind.
 const example = defineConfig(
@@ -105,7 +105,7 @@ describe('build: valid configuration', () => {
       ['file_hcl', 'rsa', 10000],
       ['file_json', 'ecc', 5000],
     ] as const) {
-      const text = readFileSync(join(__dirname, `../../fixtures/hcl/${file}.hcl`), 'utf8');
+      const text = readFileSync(join(__dirname, `../../../fixtures/hcl/${file}.hcl`), 'utf8');
       expect(schema.build('example.org', text)).toEqual({
         ok: true,
         trustDomain: 'example.org',

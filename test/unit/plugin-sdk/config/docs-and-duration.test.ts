@@ -15,7 +15,7 @@ import {
   replaceGeneratedSection,
   string,
   trustDomainProblem,
-} from '../../../plugin-sdk/config';
+} from '../../../../plugin-sdk/config';
 
 const schema = defineConfig({
   ek_algorithm: enumOf(['rsa', 'ecc']).default('rsa').describe('EK algorithm | kind'),

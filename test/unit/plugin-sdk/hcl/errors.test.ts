@@ -1,7 +1,7 @@
 // Table-driven: bad inputs and the exact HclParseError message (line:column first, then what was
 // expected and what was found).
 
-import { HclParseError, parseConfigText } from '../../../plugin-sdk/hcl';
+import { HclParseError, parseConfigText } from '../../../../plugin-sdk/hcl';
 
 const hclErrors: Array<[string, string, string]> = [
   ['value missing at end', 'a =', '1:4: expected a value (string, number, bool, list, object or heredoc) after "=" for key "a", got end of input'],

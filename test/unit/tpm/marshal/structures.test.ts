@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../tpm/marshal/codec';
-import * as C from '../../../tpm/marshal/constants';
-import * as T from '../../../tpm/types';
-
-const vec = (name: string) => new Uint8Array(readFileSync(join(__dirname, 'vectors', name)));
+import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../../tpm/marshal/codec';
+import * as C from '../../../../tpm/marshal/constants';
+import * as T from '../../../../tpm/types';
+import { fixture, fixtureText } from '../fixtures';
 
 function roundTrip<V>(codec: Codec<V>, bytes: Uint8Array): V {
   const v = unmarshal(codec, bytes);
@@ -12,9 +9,10 @@ function roundTrip<V>(codec: Codec<V>, bytes: Uint8Array): V {
   return v;
 }
 
+// The golden vectors of test/fixtures/tpm (its remake.sh captures them from swtpm with tpm2-tools).
 describe('captured swtpm vectors round-trip byte for byte', () => {
   test('RSA-2048 EK public (TPM2B_PUBLIC)', () => {
-    const p = roundTrip(T.Tpm2bPublic, vec('ek-rsa2048.tpm2b_public'));
+    const p = roundTrip(T.Tpm2bPublic, fixture('ek-rsa.pub'));
     expect(p.type).toBe(C.TPM_ALG_RSA);
     if (p.type !== C.TPM_ALG_RSA) throw new Error('not RSA');
     expect(p.nameAlg).toBe(C.TPM_ALG_SHA256);
@@ -27,7 +25,7 @@ describe('captured swtpm vectors round-trip byte for byte', () => {
   });
 
   test('ECC P-384 EK public', () => {
-    const p = roundTrip(T.Tpm2bPublic, vec('ek-eccp384.tpm2b_public'));
+    const p = roundTrip(T.Tpm2bPublic, fixture('ek-ecc.pub'));
     if (p.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
     expect(p.nameAlg).toBe(C.TPM_ALG_SHA384);
     expect(p.parameters.curveID).toBe(C.TPM_ECC_NIST_P384);
@@ -37,49 +35,53 @@ describe('captured swtpm vectors round-trip byte for byte', () => {
   });
 
   test('RSA and ECC AK publics (restricted signing)', () => {
-    const rsa = roundTrip(T.Tpm2bPublic, vec('ak-rsa.tpm2b_public'));
+    const rsa = roundTrip(T.Tpm2bPublic, fixture('ak-rsa.pub'));
     if (rsa.type !== C.TPM_ALG_RSA) throw new Error('not RSA');
     expect(rsa.parameters.scheme).toEqual({ scheme: C.TPM_ALG_RSASSA, details: { hashAlg: C.TPM_ALG_SHA256 } });
     expect(rsa.objectAttributes & C.TPMA_OBJECT_sign).toBeTruthy();
-    const ecc = roundTrip(T.Tpm2bPublic, vec('ak-ecc.tpm2b_public'));
+    const ecc = roundTrip(T.Tpm2bPublic, fixture('ak-ecc.pub'));
     if (ecc.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
     expect(ecc.parameters.scheme).toEqual({ scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA256 } });
     expect(ecc.parameters.curveID).toBe(C.TPM_ECC_NIST_P256);
     expect(ecc.parameters.kdf).toEqual({ scheme: C.TPM_ALG_NULL, details: undefined });
   });
 
-  test('RSA quote: TPMS_ATTEST + RSASSA TPMT_SIGNATURE', () => {
-    const a = roundTrip(T.TpmsAttest, vec('quote-rsa.tpms_attest'));
+  test('RSA quote over two banks: TPMS_ATTEST + RSASSA TPMT_SIGNATURE', () => {
+    const a = roundTrip(T.TpmsAttest, fixture('quote-rsa.attest'));
     expect(a.magic).toBe(C.TPM_GENERATED_VALUE);
     if (a.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
-    expect(Buffer.from(a.extraData).toString('hex')).toBe('0011223344556677');
-    expect(a.attested.pcrSelect.map(T.selectedPcrs)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]);
+    expect(Buffer.from(a.extraData).toString('hex')).toBe(fixtureText('nonce.hex'));
+    // quote-rsa.pcrlist: sha256:0,1,2,3,16+sha1:16
+    expect(a.attested.pcrSelect.map((s) => [s.hash, T.selectedPcrs(s)])).toEqual([
+      [C.TPM_ALG_SHA256, [0, 1, 2, 3, 16]],
+      [C.TPM_ALG_SHA1, [16]],
+    ]);
     expect(a.attested.pcrDigest.length).toBe(32);
-    const s = roundTrip(T.TpmtSignature, vec('quote-rsa.tpmt_signature'));
+    const s = roundTrip(T.TpmtSignature, fixture('quote-rsa.sig'));
     if (s.sigAlg !== C.TPM_ALG_RSASSA) throw new Error('not RSASSA');
     expect(s.signature.hash).toBe(C.TPM_ALG_SHA256);
     expect(s.signature.sig.length).toBe(256);
   });
 
-  test('ECC quote over two banks + ECDSA signature', () => {
-    const a = roundTrip(T.TpmsAttest, vec('quote-ecc.tpms_attest'));
+  test('ECC quote + ECDSA signature', () => {
+    const a = roundTrip(T.TpmsAttest, fixture('quote-ecc.attest'));
     if (a.type !== C.TPM_ST_ATTEST_QUOTE) throw new Error('not a quote');
+    // quote-ecc.pcrlist: sha256:0,1,2,3,4,5,6,7,8,9,16
     expect(a.attested.pcrSelect.map((s) => [s.hash, T.selectedPcrs(s)])).toEqual([
-      [C.TPM_ALG_SHA1, [0, 1]],
-      [C.TPM_ALG_SHA256, [16, 23]],
+      [C.TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16]],
     ]);
-    const s = roundTrip(T.TpmtSignature, vec('quote-ecc.tpmt_signature'));
+    const s = roundTrip(T.TpmtSignature, fixture('quote-ecc.sig'));
     if (s.sigAlg !== C.TPM_ALG_ECDSA) throw new Error('not ECDSA');
     expect(s.signature.signatureR.length).toBe(32);
     expect(s.signature.signatureS.length).toBe(32);
   });
 
   test('Tpm2bPublicWithBytes and Tpm2bAttestWithBytes keep the exact bytes', () => {
-    const raw = vec('ak-ecc.tpm2b_public');
+    const raw = fixture('ak-ecc.pub');
     const p = unmarshal(T.Tpm2bPublicWithBytes, raw);
     expect(Buffer.from(p.bytes).equals(Buffer.from(raw.subarray(2)))).toBe(true);
     expect(p.value.type).toBe(C.TPM_ALG_ECC);
-    const att = vec('quote-rsa.tpms_attest');
+    const att = fixture('quote-rsa.attest');
     const sized = new Uint8Array([att.length >> 8, att.length & 0xff, ...att]);
     const a = unmarshal(T.Tpm2bAttestWithBytes, sized);
     expect(Buffer.from(a.bytes).equals(Buffer.from(att))).toBe(true);

@@ -1,6 +1,6 @@
 // Table-driven: HCL v1 native syntax and JSON inputs and the exact trees they read into.
 
-import { DEFAULT_HCL_LIMITS, HclValue, detectSyntax, parseConfigText } from '../../../plugin-sdk/hcl';
+import { DEFAULT_HCL_LIMITS, HclValue, detectSyntax, parseConfigText } from '../../../../plugin-sdk/hcl';
 
 const hclCases: Array<[string, string, HclValue]> = [
   ['empty text', '', {}],

@@ -1,7 +1,7 @@
-import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues, MAX_PCR_BLOB_BYTES } from '../../../tpm/keylime/pcr-blob';
-import { encodeKeylimeQuote, MAX_QUOTE_STRING_LENGTH, parseKeylimeQuote } from '../../../tpm/keylime/quote-string';
-import { TpmVerifyError } from '../../../tpm/verify/errors';
-import { fixture, mutations } from './fixtures';
+import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues, MAX_PCR_BLOB_BYTES } from '../../../../tpm/keylime/pcr-blob';
+import { encodeKeylimeQuote, MAX_QUOTE_STRING_LENGTH, parseKeylimeQuote } from '../../../../tpm/keylime/quote-string';
+import { TpmVerifyError } from '../../../../tpm/verify/errors';
+import { fixture, mutations } from '../fixtures';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 

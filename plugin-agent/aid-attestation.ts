@@ -1,13 +1,9 @@
 // Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Challenge, PayloadOrChallengeResponseSchema } from "../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import type { AttestationChallenge } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { encodeChallengeResponse, encodePayload, parseChallenge } from "../proto/tpmquote/protocol";
-import { PluginError, toPluginError, type CallContext, type PluginContext } from "../plugin-sdk";
-import { openTpm, type TpmClient } from "../tpm/client";
-import { hashAlgId, type HashName } from "../tpm/crypto/hash";
-import { formatPcrSelection, pcrSelection, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
+import { type AttestationChallenge, type Challenge, encodeChallengeResponse, encodePayload, parseChallenge, type PayloadOrChallengeResponseSchema } from "../proto";
+import { type CallContext, type PluginContext, PluginError, toPluginError } from "../plugin-sdk";
+import { formatPcrSelection, hashAlgId, type HashName, openTpm, pcrSelection, type PcrValues, type TpmClient, type TpmsPcrSelection } from "../tpm";
 import type { AgentConfig } from "./config";
 import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
 

@@ -1,7 +1,7 @@
 // The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
 // error-collecting builder for both Configure and Validate.
-import { defineConfig, enumOf, string, type ConfigOf, type ConfigureHook, type LogLevel } from "../plugin-sdk";
-import { DEFAULT_TRANSPORT, parseTransportSpec } from "../tpm/transport/transport";
+import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from "../plugin-sdk";
+import { DEFAULT_TRANSPORT, parseTransportSpec } from "../tpm";
 
 /** Where the AK is kept when ak_data_dir is not set. */
 export const DEFAULT_AK_DATA_DIR = "/var/lib/spire/agent/tpm_quote";

@@ -1,13 +1,13 @@
 // The Attest RPC: reads the payload, sends the one challenge, reads the response, answers with the agent's
 // attributes; logs and counts every outcome. The checks themselves are in attestation-checks.ts.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { AttestRequest, AttestResponseSchema } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
-import { Code, PluginError, type CallContext, type PluginContext } from "../plugin-sdk";
+import type { AttestRequest, AttestResponseSchema } from "../proto";
+import { type CallContext, Code, type PluginContext, PluginError } from "../plugin-sdk";
 import type { Verifier } from "../verifier-client";
 import { AttestationError } from "./attestation-error";
 import { startAttestation, type AttestationDeps } from "./attestation-checks";
 import type { ServerConfig } from "./config";
-import { formatPcrSelection } from "../tpm/types/pcr";
+import { formatPcrSelection } from "../tpm";
 import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
 import { createVerifierSelector } from "./verifier-selection";
 

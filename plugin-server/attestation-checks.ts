@@ -2,15 +2,9 @@
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
 import { createHash, randomFillSync } from "node:crypto";
 import { Code } from "../plugin-sdk";
-import type { AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { encodeChallenge, NONCE_BYTES, parseChallengeResponse, parsePayload, SECRET_BYTES } from "../proto/tpmquote/protocol";
-import { hashInfo } from "../tpm/crypto/hash";
-import { makeCredential } from "../tpm/crypto/make-credential";
-import { parseTpmtPublic, publicToPkixDer, qualifiedNameUnderEk, tpmName, type PublicArea } from "../tpm/crypto/public-key";
-import { formatPcrSelection, selectedPcrs } from "../tpm/types/pcr";
-import { verifyAkPolicy } from "../tpm/verify/ak-policy";
-import type { VerifiedQuote } from "../tpm/verify/quote";
-import { verifyQuoteFreshByNonce, type Verifier } from "../verifier-client";
+import { type AttestationPayload, encodeChallenge, NONCE_BYTES, parseChallengeResponse, parsePayload, SECRET_BYTES } from "../proto";
+import { formatPcrSelection, hashInfo, makeCredential, parseTpmtPublic, type PublicArea, publicToPkixDer, qualifiedNameUnderEk, selectedPcrs, tpmName, type VerifiedQuote, verifyAkPolicy } from "../tpm";
+import { type Verifier, verifyQuoteFreshByNonce } from "../verifier-client";
 import { AttestationError, malformed, protocol, refusal, refused } from "./attestation-error";
 import type { ServerConfig } from "./config";
 import { checkEkTrust } from "./ek-trust";

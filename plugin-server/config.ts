@@ -2,12 +2,10 @@
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import { defineConfig, duration, enumOf, object, string, type ConfigOf, type ConfigureHook, type LogLevel } from "../plugin-sdk";
-import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy, type KeylimeVerifierOptions } from "../verifier-client";
-import { parsePemCertificates } from "../tpm/verify/ek-cert";
+import { type ConfigOf, type ConfigureHook, defineConfig, duration, enumOf, type LogLevel, object, string } from "../plugin-sdk";
+import { IMA_PCR, type KeylimeVerifierOptions, loadTpmPolicyFile, type TpmPolicy, TpmPolicyError } from "../verifier-client";
+import { formatPcrSelection, hashAlgId, parsePemCertificates, selectedPcrs, type TpmsPcrSelection } from "../tpm";
 import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
-import { hashAlgId } from "../tpm/crypto/hash";
-import { formatPcrSelection, selectedPcrs, type TpmsPcrSelection } from "../tpm/types/pcr";
 import { DEFAULT_PCR_SELECTION, pcrSelectionField } from "./pcr-selection";
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */

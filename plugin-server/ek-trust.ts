@@ -1,8 +1,7 @@
 // Check 1 of docs/protocol.md: the EK is trusted per ek_trust (CA bundle and/or hash allowlist), and an EK
 // certificate sent holds the very key credential activation uses.
-import type { AttestationPayload } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { parseEkCertificate, verifyEkCertificate, type EkCertificate } from "../tpm/verify/ek-cert";
-import { TpmVerifyError } from "../tpm/verify/errors";
+import type { AttestationPayload } from "../proto";
+import { type EkCertificate, parseEkCertificate, TpmVerifyError, verifyEkCertificate } from "../tpm";
 import { refusal, refused } from "./attestation-error";
 import type { ServerConfig } from "./config";
 import { sameBytes } from "./same-bytes";

@@ -1,5 +1,5 @@
 // spire-server NodeAttestor "tpm_quote": serve only.
-import { NodeAttestor } from "../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
+import { ServerNodeAttestor } from "../proto";
 import { serve } from "../plugin-sdk";
 import { createAttestHandler } from "./attest-handler";
 import { configureServer } from "./config";
@@ -7,7 +7,7 @@ import { probeHostServices } from "./probe-host-services";
 
 void serve({
   pluginType: "NodeAttestor",
-  service: NodeAttestor,
+  service: ServerNodeAttestor,
   configure: configureServer,
   onConfigured: ({ config }, plugin) => {
     if (config.logLevel) plugin.logger.setLevel(config.logLevel);

@@ -2,8 +2,7 @@
 
 import { custom, type Field } from "../plugin-sdk";
 // Banks and the PCR bound are tpm/'s, the ones the protocol checks: a selection the config accepts is one the agent accepts.
-import { HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName } from "../tpm/crypto/hash";
-import { MAX_PCR_INDEX, pcrSelection, type TpmsPcrSelection } from "../tpm/types/pcr";
+import { HASH_NAMES, hashAlgId, hashInfo, type HashName, isHashName, MAX_PCR_INDEX, pcrSelection, type TpmsPcrSelection } from "../tpm";
 
 /** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
 export const DEFAULT_PCR_SELECTION = "sha256:0,1,2,3,4,5,6,7";

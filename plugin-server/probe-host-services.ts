@@ -1,6 +1,5 @@
 import { Code, type PluginContext } from "../plugin-sdk";
-import { AgentStore } from "../proto/gen/spire/hostservice/server/agentstore/v1/agentstore_pb";
-import { Metrics } from "../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
+import { AgentStore, Metrics } from "../proto";
 
 /** An agent ID that cannot exist, so a ready AgentStore answers NotFound. */
 const PROBE_AGENT_ID = "spiffe://probe.invalid/spire/agent/tpm_quote/host-service-probe";

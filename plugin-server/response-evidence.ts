@@ -1,13 +1,7 @@
 // The agent's response as evidence: its PCR values (grouped for the quote check, listed for selectors) and
 // the check that the quote's signed selection is exactly the one the challenge asked for (part of check 4).
-import type { ChallengeResponse } from "../proto/gen/tpmquote/v1/attestation_pb";
-import { checkResponsePcrValues } from "../proto/tpmquote/protocol";
-import { hashInfo, type HashName } from "../tpm/crypto/hash";
-import type { PublicArea } from "../tpm/crypto/public-key";
-import { encodePcrBlob, pcrBlobFromValues } from "../tpm/keylime/pcr-blob";
-import { marshal, tpm2b } from "../tpm/marshal/codec";
-import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from "../tpm/types/pcr";
-import type { VerifiedQuote } from "../tpm/verify/quote";
+import { type ChallengeResponse, checkResponsePcrValues } from "../proto";
+import { encodePcrBlob, hashInfo, type HashName, marshal, pcrBlobFromValues, type PcrValues, type PublicArea, selectedPcrs, tpm2b, type TpmsPcrSelection, type VerifiedQuote } from "../tpm";
 import type { QuoteEvidence } from "../verifier-client";
 import { protocol, refused } from "./attestation-error";
 

@@ -3,7 +3,7 @@
 import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parsePemCertificates } from "../tpm/verify/ek-cert";
+import { parsePemCertificates } from "../tpm";
 
 /** Largest single trust file read (an allowlist of ~60k hashes, or a large CA bundle). */
 export const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;

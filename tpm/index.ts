@@ -1,4 +1,5 @@
-// Public surface of tpm/: the agent-side client, the pieces it is built from, and the structures.
+// Public surface of tpm/ (the only file other folders import): the agent-side client, the pieces it is built
+// from, the structures, and the server-side crypto and verification.
 export { openTpm } from './client';
 export type { TpmClient, TpmInfo, Quote } from './client';
 export { MAX_PCR_INDEX, formatPcrSelection, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
@@ -14,6 +15,9 @@ export type { AkBlob, AkAlg, AkParent, LoadOrCreateAkOptions } from './ak/ak';
 export * as commands from './commands';
 export * as constants from './marshal/constants';
 export * as types from './types';
-export { marshal, unmarshal, TpmMarshalError } from './marshal/codec';
+export { marshal, unmarshal, tpm2b, TpmMarshalError } from './marshal/codec';
 export { constantName } from './marshal/names';
-export { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName, type TpmiAlgHash } from './crypto/hash';
+// What the server side and the verifiers use: crypto without a TPM, pure verification, Keylime's formats.
+export * from './crypto';
+export * from './verify';
+export * from './keylime';

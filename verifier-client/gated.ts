@@ -2,11 +2,7 @@
 // (Keylime) as a second gate. Both must pass. Why both: Keylime 7.14.3's /verify/evidence does not report a
 // signature that fails to verify (with a mask-only policy it answers valid) and takes PCR numbers from the
 // unsigned pcrblob (docs/keylime.md, "Observed behaviour" and the differential table).
-import { encodePcrBlob, parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
-import { TpmVerifyError } from '../tpm/verify/errors';
-import { pcrSelection, selectedPcrs, type PcrValues } from '../tpm/types/pcr';
-import { bankName } from '../tpm/verify/pcr-values';
-import type { VerifiedQuote } from '../tpm/verify/quote';
+import { bankName, encodePcrBlob, parsePcrBlob, pcrBlobToValues, pcrSelection, type PcrValues, selectedPcrs, TpmVerifyError, type VerifiedQuote } from '../tpm';
 import { VerifierError } from './errors';
 import { verifyQuoteFreshByNonce } from './in-process';
 import type { TpmPolicy } from './policy';

@@ -1,10 +1,7 @@
 // The in-process verifier: judges quote evidence against a Keylime tpm_policy inside the server plugin,
 // without any network. Unlike Keylime it takes the PCR numbers from the SIGNED selection, and refuses a
 // signature that does not verify.
-import { parsePcrBlob, pcrBlobToValues } from '../tpm/keylime/pcr-blob';
-import { TpmVerifyError } from '../tpm/verify/errors';
-import { verifyQuote, type VerifiedQuote, type VerifyQuoteOptions } from '../tpm/verify/quote';
-import type { PcrValues } from '../tpm/types/pcr';
+import { parsePcrBlob, pcrBlobToValues, type PcrValues, TpmVerifyError, type VerifiedQuote, verifyQuote, type VerifyQuoteOptions } from '../tpm';
 import { VerifierError } from './errors';
 import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';

@@ -4,7 +4,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { keylimeQuoteString } from '../tpm/keylime/quote-string';
+import { keylimeQuoteString } from '../tpm';
 import { VerifierError, type VerifierFailure } from './errors';
 import { formatTpmPolicy, type TpmPolicy } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';

@@ -3,8 +3,7 @@
 // Each PCR key lists the values that PCR may have; a quote passes when every listed PCR is quoted with one
 // of its values. Keylime itself ignores "mask"; we only check it agrees with the PCR keys.
 import { readFileSync, statSync } from 'node:fs';
-import { HASH_NAMES, hashSize, type HashName } from '../tpm/crypto/hash';
-import { MAX_PCR_INDEX } from '../tpm/types/pcr';
+import { HASH_NAMES, type HashName, hashSize, MAX_PCR_INDEX } from '../tpm';
 
 /** PCR indices a policy may name (a PC client TPM has PCRs 0-23): the bound verifyQuote applies. */
 export { MAX_PCR_INDEX };

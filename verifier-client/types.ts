@@ -1,5 +1,5 @@
 // The verifier interface the server plugin uses; the in-process and Keylime verifiers implement it.
-import type { HashName } from '../tpm/crypto/hash';
+import type { HashName } from '../tpm';
 import type { TpmPolicy } from './policy';
 
 /** A TPM quote as the agent plugin carried it, with what the server knows about it. All bytes are untrusted. */

@@ -12,8 +12,7 @@ import {
   type ChallengeResponse,
 } from "../gen/tpmquote/v1/attestation_pb";
 // Bank names and the PCR bound are tpm/'s (HASH_NAMES, MAX_PCR_INDEX): what a message may name is what the TPM code handles.
-import { isHashName } from "../../tpm/crypto/hash";
-import { MAX_PCR_INDEX } from "../../tpm/types/pcr";
+import { isHashName, MAX_PCR_INDEX } from "../../tpm";
 
 /** The protocol version both plugins speak (declared once, in the .proto). */
 export const PROTOCOL_VERSION = ProtocolVersion.V1;

@@ -50,6 +50,9 @@ module.exports = defineConfig(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
+      // A variable a closure reads before its one assignment (cleanup set up before the resource exists) must
+      // stay `let`: `const` there would be a temporal-dead-zone error if the closure ran first.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -53,6 +53,18 @@ function aborted(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A response stream that sends nothing and ends once `signal` aborts (go-plugin's broker and stdio streams). */
+function silentUntilAborted(signal: AbortSignal): AsyncIterable<never> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<never>> => {
+        await aborted(signal);
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+}
+
 /**
  * Serves a SPIRE plugin over hashicorp go-plugin (gRPC, plaintext, unix socket) in
  * this process: checks the magic cookie (else explains on stderr and exits 1),
@@ -120,7 +132,7 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   };
 
   addService(server, GRPCBroker, {
-    async *startStream(requests: AsyncIterable<ConnInfo>, call: CallContext) {
+    startStream(requests: AsyncIterable<ConnInfo>, call: CallContext) {
       // Read ConnInfos in the background; the response stream stays open until cancelled.
       void (async () => {
         try {
@@ -129,7 +141,7 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
           // cancelled or the host went away: nothing to do
         }
       })();
-      await aborted(call.signal);
+      return silentUntilAborted(call.signal);
     },
   }, onError);
   addService(server, GRPCController, {
@@ -140,8 +152,8 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
     },
   }, onError);
   addService(server, GRPCStdio, {
-    async *streamStdio(_request, call) {
-      await aborted(call.signal);
+    streamStdio(_request, call) {
+      return silentUntilAborted(call.signal);
     },
   }, onError);
   const healthOf = (service: string) =>

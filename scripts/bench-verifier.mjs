@@ -28,8 +28,9 @@ function fixture(script, cmd, dir) {
 const swtpmDir = mkdtempSync(join(tmpdir(), "bench-swtpm-"));
 const klDir = mkdtempSync(join(tmpdir(), "bench-keylime-"));
 const cleanup = () => {
-  try { fixture("keylime-fixture.sh", "stop", klDir); } catch {}
-  try { fixture("swtpm-fixture.sh", "stop", swtpmDir); } catch {}
+  // Best effort: a fixture that never started has nothing to stop.
+  try { fixture("keylime-fixture.sh", "stop", klDir); } catch { /* not running */ }
+  try { fixture("swtpm-fixture.sh", "stop", swtpmDir); } catch { /* not running */ }
   rmSync(klDir, { recursive: true, force: true });
   rmSync(swtpmDir, { recursive: true, force: true });
 };

@@ -12,9 +12,12 @@ import { AGENT_EXE, SERVER_EXE, exitWithin, startSession, type Session } from ".
 /** Opens the long-lived streams go-plugin keeps (broker + stdio); swallows their end. */
 function openHostStreams(s: Session): () => void {
   const ac = new AbortController();
-  const never = (async function* (): AsyncGenerator<ConnInfo> {
-    await new Promise((r) => ac.signal.addEventListener("abort", r));
-  })();
+  // A request stream that sends nothing and ends when the test closes it.
+  const never: AsyncIterable<ConnInfo> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => new Promise<IteratorResult<ConnInfo>>((r) => ac.signal.addEventListener("abort", () => r({ done: true, value: undefined }))),
+    }),
+  };
   const drain = async (it: AsyncIterable<unknown>) => {
     try {
       for await (const _ of it) {

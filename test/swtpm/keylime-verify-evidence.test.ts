@@ -41,7 +41,12 @@ function policyFrom(values: Map<number, string>, override: Record<number, string
 const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
 
 /** Posts a raw body to /verify/evidence, to see what Keylime answers to bodies our client would never send. */
-function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: number; json: any }> {
+/** The part of Keylime's /verify/evidence answer these tests read (the body is whatever Keylime sent). */
+interface EvidenceAnswer {
+  results: { valid: boolean; failures: Array<{ type: string }> };
+}
+
+function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: number; json: EvidenceAnswer }> {
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body));
     const req = request(`${kl.url}/v${kl.apiVersion}/verify/evidence`, {
@@ -61,7 +66,7 @@ function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: n
         } catch {
           json = text;
         }
-        resolve({ status: res.statusCode ?? 0, json });
+        resolve({ status: res.statusCode ?? 0, json: json as EvidenceAnswer });
       });
     });
     req.end(data);
@@ -244,7 +249,7 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
     expect(maskOnly.json.results).toMatchObject({ valid: true, failures: [] });
     const noPolicy = await rawPost(kl, { type: 'tpm', data: { ...body.data, tpm_policy: '' } });
     expect(noPolicy.status).toBe(400);
-    expect(noPolicy.json.results.failures.map((f: { type: string }) => f.type)).toEqual(['default.missing_policy']);
+    expect(noPolicy.json.results.failures.map((f) => f.type)).toEqual(['default.missing_policy']);
   });
 
   test('OBSERVED raw answer: PCR labels in the unsigned pcrblob are trusted (relabelled PCR passes)', async () => {

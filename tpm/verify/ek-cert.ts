@@ -116,7 +116,7 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
   }
   const manufacturer = attrs.get(OID_TPM_MANUFACTURER);
   const m = manufacturer ? /^id:([0-9a-fA-F]{8})$/.exec(manufacturer) : null;
-  let eku: string[] = [];
+  let eku: string[];
   try {
     eku = certificate.keyUsage ?? [];
   } catch {

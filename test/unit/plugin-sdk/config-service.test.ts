@@ -38,7 +38,7 @@ describe("config holder", () => {
 
   test("an empty trust domain is refused before the hook runs", () => {
     const calls: string[] = [];
-    const h = createConfigHolder<{}>((_c, hcl) => {
+    const h = createConfigHolder<Record<string, never>>((_c, hcl) => {
       calls.push(hcl);
       return { config: {} };
     });
@@ -47,11 +47,11 @@ describe("config holder", () => {
   });
 
   test("a PluginError thrown by the hook becomes a note; other errors propagate", () => {
-    const h = createConfigHolder<{}>(() => {
+    const h = createConfigHolder<Record<string, never>>(() => {
       throw PluginError.invalidArgument("ek_ca_path: cannot read");
     });
     expect(h.validate(core, "")).toEqual({ valid: false, notes: ["ek_ca_path: cannot read"] });
-    const h2 = createConfigHolder<{}>(() => {
+    const h2 = createConfigHolder<Record<string, never>>(() => {
       throw new TypeError("bug");
     });
     expect(() => h2.validate(core, "")).toThrow(TypeError);

@@ -100,7 +100,7 @@ function parseOrTypedError(text: string): HclObject | HclParseError {
     return parseConfigText(text);
   } catch (err) {
     if (err instanceof HclParseError) return err;
-    throw new Error(`seed ${SEED}: non-HclParseError ${String(err)} for input ${JSON.stringify(text)}`);
+    throw new Error(`seed ${SEED}: non-HclParseError ${String(err)} for input ${JSON.stringify(text)}`, { cause: err });
   }
 }
 

@@ -99,7 +99,7 @@ describe('Keylime quote string', () => {
         parseKeylimeQuote(Buffer.from(m).toString('latin1'));
         accepted++;
       } catch (e) {
-        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`);
+        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
         expect(e.code).toBe('KEYLIME_QUOTE_MALFORMED');
       }
     }
@@ -108,7 +108,7 @@ describe('Keylime quote string', () => {
         parsePcrBlob(m);
         accepted++;
       } catch (e) {
-        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`);
+        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
       }
     }
     // some mutations (e.g. a flipped bit inside a digest) stay valid; the test must see both outcomes

@@ -67,7 +67,7 @@ describe.each(codecs)('%s', (_name, codec) => {
       try {
         value = unmarshal(codec, input);
       } catch (e) {
-        if (!(e instanceof TpmMarshalError)) throw new Error(`${_name}: ${String(e)} for input ${Buffer.from(input).toString('hex')}`);
+        if (!(e instanceof TpmMarshalError)) throw new Error(`${_name}: ${String(e)} for input ${Buffer.from(input).toString('hex')}`, { cause: e });
         continue;
       }
       if (seeds.length < 400) seeds.push(input);
@@ -88,7 +88,7 @@ describe.each(defs.map((d) => [d.name, d] as const))('%s response', (_name, def)
       try {
         unmarshalResponse(def, input, rnd(3));
       } catch (e) {
-        if (!(e instanceof TpmResponseError) && !(e instanceof TpmError)) throw new Error(`${def.name}: ${String(e)} for ${Buffer.from(input).toString('hex')}`);
+        if (!(e instanceof TpmResponseError) && !(e instanceof TpmError)) throw new Error(`${def.name}: ${String(e)} for ${Buffer.from(input).toString('hex')}`, { cause: e });
       }
     }
   });

@@ -90,7 +90,7 @@ describe('captured swtpm vectors round-trip byte for byte', () => {
 
 // Hand-written vectors for union members the captures above do not exercise (bytes from Part 2 layouts).
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const table: Array<[string, Codec<any>, string, unknown]> = [
+const table: Array<[string, Codec<unknown>, string, unknown]> = [
   [
     'TPMT_SIGNATURE RSAPSS',
     T.TpmtSignature,

@@ -99,7 +99,7 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
           parseEkCertificate(m);
           parsed++;
         } catch (e) {
-          if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`);
+          if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
           expect(e.code).toBe('EK_CERT_MALFORMED');
         }
       }

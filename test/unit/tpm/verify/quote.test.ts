@@ -138,7 +138,7 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
           // area may pass; an edited attest or signature never may
           if (field !== 'akPublic' && !same(m, valid)) throw new Error(`${field} ${Buffer.from(m).toString('hex')} passed`);
         } catch (e) {
-          if (!(e instanceof TpmVerifyError)) throw new Error(`${field} ${Buffer.from(m).toString('hex')}: non-typed ${e}`);
+          if (!(e instanceof TpmVerifyError)) throw new Error(`${field} ${Buffer.from(m).toString('hex')}: non-typed ${e}`, { cause: e });
           rejected++;
         }
       }

@@ -23,7 +23,7 @@ SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 install_packages() {
   local missing=() pkg
-  for pkg in docker.io containerd runc iptables debootstrap busybox-static musl-tools; do
+  for pkg in docker.io containerd runc iptables debootstrap busybox-static musl-tools file; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -eq 0 ]; then echo "docker.io and image build tools present"; return 0; fi

@@ -3,7 +3,8 @@
 #   typecheck (tsc), proto staleness check, build (dist/), start-up benchmark smoke run,
 #   jest (projects unit, swtpm, plugin),
 #   the integration harness self-test, every integration suite (test/integration/run.sh, real
-#   spire-server/agent).
+#   spire-server/agent), then the container suites under SPIRE's upstream harness (scripts/test-harness.sh:
+#   Docker engine, compose, locally built images; each suite counted).
 # Every part runs even when an earlier one failed (except that nothing runs when installing failed), and
 # the last line is `N passed, N failed`: jest tests + integration suites + the gate steps above.
 # Exit status is non-zero when anything failed.
@@ -28,6 +29,17 @@ gate() { # gate NAME CMD...: one pass/fail item
     failed=$((failed + 1)); note "FAIL  $name ($((SECONDS - t0))s)"
   fi
 }
+# tally NAME FILE RC T0: a suite runner's `PASS|FAIL suite seconds` lines into the totals and the summary; a
+# runner that failed without a failed suite (it could not run) counts as one failure.
+tally() {
+  local name=$1 file=$2 rc=$3 t0=$4 np nf r s secs
+  np=$(grep -c '^PASS' "$file" 2>/dev/null) || np=0
+  nf=$(grep -c '^FAIL' "$file" 2>/dev/null) || nf=0
+  passed=$((passed + np)); failed=$((failed + nf))
+  note "$([ "$rc" -eq 0 ] && echo PASS || echo FAIL)  $name: $np suites passed, $nf failed ($((SECONDS - t0))s)"
+  if [ -s "$file" ]; then while read -r r s secs; do note "        $r $s (${secs}s)"; done <"$file"; fi
+  if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then failed=$((failed + 1)); fi
+}
 finish() {
   echo
   echo "==================== summary"
@@ -41,9 +53,20 @@ finish() {
 echo "==================== install"
 bash scripts/install-spire.sh >"$work/install-spire.log" 2>&1 &
 spire_pid=$!
+# The container suites' slow preparations, in the same way: the engine and compose (built from source), the
+# Debian base and swtpm images (debootstrap), SPIRE's source and its static build (started last, when the
+# Go build cache is warm from install-spire.sh).
+(
+  set -e
+  t0=$SECONDS; bash scripts/install-docker.sh; echo "timing: install-docker $((SECONDS - t0)) s"
+  t0=$SECONDS; bash scripts/build-images.sh --base-only; echo "timing: base and swtpm images $((SECONDS - t0)) s"
+  t0=$SECONDS; bash scripts/install-spire-source.sh; echo "timing: install-spire-source $((SECONDS - t0)) s"
+) >"$work/containers-prep.log" 2>&1 &
+containers_pid=$!
 if ! bash scripts/install-deps.sh --skip-spire; then
   failed=$((failed + 1)); note "FAIL  install (scripts/install-deps.sh)"
   wait "$spire_pid"
+  wait "$containers_pid"
   finish
 fi
 
@@ -78,6 +101,7 @@ echo "==================== waiting for scripts/install-spire.sh"
 if ! wait "$spire_pid"; then
   cat "$work/install-spire.log"
   failed=$((failed + 1)); note "FAIL  install-spire (integration suites not run)"
+  wait "$containers_pid"
   finish
 fi
 tail -n 1 "$work/install-spire.log"
@@ -86,10 +110,20 @@ echo "==================== integration"
 t0=$SECONDS
 RESULTS_FILE="$work/integration.txt" bash test/integration/run.sh
 it_rc=$?
-ip=$(grep -c '^PASS' "$work/integration.txt" 2>/dev/null) || ip=0
-if_=$(grep -c '^FAIL' "$work/integration.txt" 2>/dev/null) || if_=0
-passed=$((passed + ip)); failed=$((failed + if_))
-note "$([ "$it_rc" -eq 0 ] && echo PASS || echo FAIL)  integration: $ip suites passed, $if_ failed ($((SECONDS - t0))s)"
-if [ -s "$work/integration.txt" ]; then while read -r r s secs; do note "        $r $s (${secs}s)"; done <"$work/integration.txt"; fi
-if [ "$it_rc" -ne 0 ] && [ "$if_" -eq 0 ]; then failed=$((failed + 1)); fi
+tally integration "$work/integration.txt" "$it_rc" "$t0"
+
+# --- container suites under SPIRE's upstream harness: need the preparations started at the top.
+echo "==================== waiting for the container preparations"
+if ! wait "$containers_pid"; then
+  cat "$work/containers-prep.log"
+  failed=$((failed + 1)); note "FAIL  container preparations (harness suites not run)"
+  finish
+fi
+grep '^timing:' "$work/containers-prep.log"
+gate build-images bash scripts/build-images.sh
+echo "==================== harness (SPIRE's upstream runner)"
+t0=$SECONDS
+RESULTS_FILE="$work/harness.txt" bash scripts/test-harness.sh --no-prepare
+hs_rc=$?
+tally harness "$work/harness.txt" "$hs_rc" "$t0"
 finish

@@ -49,18 +49,9 @@ free-port() {
   fail-now "free-port: no free port found"
 }
 
-# render-conf SRC DST: copy SRC to DST replacing every ${NAME} with the value of the shell variable NAME.
-# Fails naming the variable when one is unset, so a template and a suite cannot silently disagree.
-render-conf() {
-  local src=$1 dst=$2 text name value
-  text=$(<"$src")
-  for name in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$src" | sort -u | tr -d '${}'); do
-    [ -n "${!name+x}" ] || fail-now "render-conf: $src uses \${$name}, which is not set"
-    value=${!name}
-    text=${text//"\${$name}"/"$value"}
-  done
-  printf '%s\n' "$text" >"$dst"
-}
+# render-conf SRC DST (test/helpers/render-conf.sh, shared with the container suites in test/upstream-suites).
+# shellcheck source=../helpers/render-conf.sh
+source "$REPODIR/test/helpers/render-conf.sh"
 
 # replace-plugin-data FILE NAME_REGEX NEW_BODY_FILE: replace the body of the first `plugin_data {` block that
 # follows a line matching NAME_REGEX (e.g. 'NodeAttestor "tpm_quote"') with the lines of NEW_BODY_FILE.
@@ -255,6 +246,10 @@ spire-layout() {
   save-var AGENT_SOCKET "$RUNDIR/sockets/agent.sock"
   save-var AGENT_ADMIN_SOCKET "$RUNDIR/sockets/agent-admin.sock"
   save-var TRUST_BUNDLE "$RUNDIR/bundle.pem"
+  # Addresses in conf/: all on loopback here (the container suites give container names).
+  save-var SERVER_BIND_ADDRESS 127.0.0.1
+  save-var SERVER_ADDRESS 127.0.0.1
+  save-var SWTPM_HOST 127.0.0.1
   # The suite runs its own copy of the built plugins, so a rebuild of dist/ mid-run cannot change them.
   save-var PLUGIN_DIR "$RUNDIR/plugins"
   mkdir -p "$PLUGIN_DIR"

@@ -44,7 +44,8 @@ build() {
   shift 2
   if up-to-date "$tag" "$key"; then echo "image $tag up to date"; return 0; fi
   echo "building image $tag"
-  docker build -q --label "$label=$key" -t "$tag" "$@" >/dev/null
+  # (Output kept for failures only: the legacy builder's deprecation notice is noise otherwise.)
+  docker build -q --label "$label=$key" -t "$tag" "$@" >"$stage/build.log" 2>&1 || { cat "$stage/build.log" >&2; return 1; }
   echo "built $tag in $((SECONDS - t0)) s ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec) )"
 }
 

@@ -20,21 +20,33 @@ dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
 sum=$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",\{0,1\}$/\1/p' <<<"$info")
 [ -d "$dir" ] && [ -n "$sum" ] || { echo "install-spire-source: go mod download gave no Dir/Sum for spire $version" >&2; exit 1; }
 
-if [ "$(cat "$dest/.git/tpmq-module-sum" 2>/dev/null)" = "$sum" ]; then
+stamp="$sum, modes restored"
+if [ "$(cat "$dest/.git/tpmq-module-sum" 2>/dev/null)" = "$stamp" ]; then
   echo "SPIRE $version source present in $dest"
 else
+  # Static binaries built from an earlier copy of the same version are kept (their build is the slow part).
+  keep=$(mktemp -d "${TMPDIR:-/tmp}/spire-static.XXXXXX")
+  if [ -d "$dest/bin/static" ]; then mv "$dest/bin/static" "$keep/"; fi
   rm -rf "$dest"
   mkdir -p "$dest"
   cp -R "$dir"/. "$dest"
+  if [ -d "$keep/static" ]; then mkdir -p "$dest/bin" && mv "$keep/static" "$dest/bin/"; fi
+  rmdir "$keep"
   chmod -R u+w "$dest"
   (
     cd "$dest"
+    # Module zips keep no file modes; upstream's runner insists on executable steps and teardowns, and runs
+    # its setup scripts directly. Executable = what starts with "#!", plus every suite's steps and teardown.
+    find . -type f -size -1024k -print0 | while IFS= read -r -d '' f; do
+      [ "$(head -c 2 "$f")" != '#!' ] || chmod +x "$f"
+    done
+    find test/integration/suites* -type f \( -name '[0-9][0-9]-*' -o -name teardown \) -exec chmod +x {} +
     git init -q
     git add -A
     git -c user.name=tpm_quote -c user.email=tpm_quote@localhost commit -q -m "SPIRE $version from the Go module proxy ($sum)"
     git tag "$version"
   )
-  echo "$sum" >"$dest/.git/tpmq-module-sum"
+  echo "$stamp" >"$dest/.git/tpmq-module-sum"
   echo "SPIRE $version source in $dest"
 fi
 

@@ -79,11 +79,16 @@ func logLine(level, message string, fields map[string]any) {
 	os.Stderr.Write(append(b, '\n'))
 }
 
-// selfPath is this executable's absolute path: argv[0] when it holds a slash (SPIRE runs plugin_cmd by
-// absolute path), else /proc/self/exe (not there in a bare chroot, so it is only the fallback).
+// selfPath is this executable's absolute path with symlinks resolved (lib/ is beside the real file):
+// argv[0] when it holds a slash (SPIRE runs plugin_cmd by absolute path), else /proc/self/exe (not there
+// in a bare chroot, so it is only the fallback).
 func selfPath() (string, error) {
 	if strings.Contains(os.Args[0], "/") {
-		return filepath.Abs(os.Args[0])
+		p, err := filepath.Abs(os.Args[0])
+		if err != nil {
+			return "", err
+		}
+		return filepath.EvalSymlinks(p)
 	}
 	p, err := os.Readlink("/proc/self/exe")
 	if err != nil {

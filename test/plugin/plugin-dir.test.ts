@@ -1,7 +1,7 @@
 // dist/tpm_quote/ executables (static launcher + pinned lib/ + bundled code): every lib/ file is pinned,
 // any tampered, missing or unpinned piece stops the start with one error line naming it, node and the
 // loader take no code from the environment, and an intact one serves the plugin over go-plugin gRPC.
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
@@ -84,6 +84,13 @@ describe.each(NAMES)("%s", (name) => {
     } finally {
       await s.dispose();
     }
+  });
+
+  test("started through a symlink in another directory, finds lib/ beside the real file", async () => {
+    const link = join(dir, "..", `link-${name}`);
+    symlinkSync(join(dir, name), link);
+    const s = await startSession(link, hostEnv({ PATH: "/nonexistent" }));
+    await s.dispose();
   });
 
   test("a changed byte in its bundled code is refused", async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command (`npm test`, and what .ci/run runs). Installs what is missing, then runs, in order:
-#   typecheck (tsc), proto staleness check, build (dist/), start-up benchmark smoke run,
+#   typecheck (tsc), proto staleness check, build (dist/), the self-contained plugin directory in an empty
+#   chroot and on a PATH without node, start-up benchmark smoke run,
 #   jest (projects unit, swtpm, plugin),
 #   the integration harness self-test, every integration suite (test/integration/run.sh, real
 #   spire-server/agent), then the container suites under SPIRE's upstream harness (scripts/test-harness.sh:
@@ -74,8 +75,12 @@ fi
 gate typecheck npx tsc -p tsconfig.json
 if [ -f scripts/generate-proto.sh ]; then gate proto-check bash scripts/generate-proto.sh --check; fi
 gate build npm run build --silent
+# dist/tpm_quote/ alone in an empty root (chroot, as root and uid 1000) and on a host PATH without node:
+# each executable prints the go-plugin handshake; nothing written outside /tmp.
+gate plugin-dir-chroot bash scripts/check-plugin-dir.sh
 # The start-up benchmark, 3 runs: keeps the script working and checks each executable's first stdout line
-# is a go-plugin handshake (the full benchmark: node scripts/bench-plugin-start.mjs).
+# (dist/tpm_quote/ and dist/ bundles) is a go-plugin handshake (the full benchmark: node
+# scripts/bench-plugin-start.mjs).
 gate bench-plugin-start node scripts/bench-plugin-start.mjs --runs 3
 
 # --- jest: every project. Totals from its JSON report; a test file that fails to load counts as a failure.

@@ -21,12 +21,17 @@
   }
   const actual = require("node:crypto").createHash("sha256").update(code.subarray(0, got)).digest("hex");
   if (got !== code.length || actual !== digest) {
-    process.stderr.write(`${name}: refusing to start: the plugin code in ${exe} does not match its pinned SHA-256 ` +
-      `(${got} of ${code.length} bytes read, sha256 ${actual}, pinned ${digest})\n`);
+    // One hclog JSON line at error level, as the launcher writes its refusals.
+    const message = `${name}: refusing to start: the plugin code in ${exe} does not match the SHA-256 pinned ` +
+      `in it (${got} of ${code.length} bytes read, sha256 ${actual}, pinned ${digest})`;
+    const timestamp = `${new Date().toISOString().slice(0, 23)}000Z`;
+    process.stderr.write(`${JSON.stringify({ "@level": "error", "@message": message, "@timestamp": timestamp })}\n`);
     process.exit(1);
   }
-  // The plugin sees a normal argv: [its executable, its plugin_args...].
+  // The plugin sees a normal argv ([its executable, its plugin_args...]), and ps shows the executable,
+  // not the loader's command line with this bootstrap in it.
   process.argv.splice(0, 1, exe, exe);
+  process.title = exe;
   const Module = require("node:module");
   const main = new Module(exe, null);
   main.filename = exe;

@@ -10,7 +10,9 @@
 //	<dir>/lib/ld-linux-x86-64.so.2 --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
 //
 // and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
-// Any mismatch stops the start with one line on stderr naming the file, and exit status 1.
+// Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
+// puts it in SPIRE's log as an error), and exit status 1. Unless TPM_QUOTE_LOG_LEVEL is info, warn or
+// error, a debug line reports what was verified and how long it took.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 //go:embed bootstrap.js
@@ -58,20 +61,34 @@ type manifest struct {
 
 func main() {
 	self, err := selfPath()
-	name := filepath.Base(os.Args[0])
 	if err == nil {
-		name = filepath.Base(self)
 		err = run(self)
 	}
-	fmt.Fprintf(os.Stderr, "%s: refusing to start: %v\n", name, err)
+	logLine("error", fmt.Sprintf("%s: refusing to start: %v", filepath.Base(os.Args[0]), err), nil)
 	os.Exit(1)
 }
 
-// selfPath is this executable's absolute path: argv[0] when it holds a slash (SPIRE runs plugin_cmd by
-// absolute path), else /proc/self/exe (not there in a bare chroot, so it is only the fallback).
+// logLine writes one hclog JSON line (the plugins' log format) to stderr.
+func logLine(level, message string, fields map[string]any) {
+	line := map[string]any{"@level": level, "@message": message,
+		"@timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")}
+	for k, v := range fields {
+		line[k] = v
+	}
+	b, _ := json.Marshal(line)
+	os.Stderr.Write(append(b, '\n'))
+}
+
+// selfPath is this executable's absolute path with symlinks resolved (lib/ is beside the real file):
+// argv[0] when it holds a slash (SPIRE runs plugin_cmd by absolute path), else /proc/self/exe (not there
+// in a bare chroot, so it is only the fallback).
 func selfPath() (string, error) {
 	if strings.Contains(os.Args[0], "/") {
-		return filepath.Abs(os.Args[0])
+		p, err := filepath.Abs(os.Args[0])
+		if err != nil {
+			return "", err
+		}
+		return filepath.EvalSymlinks(p)
 	}
 	p, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -87,10 +104,20 @@ func run(self string) error {
 		return err
 	}
 	dir := filepath.Dir(self)
+	start := time.Now()
+	var total int64
 	for _, f := range m.Files {
-		if err := verifyFile(dir, f); err != nil {
+		n, err := verifyFile(dir, f)
+		if err != nil {
 			return err
 		}
+		total += n
+	}
+	switch os.Getenv("TPM_QUOTE_LOG_LEVEL") {
+	case "info", "warn", "error":
+	default:
+		logLine("debug", "launcher: plugin directory verified", map[string]any{"@module": "launcher",
+			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
 	}
 	loader := filepath.Join(dir, m.Loader)
 	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), "--argv0", self,
@@ -143,24 +170,25 @@ func readManifest(self string) (*manifest, error) {
 	return &m, nil
 }
 
-// verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256.
-func verifyFile(dir string, f pinnedFile) error {
+// verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256; returns its size.
+func verifyFile(dir string, f pinnedFile) (int64, error) {
 	h := sha256.New()
 	file, err := os.Open(filepath.Join(dir, f.Path))
 	if err != nil {
-		return fmt.Errorf("%s: %v", f.Path, errors.Unwrap(err))
+		return 0, fmt.Errorf("%s: %v", f.Path, errors.Unwrap(err))
 	}
 	defer file.Close()
 	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", f.Path)
+		return 0, fmt.Errorf("%s: not a regular file", f.Path)
 	}
-	if _, err := io.CopyBuffer(h, file, make([]byte, 1<<20)); err != nil {
-		return fmt.Errorf("%s: %v", f.Path, err)
+	n, err := io.CopyBuffer(h, file, make([]byte, 1<<20))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", f.Path, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		return fmt.Errorf("%s does not match the SHA-256 pinned in this executable (sha256 %s, pinned %s)", f.Path, got, f.SHA256)
+		return 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (sha256 %s, pinned %s)", f.Path, got, f.SHA256)
 	}
-	return nil
+	return n, nil
 }
 
 // pluginEnv is SPIRE's environment minus what would make the loader or node run code this file does not

@@ -254,9 +254,16 @@ spire-layout() {
   save-var PLUGIN_DIR "$RUNDIR/plugins"
   mkdir -p "$PLUGIN_DIR"
   local exe
-  for exe in tpm-quote-server tpm-quote-agent; do
-    if [ -x "$DISTDIR/$exe" ]; then cp -p "$DISTDIR/$exe" "$PLUGIN_DIR/$exe"; fi
-  done
+  if [ "${PLUGIN_FROM:-bundle}" = dir ]; then
+    # PLUGIN_FROM=dir (a suite's save-var before its first spire-layout): the self-contained
+    # dist/tpm_quote/ that the README installs, whole, instead of the bundles run by the host's node.
+    [ -x "$DISTDIR/tpm_quote/tpm-quote-agent" ] || fail-now "dist/tpm_quote/ missing: npm run build"
+    cp -a "$DISTDIR/tpm_quote/." "$PLUGIN_DIR/"
+  else
+    for exe in tpm-quote-server tpm-quote-agent; do
+      if [ -x "$DISTDIR/$exe" ]; then cp -p "$DISTDIR/$exe" "$PLUGIN_DIR/$exe"; fi
+    done
+  fi
   save-var LOG_LEVEL "${LOG_LEVEL:-DEBUG}"
   save-var PLUGIN_LOG_LEVEL "${PLUGIN_LOG_LEVEL:-debug}"
   save-var TRUST_DOMAIN "$TRUST_DOMAIN"
@@ -299,15 +306,16 @@ render-agent-conf() {
 start-spire-server() {
   local conf=${1:-$RUNDIR/server.conf} name=${2:-spire-server}
   spire-layout
-  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-server" run -config "$conf"
+  start-bg "$name" "$LOGDIR/$name.log" env ${SPIRE_PATH:+PATH="$SPIRE_PATH"} PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-server" run -config "$conf"
 }
 
 # start-spire-agent [CONF] [NAME] [ARGS...]: start spire-agent (e.g. ARGS = -joinToken TOKEN).
+# Both run with PATH=$SPIRE_PATH when a suite saved one (e.g. a PATH holding no node).
 start-spire-agent() {
   local conf=${1:-$RUNDIR/agent.conf} name=${2:-spire-agent}
   shift 2 || shift $#
   spire-layout
-  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-agent" run -config "$conf" "$@"
+  start-bg "$name" "$LOGDIR/$name.log" env ${SPIRE_PATH:+PATH="$SPIRE_PATH"} PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-agent" run -config "$conf" "$@"
 }
 
 stop-spire-server() { track-descendants "${1:-spire-server}"; stop-bg "${1:-spire-server}" 15; }

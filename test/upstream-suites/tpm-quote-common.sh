@@ -67,3 +67,17 @@ attested-id() {
 
 # server-cli ARGS...: spire-server's CLI inside the server container.
 server-cli() { docker compose exec -T spire-server /opt/spire/bin/spire-server "$@"; }
+
+# fetch-workload-svid: wait (30 s) until spire-agent's Workload API serves the X509-SVID of
+# spiffe://$TRUST_DOMAIN/workload to a root process in the agent container; the answer is left in svid.txt.
+fetch-workload-svid() {
+    for ((i = 1; i <= 30; i++)); do
+        if docker compose exec -T spire-agent /opt/spire/bin/spire-agent api fetch x509 >svid.txt 2>&1 &&
+            grep -q "SPIFFE ID:.*spiffe://${TRUST_DOMAIN}/workload" svid.txt; then
+            return 0
+        fi
+        sleep 1
+    done
+    cat svid.txt
+    fail-now "no X509-SVID for spiffe://${TRUST_DOMAIN}/workload from spire-agent's Workload API"
+}

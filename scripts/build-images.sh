@@ -115,6 +115,7 @@ plugin_images() {
 }
 
 mkdir -p "$stage"
+trap 'docker image prune -f --filter "label=$label" >/dev/null 2>&1 || true' EXIT # images a rebuild replaced
 debian_base
 swtpm_image
 if [ -z "$base_only" ]; then

@@ -7,7 +7,7 @@
 // one file pins node, its libraries and the plugin code. The launcher checks each pinned file, then
 // replaces itself (same pid: go-plugin's signals reach node) with
 //
-//	<dir>/lib/ld-linux-x86-64.so.2 --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
+//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
 //
 // and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
 // Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
@@ -120,7 +120,7 @@ func run(self string) error {
 			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
 	}
 	loader := filepath.Join(dir, m.Loader)
-	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), "--argv0", self,
+	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir),
 		filepath.Join(dir, m.Node), "-e", bootstrap, "--", self,
 		strconv.FormatInt(m.Payload.Offset, 10), strconv.FormatInt(m.Payload.Length, 10), m.Payload.SHA256}
 	argv = append(argv, os.Args[1:]...)

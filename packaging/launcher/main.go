@@ -105,6 +105,9 @@ func run(self string) error {
 	}
 	dir := filepath.Dir(self)
 	start := time.Now()
+	if err := checkLibDir(dir, m); err != nil {
+		return err
+	}
 	var total int64
 	for _, f := range m.Files {
 		n, err := verifyFile(dir, f)
@@ -168,6 +171,31 @@ func readManifest(self string) (*manifest, error) {
 		return nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
 	}
 	return &m, nil
+}
+
+// checkLibDir checks that the library directory holds only pinned files and that the loader and node are
+// pinned: the loader searches subdirectories of --library-path before it (glibc 2.36:
+// glibc-hwcaps/x86-64-v4..v2/, tls/, x86_64/), so an unpinned entry there could replace a pinned library.
+func checkLibDir(dir string, m *manifest) error {
+	pinned := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		pinned[f.Path] = true
+	}
+	for _, p := range []string{m.Loader, m.Node} {
+		if !pinned[p] {
+			return fmt.Errorf("manifest does not pin %s", p)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, m.LibDir))
+	if err != nil {
+		return fmt.Errorf("%s: %v", m.LibDir, errors.Unwrap(err))
+	}
+	for _, e := range entries {
+		if p := m.LibDir + "/" + e.Name(); !pinned[p] {
+			return fmt.Errorf("%s is not pinned by this executable (the loader could load it): remove it", p)
+		}
+	}
+	return nil
 }
 
 // verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256; returns its size.

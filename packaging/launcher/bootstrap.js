@@ -28,10 +28,10 @@
     process.stderr.write(`${JSON.stringify({ "@level": "error", "@message": message, "@timestamp": timestamp })}\n`);
     process.exit(1);
   }
-  // The plugin sees a normal argv ([its executable, its plugin_args...]), and ps shows the executable,
-  // not the loader's command line with this bootstrap in it.
+  // The plugin sees a normal argv ([its executable, its plugin_args...]). The title replaces node's
+  // part of the command line (this bootstrap) and the process name, so top and pgrep show the plugin.
   process.argv.splice(0, 1, exe, exe);
-  process.title = exe;
+  process.title = name;
   const Module = require("node:module");
   const main = new Module(exe, null);
   main.filename = exe;

@@ -7,7 +7,7 @@
 // one file pins node, its libraries and the plugin code. The launcher checks each pinned file, then
 // replaces itself (same pid: go-plugin's signals reach node) with
 //
-//	<dir>/lib/ld-linux-x86-64.so.2 --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
+//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
 //
 // and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
 // Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
@@ -105,6 +105,9 @@ func run(self string) error {
 	}
 	dir := filepath.Dir(self)
 	start := time.Now()
+	if err := checkLibDir(dir, m); err != nil {
+		return err
+	}
 	var total int64
 	for _, f := range m.Files {
 		n, err := verifyFile(dir, f)
@@ -120,7 +123,7 @@ func run(self string) error {
 			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
 	}
 	loader := filepath.Join(dir, m.Loader)
-	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), "--argv0", self,
+	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir),
 		filepath.Join(dir, m.Node), "-e", bootstrap, "--", self,
 		strconv.FormatInt(m.Payload.Offset, 10), strconv.FormatInt(m.Payload.Length, 10), m.Payload.SHA256}
 	argv = append(argv, os.Args[1:]...)
@@ -168,6 +171,31 @@ func readManifest(self string) (*manifest, error) {
 		return nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
 	}
 	return &m, nil
+}
+
+// checkLibDir checks that the library directory holds only pinned files and that the loader and node are
+// pinned: the loader searches subdirectories of --library-path before it (glibc 2.36:
+// glibc-hwcaps/x86-64-v4..v2/, tls/, x86_64/), so an unpinned entry there could replace a pinned library.
+func checkLibDir(dir string, m *manifest) error {
+	pinned := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		pinned[f.Path] = true
+	}
+	for _, p := range []string{m.Loader, m.Node} {
+		if !pinned[p] {
+			return fmt.Errorf("manifest does not pin %s", p)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, m.LibDir))
+	if err != nil {
+		return fmt.Errorf("%s: %v", m.LibDir, errors.Unwrap(err))
+	}
+	for _, e := range entries {
+		if p := m.LibDir + "/" + e.Name(); !pinned[p] {
+			return fmt.Errorf("%s is not pinned by this executable (the loader could load it): remove it", p)
+		}
+	}
+	return nil
 }
 
 // verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256; returns its size.

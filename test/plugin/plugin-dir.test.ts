@@ -1,7 +1,7 @@
 // dist/tpm_quote/ executables (static launcher + pinned lib/ + bundled code): every lib/ file is pinned,
 // any tampered, missing or unpinned piece stops the start with one error line naming it, node and the
 // loader take no code from the environment, and an intact one serves the plugin over go-plugin gRPC.
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
@@ -112,6 +112,21 @@ describe("lib/ tampering (the agent executable; both share one launcher)", () =>
     await withTampered(rel, flipByte((b) => b.length >> 1), () =>
       expectRefusal(name, new RegExp(`${rel.replace(/\./g, "\\.")} does not match the SHA-256 pinned in this executable`)),
     );
+  });
+
+  // The loader searches lib/glibc-hwcaps/<level>/ before lib/: an unpinned library there would replace a pinned one.
+  test.each([
+    ["lib/glibc-hwcaps", "glibc-hwcaps/x86-64-v3/libm.so.6"],
+    ["lib/libextra.so.1", "libextra.so.1"],
+  ])("an unpinned %s in lib/ is refused, naming it", async (named, rel) => {
+    const extra = join(dir, "lib", rel);
+    mkdirSync(join(extra, ".."), { recursive: true });
+    copyFileSync(join(DIST, "lib/libm.so.6"), extra);
+    try {
+      await expectRefusal(name, new RegExp(`${named.replace(/\./g, "\\.")} is not pinned by this executable`));
+    } finally {
+      rmSync(join(dir, named), { recursive: true, force: true });
+    }
   });
 
   test("a missing lib/node is refused, naming it", async () => {

@@ -54,12 +54,17 @@ finish() {
 echo "==================== install"
 bash scripts/install-spire.sh >"$work/install-spire.log" 2>&1 &
 spire_pid=$!
-# The container suites' slow preparations, in the same way: the engine and compose (built from source), the
-# Debian base and swtpm images (debootstrap), SPIRE's source and its static build (started last, when the
-# Go build cache is warm from install-spire.sh).
+# Debian's Docker engine first and alone: install-deps.sh's apt-get cannot run beside another (apt's locks).
+if ! bash scripts/install-docker.sh --engine-only; then
+  failed=$((failed + 1)); note "FAIL  install (scripts/install-docker.sh --engine-only)"
+  wait "$spire_pid"
+  finish
+fi
+# The container suites' slow preparations, in the background like install-spire.sh: compose (built from
+# source), the Debian base and swtpm images (debootstrap), SPIRE's source and its static build.
 (
   set -e
-  t0=$SECONDS; bash scripts/install-docker.sh; echo "timing: install-docker $((SECONDS - t0)) s"
+  t0=$SECONDS; bash scripts/install-docker.sh --compose-only; echo "timing: compose $((SECONDS - t0)) s"
   t0=$SECONDS; bash scripts/build-images.sh --base-only; echo "timing: base and swtpm images $((SECONDS - t0)) s"
   t0=$SECONDS; bash scripts/install-spire-source.sh; echo "timing: install-spire-source $((SECONDS - t0)) s"
 ) >"$work/containers-prep.log" 2>&1 &

@@ -80,9 +80,12 @@ describe("packaging/helm/values-tpm-quote.yaml", () => {
     const side = values[chart];
     const init = side.initContainers.find((c) => c.name === "install-tpm-quote");
     expect(init).toBeDefined();
-    const [, source, target] = init!.command;
-    expect(init!.command).toHaveLength(3);
+    // The plugin image's copier (packaging/docker/plugin): `cp -a SOURCE DIR/` makes DIR/<basename SOURCE>.
+    const [copier, cp, flag, source, targetDir] = init!.command;
+    expect([init!.command.length, copier, cp, flag]).toEqual([5, "/bin/busybox", "cp", "-a"]);
     expect(source).toBe(IMAGE_PLUGIN_DIR);
+    expect(targetDir.endsWith("/")).toBe(true);
+    const target = posix.join(targetDir, posix.basename(source));
     // The init container writes into a volume; SPIRE's container mounts the same volume read-only.
     const initMount = init!.volumeMounts.find((m) => target.startsWith(m.mountPath + "/"));
     expect(initMount).toBeDefined();

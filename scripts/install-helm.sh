@@ -7,7 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=v3.22.0
 bin="$root/.tools/bin"
-if [ -x "$bin/helm" ] && [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null)" = "$version" ]; then
+# (A helm built without the Kubernetes version stamp below claims Kubernetes v1.20 and refuses charts that
+# need newer, as the SPIRE chart does: such a binary is rebuilt.)
+if [ -x "$bin/helm" ] && [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null)" = "$version" ] &&
+  go version -m "$bin/helm" 2>/dev/null | grep -q 'chartutil.k8sVersionMinor='; then
   echo "helm $version already in $bin"
   exit 0
 fi
@@ -18,6 +21,12 @@ cd "$root/tools/helm"
 if ! grep -q "helm.sh/helm/v3 $version" go.mod 2>/dev/null; then
   go get -tool "helm.sh/helm/v3/cmd/helm@$version"
 fi
-# helm's release builds stamp the version with -ldflags; do the same so `helm version` tells the truth.
-GOBIN="$bin" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$version" helm.sh/helm/v3/cmd/helm
+# Stamp what helm's own Makefile stamps with -ldflags: its version, and the Kubernetes version it assumes
+# (`helm template` checks charts' kubeVersion against it): 1.N for the k8s.io/client-go v0.N it is built with.
+k8s_minor=$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
+ldflags="-X helm.sh/helm/v3/internal/version.version=$version"
+for pkg in chartutil lint/rules; do
+  ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$k8s_minor"
+done
+GOBIN="$bin" go install -ldflags "$ldflags" helm.sh/helm/v3/cmd/helm
 "$bin/helm" version --template '{{.Version}}'; echo

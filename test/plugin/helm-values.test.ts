@@ -5,7 +5,7 @@
 // SHA-256. The in-session render with the real chart is in docs/kubernetes.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix, resolve } from "node:path";
 import { configureAgent } from "../../plugin-agent/config";
@@ -108,10 +108,13 @@ describe("packaging/helm/values-tpm-quote.yaml", () => {
     const mount = mountHolding(side, caPath);
     expect(mount).toBeDefined();
     expect(side.extraVolumes.find((v) => v.name === mount!.name)?.configMap).toBeDefined();
-    // The mounted ConfigMap, stood in for by a directory under the test's root holding a real CA.
+    // The mounted ConfigMap as the kubelet lays it out: the files in a timestamped directory, `..data`
+    // linking to it, and each key a link through `..data`. Only the key's file must be read.
     const local = join(work, "server-root", caPath);
-    mkdirSync(local, { recursive: true });
-    copyFileSync(join(ROOT, "test/fixtures/tpm/ca-root.pem"), join(local, "ek-ca.pem"));
+    mkdirSync(join(local, "..2026_12_01_10_00_00.1"), { recursive: true });
+    copyFileSync(join(ROOT, "test/fixtures/tpm/ca-root.pem"), join(local, "..2026_12_01_10_00_00.1", "ek-ca.pem"));
+    symlinkSync("..2026_12_01_10_00_00.1", join(local, "..data"));
+    symlinkSync("..data/ek-ca.pem", join(local, "ek-ca.pem"));
     const data = pluginDataFromSpire({ ...b, plugin_data: { ...b.plugin_data, ek_ca_path: local } });
     const r = configureServer({ trustDomain: "example.org" }, data);
     expect("notes" in r ? r.notes : []).toEqual([]);

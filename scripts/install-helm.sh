@@ -14,19 +14,14 @@ if [ -x "$bin/helm" ] && [ "$("$bin/helm" version --template '{{.Version}}' 2>/d
   echo "helm $version already in $bin"
   exit 0
 fi
-command -v go >/dev/null || { echo "install-helm: Go is required (go.dev toolchain on PATH)" >&2; exit 1; }
-mkdir -p "$bin"
-cd "$root/tools/helm"
-# Like tools/spire: the proxy refuses `go install pkg@version` outside a module, so a tools module pins helm.
-if ! grep -q "helm.sh/helm/v3 $version" go.mod 2>/dev/null; then
-  go get -tool "helm.sh/helm/v3/cmd/helm@$version"
-fi
+. "$root/scripts/lib/go-tools.sh"
+go_tool_pin "$root/tools/helm" helm.sh/helm/v3 "$version" helm.sh/helm/v3/cmd/helm
 # Stamp what helm's own Makefile stamps with -ldflags: its version, and the Kubernetes version it assumes
 # (`helm template` checks charts' kubeVersion against it): 1.N for the k8s.io/client-go v0.N it is built with.
-k8s_minor=$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
+k8s_minor=$(cd "$root/tools/helm" && go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)
 ldflags="-X helm.sh/helm/v3/internal/version.version=$version"
 for pkg in chartutil lint/rules; do
   ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$k8s_minor"
 done
-GOBIN="$bin" go install -ldflags "$ldflags" helm.sh/helm/v3/cmd/helm
+go_tool_install "$root/tools/helm" "$bin" "$ldflags" helm.sh/helm/v3/cmd/helm
 "$bin/helm" version --template '{{.Version}}'; echo

@@ -1,8 +1,9 @@
 // Renders the `spire` chart of spiffe/helm-charts-hardened with packaging/helm/values-tpm-quote.yaml and
 // checks what SPIRE and Kubernetes would get: the tpm_quote blocks (with each executable's checksum) in the
-// rendered server.conf / agent.conf, and the init container, volumes and mounts in the spire-server and
-// spire-agent pods. The chart is in no package registry, so this is run by hand with a local copy of it
-// (docs/kubernetes.md); `npm test` runs test/plugin/helm-values.test.ts instead.
+// rendered server.conf / agent.conf; the init container, volumes and mounts in the spire-server and
+// spire-agent pods; every rendered object decoded strictly as a Kubernetes API object. The chart is in no
+// package registry, so this is run by hand with a local copy of it (docs/kubernetes.md); `npm test` runs
+// test/plugin/helm-values.test.ts instead.
 //
 //   node scripts/check-helm-render.mjs CHART_DIR [--dir PLUGIN_DIR] [--out DIR]
 //
@@ -12,7 +13,8 @@
 // Prints one line per check; exits 1 when any fails.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,6 +109,14 @@ for (const { chart, exe, conf, workload } of sides) {
     check(`${chart} container: privileged, pod runs as uid 0 (for /dev/tpmrm0)`, main.securityContext?.privileged === true && pod.securityContext?.runAsUser === 0, JSON.stringify([main.securityContext, pod.securityContext]));
   }
 }
+// Every rendered object decoded strictly into Kubernetes' API types (tools/helm/manifest-check).
+const manifests = join(mkdtempSync(join(tmpdir(), "tpmq-helm-render-")), "manifests.yaml");
+writeFileSync(manifests, rendered.stdout);
+const strict = spawnSync("go", ["run", "./manifest-check", manifests], { cwd: join(root, "tools/helm"), encoding: "utf8" });
+const decoded = strict.stdout.split("\n").filter((l) => l.startsWith("ok ")).length;
+const skipped = strict.stdout.split("\n").filter((l) => l.startsWith("skipped ")).length;
+check(`all ${decoded + skipped} rendered objects decode strictly as Kubernetes API objects (${skipped} custom resources skipped)`, strict.status === 0 && decoded > 0, strict.stderr.trim());
+rmSync(dirname(manifests), { recursive: true, force: true });
 if (outDir) writeFileSync(join(outDir, "manifests.yaml"), rendered.stdout);
 console.log(failures === 0 ? "all checks passed" : `${failures} check(s) failed`);
 process.exit(failures === 0 ? 0 : 1);

@@ -41,17 +41,23 @@ const SIDES = [
 
 let work: string;
 let pluginConfigTool: string;
+let manifestCheckTool: string;
 let values: Values;
+
+/** Builds the Go program at tools/<module>/<name> into the test's directory; returns its path. */
+function goBuild(module: string, name: string): string {
+  const out = join(work, name);
+  execFileSync("go", ["build", "-o", out, `./${name}`], { cwd: join(ROOT, "tools", module), stdio: ["ignore", "inherit", "inherit"] });
+  return out;
+}
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "tpmq-helm-values-"));
   values = loadYaml(readFileSync(VALUES, "utf8")) as Values;
-  pluginConfigTool = join(work, "plugin-config");
-  // Builds against the SPIRE module tools/spire pins (first build: about a minute; then Go's cache).
-  execFileSync("go", ["build", "-o", pluginConfigTool, "./plugin-config"], {
-    cwd: join(ROOT, "tools/spire"),
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  // SPIRE's config code from the module tools/spire pins; Kubernetes' API types from the one tools/helm
+  // pins. A fresh machine spends about a minute downloading and compiling them; then Go's caches serve.
+  pluginConfigTool = goBuild("spire", "plugin-config");
+  manifestCheckTool = goBuild("helm", "manifest-check");
 }, 900_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -95,6 +101,28 @@ describe("packaging/helm/values-tpm-quote.yaml", () => {
     expect(spireMount?.readOnly).toBe(true);
     const copied = posix.join(spireMount!.mountPath, posix.relative(initMount!.mountPath, target), exe);
     expect(block(chart).plugin_cmd).toBe(copied);
+  });
+
+  test.each(SIDES)("$chart: the init container, volumes, mounts and security contexts are valid Kubernetes objects", ({ chart }) => {
+    // The values' pieces in the places the chart puts them, in one Pod decoded strictly (a misspelt or
+    // misplaced field fails).
+    const side = values[chart] as Side & { securityContext?: object; podSecurityContext?: object };
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: chart },
+      spec: {
+        securityContext: side.podSecurityContext,
+        initContainers: side.initContainers,
+        containers: [{ name: chart, image: chart, securityContext: side.securityContext, volumeMounts: side.extraVolumeMounts }],
+        volumes: side.extraVolumes,
+      },
+    };
+    const file = join(work, `${chart}-pod.json`);
+    writeFileSync(file, JSON.stringify(pod));
+    const r = spawnSync(manifestCheckTool, [file], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect([r.status, r.stdout]).toEqual([0, `ok Pod ${chart}\n`]);
   });
 
   test.each(SIDES)("$chart: no plugin_checksum committed (the chart refuses to render until the script's is given)", ({ chart }) => {

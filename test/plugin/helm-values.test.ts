@@ -1,8 +1,9 @@
 // packaging/helm/values-tpm-quote.yaml without the chart (no registry carries it, so CI cannot render it):
 // the tpm_quote blocks laid out as the chart renders them (JSON), read by SPIRE v1.13.3's own config code
 // (tools/spire/plugin-config), must give plugin_data our plugins accept; plugin_cmd must be where the
-// init container copies the plugin; and scripts/helm-plugin-checksums.sh must supply each executable's
-// SHA-256. The in-session render with the real chart is in docs/kubernetes.md.
+// init container copies the plugin; the Kubernetes pieces must decode strictly as API objects
+// (tools/helm/manifest-check); and scripts/helm-plugin-checksums.sh must supply each executable's SHA-256.
+// Rendering the real chart is by hand (scripts/check-helm-render.mjs, docs/kubernetes.md).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";

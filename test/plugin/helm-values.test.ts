@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join, posix, resolve } from "node:path";
 import { configureAgent } from "../../plugin-agent/config";
 import { configureServer } from "../../plugin-server/config";
-
-// js-yaml 3 ships no types; only load() is used.
-const { load: loadYaml } = require("js-yaml") as { load(text: string): unknown };
+// js-yaml 3 ships no types: test/types/js-yaml.d.ts declares load().
+import { load as loadYaml } from "js-yaml";
 
 const ROOT = resolve(__dirname, "../..");
 const VALUES = join(ROOT, "packaging/helm/values-tpm-quote.yaml");

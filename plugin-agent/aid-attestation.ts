@@ -1,11 +1,27 @@
 // Agent side of the tpm_quote protocol (docs/protocol.md): the payload at once, then one response per
 // challenge, all evidence read from the local TPM. No verifier ever calls back to this node.
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type AttestationChallenge, type Challenge, encodeChallengeResponse, encodePayload, parseChallenge, type PayloadOrChallengeResponseSchema } from "../proto";
-import { type CallContext, type PluginContext, PluginError, toPluginError } from "../plugin-sdk";
-import { formatPcrSelection, hashAlgId, type HashName, openTpm, pcrSelection, type PcrValues, type TpmClient, type TpmsPcrSelection } from "../tpm";
-import type { AgentConfig } from "./config";
-import { createAgentTelemetry, type AgentTelemetry } from "./telemetry";
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import {
+  type AttestationChallenge,
+  type Challenge,
+  encodeChallengeResponse,
+  encodePayload,
+  parseChallenge,
+  type PayloadOrChallengeResponseSchema,
+} from '../proto';
+import { type CallContext, type PluginContext, PluginError, toPluginError } from '../plugin-sdk';
+import {
+  formatPcrSelection,
+  hashAlgId,
+  type HashName,
+  openTpm,
+  pcrSelection,
+  type PcrValues,
+  type TpmClient,
+  type TpmsPcrSelection,
+} from '../tpm';
+import type { AgentConfig } from './config';
+import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */
 export const PCR_READ_ATTEMPTS = 3;
@@ -53,7 +69,10 @@ function readChallenge(bytes: Uint8Array): { challenge: AttestationChallenge; se
 
 // Banks and indices in order, digests byte for byte.
 function samePcrs(a: PcrValues, b: PcrValues): boolean {
-  const flat = (v: PcrValues) => Object.entries(v).flatMap(([bank, byIndex]) => Object.entries(byIndex ?? {}).map(([i, d]) => `${bank}:${i}:${Buffer.from(d).toString("hex")}`));
+  const flat = (v: PcrValues) =>
+    Object.entries(v).flatMap(([bank, byIndex]) =>
+      Object.entries(byIndex ?? {}).map(([i, d]) => `${bank}:${i}:${Buffer.from(d).toString('hex')}`),
+    );
   const x = flat(a);
   const y = flat(b);
   return x.length === y.length && x.every((s, i) => s === y[i]);
@@ -65,7 +84,11 @@ function samePcrs(a: PcrValues, b: PcrValues): boolean {
  * PCRs and quotes them (re-reading when a PCR changed meanwhile) and sends the response. An unreachable TPM
  * fails the stream with Unavailable naming the transport.
  */
-export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: TpmPool = createTpmPool(), telemetry: AgentTelemetry = createAgentTelemetry(plugin as PluginContext<unknown>)) {
+export function createAidAttestation(
+  plugin: PluginContext<AgentConfig>,
+  pool: TpmPool = createTpmPool(),
+  telemetry: AgentTelemetry = createAgentTelemetry(plugin as PluginContext<unknown>),
+) {
   const log = plugin.logger;
   return async function* aidAttestation(
     challenges: AsyncIterable<Challenge>,
@@ -86,30 +109,42 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
         return result;
       } catch (err) {
         tpmMs += Date.now() - t0;
-        telemetry.record("failure", label, started, tpmMs);
+        telemetry.record('failure', label, started, tpmMs);
         throw tpmFailure(spec, name, err);
       }
     };
 
-    const info = await step("tpm_info", "reading TPM properties", () => tpm.getInfo(o));
-    const ek = await step("ek", "reading the EK", () => tpm.readEk(config.ekAlgorithm, o));
+    const info = await step('tpm_info', 'reading TPM properties', () => tpm.getInfo(o));
+    const ek = await step('ek', 'reading the EK', () => tpm.readEk(config.ekAlgorithm, o));
     // The AK is the EK's child (endorsement hierarchy): quotes then carry the real firmware version.
-    const ak = await step("ak", "loading the AK", () => tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: "ek", ek }));
-    if (ak.created) log.info("created a new attestation key", { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
+    const ak = await step('ak', 'loading the AK', () =>
+      tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: 'ek', ek }),
+    );
+    if (ak.created) log.info('created a new attestation key', { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
     // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
     // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
-    const firmwareVersion1 = info.firmwareVersion.split(".").slice(0, 2).join(".");
+    const firmwareVersion1 = info.firmwareVersion.split('.').slice(0, 2).join('.');
     const payload = encodePayload({
       ekCertificate: ek.certificate ?? new Uint8Array(),
       ekPublic: ek.public.bytes,
       akPublic: ak.public.bytes,
-      tpmInfo: { manufacturer: info.manufacturer, vendor: info.vendor, firmwareVersion: firmwareVersion1, pcrBanks: info.pcrBanks.map((b) => b.hashName) },
+      tpmInfo: {
+        manufacturer: info.manufacturer,
+        vendor: info.vendor,
+        firmwareVersion: firmwareVersion1,
+        pcrBanks: info.pcrBanks.map((b) => b.hashName),
+      },
     });
-    log.debug("sending attestation payload", { tpm: spec, ek_kind: ek.kind, ek_certificate: ek.certificate !== undefined, manufacturer: info.manufacturer });
+    log.debug('sending attestation payload', {
+      tpm: spec,
+      ek_kind: ek.kind,
+      ek_certificate: ek.certificate !== undefined,
+      manufacturer: info.manufacturer,
+    });
     // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
     let waitMs = 0;
     let waitFrom = Date.now();
-    yield { data: { case: "payload", value: payload } };
+    yield { data: { case: 'payload', value: payload } };
 
     for await (const c of challenges) {
       waitMs += Date.now() - waitFrom;
@@ -117,38 +152,50 @@ export function createAidAttestation(plugin: PluginContext<AgentConfig>, pool: T
       try {
         parsed = readChallenge(c.challenge);
       } catch (err) {
-        telemetry.record("failure", "challenge", started, tpmMs);
+        telemetry.record('failure', 'challenge', started, tpmMs);
         throw err;
       }
       const { challenge, selection } = parsed;
 
-      const secret = await step("activate_credential", "activating the credential", () => tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o));
+      const secret = await step('activate_credential', 'activating the credential', () =>
+        tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o),
+      );
       let quote;
       let pcrs;
       for (let attempt = 1; ; attempt++) {
-        const before = await step("pcr_read", "reading PCRs", () => tpm.readPcrs(selection, o));
-        quote = await step("quote", "quoting PCRs", () => tpm.quote(ak, challenge.nonce, selection, o));
-        const after = await step("pcr_read", "reading PCRs", () => tpm.readPcrs(selection, o));
+        const before = await step('pcr_read', 'reading PCRs', () => tpm.readPcrs(selection, o));
+        quote = await step('quote', 'quoting PCRs', () => tpm.quote(ak, challenge.nonce, selection, o));
+        const after = await step('pcr_read', 'reading PCRs', () => tpm.readPcrs(selection, o));
         if (samePcrs(before, after)) {
           pcrs = after;
           break;
         }
         if (attempt >= PCR_READ_ATTEMPTS) {
-          telemetry.record("failure", "pcrs_changing", started, tpmMs);
+          telemetry.record('failure', 'pcrs_changing', started, tpmMs);
           throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
         }
-        log.debug("PCRs changed while quoting; quoting again", { attempt });
+        log.debug('PCRs changed while quoting; quoting again', { attempt });
       }
-      log.info("quote read from the TPM", { tpm: spec, pcrs: formatPcrSelection(selection), ak_algorithm: config.akAlgorithm, ek_kind: ek.kind, tpm_ms: tpmMs, busy_ms: Date.now() - started - waitMs });
+      log.info('quote read from the TPM', {
+        tpm: spec,
+        pcrs: formatPcrSelection(selection),
+        ak_algorithm: config.akAlgorithm,
+        ek_kind: ek.kind,
+        tpm_ms: tpmMs,
+        busy_ms: Date.now() - started - waitMs,
+      });
       const response = encodeChallengeResponse({
         activatedSecret: secret,
         quoteAttest: quote.attest.bytes,
         quoteSignature: quote.signature.bytes,
-        pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({ bank, values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })) })),
+        pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({
+          bank,
+          values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })),
+        })),
       });
       // Counted before yielding: SPIRE cancels the stream once the server has answered.
-      telemetry.record("success", "none", started, tpmMs);
-      yield { data: { case: "challengeResponse", value: response } };
+      telemetry.record('success', 'none', started, tpmMs);
+      yield { data: { case: 'challengeResponse', value: response } };
       waitFrom = Date.now();
     }
   };

@@ -1,10 +1,10 @@
 // The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
 // error-collecting builder for both Configure and Validate.
-import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from "../plugin-sdk";
-import { DEFAULT_TRANSPORT, parseTransportSpec } from "../tpm";
+import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from '../plugin-sdk';
+import { DEFAULT_TRANSPORT, parseTransportSpec } from '../tpm';
 
 /** Where the AK is kept when ak_data_dir is not set. */
-export const DEFAULT_AK_DATA_DIR = "/var/lib/spire/agent/tpm_quote";
+export const DEFAULT_AK_DATA_DIR = '/var/lib/spire/agent/tpm_quote';
 
 /** The declared keys of the agent plugin (docs/plugin-agent.md's table is generated from this). */
 export const agentConfigSchema = defineConfig({
@@ -18,20 +18,28 @@ export const agentConfigSchema = defineConfig({
         return `expected "device:<path>", "swtpm:host=<h>,port=<p>" or "swtpm:path=<socket>", got ${JSON.stringify(spec.slice(0, 60))} (${(err as Error).message})`;
       }
     })
-    .describe('How to reach the TPM: `device:/dev/tpmrm0` (kernel resource manager), `device:/dev/tpm0`, `swtpm:host=127.0.0.1,port=2321` or `swtpm:path=/run/swtpm.sock`.'),
-  ek_algorithm: enumOf(["auto", "rsa", "ecc"])
-    .default("auto")
-    .describe("Which EK to use: `auto` (the first with a certificate in NV: RSA-2048, then ECC P-256, then ECC P-384), `rsa` or `ecc`."),
-  ak_algorithm: enumOf(["rsa", "ecc"])
-    .default("rsa")
-    .describe("The AK: `rsa` (RSA-2048, RSASSA-SHA256) or `ecc` (NIST P-256, ECDSA-SHA256)."),
+    .describe(
+      'How to reach the TPM: `device:/dev/tpmrm0` (kernel resource manager), `device:/dev/tpm0`, `swtpm:host=127.0.0.1,port=2321` or `swtpm:path=/run/swtpm.sock`.',
+    ),
+  ek_algorithm: enumOf(['auto', 'rsa', 'ecc'])
+    .default('auto')
+    .describe(
+      'Which EK to use: `auto` (the first with a certificate in NV: RSA-2048, then ECC P-256, then ECC P-384), `rsa` or `ecc`.',
+    ),
+  ak_algorithm: enumOf(['rsa', 'ecc'])
+    .default('rsa')
+    .describe('The AK: `rsa` (RSA-2048, RSASSA-SHA256) or `ecc` (NIST P-256, ECDSA-SHA256).'),
   ak_data_dir: string()
     .default(DEFAULT_AK_DATA_DIR)
-    .check((dir) => (dir.startsWith("/") ? undefined : `expected an absolute directory path, got ${JSON.stringify(dir.slice(0, 60))}`))
-    .describe("Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts."),
-  log_level: enumOf(["trace", "debug", "info", "warn", "error"])
+    .check((dir) =>
+      dir.startsWith('/') ? undefined : `expected an absolute directory path, got ${JSON.stringify(dir.slice(0, 60))}`,
+    )
+    .describe(
+      'Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts.',
+    ),
+  log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
-    .describe("Plugin log level; SPIRE filters further by its own log_level."),
+    .describe('Plugin log level; SPIRE filters further by its own log_level.'),
 });
 
 /** Parsed agent configuration. */
@@ -39,8 +47,8 @@ export interface AgentConfig {
   trustDomain: string;
   logLevel?: LogLevel;
   tpm: string;
-  ekAlgorithm: ConfigOf<typeof agentConfigSchema>["ek_algorithm"];
-  akAlgorithm: ConfigOf<typeof agentConfigSchema>["ak_algorithm"];
+  ekAlgorithm: ConfigOf<typeof agentConfigSchema>['ek_algorithm'];
+  akAlgorithm: ConfigOf<typeof agentConfigSchema>['ak_algorithm'];
   akDataDir: string;
 }
 

@@ -1,11 +1,11 @@
 // spire-agent NodeAttestor "tpm_quote": serve only.
-import { AgentNodeAttestor } from "../proto";
-import { serve } from "../plugin-sdk";
-import { createAidAttestation } from "./aid-attestation";
-import { configureAgent } from "./config";
+import { AgentNodeAttestor } from '../proto';
+import { serve } from '../plugin-sdk';
+import { createAidAttestation } from './aid-attestation';
+import { configureAgent } from './config';
 
 void serve({
-  pluginType: "NodeAttestor",
+  pluginType: 'NodeAttestor',
   service: AgentNodeAttestor,
   configure: configureAgent,
   onConfigured: ({ config }, plugin) => {

@@ -1,4 +1,4 @@
-import { PluginError } from "./plugin-error";
+import { PluginError } from './plugin-error';
 
 /** What SPIRE tells every plugin about itself in Configure/Validate. */
 export interface CoreConfig {
@@ -32,7 +32,7 @@ export interface ConfigHolder<C> {
 }
 
 function run<C>(hook: ConfigureHook<C>, core: CoreConfig, hcl: string): ConfigResult<C> {
-  if (!core.trustDomain) return { notes: ["trust_domain: missing from the core configuration SPIRE sent"] };
+  if (!core.trustDomain) return { notes: ['trust_domain: missing from the core configuration SPIRE sent'] };
   try {
     return hook(core, hcl);
   } catch (err) {
@@ -46,17 +46,17 @@ export function createConfigHolder<C>(hook: ConfigureHook<C>): ConfigHolder<C> {
   let state: Configured<C> | undefined;
   return {
     current() {
-      if (!state) throw PluginError.failedPrecondition("not configured");
+      if (!state) throw PluginError.failedPrecondition('not configured');
       return state;
     },
     validate(core, hcl) {
       const result = run(hook, core, hcl);
-      return "config" in result ? { valid: true, notes: [] } : { valid: false, notes: result.notes };
+      return 'config' in result ? { valid: true, notes: [] } : { valid: false, notes: result.notes };
     },
     configure(core, hcl) {
       const result = run(hook, core, hcl);
-      if (!("config" in result)) {
-        throw PluginError.invalidArgument(`invalid configuration: ${result.notes.join("; ")}`);
+      if (!('config' in result)) {
+        throw PluginError.invalidArgument(`invalid configuration: ${result.notes.join('; ')}`);
       }
       const next: Configured<C> = { core: { ...core }, config: result.config };
       state = next; // one reference swap: attestations in flight keep the snapshot they took

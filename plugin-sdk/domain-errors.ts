@@ -2,20 +2,20 @@
 // none of those errors (arrows point down): each carries a `failureClass` that says which row of the table it
 // is, and this file reads that property structurally. The errors in tpm/, verifier-client/ and proto/
 // declare it; test/unit/plugin-sdk/domain-errors.test.ts checks each one is a ClassifiedError.
-import { Code, PluginError } from "./plugin-error";
+import { Code, PluginError } from './plugin-error';
 
 /** Which row of the code table a domain error is. */
 export type FailureClass =
   /** Input that does not parse or breaks the protocol: InvalidArgument. */
-  | "malformed"
+  | 'malformed'
   /** A failed proof (signature, nonce, PCR, EK chain, activation, verifier verdict): PermissionDenied. */
-  | "denied"
+  | 'denied'
   /** The TPM answered with an error code: FailedPrecondition, "TPM <tpm> refused <message>". */
-  | "tpm_refused"
+  | 'tpm_refused'
   /** The TPM's answer did not decode: Unavailable, "TPM <tpm> sent a malformed response: <message>". */
-  | "tpm_bad_response"
+  | 'tpm_bad_response'
   /** The TPM or the verifier could not be reached or gave no verdict: Unavailable. */
-  | "unavailable";
+  | 'unavailable';
 
 /** The one code table. */
 const CODES: Readonly<Record<FailureClass, Code>> = {
@@ -45,7 +45,7 @@ export interface DomainErrorContext {
 function classified(err: unknown): ClassifiedError | undefined {
   if (!(err instanceof Error)) return undefined;
   const c = (err as Partial<ClassifiedError>).failureClass;
-  return typeof c === "string" && Object.prototype.hasOwnProperty.call(CODES, c) ? (err as ClassifiedError) : undefined;
+  return typeof c === 'string' && Object.prototype.hasOwnProperty.call(CODES, c) ? (err as ClassifiedError) : undefined;
 }
 
 /** The gRPC code and the detail (what the error itself says, made to read in a message) of a thrown value. */
@@ -53,10 +53,15 @@ function classify(err: unknown, tpm: string): { code: Code; detail: string } {
   const e = classified(err);
   if (e) {
     const said = e.failureDetail ?? e.message;
-    const detail = e.failureClass === "tpm_refused" ? `TPM ${tpm} refused ${said}` : e.failureClass === "tpm_bad_response" ? `TPM ${tpm} sent a malformed response: ${said}` : said;
+    const detail =
+      e.failureClass === 'tpm_refused'
+        ? `TPM ${tpm} refused ${said}`
+        : e.failureClass === 'tpm_bad_response'
+          ? `TPM ${tpm} sent a malformed response: ${said}`
+          : said;
     return { code: CODES[e.failureClass], detail };
   }
-  if ((err as Error)?.name === "AbortError") return { code: Code.UNAVAILABLE, detail: "cancelled" };
+  if ((err as Error)?.name === 'AbortError') return { code: Code.UNAVAILABLE, detail: 'cancelled' };
   return { code: Code.INTERNAL, detail: (err as Error)?.message ?? String(err) };
 }
 
@@ -68,6 +73,6 @@ function classify(err: unknown, tpm: string): { code: Code; detail: string } {
  */
 export function toPluginError(err: unknown, context: DomainErrorContext = {}): PluginError {
   if (err instanceof PluginError) return err;
-  const { code, detail } = classify(err, context.tpm ?? "");
+  const { code, detail } = classify(err, context.tpm ?? '');
   return new PluginError(code, context.message ? context.message(code, detail) : detail, { cause: err });
 }

@@ -1,8 +1,8 @@
 // The one adapter between protobuf-es v2 service descriptors and @grpc/grpc-js:
 // it builds grpc-js service definitions (binary protobuf via toBinary/fromBinary)
 // and exposes both server handlers and client calls as promises / async iterables.
-import { addAbortSignal, type Readable, type Writable } from "node:stream";
-import * as grpc from "@grpc/grpc-js";
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
 import {
   create,
   fromBinary,
@@ -12,8 +12,8 @@ import {
   type DescService,
   type MessageInitShape,
   type MessageShape,
-} from "@bufbuild/protobuf";
-import { toGrpcStatus } from "./plugin-error";
+} from '@bufbuild/protobuf';
+import { toGrpcStatus } from './plugin-error';
 
 /** Per-call context handed to server handlers. */
 export interface CallContext {
@@ -24,23 +24,23 @@ export interface CallContext {
   readonly metadata: grpc.Metadata;
 }
 
-type In<M extends DescMethod> = MessageShape<M["input"]>;
-type InInit<M extends DescMethod> = MessageInitShape<M["input"]>;
-type Out<M extends DescMethod> = MessageShape<M["output"]>;
-type OutInit<M extends DescMethod> = MessageInitShape<M["output"]>;
+type In<M extends DescMethod> = MessageShape<M['input']>;
+type InInit<M extends DescMethod> = MessageInitShape<M['input']>;
+type Out<M extends DescMethod> = MessageShape<M['output']>;
+type OutInit<M extends DescMethod> = MessageInitShape<M['output']>;
 
 /** A server handler, shaped by the method kind. */
-export type MethodImpl<M extends DescMethod> = M["methodKind"] extends "unary"
+export type MethodImpl<M extends DescMethod> = M['methodKind'] extends 'unary'
   ? (request: In<M>, ctx: CallContext) => Promise<OutInit<M>>
-  : M["methodKind"] extends "server_streaming"
+  : M['methodKind'] extends 'server_streaming'
     ? (request: In<M>, ctx: CallContext) => AsyncIterable<OutInit<M>>
-    : M["methodKind"] extends "client_streaming"
+    : M['methodKind'] extends 'client_streaming'
       ? (requests: AsyncIterable<In<M>>, ctx: CallContext) => Promise<OutInit<M>>
       : (requests: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>;
 
 /** Implementation of every method of a service, keyed by the method's localName. */
 export type ServiceImpl<S extends DescService> = {
-  [K in keyof S["method"]]: S["method"][K] extends DescMethod ? MethodImpl<S["method"][K]> : never;
+  [K in keyof S['method']]: S['method'][K] extends DescMethod ? MethodImpl<S['method'][K]> : never;
 };
 
 /** Options for calls made through a client. */
@@ -51,17 +51,17 @@ export interface CallOptions {
 }
 
 /** A client method, shaped by the method kind. */
-export type MethodClient<M extends DescMethod> = M["methodKind"] extends "unary"
+export type MethodClient<M extends DescMethod> = M['methodKind'] extends 'unary'
   ? (request: InInit<M>, options?: CallOptions) => Promise<Out<M>>
-  : M["methodKind"] extends "server_streaming"
+  : M['methodKind'] extends 'server_streaming'
     ? (request: InInit<M>, options?: CallOptions) => AsyncIterable<Out<M>>
-    : M["methodKind"] extends "client_streaming"
+    : M['methodKind'] extends 'client_streaming'
       ? (requests: AsyncIterable<InInit<M>>, options?: CallOptions) => Promise<Out<M>>
       : (requests: AsyncIterable<InInit<M>>, options?: CallOptions) => AsyncIterable<Out<M>>;
 
 /** A typed client for every method of a service, keyed by localName. */
 export type ServiceClient<S extends DescService> = {
-  [K in keyof S["method"]]: S["method"][K] extends DescMethod ? MethodClient<S["method"][K]> : never;
+  [K in keyof S['method']]: S['method'][K] extends DescMethod ? MethodClient<S['method'][K]> : never;
 };
 
 function codec(schema: DescMessage) {
@@ -84,8 +84,8 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
     const output = codec(method.output);
     def[method.localName] = {
       path: methodPath(method),
-      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: input.serialize,
       requestDeserialize: input.deserialize,
       responseSerialize: output.serialize,
@@ -99,10 +99,13 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
 /** Called with every error a handler throws, before it becomes a status. */
 export type ErrorObserver = (method: string, err: unknown) => void;
 
-function contextFor(call: { on(event: "cancelled", listener: () => void): unknown; metadata: grpc.Metadata }, method: string): { ctx: CallContext; abort: () => void } {
+function contextFor(
+  call: { on(event: 'cancelled', listener: () => void): unknown; metadata: grpc.Metadata },
+  method: string,
+): { ctx: CallContext; abort: () => void } {
   const controller = new AbortController();
   const abort = () => controller.abort();
-  call.on("cancelled", abort);
+  call.on('cancelled', abort);
   return { ctx: { signal: controller.signal, method, metadata: call.metadata }, abort };
 }
 
@@ -113,7 +116,10 @@ function contextFor(call: { on(event: "cancelled", listener: () => void): unknow
  */
 function incoming<T>(stream: Readable, signal: AbortSignal): AsyncIterable<T> {
   addAbortSignal(signal, stream);
-  return { [Symbol.asyncIterator]: () => stream.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<T> };
+  return {
+    [Symbol.asyncIterator]: () =>
+      stream.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<T>,
+  };
 }
 
 async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {
@@ -122,12 +128,12 @@ async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal
     if (!call.write(message)) {
       await new Promise<void>((resolve) => {
         const done = () => {
-          call.off("drain", done);
-          signal.removeEventListener("abort", done);
+          call.off('drain', done);
+          signal.removeEventListener('abort', done);
           resolve();
         };
-        call.once("drain", done);
-        signal.addEventListener("abort", done, { once: true });
+        call.once('drain', done);
+        signal.addEventListener('abort', done, { once: true });
       });
     }
   }
@@ -147,15 +153,18 @@ export function grpcHandlers<S extends DescService>(
   const table = impl as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const method of service.methods) {
     const fn = table[method.localName];
-    if (typeof fn !== "function") throw new Error(`no implementation for ${methodPath(method)}`);
+    if (typeof fn !== 'function') throw new Error(`no implementation for ${methodPath(method)}`);
     const path = methodPath(method);
     const fail = (err: unknown) => {
       onError(path, err);
       return toGrpcStatus(err);
     };
     switch (method.methodKind) {
-      case "unary":
-        handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      case 'unary':
+        handlers[method.localName] = (
+          call: grpc.ServerUnaryCall<unknown, unknown>,
+          callback: grpc.sendUnaryData<unknown>,
+        ) => {
           const { ctx } = contextFor(call, path);
           Promise.resolve()
             .then(() => fn.call(impl, call.request, ctx) as Promise<unknown>)
@@ -165,8 +174,11 @@ export function grpcHandlers<S extends DescService>(
             );
         };
         break;
-      case "client_streaming":
-        handlers[method.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      case 'client_streaming':
+        handlers[method.localName] = (
+          call: grpc.ServerReadableStream<unknown, unknown>,
+          callback: grpc.sendUnaryData<unknown>,
+        ) => {
           const { ctx } = contextFor(call, path);
           Promise.resolve()
             .then(() => fn.call(impl, incoming(call, ctx.signal), ctx) as Promise<unknown>)
@@ -178,13 +190,15 @@ export function grpcHandlers<S extends DescService>(
             );
         };
         break;
-      case "server_streaming":
-      case "bidi_streaming":
-        handlers[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
+      case 'server_streaming':
+      case 'bidi_streaming':
+        handlers[method.localName] = (
+          call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+        ) => {
           const { ctx } = contextFor(call, path);
           const run = async () => {
             const source =
-              method.methodKind === "server_streaming"
+              method.methodKind === 'server_streaming'
                 ? fn.call(impl, (call as grpc.ServerWritableStream<unknown, unknown>).request, ctx)
                 : fn.call(impl, incoming(call as grpc.ServerDuplexStream<unknown, unknown>, ctx.signal), ctx);
             await writeAll(call, source as AsyncIterable<unknown>, ctx.signal);
@@ -194,7 +208,7 @@ export function grpcHandlers<S extends DescService>(
               if (!ctx.signal.aborted) call.end();
             },
             (err) => {
-              if (!ctx.signal.aborted) call.emit("error", fail(err));
+              if (!ctx.signal.aborted) call.emit('error', fail(err));
             },
           );
         };
@@ -216,15 +230,15 @@ export function addService<S extends DescService>(
 
 /** Default channel options: go-plugin's host uses authority "unused" and no size limit. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  "grpc.default_authority": "unused",
-  "grpc.max_receive_message_length": -1,
-  "grpc.max_send_message_length": -1,
+  'grpc.default_authority': 'unused',
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
 };
 
 /** A grpc-js target for a go-plugin ConnInfo network/address pair. */
 export function grpcTarget(network: string, address: string): string {
-  if (network === "unix") return `unix:${address}`;
-  if (network === "tcp") return address;
+  if (network === 'unix') return `unix:${address}`;
+  if (network === 'tcp') return address;
   throw new Error(`unsupported network ${JSON.stringify(network)}`);
 }
 
@@ -235,13 +249,13 @@ function callOptions(options?: CallOptions): grpc.CallOptions {
 function cancelOn(signal: AbortSignal | undefined, call: { cancel(): void }): void {
   if (!signal) return;
   if (signal.aborted) call.cancel();
-  else signal.addEventListener("abort", () => call.cancel(), { once: true });
+  else signal.addEventListener('abort', () => call.cancel(), { once: true });
 }
 
 async function pump(call: grpc.ClientWritableStream<unknown>, requests: AsyncIterable<unknown>): Promise<void> {
   try {
     for await (const request of requests) {
-      if (!call.write(request)) await new Promise((resolve) => call.once("drain", resolve));
+      if (!call.write(request)) await new Promise((resolve) => call.once('drain', resolve));
     }
     call.end();
   } catch {
@@ -260,35 +274,59 @@ export function createServiceClient<S extends DescService>(service: S, client: g
     const input = codec(method.input);
     const output = codec(method.output);
     switch (method.methodKind) {
-      case "unary":
+      case 'unary':
         out[method.localName] = (request: unknown, options?: CallOptions) =>
           new Promise((resolve, reject) => {
-            const call = client.makeUnaryRequest(path, input.serialize, output.deserialize, request, new grpc.Metadata(), callOptions(options), (err, response) =>
-              err ? reject(err) : resolve(response),
+            const call = client.makeUnaryRequest(
+              path,
+              input.serialize,
+              output.deserialize,
+              request,
+              new grpc.Metadata(),
+              callOptions(options),
+              (err, response) => (err ? reject(err) : resolve(response)),
             );
             cancelOn(options?.signal, call);
           });
         break;
-      case "server_streaming":
+      case 'server_streaming':
         out[method.localName] = (request: unknown, options?: CallOptions) => {
-          const call = client.makeServerStreamRequest(path, input.serialize, output.deserialize, request, new grpc.Metadata(), callOptions(options));
+          const call = client.makeServerStreamRequest(
+            path,
+            input.serialize,
+            output.deserialize,
+            request,
+            new grpc.Metadata(),
+            callOptions(options),
+          );
           cancelOn(options?.signal, call);
           return call as AsyncIterable<unknown>;
         };
         break;
-      case "client_streaming":
+      case 'client_streaming':
         out[method.localName] = (requests: AsyncIterable<unknown>, options?: CallOptions) =>
           new Promise((resolve, reject) => {
-            const call = client.makeClientStreamRequest(path, input.serialize, output.deserialize, new grpc.Metadata(), callOptions(options), (err, response) =>
-              err ? reject(err) : resolve(response),
+            const call = client.makeClientStreamRequest(
+              path,
+              input.serialize,
+              output.deserialize,
+              new grpc.Metadata(),
+              callOptions(options),
+              (err, response) => (err ? reject(err) : resolve(response)),
             );
             cancelOn(options?.signal, call);
             void pump(call, requests);
           });
         break;
-      case "bidi_streaming":
+      case 'bidi_streaming':
         out[method.localName] = (requests: AsyncIterable<unknown>, options?: CallOptions) => {
-          const call = client.makeBidiStreamRequest(path, input.serialize, output.deserialize, new grpc.Metadata(), callOptions(options));
+          const call = client.makeBidiStreamRequest(
+            path,
+            input.serialize,
+            output.deserialize,
+            new grpc.Metadata(),
+            callOptions(options),
+          );
           cancelOn(options?.signal, call);
           void pump(call, requests);
           return call as AsyncIterable<unknown>;

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** go-plugin's core protocol version and the app protocol version SPIRE uses. */
 export const CORE_PROTOCOL_VERSION = 1;
@@ -8,7 +8,7 @@ export const APP_PROTOCOL_VERSION = 1;
 
 /** Why the executable refuses to start; printed to stderr by serve(), which then exits 1. */
 export class HandshakeRefused extends Error {
-  override readonly name = "HandshakeRefused";
+  override readonly name = 'HandshakeRefused';
 }
 
 /**
@@ -27,13 +27,22 @@ export function checkHost(pluginType: string, env: NodeJS.ProcessEnv = process.e
     );
   }
   const versions = env.PLUGIN_PROTOCOL_VERSIONS;
-  if (versions !== undefined && versions !== "" && !versions.split(",").map((v) => v.trim()).includes(String(APP_PROTOCOL_VERSION))) {
+  if (
+    versions !== undefined &&
+    versions !== '' &&
+    !versions
+      .split(',')
+      .map((v) => v.trim())
+      .includes(String(APP_PROTOCOL_VERSION))
+  ) {
     throw new HandshakeRefused(
       `plugin host offers protocol versions ${JSON.stringify(versions)}; this plugin speaks only version ${APP_PROTOCOL_VERSION}`,
     );
   }
   if (env.PLUGIN_CLIENT_CERT) {
-    throw new HandshakeRefused("plugin host asked for AutoMTLS (PLUGIN_CLIENT_CERT set); this plugin supports only plaintext gRPC over a private unix socket");
+    throw new HandshakeRefused(
+      'plugin host asked for AutoMTLS (PLUGIN_CLIENT_CERT set); this plugin supports only plaintext gRPC over a private unix socket',
+    );
   }
 }
 
@@ -54,11 +63,13 @@ const MAX_SOCKET_PATH = 107;
  */
 export function createSocketDir(env: NodeJS.ProcessEnv = process.env): SocketDir {
   const base = resolve(env.PLUGIN_UNIX_SOCKET_DIR || tmpdir());
-  const dir = mkdtempSync(join(base, "plugin"));
-  const socketPath = join(dir, "plugin.sock");
+  const dir = mkdtempSync(join(base, 'plugin'));
+  const socketPath = join(dir, 'plugin.sock');
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     rmSync(dir, { recursive: true, force: true });
-    throw new HandshakeRefused(`unix socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; set PLUGIN_UNIX_SOCKET_DIR to a shorter directory`);
+    throw new HandshakeRefused(
+      `unix socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; set PLUGIN_UNIX_SOCKET_DIR to a shorter directory`,
+    );
   }
   return {
     dir,

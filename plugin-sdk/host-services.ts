@@ -1,8 +1,8 @@
-import type { DescService } from "@bufbuild/protobuf";
-import type { Client } from "@grpc/grpc-js";
-import type { ConnInfo } from "../proto/gen/plugin/grpc_broker_pb";
-import { createServiceClient, dialInsecure, grpcTarget, type ServiceClient } from "./grpc-adapter";
-import { PluginError } from "./plugin-error";
+import type { DescService } from '@bufbuild/protobuf';
+import type { Client } from '@grpc/grpc-js';
+import type { ConnInfo } from '../proto/gen/plugin/grpc_broker_pb';
+import { createServiceClient, dialInsecure, grpcTarget, type ServiceClient } from './grpc-adapter';
+import { PluginError } from './plugin-error';
 
 /** go-plugin broker id under which SPIRE serves its host services. */
 export const HOST_SERVICES_BROKER_ID = 1;
@@ -51,8 +51,15 @@ export function createBrokerState(): BrokerState {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const list = waiters.get(serviceId) ?? [];
-        waiters.set(serviceId, list.filter((w) => w !== onInfo));
-        reject(PluginError.unavailable(`go-plugin broker: no connection info for service ${serviceId} within ${timeoutMs} ms`));
+        waiters.set(
+          serviceId,
+          list.filter((w) => w !== onInfo),
+        );
+        reject(
+          PluginError.unavailable(
+            `go-plugin broker: no connection info for service ${serviceId} within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       timer.unref();
       const onInfo = (info: ConnInfo) => {

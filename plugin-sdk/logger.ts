@@ -1,12 +1,12 @@
-import { Writable } from "node:stream";
-import winston from "winston";
+import { Writable } from 'node:stream';
+import winston from 'winston';
 
 /** hclog levels, most to least severe (winston numbering: lower = more severe). */
 export const LOG_LEVELS = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 export type LogLevel = keyof typeof LOG_LEVELS;
 
 /** Environment variable that sets the initial log level (default "debug"; the host filters further). */
-export const LOG_LEVEL_ENV = "TPM_QUOTE_LOG_LEVEL";
+export const LOG_LEVEL_ENV = 'TPM_QUOTE_LOG_LEVEL';
 
 /** Structured fields attached to a log line; they become fields in SPIRE's log. */
 export type LogFields = Record<string, unknown>;
@@ -24,14 +24,14 @@ export interface Logger {
   readonly level: LogLevel;
 }
 
-const RESERVED = new Set(["@level", "@message", "@timestamp", "@module"]);
+const RESERVED = new Set(['@level', '@message', '@timestamp', '@module']);
 
 /** go-plugin reads plugin stderr in 64 KiB lines; stay well below (JSON escapes can grow UTF-8). */
 export const MAX_LINE_CHARS = 16 * 1024;
 
 /** True when `value` names a log level. */
 export function isLogLevel(value: unknown): value is LogLevel {
-  return typeof value === "string" && Object.prototype.hasOwnProperty.call(LOG_LEVELS, value);
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(LOG_LEVELS, value);
 }
 
 /**
@@ -46,8 +46,8 @@ export function formatHclogTimestamp(date: Date): string {
 /** Makes a field value JSON-safe: errors become their message, bigints decimal strings. */
 function fieldValue(value: unknown): unknown {
   if (value instanceof Error) return value.message;
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   return value;
 }
 
@@ -63,11 +63,11 @@ export function formatHclogLine(entry: {
   fields?: LogFields;
 }): string {
   const out: Record<string, unknown> = {
-    "@level": entry.level,
-    "@message": entry.message,
-    "@timestamp": formatHclogTimestamp(entry.time ?? new Date()),
+    '@level': entry.level,
+    '@message': entry.message,
+    '@timestamp': formatHclogTimestamp(entry.time ?? new Date()),
   };
-  if (entry.module) out["@module"] = entry.module;
+  if (entry.module) out['@module'] = entry.module;
   for (const [key, value] of Object.entries(entry.fields ?? {})) {
     if (RESERVED.has(key) || value === undefined) continue;
     out[key] = fieldValue(value);
@@ -77,15 +77,18 @@ export function formatHclogLine(entry: {
   // go-plugin splits longer stderr lines, which turns the JSON into raw text in SPIRE's log:
   // keep the line parseable by shortening the message and dropping the fields.
   return JSON.stringify({
-    "@level": out["@level"],
-    "@message": `${entry.message.slice(0, 1024)}${entry.message.length > 1024 ? "..." : ""}`,
-    "@timestamp": out["@timestamp"],
-    ...(entry.module ? { "@module": entry.module } : {}),
-    log_truncated: `line of ${line.length} characters exceeded ${MAX_LINE_CHARS}; fields dropped: ${Object.keys(out).filter((k) => !RESERVED.has(k)).join(",").slice(0, 1024)}`,
+    '@level': out['@level'],
+    '@message': `${entry.message.slice(0, 1024)}${entry.message.length > 1024 ? '...' : ''}`,
+    '@timestamp': out['@timestamp'],
+    ...(entry.module ? { '@module': entry.module } : {}),
+    log_truncated: `line of ${line.length} characters exceeded ${MAX_LINE_CHARS}; fields dropped: ${Object.keys(out)
+      .filter((k) => !RESERVED.has(k))
+      .join(',')
+      .slice(0, 1024)}`,
   });
 }
 
-const SYMBOL_KEYS = new Set(["level", "message", "module", "splat"]);
+const SYMBOL_KEYS = new Set(['level', 'message', 'module', 'splat']);
 
 const hclogFormat = winston.format((info) => {
   const fields: LogFields = {};
@@ -95,10 +98,10 @@ const hclogFormat = winston.format((info) => {
   const line = formatHclogLine({
     level: info.level as LogLevel,
     message: String(info.message),
-    module: typeof info.module === "string" ? info.module : undefined,
+    module: typeof info.module === 'string' ? info.module : undefined,
     fields,
   });
-  (info as Record<symbol, unknown>)[Symbol.for("message")] = line;
+  (info as Record<symbol, unknown>)[Symbol.for('message')] = line;
   return info;
 });
 
@@ -115,7 +118,7 @@ export interface LoggerOptions {
 /** Creates a winston-backed logger writing hclog JSON lines (default: to stderr). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const envLevel = process.env[LOG_LEVEL_ENV];
-  const level: LogLevel = options.level ?? (isLogLevel(envLevel) ? envLevel : "debug");
+  const level: LogLevel = options.level ?? (isLogLevel(envLevel) ? envLevel : 'debug');
   const w = winston.createLogger({
     levels: LOG_LEVELS,
     level,
@@ -131,11 +134,11 @@ function wrap(w: winston.Logger, module: string | undefined): Logger {
     w.log({ ...(fields ?? {}), level, message, ...(module ? { module } : {}) });
   };
   return {
-    error: log("error"),
-    warn: log("warn"),
-    info: log("info"),
-    debug: log("debug"),
-    trace: log("trace"),
+    error: log('error'),
+    warn: log('warn'),
+    info: log('info'),
+    debug: log('debug'),
+    trace: log('trace'),
     child: (name) => wrap(w, module ? `${module}.${name}` : name),
     setLevel: (level) => {
       w.level = level;

@@ -1,8 +1,8 @@
 // Plugin telemetry through SPIRE's Metrics host service, fire and forget: an absent or slow host service never
 // delays or fails the RPC that reports.
-import { Metrics } from "../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
-import type { CallOptions, ServiceClient } from "./grpc-adapter";
-import type { PluginContext } from "./serve";
+import { Metrics } from '../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb';
+import type { CallOptions, ServiceClient } from './grpc-adapter';
+import type { PluginContext } from './serve';
 
 /** How long to wait for the host service, and for each call. */
 const WAIT_MS = 2_000;
@@ -24,7 +24,7 @@ export interface MetricsEmitter {
  */
 export function createMetricsEmitter(plugin: PluginContext<unknown>): MetricsEmitter {
   let warned = false;
-  const send = async (calls: Parameters<MetricsEmitter["emit"]>[0]) => {
+  const send = async (calls: Parameters<MetricsEmitter['emit']>[0]) => {
     if (plugin.hostServices.names.length > 0 && !plugin.hostServices.offers(Metrics)) return;
     const metrics = await plugin.hostServices.client(Metrics, { timeoutMs: WAIT_MS });
     await Promise.all(calls(metrics, { timeoutMs: WAIT_MS }));
@@ -34,7 +34,7 @@ export function createMetricsEmitter(plugin: PluginContext<unknown>): MetricsEmi
       send(calls).catch((err) => {
         if (warned) return;
         warned = true;
-        plugin.logger.debug("telemetry not sent (Metrics host service unavailable)", { error: (err as Error).message });
+        plugin.logger.debug('telemetry not sent (Metrics host service unavailable)', { error: (err as Error).message });
       });
     },
   };

@@ -1,4 +1,4 @@
-import { status as GrpcStatus, Metadata, type StatusObject } from "@grpc/grpc-js";
+import { status as GrpcStatus, Metadata, type StatusObject } from '@grpc/grpc-js';
 
 /** gRPC status codes, re-exported so plugin code need not import grpc-js. */
 export const Code = GrpcStatus;
@@ -11,7 +11,7 @@ export type Code = GrpcStatus;
  * never contains a stack trace.
  */
 export class PluginError extends Error {
-  override readonly name = "PluginError";
+  override readonly name = 'PluginError';
   readonly code: Code;
 
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
@@ -47,7 +47,7 @@ export class PluginError extends Error {
 
 /** The first line of a message, so multi-line text (e.g. a stack) never reaches the wire. */
 function firstLine(text: string): string {
-  const i = text.indexOf("\n");
+  const i = text.indexOf('\n');
   return i < 0 ? text : text.slice(0, i);
 }
 
@@ -64,7 +64,7 @@ export function toGrpcStatus(err: unknown): StatusObject {
   const message = err instanceof Error ? err.message : String(err);
   return {
     code: Code.INTERNAL,
-    details: `internal error: ${firstLine(message) || "unknown"}`,
+    details: `internal error: ${firstLine(message) || 'unknown'}`,
     metadata: new Metadata(),
   };
 }

@@ -1,18 +1,18 @@
-import * as grpc from "@grpc/grpc-js";
-import type { DescService } from "@bufbuild/protobuf";
-import { GRPCBroker, type ConnInfo } from "../proto/gen/plugin/grpc_broker_pb";
-import { GRPCController } from "../proto/gen/plugin/grpc_controller_pb";
-import { GRPCStdio } from "../proto/gen/plugin/grpc_stdio_pb";
-import { Health, HealthCheckResponse_ServingStatus } from "../proto/gen/grpc/health/v1/health_pb";
-import { Init } from "../proto/gen/spire/service/private/init/v1/init_pb";
-import { Config } from "../proto/gen/spire/service/common/config/v1/config_pb";
-import { addService, type CallContext, type ServiceImpl } from "./grpc-adapter";
-import { checkHost, createSocketDir, handshakeLine, HandshakeRefused, type SocketDir } from "./handshake";
-import { createBrokerState, type HostServices } from "./host-services";
-import { createConfigHolder, type ConfigureHook, type Configured } from "./config-service";
-import { createLogger, type Logger } from "./logger";
-import { PluginError } from "./plugin-error";
-import { installStdoutGuard, writeHandshakeLine } from "./stdout-guard";
+import * as grpc from '@grpc/grpc-js';
+import type { DescService } from '@bufbuild/protobuf';
+import { GRPCBroker, type ConnInfo } from '../proto/gen/plugin/grpc_broker_pb';
+import { GRPCController } from '../proto/gen/plugin/grpc_controller_pb';
+import { GRPCStdio } from '../proto/gen/plugin/grpc_stdio_pb';
+import { Health, HealthCheckResponse_ServingStatus } from '../proto/gen/grpc/health/v1/health_pb';
+import { Init } from '../proto/gen/spire/service/private/init/v1/init_pb';
+import { Config } from '../proto/gen/spire/service/common/config/v1/config_pb';
+import { addService, type CallContext, type ServiceImpl } from './grpc-adapter';
+import { checkHost, createSocketDir, handshakeLine, HandshakeRefused, type SocketDir } from './handshake';
+import { createBrokerState, type HostServices } from './host-services';
+import { createConfigHolder, type ConfigureHook, type Configured } from './config-service';
+import { createLogger, type Logger } from './logger';
+import { PluginError } from './plugin-error';
+import { installStdoutGuard, writeHandshakeLine } from './stdout-guard';
 
 /** What plugin code gets from serve(). */
 export interface PluginContext<C> {
@@ -25,7 +25,7 @@ export interface PluginContext<C> {
 /** Options for serve(). */
 export interface ServeOptions<C, S extends DescService> {
   /** go-plugin plugin type, also the magic cookie key and value. */
-  pluginType: "NodeAttestor";
+  pluginType: 'NodeAttestor';
   /** The SPIRE plugin service this side implements (agent or server NodeAttestor v1). */
   service: S;
   /** Builds the service implementation once the context exists. */
@@ -49,7 +49,7 @@ const CONFIG_SERVICE_NAME = Config.typeName;
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
+    else signal.addEventListener('abort', () => resolve(), { once: true });
   });
 }
 
@@ -91,14 +91,18 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   const config = createConfigHolder(options.configure);
   const ctx: PluginContext<C> = { logger, configured: () => config.current(), hostServices: broker };
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": -1,
-    "grpc.max_send_message_length": -1,
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
   });
   const onError = (method: string, err: unknown) => {
     if (err instanceof PluginError) {
-      logger.debug("RPC failed", { method, code: grpc.status[err.code], error: err.message });
+      logger.debug('RPC failed', { method, code: grpc.status[err.code], error: err.message });
     } else {
-      logger.error("RPC failed with an unexpected error", { method, error: String(err), stack: err instanceof Error ? err.stack : undefined });
+      logger.error('RPC failed with an unexpected error', {
+        method,
+        error: String(err),
+        stack: err instanceof Error ? err.stack : undefined,
+      });
     }
   };
 
@@ -107,7 +111,7 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   const exit = (reason: string, code = 0) => {
     if (exiting) return;
     exiting = true;
-    logger.debug("plugin exiting", { reason });
+    logger.debug('plugin exiting', { reason });
     // Whatever happens below, the process is gone well within go-plugin's 2 s.
     setTimeout(() => process.exit(code), EXIT_DEADLINE_MS).unref();
     try {
@@ -122,104 +126,142 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   let hostServicesAnnounced = false;
   const onConnInfo = (info: ConnInfo) => {
     broker.record(info);
-    logger.debug("go-plugin broker connection info", { service_id: info.serviceId, network: info.network, address: info.address });
+    logger.debug('go-plugin broker connection info', {
+      service_id: info.serviceId,
+      network: info.network,
+      address: info.address,
+    });
     if (info.serviceId === 1 && !hostServicesAnnounced && options.onHostServices) {
       hostServicesAnnounced = true;
       Promise.resolve()
         .then(() => options.onHostServices?.(ctx))
-        .catch((err) => logger.warn("host services hook failed", { error: String(err) }));
+        .catch((err) => logger.warn('host services hook failed', { error: String(err) }));
     }
   };
 
-  addService(server, GRPCBroker, {
-    startStream(requests: AsyncIterable<ConnInfo>, call: CallContext) {
-      // Read ConnInfos in the background; the response stream stays open until cancelled.
-      void (async () => {
-        try {
-          for await (const info of requests) onConnInfo(info);
-        } catch {
-          // cancelled or the host went away: nothing to do
-        }
-      })();
-      return silentUntilAborted(call.signal);
+  addService(
+    server,
+    GRPCBroker,
+    {
+      startStream(requests: AsyncIterable<ConnInfo>, call: CallContext) {
+        // Read ConnInfos in the background; the response stream stays open until cancelled.
+        void (async () => {
+          try {
+            for await (const info of requests) onConnInfo(info);
+          } catch {
+            // cancelled or the host went away: nothing to do
+          }
+        })();
+        return silentUntilAborted(call.signal);
+      },
     },
-  }, onError);
-  addService(server, GRPCController, {
-    async shutdown() {
-      // Answer first; go-plugin treats a failed Shutdown call as an ungraceful exit.
-      setTimeout(() => exit("controller shutdown"), 50);
-      return {};
+    onError,
+  );
+  addService(
+    server,
+    GRPCController,
+    {
+      async shutdown() {
+        // Answer first; go-plugin treats a failed Shutdown call as an ungraceful exit.
+        setTimeout(() => exit('controller shutdown'), 50);
+        return {};
+      },
     },
-  }, onError);
-  addService(server, GRPCStdio, {
-    streamStdio(_request, call) {
-      return silentUntilAborted(call.signal);
+    onError,
+  );
+  addService(
+    server,
+    GRPCStdio,
+    {
+      streamStdio(_request, call) {
+        return silentUntilAborted(call.signal);
+      },
     },
-  }, onError);
+    onError,
+  );
   const healthOf = (service: string) =>
-    service === "" || service === "plugin" ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
-  addService(server, Health, {
-    async check(request) {
-      const status = healthOf(request.service);
-      if (status === HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN) {
-        throw new PluginError(grpc.status.NOT_FOUND, `unknown service ${JSON.stringify(request.service)}`);
-      }
-      return { status };
+    service === '' || service === 'plugin'
+      ? HealthCheckResponse_ServingStatus.SERVING
+      : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
+  addService(
+    server,
+    Health,
+    {
+      async check(request) {
+        const status = healthOf(request.service);
+        if (status === HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN) {
+          throw new PluginError(grpc.status.NOT_FOUND, `unknown service ${JSON.stringify(request.service)}`);
+        }
+        return { status };
+      },
+      async *watch(request, call) {
+        yield { status: healthOf(request.service) };
+        await aborted(call.signal);
+      },
     },
-    async *watch(request, call) {
-      yield { status: healthOf(request.service) };
-      await aborted(call.signal);
+    onError,
+  );
+  addService(
+    server,
+    Init,
+    {
+      async init(request) {
+        broker.setNames(request.hostServiceNames);
+        logger.debug('plugin initialised', { host_services: request.hostServiceNames.join(',') });
+        return { pluginServiceNames: [options.service.typeName, CONFIG_SERVICE_NAME] };
+      },
+      async deinit() {
+        logger.debug('plugin deinitialised');
+        return {};
+      },
     },
-  }, onError);
-  addService(server, Init, {
-    async init(request) {
-      broker.setNames(request.hostServiceNames);
-      logger.debug("plugin initialised", { host_services: request.hostServiceNames.join(",") });
-      return { pluginServiceNames: [options.service.typeName, CONFIG_SERVICE_NAME] };
+    onError,
+  );
+  addService(
+    server,
+    Config,
+    {
+      async configure(request) {
+        const core = { trustDomain: request.coreConfiguration?.trustDomain ?? '' };
+        let configured: Configured<C>;
+        try {
+          configured = config.configure(core, request.hclConfiguration);
+        } catch (err) {
+          if (err instanceof PluginError) logger.warn('configuration refused', { error: err.message });
+          throw err;
+        }
+        options.onConfigured?.(configured, ctx);
+        logger.debug('plugin configured', { trust_domain: core.trustDomain });
+        return {};
+      },
+      async validate(request) {
+        const core = { trustDomain: request.coreConfiguration?.trustDomain ?? '' };
+        return config.validate(core, request.hclConfiguration);
+      },
     },
-    async deinit() {
-      logger.debug("plugin deinitialised");
-      return {};
-    },
-  }, onError);
-  addService(server, Config, {
-    async configure(request) {
-      const core = { trustDomain: request.coreConfiguration?.trustDomain ?? "" };
-      let configured: Configured<C>;
-      try {
-        configured = config.configure(core, request.hclConfiguration);
-      } catch (err) {
-        if (err instanceof PluginError) logger.warn("configuration refused", { error: err.message });
-        throw err;
-      }
-      options.onConfigured?.(configured, ctx);
-      logger.debug("plugin configured", { trust_domain: core.trustDomain });
-      return {};
-    },
-    async validate(request) {
-      const core = { trustDomain: request.coreConfiguration?.trustDomain ?? "" };
-      return config.validate(core, request.hclConfiguration);
-    },
-  }, onError);
+    onError,
+  );
   addService(server, options.service, options.implement(ctx), onError);
 
   socketDir = createSocketDir();
   const dir = socketDir;
   await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix:${dir.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+    server.bindAsync(`unix:${dir.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    );
   }).catch((err) => {
     dir.remove();
     process.stderr.write(`cannot listen on ${dir.socketPath}: ${(err as Error).message}\n`);
     process.exit(1);
   });
 
-  process.on("SIGINT", () => logger.debug("ignoring SIGINT; the plugin host orchestrates shutdown"));
-  process.on("SIGTERM", () => exit("SIGTERM"));
-  process.on("uncaughtException", (err) => {
-    logger.error("uncaught exception", { error: err.message, stack: err.stack });
-    exit("uncaught exception", 1);
+  process.on('SIGINT', () => logger.debug('ignoring SIGINT; the plugin host orchestrates shutdown'));
+  process.on('SIGTERM', () => exit('SIGTERM'));
+  process.on('uncaughtException', (err) => {
+    logger.error('uncaught exception', { error: err.message, stack: err.stack });
+    exit('uncaught exception', 1);
   });
 
   writeHandshakeLine(handshakeLine(dir.socketPath));
-  logger.info("plugin serving", { service: options.service.typeName, pid: process.pid, node_version: process.version });
+  logger.info('plugin serving', { service: options.service.typeName, pid: process.pid, node_version: process.version });
 }

@@ -1,5 +1,5 @@
-import { writeSync } from "node:fs";
-import { format } from "node:util";
+import { writeSync } from 'node:fs';
+import { format } from 'node:util';
 
 let installed = false;
 

@@ -1,31 +1,38 @@
 // The Attest RPC: reads the payload, sends the one challenge, reads the response, answers with the agent's
 // attributes; logs and counts every outcome. The checks themselves are in attestation-checks.ts.
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { AttestRequest, AttestResponseSchema } from "../proto";
-import { type CallContext, Code, type PluginContext, PluginError } from "../plugin-sdk";
-import type { Verifier } from "../verifier-client";
-import { AttestationError } from "./attestation-error";
-import { startAttestation, type AttestationDeps } from "./attestation-checks";
-import type { ServerConfig } from "./config";
-import { formatPcrSelection } from "../tpm";
-import { createAttestationTelemetry, type AttestationTelemetry } from "./telemetry";
-import { createVerifierSelector } from "./verifier-selection";
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { AttestRequest, AttestResponseSchema } from '../proto';
+import { type CallContext, Code, type PluginContext, PluginError } from '../plugin-sdk';
+import type { Verifier } from '../verifier-client';
+import { AttestationError } from './attestation-error';
+import { startAttestation, type AttestationDeps } from './attestation-checks';
+import type { ServerConfig } from './config';
+import { formatPcrSelection } from '../tpm';
+import { createAttestationTelemetry, type AttestationTelemetry } from './telemetry';
+import { createVerifierSelector } from './verifier-selection';
 
 /** What the Attest handler needs besides the plugin context. */
 export interface AttestHandlerOptions {
   /** Overrides the configured verifier (tests). */
   verifier?: Verifier;
   telemetry?: AttestationTelemetry;
-  random?: AttestationDeps["random"];
+  random?: AttestationDeps['random'];
 }
 
-async function nextRequest(it: AsyncIterator<AttestRequest>, want: "payload" | "challengeResponse"): Promise<Uint8Array> {
-  const what = want === "payload" ? "payload" : "challenge_response";
+async function nextRequest(
+  it: AsyncIterator<AttestRequest>,
+  want: 'payload' | 'challengeResponse',
+): Promise<Uint8Array> {
+  const what = want === 'payload' ? 'payload' : 'challenge_response';
   const r = await it.next();
-  if (r.done) throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", `the stream ended before the ${what}`);
+  if (r.done) throw new AttestationError(Code.INVALID_ARGUMENT, 'malformed', `the stream ended before the ${what}`);
   const req = r.value.request;
   if (req.case !== want) {
-    throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", `expected a ${what}, got ${req.case === undefined ? "an empty request" : req.case === "payload" ? "a payload" : "a challenge_response"}`);
+    throw new AttestationError(
+      Code.INVALID_ARGUMENT,
+      'malformed',
+      `expected a ${what}, got ${req.case === undefined ? 'an empty request' : req.case === 'payload' ? 'a payload' : 'a challenge_response'}`,
+    );
   }
   return req.value;
 }
@@ -49,27 +56,57 @@ export function createAttestHandler(plugin: PluginContext<ServerConfig>, options
     try {
       const { config } = plugin.configured();
       const it = requests[Symbol.asyncIterator]();
-      const pending = startAttestation(config, await nextRequest(it, "payload"), { verifier: verifierFor(config), random: options.random, signal: call.signal });
+      const pending = startAttestation(config, await nextRequest(it, 'payload'), {
+        verifier: verifierFor(config),
+        random: options.random,
+        signal: call.signal,
+      });
       ekHash = pending.ekHash;
       const tpm = pending.reportedTpm;
-      log.debug("sending attestation challenge", { ek_hash: ekHash, pcrs: formatPcrSelection(config.pcrSelection), tpm_manufacturer: tpm.manufacturer, tpm_vendor: tpm.vendor, tpm_firmware_version: tpm.firmwareVersion, tpm_pcr_banks: tpm.pcrBanks });
+      log.debug('sending attestation challenge', {
+        ek_hash: ekHash,
+        pcrs: formatPcrSelection(config.pcrSelection),
+        tpm_manufacturer: tpm.manufacturer,
+        tpm_vendor: tpm.vendor,
+        tpm_firmware_version: tpm.firmwareVersion,
+        tpm_pcr_banks: tpm.pcrBanks,
+      });
       const waitFrom = Date.now();
-      yield { response: { case: "challenge", value: pending.challenge } };
-      const response = await nextRequest(it, "challengeResponse");
+      yield { response: { case: 'challenge', value: pending.challenge } };
+      const response = await nextRequest(it, 'challengeResponse');
       // busy_ms (logged): the plugin's own time, without the wait for the agent's response.
       const waitMs = Date.now() - waitFrom;
       const result = await pending.finish(response);
       const durationMs = Date.now() - started;
-      log.info("agent attested", { agent_id: result.spiffeId, ek_hash: result.ekHash, verifier: config.verifier, quoted_pcrs: result.quotedPcrs, selectors: result.selectorValues.length, clock_safe: result.clockSafe, duration_ms: durationMs, busy_ms: durationMs - waitMs });
-      telemetry.record("success", "none", started);
-      yield { response: { case: "agentAttributes", value: { spiffeId: result.spiffeId, selectorValues: result.selectorValues, canReattest: true } } };
+      log.info('agent attested', {
+        agent_id: result.spiffeId,
+        ek_hash: result.ekHash,
+        verifier: config.verifier,
+        quoted_pcrs: result.quotedPcrs,
+        selectors: result.selectorValues.length,
+        clock_safe: result.clockSafe,
+        duration_ms: durationMs,
+        busy_ms: durationMs - waitMs,
+      });
+      telemetry.record('success', 'none', started);
+      yield {
+        response: {
+          case: 'agentAttributes',
+          value: { spiffeId: result.spiffeId, selectorValues: result.selectorValues, canReattest: true },
+        },
+      };
     } catch (err) {
-      const reason = err instanceof AttestationError ? err.reason : err instanceof PluginError && err.code === Code.FAILED_PRECONDITION ? "not_configured" : "internal";
+      const reason =
+        err instanceof AttestationError
+          ? err.reason
+          : err instanceof PluginError && err.code === Code.FAILED_PRECONDITION
+            ? 'not_configured'
+            : 'internal';
       const hash = (err instanceof AttestationError && err.ekHash) || ekHash;
       if (err instanceof PluginError) {
-        log.warn("attestation refused", { reason, code: Code[err.code], ek_hash: hash, error: err.message });
+        log.warn('attestation refused', { reason, code: Code[err.code], ek_hash: hash, error: err.message });
       }
-      telemetry.record("failure", reason, started);
+      telemetry.record('failure', reason, started);
       throw err;
     }
   };

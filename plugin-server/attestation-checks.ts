@@ -1,19 +1,38 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
-import { createHash, randomFillSync } from "node:crypto";
-import { Code } from "../plugin-sdk";
-import { type AttestationPayload, encodeChallenge, NONCE_BYTES, parseChallengeResponse, parsePayload, SECRET_BYTES } from "../proto";
-import { formatPcrSelection, hashInfo, makeCredential, parseTpmtPublic, type PublicArea, publicToPkixDer, qualifiedNameUnderEk, selectedPcrs, tpmName, type VerifiedQuote, verifyAkPolicy } from "../tpm";
-import { type Verifier, verifyQuoteFreshByNonce } from "../verifier-client";
-import { AttestationError, malformed, protocol, refusal, refused } from "./attestation-error";
-import type { ServerConfig } from "./config";
-import { checkEkTrust } from "./ek-trust";
-import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from "./response-evidence";
-import { sameBytes } from "./same-bytes";
-import { buildSelectors, printable } from "./selectors";
+import { createHash, randomFillSync } from 'node:crypto';
+import { Code } from '../plugin-sdk';
+import {
+  type AttestationPayload,
+  encodeChallenge,
+  NONCE_BYTES,
+  parseChallengeResponse,
+  parsePayload,
+  SECRET_BYTES,
+} from '../proto';
+import {
+  formatPcrSelection,
+  hashInfo,
+  makeCredential,
+  parseTpmtPublic,
+  type PublicArea,
+  publicToPkixDer,
+  qualifiedNameUnderEk,
+  selectedPcrs,
+  tpmName,
+  type VerifiedQuote,
+  verifyAkPolicy,
+} from '../tpm';
+import { type Verifier, verifyQuoteFreshByNonce } from '../verifier-client';
+import { AttestationError, malformed, protocol, refusal, refused } from './attestation-error';
+import type { ServerConfig } from './config';
+import { checkEkTrust } from './ek-trust';
+import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
+import { sameBytes } from './same-bytes';
+import { buildSelectors, printable } from './selectors';
 
 function publicArea(what: string, bytes: Uint8Array): PublicArea {
-  if (bytes.length === 0) throw malformed(what, "empty");
+  if (bytes.length === 0) throw malformed(what, 'empty');
   try {
     return parseTpmtPublic(bytes);
   } catch (err) {
@@ -27,10 +46,10 @@ const reported = (text: string): string => printable(text, 64);
 function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
   const info = payload.tpmInfo;
   return {
-    manufacturer: reported(info?.manufacturer ?? ""),
-    vendor: reported(info?.vendor ?? ""),
-    firmwareVersion: reported(info?.firmwareVersion ?? ""),
-    pcrBanks: reported((info?.pcrBanks ?? []).slice(0, 8).join(",")),
+    manufacturer: reported(info?.manufacturer ?? ''),
+    vendor: reported(info?.vendor ?? ''),
+    firmwareVersion: reported(info?.firmwareVersion ?? ''),
+    pcrBanks: reported((info?.pcrBanks ?? []).slice(0, 8).join(',')),
   };
 }
 
@@ -78,19 +97,23 @@ export interface PendingAttestation {
  * the failed check). The returned `finish` runs checks 3-5 on the response and builds the agent's
  * attributes.
  */
-export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array, deps: AttestationDeps): PendingAttestation {
+export function startAttestation(
+  config: ServerConfig,
+  payloadBytes: Uint8Array,
+  deps: AttestationDeps,
+): PendingAttestation {
   // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
   const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
   const now = deps.now ?? (() => new Date());
   const payload = protocol(() => parsePayload(payloadBytes));
-  const ek = publicArea("payload.ek_public", payload.ekPublic);
+  const ek = publicArea('payload.ek_public', payload.ekPublic);
   let ekDer: Uint8Array;
   try {
     ekDer = publicToPkixDer(ek.value);
   } catch (err) {
-    throw malformed("payload.ek_public", (err as Error).message, err);
+    throw malformed('payload.ek_public', (err as Error).message, err);
   }
-  const ekHash = createHash("sha256").update(ekDer).digest("hex");
+  const ekHash = createHash('sha256').update(ekDer).digest('hex');
   const withHash = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -101,14 +124,14 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
   };
 
   return withHash(() => {
-    const ak = publicArea("payload.ak_public", payload.akPublic);
+    const ak = publicArea('payload.ak_public', payload.akPublic);
     // Check 1: EK trusted.
     const trusted = checkEkTrust(config, payload, ekDer, ekHash, now());
     // Check 2: AK attributes.
     try {
       verifyAkPolicy(ak.value);
     } catch (err) {
-      throw refusal(err, { check: "ak_attributes", what: "payload.ak_public" });
+      throw refusal(err, { check: 'ak_attributes', what: 'payload.ak_public' });
     }
     const nonce = random(NONCE_BYTES);
     const secret = random(SECRET_BYTES);
@@ -116,7 +139,7 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     try {
       credential = makeCredential({ ekPublic: ek.value, objectName: tpmName(ak), credential: secret });
     } catch (err) {
-      throw refusal(err, { what: "payload.ek_public", detail: (d) => `no credential can be made for this EK: ${d}` });
+      throw refusal(err, { what: 'payload.ek_public', detail: (d) => `no credential can be made for this EK: ${d}` });
     }
     const challenge = encodeChallenge({
       nonce,
@@ -130,34 +153,54 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
       const response = protocol(() => parseChallengeResponse(responseBytes));
       // Check 3: the AK is in the TPM holding the EK.
       if (!sameBytes(response.activatedSecret, secret)) {
-        throw refused("credential_activation", "the activated secret differs from the one sent (the AK is not in the TPM that holds this EK, or the response is not for this challenge)");
+        throw refused(
+          'credential_activation',
+          'the activated secret differs from the one sent (the AK is not in the TPM that holds this EK, or the response is not for this challenge)',
+        );
       }
       // Check 4: the quote.
       const { values, list } = responsePcrs(response);
       let quote: VerifiedQuote;
       try {
-        quote = verifyQuoteFreshByNonce({ akPublic: ak, attest: response.quoteAttest, signature: response.quoteSignature, nonce, pcrs: values });
+        quote = verifyQuoteFreshByNonce({
+          akPublic: ak,
+          attest: response.quoteAttest,
+          signature: response.quoteSignature,
+          nonce,
+          pcrs: values,
+        });
       } catch (err) {
-        throw refusal(err, { check: "quote", what: "challenge_response" });
+        throw refusal(err, { check: 'quote', what: 'challenge_response' });
       }
       checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
       // Check 5: the PCR policy.
       if (config.pcrPolicy) {
         try {
-          await deps.verifier.verify(
-            quoteEvidence({ response, quote, values, nonce, ak, ek }),
-            config.pcrPolicy,
-            { signal: deps.signal },
-          );
+          await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek }), config.pcrPolicy, {
+            signal: deps.signal,
+          });
         } catch (err) {
-          throw refusal(err, { check: "pcr_policy", what: "evidence", detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (policy ${config.pcrPolicyPath})` : d) });
+          throw refusal(err, {
+            check: 'pcr_policy',
+            what: 'evidence',
+            detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (policy ${config.pcrPolicyPath})` : d),
+          });
         }
       }
       const selectorValues = buildSelectors({
         ekHash,
-        trustedCertificate: trusted.chained && trusted.certificate ? { certificate: trusted.certificate.certificate, tpmManufacturer: trusted.certificate.tpmManufacturer, tpmModel: trusted.certificate.tpmModel } : undefined,
+        trustedCertificate:
+          trusted.chained && trusted.certificate
+            ? {
+                certificate: trusted.certificate.certificate,
+                tpmManufacturer: trusted.certificate.tpmManufacturer,
+                tpmModel: trusted.certificate.tpmModel,
+              }
+            : undefined,
         // Only an AK in the endorsement hierarchy signs the real firmware version.
-        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnderEk(ek, ak)) ? quote.firmwareVersion : undefined,
+        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnderEk(ek, ak))
+          ? quote.firmwareVersion
+          : undefined,
         pcrs: inSignedOrder(list, quote),
       });
       return {
@@ -170,7 +213,13 @@ export function startAttestation(config: ServerConfig, payloadBytes: Uint8Array,
     };
 
     const finish = async (responseBytes: Uint8Array): Promise<AttestationResult> => {
-      if (used) throw new AttestationError(Code.INVALID_ARGUMENT, "malformed", "this attestation already received its challenge response", { ekHash });
+      if (used)
+        throw new AttestationError(
+          Code.INVALID_ARGUMENT,
+          'malformed',
+          'this attestation already received its challenge response',
+          { ekHash },
+        );
       used = true;
       try {
         return await judge(responseBytes);

@@ -1,20 +1,20 @@
 // How an attestation is refused: the checks in their documented order, and the one error type carrying the
 // gRPC code, the reason (check name or malformed, for logs and metrics) and the EK hash when known.
-import { Code, PluginError, toPluginError } from "../plugin-sdk";
+import { Code, PluginError, toPluginError } from '../plugin-sdk';
 
 /** The checks, in the order they run; the names appear in errors, logs and metric labels. */
-export const CHECKS = ["ek_trust", "ak_attributes", "credential_activation", "quote", "pcr_policy"] as const;
+export const CHECKS = ['ek_trust', 'ak_attributes', 'credential_activation', 'quote', 'pcr_policy'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 /** Why an attestation failed: a check (PermissionDenied) or malformed input (InvalidArgument). */
-export type FailureReason = CheckName | "malformed" | "verifier_unavailable" | "not_configured" | "internal";
+export type FailureReason = CheckName | 'malformed' | 'verifier_unavailable' | 'not_configured' | 'internal';
 
 const CHECK_TITLES: Record<CheckName, string> = {
-  ek_trust: "EK trust",
-  ak_attributes: "AK attributes",
-  credential_activation: "credential activation",
-  quote: "quote",
-  pcr_policy: "PCR policy",
+  ek_trust: 'EK trust',
+  ak_attributes: 'AK attributes',
+  credential_activation: 'credential activation',
+  quote: 'quote',
+  pcr_policy: 'PCR policy',
 };
 
 /** A refused attestation: the gRPC code, the reason (for logs and metrics) and the EK hash when known. */
@@ -30,12 +30,14 @@ export class AttestationError extends PluginError {
 
 /** A failed check: PermissionDenied, "<Check> check failed: <detail>". */
 export function refused(check: CheckName, detail: string, cause?: unknown): AttestationError {
-  return new AttestationError(Code.PERMISSION_DENIED, check, `${CHECK_TITLES[check]} check failed: ${detail}`, { cause });
+  return new AttestationError(Code.PERMISSION_DENIED, check, `${CHECK_TITLES[check]} check failed: ${detail}`, {
+    cause,
+  });
 }
 
 /** Malformed input: InvalidArgument, "malformed <what>: <detail>". */
 export function malformed(what: string, detail: string, cause?: unknown): AttestationError {
-  return new AttestationError(Code.INVALID_ARGUMENT, "malformed", `malformed ${what}: ${detail}`, { cause });
+  return new AttestationError(Code.INVALID_ARGUMENT, 'malformed', `malformed ${what}: ${detail}`, { cause });
 }
 
 /** How a domain error met during one check is worded; the code is never the caller's choice. */
@@ -57,24 +59,24 @@ export interface RefusalOptions {
 export function refusal(err: unknown, options: RefusalOptions): AttestationError {
   if (err instanceof AttestationError) return err;
   const { check, what } = options;
-  const title = check === undefined ? "" : CHECK_TITLES[check];
+  const title = check === undefined ? '' : CHECK_TITLES[check];
   const mapped = toPluginError(err, {
     message(code, raw) {
       const detail = options.detail ? options.detail(raw, code) : raw;
-      if (code === Code.INVALID_ARGUMENT) return `malformed ${what === undefined ? "" : `${what}: `}${detail}`;
+      if (code === Code.INVALID_ARGUMENT) return `malformed ${what === undefined ? '' : `${what}: `}${detail}`;
       if (code === Code.PERMISSION_DENIED) return `${title} check failed: ${detail}`;
       return `${title} verifier unavailable: ${detail}`;
     },
   });
   const reason: FailureReason | undefined =
     mapped.code === Code.INVALID_ARGUMENT
-      ? "malformed"
+      ? 'malformed'
       : check === undefined
         ? undefined
         : mapped.code === Code.PERMISSION_DENIED
           ? check
           : mapped.code === Code.UNAVAILABLE
-            ? "verifier_unavailable"
+            ? 'verifier_unavailable'
             : undefined;
   if (reason === undefined) throw err;
   return new AttestationError(mapped.code, reason, mapped.message, { cause: err });

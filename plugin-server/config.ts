@@ -1,15 +1,30 @@
 // The server plugin's configuration: keys declared once (types, defaults, docs), then the trust material
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
-import { X509Certificate } from "node:crypto";
-import { createSecureContext } from "node:tls";
-import { type ConfigOf, type ConfigureHook, defineConfig, duration, enumOf, type LogLevel, object, string } from "../plugin-sdk";
-import { IMA_PCR, type KeylimeVerifierOptions, loadTpmPolicyFile, type TpmPolicy, TpmPolicyError } from "../verifier-client";
-import { formatPcrSelection, hashAlgId, parsePemCertificates, selectedPcrs, type TpmsPcrSelection } from "../tpm";
-import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
-import { DEFAULT_PCR_SELECTION, pcrSelectionField } from "./pcr-selection";
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import {
+  type ConfigOf,
+  type ConfigureHook,
+  defineConfig,
+  duration,
+  enumOf,
+  type LogLevel,
+  object,
+  string,
+} from '../plugin-sdk';
+import {
+  IMA_PCR,
+  type KeylimeVerifierOptions,
+  loadTpmPolicyFile,
+  type TpmPolicy,
+  TpmPolicyError,
+} from '../verifier-client';
+import { formatPcrSelection, hashAlgId, parsePemCertificates, selectedPcrs, type TpmsPcrSelection } from '../tpm';
+import { loadCaBundle, readTrustFile, trustFilesOf } from './trust-files';
+import { DEFAULT_PCR_SELECTION, pcrSelectionField } from './pcr-selection';
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
-export const VERIFIERS = ["in_process", "keylime"] as const;
+export const VERIFIERS = ['in_process', 'keylime'] as const;
 
 /** Largest CA / client certificate / key file read for the Keylime connection. */
 export const MAX_KEYLIME_PEM_BYTES = 1024 * 1024;
@@ -18,18 +33,26 @@ export const MAX_KEYLIME_PEM_BYTES = 1024 * 1024;
 const keylimeBlock = object({
   url: string()
     .check((v) => keylimeUrlProblem(v))
-    .describe("Base URL of the Keylime verifier, `https://host:port` (Keylime serves TLS only)."),
-  ca_path: string().describe("PEM file of the CA the verifier's server certificate must chain to (Keylime's `cv_ca/cacert.crt`); no system CAs are used."),
+    .describe('Base URL of the Keylime verifier, `https://host:port` (Keylime serves TLS only).'),
+  ca_path: string().describe(
+    "PEM file of the CA the verifier's server certificate must chain to (Keylime's `cv_ca/cacert.crt`); no system CAs are used.",
+  ),
   client_cert_path: string()
     .optional()
     .describe("PEM client certificate sent to the verifier (Keylime's `client-cert.crt`); set with `client_key_path`."),
-  client_key_path: string().optional().describe("PEM private key of `client_cert_path` (Keylime's `client-private.pem`)."),
-  timeout: duration({ min: "100ms", max: "5m" })
-    .default("10s")
-    .describe("Time allowed for one verification (connect, TLS, Keylime's check, answer); past it the attestation is refused with Unavailable."),
+  client_key_path: string()
+    .optional()
+    .describe("PEM private key of `client_cert_path` (Keylime's `client-private.pem`)."),
+  timeout: duration({ min: '100ms', max: '5m' })
+    .default('10s')
+    .describe(
+      "Time allowed for one verification (connect, TLS, Keylime's check, answer); past it the attestation is refused with Unavailable.",
+    ),
   api_version: string({ pattern: /^2\.(0|[1-9][0-9]{0,2})$/, patternText: '"2.<minor>" API version, e.g. "2.6"' })
     .optional()
-    .describe("Keylime API version to post to (`/v<api_version>/verify/evidence`). Default: asked once with GET /version."),
+    .describe(
+      'Keylime API version to post to (`/v<api_version>/verify/evidence`). Default: asked once with GET /version.',
+    ),
 });
 
 function keylimeUrlProblem(v: string): string | undefined {
@@ -39,8 +62,10 @@ function keylimeUrlProblem(v: string): string | undefined {
   } catch {
     return `expected an https URL, got ${JSON.stringify(v.slice(0, 80))}`;
   }
-  if (url.protocol !== "https:") return `expected an https URL (the Keylime verifier serves TLS only), got ${JSON.stringify(v.slice(0, 80))}`;
-  if (url.username || url.password || url.search || url.hash) return "expected an https URL without credentials, query or fragment";
+  if (url.protocol !== 'https:')
+    return `expected an https URL (the Keylime verifier serves TLS only), got ${JSON.stringify(v.slice(0, 80))}`;
+  if (url.username || url.password || url.search || url.hash)
+    return 'expected an https URL without credentials, query or fragment';
   return undefined;
 }
 
@@ -48,28 +73,36 @@ function keylimeUrlProblem(v: string): string | undefined {
 export const serverConfigSchema = defineConfig({
   ek_ca_path: string()
     .optional()
-    .describe("PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates)."),
+    .describe('PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates).'),
   ek_hash_path: string()
     .optional()
-    .describe("EK allowlist: a file, or directory of files, with one hex SHA-256 of the EK public key (PKIX DER) per line; `#` starts a comment."),
-  ek_trust: enumOf(["any", "all"])
-    .default("any")
-    .describe("`any`: the EK passes if it chains to `ek_ca_path` OR is in `ek_hash_path` (whichever are set). `all`: both must be set and both must pass."),
+    .describe(
+      'EK allowlist: a file, or directory of files, with one hex SHA-256 of the EK public key (PKIX DER) per line; `#` starts a comment.',
+    ),
+  ek_trust: enumOf(['any', 'all'])
+    .default('any')
+    .describe(
+      '`any`: the EK passes if it chains to `ek_ca_path` OR is in `ek_hash_path` (whichever are set). `all`: both must be set and both must pass.',
+    ),
   pcr_selection: pcrSelectionField()
     .default(DEFAULT_PCR_SELECTION)
-    .describe('PCRs the agent must quote, e.g. "sha256:0-7" or ["sha256:0,1,2,3,4,5,6,7", "sha1:0"]. One `pcr:<bank>:<index>:<hex>` selector per quoted PCR.'),
+    .describe(
+      'PCRs the agent must quote, e.g. "sha256:0-7" or ["sha256:0,1,2,3,4,5,6,7", "sha1:0"]. One `pcr:<bank>:<index>:<hex>` selector per quoted PCR.',
+    ),
   pcr_policy_path: string()
     .optional()
-    .describe("Keylime tpm_policy JSON file (`{\"<pcr>\": [\"<hex>\", ...], \"mask\": \"0x..\"}`): every PCR it lists must be quoted with one of its values. Its PCRs must be in `pcr_selection`."),
-  verifier: enumOf(VERIFIERS)
-    .default("in_process")
     .describe(
-      "Who checks the PCR policy: `in_process` (this plugin), or `keylime`: this plugin makes every cryptographic check, then a Keylime verifier (the `keylime` block) judges the same evidence against `pcr_policy_path`; both must pass. `keylime` needs `pcr_policy_path` and one `sha256` bank in `pcr_selection`.",
+      'Keylime tpm_policy JSON file (`{"<pcr>": ["<hex>", ...], "mask": "0x.."}`): every PCR it lists must be quoted with one of its values. Its PCRs must be in `pcr_selection`.',
+    ),
+  verifier: enumOf(VERIFIERS)
+    .default('in_process')
+    .describe(
+      'Who checks the PCR policy: `in_process` (this plugin), or `keylime`: this plugin makes every cryptographic check, then a Keylime verifier (the `keylime` block) judges the same evidence against `pcr_policy_path`; both must pass. `keylime` needs `pcr_policy_path` and one `sha256` bank in `pcr_selection`.',
     ),
   keylime: keylimeBlock.optional().describe('The Keylime verifier, for verifier = "keylime".'),
-  log_level: enumOf(["trace", "debug", "info", "warn", "error"])
+  log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
-    .describe("Plugin log level; SPIRE filters further by its own log_level."),
+    .describe('Plugin log level; SPIRE filters further by its own log_level.'),
 });
 
 type RawServerConfig = ConfigOf<typeof serverConfigSchema>;
@@ -78,7 +111,7 @@ type RawServerConfig = ConfigOf<typeof serverConfigSchema>;
 export interface ServerConfig {
   trustDomain: string;
   logLevel?: LogLevel;
-  ekTrust: "any" | "all";
+  ekTrust: 'any' | 'all';
   /** Trust anchors from ek_ca_path, when set. */
   ekCaPath?: string;
   ekCas?: readonly X509Certificate[];
@@ -116,17 +149,21 @@ export function loadEkHashes(path: string): { hashes: Set<string> } | { notes: s
       continue;
     }
     text.split(/\r?\n/).forEach((line, i) => {
-      const value = line.replace(/#.*$/, "").trim();
-      if (value === "") return;
+      const value = line.replace(/#.*$/, '').trim();
+      if (value === '') return;
       if (!/^[0-9a-fA-F]{64}$/.test(value)) {
-        if (notes.length < 10) notes.push(`key "ek_hash_path": ${file}:${i + 1}: expected 64 hex digits (a SHA-256), got ${JSON.stringify(value.slice(0, 80))}`);
+        if (notes.length < 10)
+          notes.push(
+            `key "ek_hash_path": ${file}:${i + 1}: expected 64 hex digits (a SHA-256), got ${JSON.stringify(value.slice(0, 80))}`,
+          );
         else if (notes.length === 10) notes.push(`key "ek_hash_path": more bad lines not shown`);
         return;
       }
       hashes.add(value.toLowerCase());
     });
   }
-  if (notes.length === 0 && hashes.size === 0) notes.push(`key "ek_hash_path": ${path} lists no EK hash (an empty allowlist admits nobody)`);
+  if (notes.length === 0 && hashes.size === 0)
+    notes.push(`key "ek_hash_path": ${path} lists no EK hash (an empty allowlist admits nobody)`);
   return notes.length > 0 ? { notes } : { hashes };
 }
 
@@ -134,23 +171,33 @@ export function loadEkHashes(path: string): { hashes: Set<string> } | { notes: s
 function crossCheck(c: RawServerConfig): string[] {
   const notes: string[] = [];
   if (c.ek_ca_path === undefined && c.ek_hash_path === undefined) {
-    notes.push('keys "ek_ca_path" and "ek_hash_path": set at least one (an EK must be trusted by a CA bundle or an allowlist)');
+    notes.push(
+      'keys "ek_ca_path" and "ek_hash_path": set at least one (an EK must be trusted by a CA bundle or an allowlist)',
+    );
   }
-  if (c.ek_trust === "all") {
+  if (c.ek_trust === 'all') {
     if (c.ek_ca_path === undefined) notes.push('key "ek_ca_path": required when ek_trust = "all"');
     if (c.ek_hash_path === undefined) notes.push('key "ek_hash_path": required when ek_trust = "all"');
   }
-  if (c.verifier === "keylime") {
-    if (c.keylime === undefined) notes.push('key "keylime": required when verifier = "keylime" (a block with url and ca_path)');
-    if (c.pcr_policy_path === undefined) notes.push('key "pcr_policy_path": required when verifier = "keylime" (Keylime judges the evidence against this tpm_policy)');
+  if (c.verifier === 'keylime') {
+    if (c.keylime === undefined)
+      notes.push('key "keylime": required when verifier = "keylime" (a block with url and ca_path)');
+    if (c.pcr_policy_path === undefined)
+      notes.push(
+        'key "pcr_policy_path": required when verifier = "keylime" (Keylime judges the evidence against this tpm_policy)',
+      );
     // Keylime reads one bank, the one of the quote's signature hash; the agent's AK signs with SHA-256.
     const banks = c.pcr_selection.map((s) => s.hash);
-    if (banks.length !== 1 || banks[0] !== hashAlgId("sha256")) {
-      notes.push(`key "pcr_selection": with verifier = "keylime" it must select one bank, sha256 (the AK's signature hash; Keylime checks only that bank), got "${formatPcrSelection(c.pcr_selection)}"`);
+    if (banks.length !== 1 || banks[0] !== hashAlgId('sha256')) {
+      notes.push(
+        `key "pcr_selection": with verifier = "keylime" it must select one bank, sha256 (the AK's signature hash; Keylime checks only that bank), got "${formatPcrSelection(c.pcr_selection)}"`,
+      );
     }
     // Keylime checks a quoted PCR 10 against an IMA measurement list, which this plugin does not send.
     if (c.pcr_selection.some((s) => selectedPcrs(s).includes(IMA_PCR))) {
-      notes.push(`key "pcr_selection": with verifier = "keylime" it must not include PCR ${IMA_PCR} (Keylime checks a quoted PCR ${IMA_PCR} against an IMA log, which is not sent), got "${formatPcrSelection(c.pcr_selection)}"`);
+      notes.push(
+        `key "pcr_selection": with verifier = "keylime" it must not include PCR ${IMA_PCR} (Keylime checks a quoted PCR ${IMA_PCR} against an IMA log, which is not sent), got "${formatPcrSelection(c.pcr_selection)}"`,
+      );
     }
   } else if (c.keylime !== undefined) {
     notes.push(`key "keylime": only used with verifier = "keylime" (verifier is "${c.verifier}")`);
@@ -158,7 +205,7 @@ function crossCheck(c: RawServerConfig): string[] {
   return notes;
 }
 
-type RawKeylime = NonNullable<RawServerConfig["keylime"]>;
+type RawKeylime = NonNullable<RawServerConfig['keylime']>;
 
 function readPem(key: string, path: string, notes: string[]): string | undefined {
   let pem: string;
@@ -168,7 +215,7 @@ function readPem(key: string, path: string, notes: string[]): string | undefined
     notes.push(`key "${key}": ${(err as Error).message}`);
     return undefined;
   }
-  if (!pem.includes("-----BEGIN ")) {
+  if (!pem.includes('-----BEGIN ')) {
     notes.push(`key "${key}": ${path} holds no PEM block`);
     return undefined;
   }
@@ -181,33 +228,45 @@ function readPem(key: string, path: string, notes: string[]): string | undefined
  */
 export function loadKeylimeTls(k: RawKeylime): { options: KeylimeVerifierOptions } | { notes: string[] } {
   const notes: string[] = [];
-  const caPem = readPem("keylime.ca_path", k.ca_path, notes);
+  const caPem = readPem('keylime.ca_path', k.ca_path, notes);
   if (caPem) {
     try {
-      if (parsePemCertificates(caPem, k.ca_path).length === 0) notes.push(`key "keylime.ca_path": ${k.ca_path} holds no CERTIFICATE block`);
+      if (parsePemCertificates(caPem, k.ca_path).length === 0)
+        notes.push(`key "keylime.ca_path": ${k.ca_path} holds no CERTIFICATE block`);
     } catch (err) {
       notes.push(`key "keylime.ca_path": ${(err as Error).message}`);
     }
   }
   if ((k.client_cert_path === undefined) !== (k.client_key_path === undefined)) {
-    notes.push(`keys "keylime.client_cert_path" and "keylime.client_key_path": set both or neither (got only ${k.client_cert_path !== undefined ? "client_cert_path" : "client_key_path"})`);
+    notes.push(
+      `keys "keylime.client_cert_path" and "keylime.client_key_path": set both or neither (got only ${k.client_cert_path !== undefined ? 'client_cert_path' : 'client_key_path'})`,
+    );
   }
   let clientCertPem: string | undefined;
   let clientKeyPem: string | undefined;
   if (k.client_cert_path !== undefined && k.client_key_path !== undefined) {
-    clientCertPem = readPem("keylime.client_cert_path", k.client_cert_path, notes);
-    clientKeyPem = readPem("keylime.client_key_path", k.client_key_path, notes);
+    clientCertPem = readPem('keylime.client_cert_path', k.client_cert_path, notes);
+    clientKeyPem = readPem('keylime.client_key_path', k.client_key_path, notes);
     if (clientCertPem && clientKeyPem) {
       try {
         createSecureContext({ cert: clientCertPem, key: clientKeyPem });
       } catch (err) {
-        notes.push(`keys "keylime.client_cert_path" and "keylime.client_key_path": ${k.client_cert_path} and ${k.client_key_path} are not a usable certificate and key pair: ${(err as Error).message}`);
+        notes.push(
+          `keys "keylime.client_cert_path" and "keylime.client_key_path": ${k.client_cert_path} and ${k.client_key_path} are not a usable certificate and key pair: ${(err as Error).message}`,
+        );
       }
     }
   }
   if (notes.length > 0) return { notes };
   return {
-    options: { url: k.url, caPem: caPem!, clientCertPem, clientKeyPem, timeoutMs: k.timeout, apiVersion: k.api_version },
+    options: {
+      url: k.url,
+      caPem: caPem!,
+      clientCertPem,
+      clientKeyPem,
+      timeoutMs: k.timeout,
+      apiVersion: k.api_version,
+    },
   };
 }
 
@@ -228,9 +287,9 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
   };
-  if (c.verifier === "keylime" && c.keylime !== undefined) {
+  if (c.verifier === 'keylime' && c.keylime !== undefined) {
     const loaded = loadKeylimeTls(c.keylime);
-    if ("notes" in loaded) notes.push(...loaded.notes);
+    if ('notes' in loaded) notes.push(...loaded.notes);
     else config.keylime = loaded.options;
   }
   if (c.ek_ca_path !== undefined) {
@@ -243,7 +302,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
   }
   if (c.ek_hash_path !== undefined) {
     const loaded = loadEkHashes(c.ek_hash_path);
-    if ("notes" in loaded) notes.push(...loaded.notes);
+    if ('notes' in loaded) notes.push(...loaded.notes);
     else {
       config.ekHashPath = c.ek_hash_path;
       config.ekHashes = loaded.hashes;
@@ -256,9 +315,13 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
       const quoted = bank ? selectedPcrs(bank) : [];
       const missing = [...policy.pcrs.keys()].filter((p) => !quoted.includes(p));
       if (!bank) {
-        notes.push(`key "pcr_policy_path": the policy is for the ${policy.hashAlg} bank, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`);
+        notes.push(
+          `key "pcr_policy_path": the policy is for the ${policy.hashAlg} bank, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`,
+        );
       } else if (missing.length > 0) {
-        notes.push(`key "pcr_policy_path": the policy lists ${policy.hashAlg} PCR ${missing.join(", ")}, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`);
+        notes.push(
+          `key "pcr_policy_path": the policy lists ${policy.hashAlg} PCR ${missing.join(', ')}, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`,
+        );
       } else {
         config.pcrPolicyPath = c.pcr_policy_path;
         config.pcrPolicy = policy;

@@ -1,10 +1,10 @@
 // Check 1 of docs/protocol.md: the EK is trusted per ek_trust (CA bundle and/or hash allowlist), and an EK
 // certificate sent holds the very key credential activation uses.
-import type { AttestationPayload } from "../proto";
-import { type EkCertificate, parseEkCertificate, TpmVerifyError, verifyEkCertificate } from "../tpm";
-import { refusal, refused } from "./attestation-error";
-import type { ServerConfig } from "./config";
-import { sameBytes } from "./same-bytes";
+import type { AttestationPayload } from '../proto';
+import { type EkCertificate, parseEkCertificate, TpmVerifyError, verifyEkCertificate } from '../tpm';
+import { refusal, refused } from './attestation-error';
+import type { ServerConfig } from './config';
+import { sameBytes } from './same-bytes';
 
 /** The outcome of check 1: the certificate sent (if any) and whether it chained to the CA bundle. */
 export interface TrustedEk {
@@ -19,16 +19,26 @@ export interface TrustedEk {
  * AttestationError: PermissionDenied (ek_trust) naming every mechanism that failed, InvalidArgument for an
  * undecodable certificate. Does NOT check revocation (no CRL or OCSP is consulted).
  */
-export function checkEkTrust(config: ServerConfig, payload: AttestationPayload, ekDer: Uint8Array, ekHash: string, now: Date): TrustedEk {
+export function checkEkTrust(
+  config: ServerConfig,
+  payload: AttestationPayload,
+  ekDer: Uint8Array,
+  ekHash: string,
+  now: Date,
+): TrustedEk {
   let certificate: EkCertificate | undefined;
   if (payload.ekCertificate.length > 0) {
     try {
       certificate = parseEkCertificate(payload.ekCertificate);
     } catch (err) {
-      throw refusal(err, { check: "ek_trust", what: "payload.ek_certificate" });
+      throw refusal(err, { check: 'ek_trust', what: 'payload.ek_certificate' });
     }
-    const certKey = new Uint8Array(certificate.publicKey.export({ type: "spki", format: "der" }));
-    if (!sameBytes(certKey, ekDer)) throw refused("ek_trust", "the EK certificate's public key differs from ek_public (the key credential activation uses)");
+    const certKey = new Uint8Array(certificate.publicKey.export({ type: 'spki', format: 'der' }));
+    if (!sameBytes(certKey, ekDer))
+      throw refused(
+        'ek_trust',
+        "the EK certificate's public key differs from ek_public (the key credential activation uses)",
+      );
   }
   const problems: string[] = [];
   let caOk = false;
@@ -50,10 +60,11 @@ export function checkEkTrust(config: ServerConfig, payload: AttestationPayload, 
     if (!hashOk) problems.push(`EK hash ${ekHash} is not in ek_hash_path ${config.ekHashPath}`);
   }
   const ok =
-    config.ekTrust === "all"
-      ? (config.ekCas === undefined || caOk) && (config.ekHashes === undefined || hashOk) && (config.ekCas !== undefined || config.ekHashes !== undefined)
+    config.ekTrust === 'all'
+      ? (config.ekCas === undefined || caOk) &&
+        (config.ekHashes === undefined || hashOk) &&
+        (config.ekCas !== undefined || config.ekHashes !== undefined)
       : caOk || hashOk;
-  if (!ok) throw refused("ek_trust", `${problems.join("; ")} (ek_trust = "${config.ekTrust}")`);
+  if (!ok) throw refused('ek_trust', `${problems.join('; ')} (ek_trust = "${config.ekTrust}")`);
   return { certificate, chained: caOk };
 }
-

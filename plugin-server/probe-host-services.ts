@@ -1,8 +1,8 @@
-import { Code, type PluginContext } from "../plugin-sdk";
-import { AgentStore, Metrics } from "../proto";
+import { Code, type PluginContext } from '../plugin-sdk';
+import { AgentStore, Metrics } from '../proto';
 
 /** An agent ID that cannot exist, so a ready AgentStore answers NotFound. */
-const PROBE_AGENT_ID = "spiffe://probe.invalid/spire/agent/tpm_quote/host-service-probe";
+const PROBE_AGENT_ID = 'spiffe://probe.invalid/spire/agent/tpm_quote/host-service-probe';
 const CALL_TIMEOUT_MS = 5_000;
 /** spire-server initialises AgentStore after loading plugins; retry FailedPrecondition for this long. */
 const AGENTSTORE_READY_WAIT_MS = 15_000;
@@ -10,7 +10,7 @@ const RETRY_EVERY_MS = 500;
 
 const codeName = (err: unknown): string => {
   const code = (err as { code?: unknown }).code;
-  return typeof code === "number" && Code[code] !== undefined ? String(Code[code]) : "UNKNOWN";
+  return typeof code === 'number' && Code[code] !== undefined ? String(Code[code]) : 'UNKNOWN';
 };
 
 /**
@@ -24,10 +24,10 @@ async function probeAgentStore(plugin: PluginContext<unknown>): Promise<string> 
   for (;;) {
     try {
       await agentStore.getAgentInfo({ agentId: PROBE_AGENT_ID }, { timeoutMs: CALL_TIMEOUT_MS });
-      return "OK";
+      return 'OK';
     } catch (err) {
       const code = codeName(err);
-      if (code !== "FAILED_PRECONDITION" || Date.now() >= deadline) return code;
+      if (code !== 'FAILED_PRECONDITION' || Date.now() >= deadline) return code;
       await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS).unref());
     }
   }
@@ -44,7 +44,7 @@ async function probeAgentStore(plugin: PluginContext<unknown>): Promise<string> 
 export async function probeHostServices(plugin: PluginContext<unknown>): Promise<string[]> {
   const answers: Record<string, string> = {};
   const reached: string[] = [];
-  const answeredByService = new Set(["OK", "NOT_FOUND", "FAILED_PRECONDITION"]);
+  const answeredByService = new Set(['OK', 'NOT_FOUND', 'FAILED_PRECONDITION']);
   try {
     answers[AgentStore.typeName] = await probeAgentStore(plugin);
   } catch (err) {
@@ -53,16 +53,16 @@ export async function probeHostServices(plugin: PluginContext<unknown>): Promise
   try {
     const metrics = await plugin.hostServices.client(Metrics);
     await metrics.incrCounter(
-      { key: ["tpm_quote", "host_service_probe"], val: 1, labels: [{ name: "side", value: "server" }] },
+      { key: ['tpm_quote', 'host_service_probe'], val: 1, labels: [{ name: 'side', value: 'server' }] },
       { timeoutMs: CALL_TIMEOUT_MS },
     );
-    answers[Metrics.typeName] = "OK";
+    answers[Metrics.typeName] = 'OK';
   } catch (err) {
     answers[Metrics.typeName] = `${codeName(err)}: ${(err as Error).message}`;
   }
   for (const [service, answer] of Object.entries(answers)) if (answeredByService.has(answer)) reached.push(service);
-  plugin.logger.debug("reached host services", {
-    services: reached.join(","),
+  plugin.logger.debug('reached host services', {
+    services: reached.join(','),
     count: reached.length,
     agentstore_answer: answers[AgentStore.typeName],
     metrics_answer: answers[Metrics.typeName],

@@ -1,9 +1,21 @@
 // The agent's response as evidence: its PCR values (grouped for the quote check, listed for selectors) and
 // the check that the quote's signed selection is exactly the one the challenge asked for (part of check 4).
-import { type ChallengeResponse, checkResponsePcrValues } from "../proto";
-import { encodePcrBlob, hashInfo, type HashName, marshal, pcrBlobFromValues, type PcrValues, type PublicArea, selectedPcrs, tpm2b, type TpmsPcrSelection, type VerifiedQuote } from "../tpm";
-import type { QuoteEvidence } from "../verifier-client";
-import { protocol, refused } from "./attestation-error";
+import { type ChallengeResponse, checkResponsePcrValues } from '../proto';
+import {
+  encodePcrBlob,
+  hashInfo,
+  type HashName,
+  marshal,
+  pcrBlobFromValues,
+  type PcrValues,
+  type PublicArea,
+  selectedPcrs,
+  tpm2b,
+  type TpmsPcrSelection,
+  type VerifiedQuote,
+} from '../tpm';
+import type { QuoteEvidence } from '../verifier-client';
+import { protocol, refused } from './attestation-error';
 
 /** TPM2B_PUBLIC around the exact TPMT_PUBLIC bytes received (what Keylime's tpm_ak / tpm_ek expect). */
 const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xffff), publicBytes);
@@ -41,16 +53,17 @@ export function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, reado
     if (indices.length === 0) continue;
     got.set(hashInfo(s.hash).name, indices);
   }
-  const same = got.size === wanted.size && [...wanted].every(([bank, pcrs]) => {
-    const g = got.get(bank);
-    return g !== undefined && g.length === pcrs.length && g.every((v, i) => v === pcrs[i]);
-  });
+  const same =
+    got.size === wanted.size &&
+    [...wanted].every(([bank, pcrs]) => {
+      const g = got.get(bank);
+      return g !== undefined && g.length === pcrs.length && g.every((v, i) => v === pcrs[i]);
+    });
   if (!same) {
-    const quoted = [...got].map(([b, p]) => `${b}:${p.join(",")}`).join("+") || "(none)";
-    throw refused("quote", `the quote covers ${quoted}, not the PCRs asked for (${asked})`);
+    const quoted = [...got].map(([b, p]) => `${b}:${p.join(',')}`).join('+') || '(none)';
+    throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${asked})`);
   }
 }
-
 
 /** One PCR value of the response, for selectors. */
 export interface ResponsePcr {
@@ -73,7 +86,14 @@ export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote
  * values re-encoded as a Keylime pcrblob in the signed bank order, and the keys as TPM2B_PUBLIC around the
  * exact bytes received.
  */
-export function quoteEvidence(o: { response: ChallengeResponse; quote: VerifiedQuote; values: PcrValues; nonce: Uint8Array; ak: PublicArea; ek: PublicArea }): QuoteEvidence {
+export function quoteEvidence(o: {
+  response: ChallengeResponse;
+  quote: VerifiedQuote;
+  values: PcrValues;
+  nonce: Uint8Array;
+  ak: PublicArea;
+  ek: PublicArea;
+}): QuoteEvidence {
   const ordered: PcrValues = {};
   for (const s of o.quote.pcrSelection) {
     const bank = hashInfo(s.hash).name;

@@ -1,7 +1,7 @@
 // The selectors a tpm_quote agent gets (values without the "tpm_quote:" type, which SPIRE adds). Each comes
 // from authenticated evidence only: the EK itself, an EK certificate that chained to the configured CA
 // bundle, or the AK-signed quote. docs/plugin-server.md's table is generated from SELECTORS.
-import type { X509Certificate } from "node:crypto";
+import type { X509Certificate } from 'node:crypto';
 
 /** One selector kind, for the docs table. */
 export interface SelectorDoc {
@@ -15,19 +15,44 @@ export interface SelectorDoc {
 
 /** Every selector kind, in the order the plugin emits them. */
 export const SELECTORS: readonly SelectorDoc[] = [
-  { name: "ek_hash", format: "`ek_hash:<hex SHA-256 of the EK public key, PKIX DER>`", source: "The EK public area (always; also the last path segment of the agent ID)." },
-  { name: "ek_issuer", format: "`ek_issuer:<issuer CN, or the issuer DN when it has no CN>`", source: "The EK certificate, only when it chained to `ek_ca_path`." },
-  { name: "manufacturer", format: "`manufacturer:<TPM manufacturer, e.g. id:00001014>`", source: "The EK certificate's subjectAltName (TCG OID 2.23.133.2.1), only when it chained to `ek_ca_path`." },
-  { name: "model", format: "`model:<TPM model>`", source: "The EK certificate's subjectAltName (2.23.133.2.2), only when it chained to `ek_ca_path`." },
-  { name: "firmware_version", format: "`firmware_version:<major>.<minor>`", source: "The AK-signed quote's firmwareVersion (TPM_PT_FIRMWARE_VERSION_1: high and low 16 bits), when the quote's qualifiedSigner proves the AK is a child of the EK (otherwise the TPM obfuscates the value)." },
-  { name: "pcr", format: "`pcr:<bank>:<index>:<hex value>`", source: "One per quoted PCR (`pcr_selection`), from the PCR values the signed quote's digest covers; always." },
+  {
+    name: 'ek_hash',
+    format: '`ek_hash:<hex SHA-256 of the EK public key, PKIX DER>`',
+    source: 'The EK public area (always; also the last path segment of the agent ID).',
+  },
+  {
+    name: 'ek_issuer',
+    format: '`ek_issuer:<issuer CN, or the issuer DN when it has no CN>`',
+    source: 'The EK certificate, only when it chained to `ek_ca_path`.',
+  },
+  {
+    name: 'manufacturer',
+    format: '`manufacturer:<TPM manufacturer, e.g. id:00001014>`',
+    source: "The EK certificate's subjectAltName (TCG OID 2.23.133.2.1), only when it chained to `ek_ca_path`.",
+  },
+  {
+    name: 'model',
+    format: '`model:<TPM model>`',
+    source: "The EK certificate's subjectAltName (2.23.133.2.2), only when it chained to `ek_ca_path`.",
+  },
+  {
+    name: 'firmware_version',
+    format: '`firmware_version:<major>.<minor>`',
+    source:
+      "The AK-signed quote's firmwareVersion (TPM_PT_FIRMWARE_VERSION_1: high and low 16 bits), when the quote's qualifiedSigner proves the AK is a child of the EK (otherwise the TPM obfuscates the value).",
+  },
+  {
+    name: 'pcr',
+    format: '`pcr:<bank>:<index>:<hex value>`',
+    source: "One per quoted PCR (`pcr_selection`), from the PCR values the signed quote's digest covers; always.",
+  },
 ];
 
 /** The selector table as Markdown (docs/plugin-server.md and README embed it between markers). */
 export function renderSelectorTable(): string {
-  const lines = ["| Selector | Value | Source |", "| --- | --- | --- |"];
+  const lines = ['| Selector | Value | Source |', '| --- | --- | --- |'];
   for (const s of SELECTORS) lines.push(`| \`tpm_quote:${s.name}\` | ${s.format} | ${s.source} |`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.join('\n')}\n`;
 }
 
 /** "<major>.<minor>" from the 64-bit firmwareVersion of TPMS_ATTEST (its high 32 bits are TPM_PT_FIRMWARE_VERSION_1). */
@@ -38,9 +63,12 @@ export function formatFirmwareVersion(firmwareVersion: bigint): string {
 
 /** The issuer's CN, or the whole DN (comma-joined) when there is no CN. */
 export function issuerName(cert: X509Certificate): string {
-  const parts = cert.issuer.split("\n").map((s) => s.trim()).filter((s) => s !== "");
-  const cn = parts.filter((p) => p.startsWith("CN=")).pop();
-  return cn ? cn.slice(3) : parts.join(",");
+  const parts = cert.issuer
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const cn = parts.filter((p) => p.startsWith('CN=')).pop();
+  return cn ? cn.slice(3) : parts.join(',');
 }
 
 /** What selectors are made from; only authenticated facts. */
@@ -60,7 +88,7 @@ export interface SelectorInput {
 
 /** `value` as printable ASCII (anything else becomes "?"), at most `maxChars` long: for selector values and logged node-chosen text. */
 export function printable(value: string, maxChars = 256): string {
-  return value.replace(/[^\x20-\x7e]/g, "?").slice(0, maxChars);
+  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, maxChars);
 }
 
 /** The selector values, in SELECTORS order. */
@@ -73,6 +101,6 @@ export function buildSelectors(input: SelectorInput): string[] {
     if (cert.tpmModel) out.push(`model:${printable(cert.tpmModel)}`);
   }
   if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
-  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString("hex")}`);
+  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString('hex')}`);
   return out;
 }

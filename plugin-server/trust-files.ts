@@ -1,9 +1,9 @@
 // Trust material named by a config key (EK CA bundle, EK hash allowlist): a file, or every regular file of a
 // directory (sorted, not recursive), each bounded in size before it is read.
-import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { parsePemCertificates } from "../tpm";
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePemCertificates } from '../tpm';
 
 /** Largest single trust file read (an allowlist of ~60k hashes, or a large CA bundle). */
 export const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
@@ -39,7 +39,7 @@ export function readTrustFile(file: string, maxBytes = MAX_TRUST_FILE_BYTES): st
   }
   if (size > maxBytes) throw new Error(`${file} is ${size} bytes, more than ${maxBytes}`);
   try {
-    return readFileSync(file, "utf8");
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`cannot read ${file}: ${errno(err)}`, { cause: err });
   }

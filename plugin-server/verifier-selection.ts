@@ -1,8 +1,14 @@
 // Which verifier judges check 5 for a configuration: the in-process one, or the gated Keylime one, whose
 // client is kept across Configure calls while its settings stay the same.
-import { Code, PluginError } from "../plugin-sdk";
-import { createGatedVerifier, createInProcessVerifier, createKeylimeVerifier, type KeylimeVerifierOptions, type Verifier } from "../verifier-client";
-import type { ServerConfig } from "./config";
+import { Code, PluginError } from '../plugin-sdk';
+import {
+  createGatedVerifier,
+  createInProcessVerifier,
+  createKeylimeVerifier,
+  type KeylimeVerifierOptions,
+  type Verifier,
+} from '../verifier-client';
+import type { ServerConfig } from './config';
 
 /** A Keylime client shared by attestations, closed once it is retired and no verification still uses it. */
 interface SharedKeylime {
@@ -49,10 +55,17 @@ export function createVerifierSelector(override?: Verifier): (config: ServerConf
   const inProcess = createInProcessVerifier();
   let keylime: SharedKeylime | undefined;
   const keyOf = (k: KeylimeVerifierOptions): string =>
-    JSON.stringify([k.url, k.apiVersion, k.timeoutMs, String(k.caPem), String(k.clientCertPem ?? ""), String(k.clientKeyPem ?? "")]);
+    JSON.stringify([
+      k.url,
+      k.apiVersion,
+      k.timeoutMs,
+      String(k.caPem),
+      String(k.clientCertPem ?? ''),
+      String(k.clientKeyPem ?? ''),
+    ]);
   return (config) => {
     if (override) return override;
-    if (config.verifier !== "keylime") return inProcess;
+    if (config.verifier !== 'keylime') return inProcess;
     if (!config.keylime) throw new PluginError(Code.INTERNAL, 'verifier = "keylime" without a keylime configuration');
     const key = keyOf(config.keylime);
     if (keylime?.key !== key) {

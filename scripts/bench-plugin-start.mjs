@@ -17,7 +17,17 @@
 // For the launchers, the median time they spent checking lib/ against their pinned SHA-256 digests (from
 // their debug log line) is printed below the table.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +42,12 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
 if (programs.length === 0) {
-  for (const f of ['dist/tpm_quote/tpm-quote-agent', 'dist/tpm_quote/tpm-quote-server', 'dist/tpm-quote-agent', 'dist/tpm-quote-server']) {
+  for (const f of [
+    'dist/tpm_quote/tpm-quote-agent',
+    'dist/tpm_quote/tpm-quote-server',
+    'dist/tpm-quote-agent',
+    'dist/tpm-quote-server',
+  ]) {
     programs.push(join(root, f));
   }
 }
@@ -89,7 +104,9 @@ function startOnce(file) {
       child.kill('SIGKILL');
       reject(new Error(`${file}: no handshake line within 60 s; stderr: ${err.slice(0, 2000)}`));
     }, 60_000);
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.stdout.on('data', (d) => {
       if (result) return;
       out += d;
@@ -101,7 +118,9 @@ function startOnce(file) {
       try {
         const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) rssKiB = Number(m[1]);
-      } catch { /* exited already: reported as NaN */ }
+      } catch {
+        /* exited already: reported as NaN */
+      }
       if (!HANDSHAKE.test(line)) {
         child.kill('SIGKILL');
         reject(new Error(`${file}: first stdout line is not a handshake: ${JSON.stringify(line)}`));
@@ -157,8 +176,10 @@ const mib = (x) => x.toFixed(1).padStart(9);
 const row = (name, s, ratio) =>
   `${name.padEnd(32)} ${mib(s.fileMiB)} ${mib(s.fileMiB + s.runtimeMiB).padStart(12)} ${s.ms.toFixed(1).padStart(9)} ` +
   `${`${s.min.toFixed(1)}-${s.max.toFixed(1)}`.padStart(13)} ${s.peakMiB.toFixed(1).padStart(13)} ${ratio}`;
-const label = (p) => relative(root, p).startsWith('..') ? p : relative(root, p);
-console.log(`plugin start -> handshake line, ${runs} runs each (node ${process.version}, ${process.platform}/${process.arch})`);
+const label = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
+console.log(
+  `plugin start -> handshake line, ${runs} runs each (node ${process.version}, ${process.platform}/${process.arch})`,
+);
 console.log(
   `${'program'.padEnd(32)} ${'file MiB'.padStart(9)} ${'with runtime'.padStart(12)} ${'median ms'.padStart(9)} ` +
     `${'min-max ms'.padStart(13)} ${'peak RSS MiB'.padStart(13)} ratio vs empty node (time, RSS)`,
@@ -168,6 +189,7 @@ const verifyNotes = [];
 for (const p of programs) {
   const s = stats(p);
   console.log(row(label(p), s, `${(s.ms / base.ms).toFixed(2)}x, ${(s.peakMiB / base.peakMiB).toFixed(2)}x`));
-  if (s.verifyMs !== undefined) verifyNotes.push(`${label(p)}: median ${s.verifyMs.toFixed(1)} ms checking lib/ (part of its start time)`);
+  if (s.verifyMs !== undefined)
+    verifyNotes.push(`${label(p)}: median ${s.verifyMs.toFixed(1)} ms checking lib/ (part of its start time)`);
 }
 for (const n of verifyNotes) console.log(n);

@@ -3,8 +3,8 @@
 // bundled in memory from TypeScript with esbuild) beside Node's raw RSA-2048 verify rate.
 // Inputs are the golden vectors in test/fixtures/tpm (real tpm2_quote output from swtpm).
 // Usage: node scripts/bench-tpm-verify.mjs [seconds per measurement, default 2]
-import { cpus } from "node:os";
-import { loadTs, repoRoot as root } from "./lib/load-ts.mjs";
+import { cpus } from 'node:os';
+import { loadTs, repoRoot as root } from './lib/load-ts.mjs';
 
 const seconds = Number(process.argv[2] ?? 2);
 
@@ -59,7 +59,7 @@ function measure(fn) {
 }
 
 const cases = setup(root);
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? "cpu"}, one thread, ${seconds}s per row`);
+console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, one thread, ${seconds}s per row`);
 let base;
 const rows = [];
 for (const [name, fn] of Object.entries(cases)) {

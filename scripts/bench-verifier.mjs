@@ -4,12 +4,12 @@
 // tpm2-tools (RSA-2048 RSASSA/SHA-256 AK under the EK, sha256 PCRs 0-7, exact tpm_policy).
 // Needs scripts/install-tpm-tools.sh and scripts/install-keylime.sh.
 // Usage: node scripts/bench-verifier.mjs [sequential requests per row, default 300] [concurrent requests, default 800]
-import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadTs, percentiles, repoRoot as root } from "./lib/load-ts.mjs";
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadTs, percentiles, repoRoot as root } from './lib/load-ts.mjs';
 
 const sequential = Number(process.argv[2] ?? 300);
 const concurrentTotal = Number(process.argv[3] ?? 800);
@@ -21,57 +21,117 @@ export { createInProcessVerifier, createGatedVerifier, createKeylimeVerifierFrom
 `);
 
 function fixture(script, cmd, dir) {
-  const text = execFileSync("bash", [join(root, "test/helpers", script), cmd, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  const text = execFileSync('bash', [join(root, 'test/helpers', script), cmd, dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
-const swtpmDir = mkdtempSync(join(tmpdir(), "bench-swtpm-"));
-const klDir = mkdtempSync(join(tmpdir(), "bench-keylime-"));
+const swtpmDir = mkdtempSync(join(tmpdir(), 'bench-swtpm-'));
+const klDir = mkdtempSync(join(tmpdir(), 'bench-keylime-'));
 const cleanup = () => {
   // Best effort: a fixture that never started has nothing to stop.
-  try { fixture("keylime-fixture.sh", "stop", klDir); } catch { /* not running */ }
-  try { fixture("swtpm-fixture.sh", "stop", swtpmDir); } catch { /* not running */ }
+  try {
+    fixture('keylime-fixture.sh', 'stop', klDir);
+  } catch {
+    /* not running */
+  }
+  try {
+    fixture('swtpm-fixture.sh', 'stop', swtpmDir);
+  } catch {
+    /* not running */
+  }
   rmSync(klDir, { recursive: true, force: true });
   rmSync(swtpmDir, { recursive: true, force: true });
 };
-process.on("exit", cleanup);
-process.on("SIGINT", () => process.exit(130));
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
 
-const tpm = fixture("swtpm-fixture.sh", "start", swtpmDir);
-const kl = fixture("keylime-fixture.sh", "start", klDir);
+const tpm = fixture('swtpm-fixture.sh', 'start', swtpmDir);
+const kl = fixture('keylime-fixture.sh', 'start', klDir);
 const env = { ...process.env, TPM2TOOLS_TCTI: tpm.SWTPM_TCTI };
-const tool = (...args) => execFileSync(args[0], args.slice(1), { cwd: swtpmDir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const flush = () => { tool("tpm2_flushcontext", "-t"); tool("tpm2_flushcontext", "-s"); };
+const tool = (...args) =>
+  execFileSync(args[0], args.slice(1), { cwd: swtpmDir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const flush = () => {
+  tool('tpm2_flushcontext', '-t');
+  tool('tpm2_flushcontext', '-s');
+};
 
-tool("tpm2_pcrextend", `7:sha256=${"bb".repeat(32)}`);
-tool("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub");
-tool("tpm2_createak", "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub");
+tool('tpm2_pcrextend', `7:sha256=${'bb'.repeat(32)}`);
+tool('tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
+tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pub');
 flush();
 const nonce = randomBytes(32);
-tool("tpm2_quote", "-c", "ak.ctx", "-l", "sha256:0,1,2,3,4,5,6,7", "-q", nonce.toString("hex"), "-g", "sha256", "-m", "q.attest", "-s", "q.sig", "-o", "q.pcrs");
+tool(
+  'tpm2_quote',
+  '-c',
+  'ak.ctx',
+  '-l',
+  'sha256:0,1,2,3,4,5,6,7',
+  '-q',
+  nonce.toString('hex'),
+  '-g',
+  'sha256',
+  '-m',
+  'q.attest',
+  '-s',
+  'q.sig',
+  '-o',
+  'q.pcrs',
+);
 flush();
 const read = (f) => new Uint8Array(readFileSync(join(swtpmDir, f)));
-const evidence = { attest: read("q.attest"), signature: read("q.sig"), pcrBlob: read("q.pcrs"), nonce: new Uint8Array(nonce), hashAlg: "sha256", akPublic: read("ak.pub"), ekPublic: read("ek.pub") };
+const evidence = {
+  attest: read('q.attest'),
+  signature: read('q.sig'),
+  pcrBlob: read('q.pcrs'),
+  nonce: new Uint8Array(nonce),
+  hashAlg: 'sha256',
+  akPublic: read('ak.pub'),
+  ekPublic: read('ek.pub'),
+};
 const policyDoc = {};
-for (const line of tool("tpm2_pcrread", "sha256:0,1,2,3,4,5,6,7").split("\n")) {
+for (const line of tool('tpm2_pcrread', 'sha256:0,1,2,3,4,5,6,7').split('\n')) {
   const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
   if (m) policyDoc[m[1]] = [m[2].toLowerCase()];
 }
 const policy = vc.parseTpmPolicy(JSON.stringify(policyDoc));
 
-const keylimeOptions = { url: kl.KEYLIME_URL, caPath: kl.KEYLIME_CA, clientCertPath: kl.KEYLIME_CLIENT_CERT, clientKeyPath: kl.KEYLIME_CLIENT_KEY, timeoutMs: 15000, maxSockets: CONCURRENCY };
+const keylimeOptions = {
+  url: kl.KEYLIME_URL,
+  caPath: kl.KEYLIME_CA,
+  clientCertPath: kl.KEYLIME_CLIENT_CERT,
+  clientKeyPath: kl.KEYLIME_CLIENT_KEY,
+  timeoutMs: 15000,
+  maxSockets: CONCURRENCY,
+};
 const rows = [
-  ["in-process (verifyQuote + policy)", vc.createInProcessVerifier()],
-  ["Keylime alone (POST /verify/evidence)", vc.createKeylimeVerifierFromFiles(keylimeOptions)],
-  ["Keylime mode (our quote checks + Keylime)", vc.createGatedVerifier(vc.createKeylimeVerifierFromFiles(keylimeOptions))],
+  ['in-process (verifyQuote + policy)', vc.createInProcessVerifier()],
+  ['Keylime alone (POST /verify/evidence)', vc.createKeylimeVerifierFromFiles(keylimeOptions)],
+  [
+    'Keylime mode (our quote checks + Keylime)',
+    vc.createGatedVerifier(vc.createKeylimeVerifierFromFiles(keylimeOptions)),
+  ],
 ];
 
 const ms = (ns) => Number(ns) / 1e6;
 
-console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}; Keylime 7.14.3 at ${kl.KEYLIME_URL} (API ${kl.KEYLIME_API_VERSION}, 2 worker processes)`);
-console.log(`evidence: RSA-2048 RSASSA/SHA-256 AK, sha256 PCRs 0-7, policy of 8 PCRs; ${sequential} sequential requests, then ${concurrentTotal} with ${CONCURRENCY} in flight`);
-console.log("");
-console.log(`${"verifier".padEnd(44)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max ms".padStart(8)}   ${"8-concurrent /s".padStart(15)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)}`);
+console.log(
+  `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; Keylime 7.14.3 at ${kl.KEYLIME_URL} (API ${kl.KEYLIME_API_VERSION}, 2 worker processes)`,
+);
+console.log(
+  `evidence: RSA-2048 RSASSA/SHA-256 AK, sha256 PCRs 0-7, policy of 8 PCRs; ${sequential} sequential requests, then ${concurrentTotal} with ${CONCURRENCY} in flight`,
+);
+console.log('');
+console.log(
+  `${'verifier'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'max ms'.padStart(8)}   ${'8-concurrent /s'.padStart(15)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)}`,
+);
 for (const [name, verifier] of rows) {
   for (let i = 0; i < 20; i++) await verifier.verify(evidence, policy); // warm-up, and proves it passes
   const lat = [];
@@ -98,7 +158,11 @@ for (const [name, verifier] of rows) {
   const conc = percentiles(clat);
   verifier.close();
   console.log(
-    `${name.padEnd(44)} ${seq.p50.toFixed(2).padStart(8)} ${seq.p95.toFixed(2).padStart(8)} ${Math.max(...lat).toFixed(2).padStart(8)}   ${(concurrentTotal / seconds).toFixed(0).padStart(15)} ${conc.p50.toFixed(2).padStart(8)} ${conc.p95.toFixed(2).padStart(8)}`,
+    `${name.padEnd(44)} ${seq.p50.toFixed(2).padStart(8)} ${seq.p95.toFixed(2).padStart(8)} ${Math.max(...lat)
+      .toFixed(2)
+      .padStart(
+        8,
+      )}   ${(concurrentTotal / seconds).toFixed(0).padStart(15)} ${conc.p50.toFixed(2).padStart(8)} ${conc.p95.toFixed(2).padStart(8)}`,
   );
 }
 process.exit(0);

@@ -2,19 +2,19 @@
 // node_modules at run time: dist/tpm-quote-agent and dist/tpm-quote-server (run by the host's node; the
 // host test suites use them). Then assembles dist/tpm_quote/, the self-contained plugin directory with
 // the same bundles inside (scripts/build-plugin-dir.mjs): what the README installs.
-import { chmod, mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { buildPluginDir } from "./build-plugin-dir.mjs";
+import { chmod, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { buildPluginDir } from './build-plugin-dir.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const targets = [
-  { entry: "plugin-agent/main.ts", out: "dist/tpm-quote-agent" },
-  { entry: "plugin-server/main.ts", out: "dist/tpm-quote-server" },
+  { entry: 'plugin-agent/main.ts', out: 'dist/tpm-quote-agent' },
+  { entry: 'plugin-server/main.ts', out: 'dist/tpm-quote-server' },
 ];
 
-await mkdir(join(root, "dist"), { recursive: true });
+await mkdir(join(root, 'dist'), { recursive: true });
 for (const { entry, out } of targets) {
   const outfile = join(root, out);
   await build({
@@ -22,14 +22,14 @@ for (const { entry, out } of targets) {
     entryPoints: [entry],
     outfile,
     bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    banner: { js: "#!/usr/bin/env node" },
-    legalComments: "none",
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    banner: { js: '#!/usr/bin/env node' },
+    legalComments: 'none',
     sourcemap: false,
     minify: false,
-    logLevel: "warning",
+    logLevel: 'warning',
   });
   await chmod(outfile, 0o755);
   process.stderr.write(`built ${out}\n`);
@@ -37,6 +37,6 @@ for (const { entry, out } of targets) {
 
 const dir = await buildPluginDir({
   root,
-  plugins: Object.fromEntries(targets.map(({ out }) => [out.slice("dist/".length), join(root, out)])),
+  plugins: Object.fromEntries(targets.map(({ out }) => [out.slice('dist/'.length), join(root, out)])),
 });
 process.stderr.write(`built ${dir.slice(root.length + 1)}/\n`);

@@ -14,7 +14,13 @@ import type { TpmsAttest } from './types/attest';
 import type { TpmtSignature } from './types/signature';
 import { unmarshal, type WithBytes } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
-import { loadOrCreateAk as akLoadOrCreate, withAkHandle, type AkAlg, type AkBlob, type LoadOrCreateAkOptions } from './ak/ak';
+import {
+  loadOrCreateAk as akLoadOrCreate,
+  withAkHandle,
+  type AkAlg,
+  type AkBlob,
+  type LoadOrCreateAkOptions,
+} from './ak/ak';
 
 export interface TpmInfo {
   /** TPM_PT_MANUFACTURER as its 4 ASCII characters (trailing NULs/spaces trimmed), e.g. "IBM". */
@@ -58,7 +64,13 @@ export interface TpmClient {
    * included (as tpm/crypto makeCredential returns them and tpm2_makecredential writes them); both are
    * bounds-checked (TpmMarshalError) before anything reaches the TPM.
    */
-  activateCredential(ak: AkBlob, ek: EkInfo, idObject: Uint8Array, encSecret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
+  activateCredential(
+    ak: AkBlob,
+    ek: EkInfo,
+    idObject: Uint8Array,
+    encSecret: Uint8Array,
+    o?: CallOptions,
+  ): Promise<Uint8Array>;
   /** TPM2_Quote over `selection` with `nonce` as qualifyingData (at most 64 bytes), signed by the AK's own scheme. */
   quote(ak: AkBlob, nonce: Uint8Array, selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<Quote>;
   /** Reads PCR values (all of them, even beyond 8 per command), banks in selection order; sha1/sha256/sha384/sha512 banks only. */
@@ -86,9 +98,19 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
     transport: t,
 
     async getInfo(o = {}) {
-      const p = await getProperties(t, C.TPM_PT_FAMILY_INDICATOR, C.TPM_PT_FIRMWARE_VERSION_2 - C.TPM_PT_FAMILY_INDICATOR + 1, o);
+      const p = await getProperties(
+        t,
+        C.TPM_PT_FAMILY_INDICATOR,
+        C.TPM_PT_FIRMWARE_VERSION_2 - C.TPM_PT_FAMILY_INDICATOR + 1,
+        o,
+      );
       const get = (k: number) => p.get(k) ?? 0;
-      const vendor = [C.TPM_PT_VENDOR_STRING_1, C.TPM_PT_VENDOR_STRING_2, C.TPM_PT_VENDOR_STRING_3, C.TPM_PT_VENDOR_STRING_4]
+      const vendor = [
+        C.TPM_PT_VENDOR_STRING_1,
+        C.TPM_PT_VENDOR_STRING_2,
+        C.TPM_PT_VENDOR_STRING_3,
+        C.TPM_PT_VENDOR_STRING_4,
+      ]
         .map((k) => ascii(get(k)))
         .join('')
         .replace(/[\0\s]+$/g, '')
@@ -96,7 +118,11 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
       const fw1 = get(C.TPM_PT_FIRMWARE_VERSION_1) >>> 0;
       const fw2 = get(C.TPM_PT_FIRMWARE_VERSION_2) >>> 0;
       const banks = (await getPcrBanks(t, o))
-        .map((b) => ({ hash: b.hash, hashName: constantName('TPM_ALG_', b.hash).replace('TPM_ALG_', '').toLowerCase(), pcrs: selectedPcrs(b) }))
+        .map((b) => ({
+          hash: b.hash,
+          hashName: constantName('TPM_ALG_', b.hash).replace('TPM_ALG_', '').toLowerCase(),
+          pcrs: selectedPcrs(b),
+        }))
         .filter((b) => b.pcrs.length > 0);
       return {
         manufacturer: ascii(get(C.TPM_PT_MANUFACTURER)).replace(/[\0\s]+$/g, ''),
@@ -125,7 +151,17 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
         t,
         ak,
         (activateHandle) =>
-          withEkHandle(t, ek, (keyHandle) => execute(t, TPM2_ActivateCredential, { handles: { activateHandle, keyHandle }, params: { credentialBlob, secret }, signal: o.signal }), o),
+          withEkHandle(
+            t,
+            ek,
+            (keyHandle) =>
+              execute(t, TPM2_ActivateCredential, {
+                handles: { activateHandle, keyHandle },
+                params: { credentialBlob, secret },
+                signal: o.signal,
+              }),
+            o,
+          ),
         o,
       );
       return r.params.certInfo;
@@ -134,7 +170,12 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
     async quote(ak, nonce, selection, o = {}) {
       if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
       const params = { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME, PCRselect: [...nonEmpty(selection)] };
-      const q = await withAkHandle(t, ak, (signHandle) => execute(t, TPM2_Quote, { handles: { signHandle }, params, signal: o.signal }), o);
+      const q = await withAkHandle(
+        t,
+        ak,
+        (signHandle) => execute(t, TPM2_Quote, { handles: { signHandle }, params, signal: o.signal }),
+        o,
+      );
       return { attest: q.params.quoted, signature: q.params.signature };
     },
 

@@ -2,7 +2,14 @@
 // from, the structures, and the server-side crypto and verification.
 export { openTpm } from './client';
 export type { TpmClient, TpmInfo, Quote } from './client';
-export { MAX_PCR_INDEX, formatPcrSelection, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
+export {
+  MAX_PCR_INDEX,
+  formatPcrSelection,
+  pcrSelection,
+  selectedPcrs,
+  type PcrValues,
+  type TpmsPcrSelection,
+} from './types/pcr';
 export { openTransport, parseTransportSpec, DEFAULT_TRANSPORT } from './transport/transport';
 export type { TpmTransport, TransportOptions, TransportSpec, SendOptions } from './transport/transport';
 export * from './errors';

@@ -9,7 +9,11 @@ export type VerifierErrorCode =
   /** No usable verdict: verifier refused the connection, timed out, failed TLS, or answered 5xx (gRPC Unavailable). */
   | 'unavailable';
 
-const FAILURE_CLASSES = { permission_denied: 'denied', invalid_argument: 'malformed', unavailable: 'unavailable' } as const;
+const FAILURE_CLASSES = {
+  permission_denied: 'denied',
+  invalid_argument: 'malformed',
+  unavailable: 'unavailable',
+} as const;
 
 /** One failure reported by a verifier, e.g. Keylime's `{"type": "pcr_validation.invalid_pcr_0", "context": {...}}`. */
 export interface VerifierFailure {

@@ -2,7 +2,17 @@
 // (Keylime) as a second gate. Both must pass. Why both: Keylime 7.14.3's /verify/evidence does not report a
 // signature that fails to verify (with a mask-only policy it answers valid) and takes PCR numbers from the
 // unsigned pcrblob (docs/keylime.md, "Observed behaviour" and the differential table).
-import { bankName, encodePcrBlob, parsePcrBlob, pcrBlobToValues, pcrSelection, type PcrValues, selectedPcrs, TpmVerifyError, type VerifiedQuote } from '../tpm';
+import {
+  bankName,
+  encodePcrBlob,
+  parsePcrBlob,
+  pcrBlobToValues,
+  pcrSelection,
+  type PcrValues,
+  selectedPcrs,
+  TpmVerifyError,
+  type VerifiedQuote,
+} from '../tpm';
 import { VerifierError } from './errors';
 import { verifyQuoteFreshByNonce } from './in-process';
 import type { TpmPolicy } from './policy';
@@ -28,9 +38,16 @@ export const GATED_VERIFIER = 'in_process quote checks + ';
  * Does NOT check the PCR policy, the AK's attributes, the AK-EK link or credential activation: the gate
  * owes the first, the server plugin the rest (it makes them before calling).
  */
-export function verifyForGate(evidence: QuoteEvidence, policy: TpmPolicy): { evidence: QuoteEvidence; quote: VerifiedQuote } {
-  const refuse = (code: 'permission_denied' | 'invalid_argument', type: string, message: string, cause?: unknown): VerifierError =>
-    new VerifierError(code, message, { failures: [{ type, context: {} }], cause });
+export function verifyForGate(
+  evidence: QuoteEvidence,
+  policy: TpmPolicy,
+): { evidence: QuoteEvidence; quote: VerifiedQuote } {
+  const refuse = (
+    code: 'permission_denied' | 'invalid_argument',
+    type: string,
+    message: string,
+    cause?: unknown,
+  ): VerifierError => new VerifierError(code, message, { failures: [{ type, context: {} }], cause });
   let values: PcrValues;
   let quote: VerifiedQuote;
   try {
@@ -44,12 +61,21 @@ export function verifyForGate(evidence: QuoteEvidence, policy: TpmPolicy): { evi
     });
   } catch (err) {
     if (err instanceof TpmVerifyError) {
-      throw refuse(err.kind === 'malformed' ? 'invalid_argument' : 'permission_denied', `quote_validation.${err.code.toLowerCase()}`, `quote: ${err.message} (${err.code})`, err);
+      throw refuse(
+        err.kind === 'malformed' ? 'invalid_argument' : 'permission_denied',
+        `quote_validation.${err.code.toLowerCase()}`,
+        `quote: ${err.message} (${err.code})`,
+        err,
+      );
     }
     throw err;
   }
   if (evidence.hashAlg !== quote.hash) {
-    throw refuse('permission_denied', 'quote_validation.hash_alg', `quote: the evidence says hash_alg ${evidence.hashAlg}, but the quote is signed with ${quote.hash}`);
+    throw refuse(
+      'permission_denied',
+      'quote_validation.hash_alg',
+      `quote: the evidence says hash_alg ${evidence.hashAlg}, but the quote is signed with ${quote.hash}`,
+    );
   }
   const banks = quote.pcrSelection.filter((s) => selectedPcrs(s).length > 0);
   const bankNames = banks.map((s) => bankName(s.hash));
@@ -61,12 +87,19 @@ export function verifyForGate(evidence: QuoteEvidence, policy: TpmPolicy): { evi
     );
   }
   if (policy.hashAlg !== quote.hash) {
-    throw refuse('invalid_argument', 'quote_validation.policy_bank', `quote: covers the ${quote.hash} bank, but the tpm policy lists ${policy.hashAlg} values`);
+    throw refuse(
+      'invalid_argument',
+      'quote_validation.policy_bank',
+      `quote: covers the ${quote.hash} bank, but the tpm policy lists ${policy.hashAlg} values`,
+    );
   }
   // Values in signed order only: verifyQuote proved the supplied set equals the quoted set.
   const bank = values[quote.hash]!;
   const indices = selectedPcrs(banks[0]);
-  const pcrBlob = encodePcrBlob({ selections: [pcrSelection(banks[0].hash, indices)], values: indices.map((i) => bank[i]) });
+  const pcrBlob = encodePcrBlob({
+    selections: [pcrSelection(banks[0].hash, indices)],
+    values: indices.map((i) => bank[i]),
+  });
   return { evidence: { ...evidence, pcrBlob }, quote };
 }
 

@@ -1,7 +1,15 @@
 // The in-process verifier: judges quote evidence against a Keylime tpm_policy inside the server plugin,
 // without any network. Unlike Keylime it takes the PCR numbers from the SIGNED selection, and refuses a
 // signature that does not verify.
-import { parsePcrBlob, pcrBlobToValues, type PcrValues, TpmVerifyError, type VerifiedQuote, verifyQuote, type VerifyQuoteOptions } from '../tpm';
+import {
+  parsePcrBlob,
+  pcrBlobToValues,
+  type PcrValues,
+  TpmVerifyError,
+  type VerifiedQuote,
+  verifyQuote,
+  type VerifyQuoteOptions,
+} from '../tpm';
 import { VerifierError } from './errors';
 import { evaluateTpmPolicy, type TpmPolicy, type TpmPolicyMismatch } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
@@ -31,7 +39,10 @@ function describe(m: TpmPolicyMismatch, bank: string): string {
 export function checkTpmPolicy(policy: TpmPolicy, quote: VerifiedQuote, pcrs: PcrValues): void {
   const bank = pcrs[policy.hashAlg];
   if (!quote.pcrSelection.some((s) => s.pcrSelect.some((b) => b !== 0)) || !bank) {
-    const failures = [...policy.pcrs.keys()].map((pcr) => ({ type: 'pcr_validation.missing_pcrs', context: { pcr, bank: policy.hashAlg } }));
+    const failures = [...policy.pcrs.keys()].map((pcr) => ({
+      type: 'pcr_validation.missing_pcrs',
+      context: { pcr, bank: policy.hashAlg },
+    }));
     throw new VerifierError('permission_denied', `PCR policy: the quote has no ${policy.hashAlg} PCR`, { failures });
   }
   const values = new Map<number, string>();
@@ -42,7 +53,11 @@ export function checkTpmPolicy(policy: TpmPolicy, quote: VerifiedQuote, pcrs: Pc
       type: m.kind === 'missing_pcr' ? 'pcr_validation.missing_pcrs' : `pcr_validation.invalid_pcr_${m.pcr}`,
       context: m,
     }));
-    throw new VerifierError('permission_denied', `PCR policy: ${mismatches.map((m) => describe(m, policy.hashAlg)).join('; ')}`, { failures });
+    throw new VerifierError(
+      'permission_denied',
+      `PCR policy: ${mismatches.map((m) => describe(m, policy.hashAlg)).join('; ')}`,
+      { failures },
+    );
   }
 }
 
@@ -63,7 +78,13 @@ export function createInProcessVerifier(): Verifier {
       let quoted;
       try {
         const pcrs = pcrBlobToValues(parsePcrBlob(evidence.pcrBlob));
-        quoted = verifyQuoteFreshByNonce({ akPublic: evidence.akPublic, attest: evidence.attest, signature: evidence.signature, nonce: evidence.nonce, pcrs });
+        quoted = verifyQuoteFreshByNonce({
+          akPublic: evidence.akPublic,
+          attest: evidence.attest,
+          signature: evidence.signature,
+          nonce: evidence.nonce,
+          pcrs,
+        });
         checkTpmPolicy(policy, quoted, pcrs);
       } catch (err) {
         if (err instanceof VerifierError) throw err;

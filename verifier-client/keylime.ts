@@ -33,8 +33,10 @@ export interface KeylimeVerifierOptions {
 }
 
 /** File-path form of the TLS options, as the plugin config names them. */
-export interface KeylimeVerifierFileOptions
-  extends Omit<KeylimeVerifierOptions, 'caPem' | 'clientCertPem' | 'clientKeyPem'> {
+export interface KeylimeVerifierFileOptions extends Omit<
+  KeylimeVerifierOptions,
+  'caPem' | 'clientCertPem' | 'clientKeyPem'
+> {
   caPath: string;
   clientCertPath?: string;
   clientKeyPath?: string;
@@ -110,10 +112,17 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     rejectUnauthorized: true,
   });
   const baseLabel = base.href.replace(/\/$/, '');
-  let versionPromise: Promise<string> | undefined = options.apiVersion ? Promise.resolve(options.apiVersion) : undefined;
+  let versionPromise: Promise<string> | undefined = options.apiVersion
+    ? Promise.resolve(options.apiVersion)
+    : undefined;
   let closed = false;
 
-  function send(method: 'GET' | 'POST', path: string, body: Buffer | undefined, signal?: AbortSignal): Promise<HttpAnswer> {
+  function send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Buffer | undefined,
+    signal?: AbortSignal,
+  ): Promise<HttpAnswer> {
     const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
     return new Promise<HttpAnswer>((resolve, reject) => {
       if (closed) {
@@ -121,7 +130,12 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
         return;
       }
       if (signal?.aborted) {
-        reject(new VerifierError('unavailable', `keylime verifier ${url.href}: cancelled`, { url: url.href, cause: signal.reason }));
+        reject(
+          new VerifierError('unavailable', `keylime verifier ${url.href}: cancelled`, {
+            url: url.href,
+            cause: signal.reason,
+          }),
+        );
         return;
       }
       let settled = false;
@@ -134,7 +148,13 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
         else resolve(answer!);
       };
       const fail = (message: string, cause?: unknown, httpStatus?: number): void => {
-        finish(new VerifierError('unavailable', `keylime verifier ${url.href}: ${message}`, { url: url.href, cause, httpStatus }));
+        finish(
+          new VerifierError('unavailable', `keylime verifier ${url.href}: ${message}`, {
+            url: url.href,
+            cause,
+            httpStatus,
+          }),
+        );
         req.destroy();
       };
       const headers: Record<string, string | number> = { Accept: 'application/json' };
@@ -179,7 +199,12 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
 
   // A keep-alive socket the verifier closed while idle fails on reuse with ECONNRESET before any answer; the
   // request was never processed, and /verify/evidence is stateless, so such a request is sent once more.
-  async function sendRetryingStale(method: 'GET' | 'POST', path: string, body: Buffer | undefined, signal?: AbortSignal): Promise<HttpAnswer> {
+  async function sendRetryingStale(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Buffer | undefined,
+    signal?: AbortSignal,
+  ): Promise<HttpAnswer> {
     try {
       return await send(method, path, body, signal);
     } catch (e) {
@@ -235,7 +260,11 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     return `${baseLabel}/v${await apiVersion(opts)}/verify/evidence`;
   }
 
-  async function verify(evidence: QuoteEvidence, policy: TpmPolicy, opts: VerifyOptions = {}): Promise<VerifierVerdict> {
+  async function verify(
+    evidence: QuoteEvidence,
+    policy: TpmPolicy,
+    opts: VerifyOptions = {},
+  ): Promise<VerifierVerdict> {
     const version = await apiVersion(opts);
     const path = `/v${version}/verify/evidence`;
     const url = `${baseLabel}${path}`;
@@ -246,7 +275,11 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     const failures = readFailures(results?.failures);
     if (answer.status === 200) {
       // A verdict whose failure list is not a list cannot be read as "no failures": fail closed.
-      if (!results || typeof results.valid !== 'boolean' || (results.failures !== undefined && !Array.isArray(results.failures))) {
+      if (
+        !results ||
+        typeof results.valid !== 'boolean' ||
+        (results.failures !== undefined && !Array.isArray(results.failures))
+      ) {
         throw new VerifierError(
           'unavailable',
           `keylime verifier ${url}: HTTP 200 without a verdict (answer: ${truncate(answer.body.toString('utf8'))})`,
@@ -264,7 +297,8 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     }
     if (answer.status === 400) {
       const status = isRecord(doc) && typeof doc.status === 'string' ? doc.status : '';
-      const reason = describeFailures(failures) || status || truncate(answer.body.toString('utf8')) || 'no reason given';
+      const reason =
+        describeFailures(failures) || status || truncate(answer.body.toString('utf8')) || 'no reason given';
       throw new VerifierError('invalid_argument', `keylime verifier ${url} rejected the request: ${reason}`, {
         url,
         httpStatus: 400,
@@ -272,11 +306,15 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
       });
     }
     const detail = truncate(answer.body.toString('utf8'));
-    throw new VerifierError('unavailable', `keylime verifier ${url}: HTTP ${answer.status}${detail ? ` (${detail})` : ''}`, {
-      url,
-      httpStatus: answer.status,
-      failures,
-    });
+    throw new VerifierError(
+      'unavailable',
+      `keylime verifier ${url}: HTTP ${answer.status}${detail ? ` (${detail})` : ''}`,
+      {
+        url,
+        httpStatus: answer.status,
+        failures,
+      },
+    );
   }
 
   return {
@@ -294,7 +332,10 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
  * The JSON body Keylime's /verify/evidence expects for TPM evidence. The nonce is sent base64-encoded:
  * Keylime compares extraData with the nonce string's UTF-8 bytes and, failing that, its base64 decoding.
  */
-export function keylimeEvidenceBody(evidence: QuoteEvidence, policy: TpmPolicy): { type: 'tpm'; data: Record<string, string> } {
+export function keylimeEvidenceBody(
+  evidence: QuoteEvidence,
+  policy: TpmPolicy,
+): { type: 'tpm'; data: Record<string, string> } {
   if (policy.hashAlg !== evidence.hashAlg) {
     // Keylime would compare values of one bank against digests of another and list every PCR as invalid.
     throw new VerifierError(
@@ -376,8 +417,7 @@ function describeFailures(failures: readonly VerifierFailure[]): string {
       if (isRecord(c) && typeof c.message === 'string') {
         detail = c.message;
         if (typeof c.error === 'string' && c.error) detail += `: ${c.error}`;
-      }
-      else if (isRecord(c) && typeof c.context === 'string') {
+      } else if (isRecord(c) && typeof c.context === 'string') {
         detail = c.context;
         if ('got' in c) detail += ` (got ${JSON.stringify(c.got)})`;
         if ('data' in c) detail += ` (${JSON.stringify(c.data)})`;

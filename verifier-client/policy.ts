@@ -197,8 +197,7 @@ export function formatTpmPolicy(policy: TpmPolicy): string {
 
 /** One way quoted PCR values fail a policy. */
 export type TpmPolicyMismatch =
-  | { kind: 'invalid_pcr'; pcr: number; got: string; expected: readonly string[] }
-  | { kind: 'missing_pcr'; pcr: number };
+  { kind: 'invalid_pcr'; pcr: number; got: string; expected: readonly string[] } | { kind: 'missing_pcr'; pcr: number };
 
 /**
  * Compares quoted PCR values (PCR index -> lowercase hex, from a quote whose signature, nonce and PCR digest

@@ -9,9 +9,7 @@ import { trustDomainProblem } from './trust-domain';
 /** Most notes one build reports; the rest are summarised in a last note. */
 export const MAX_NOTES = 50;
 
-export type ConfigBuildResult<T> =
-  | { ok: true; config: T; trustDomain: string }
-  | { ok: false; notes: string[] };
+export type ConfigBuildResult<T> = { ok: true; config: T; trustDomain: string } | { ok: false; notes: string[] };
 
 export interface DefineConfigOptions<T> {
   /**
@@ -55,7 +53,10 @@ function capped(notes: string[]): string[] {
  * const r = serverConfig.build('example.org', hclText);
  * if (!r.ok) throw new Error(r.notes.join('; '));
  */
-export function defineConfig<F extends Fields>(fields: F, options: DefineConfigOptions<InferConfig<F>> = {}): ConfigDefinition<F> {
+export function defineConfig<F extends Fields>(
+  fields: F,
+  options: DefineConfigOptions<InferConfig<F>> = {},
+): ConfigDefinition<F> {
   const build = (trustDomain: string, hclText: string): ConfigBuildResult<InferConfig<F>> => {
     const notes: string[] = [];
     const tdProblem = typeof trustDomain === 'string' ? trustDomainProblem(trustDomain) : 'expected a string';

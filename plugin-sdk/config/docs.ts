@@ -18,7 +18,9 @@ export function formatHclValue(value: HclValue): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map(formatHclValue).join(', ')}]`;
-  const entries = Object.keys(value).map((k) => `${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(k) ? k : JSON.stringify(k)} = ${formatHclValue(value[k])}`);
+  const entries = Object.keys(value).map(
+    (k) => `${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(k) ? k : JSON.stringify(k)} = ${formatHclValue(value[k])}`,
+  );
   return entries.length === 0 ? '{}' : `{ ${entries.join(', ')} }`;
 }
 
@@ -51,7 +53,9 @@ export function renderConfigDocs(rows: ConfigDocRow[]): string {
   const lines = ['| Key | Type | Required | Default | Description |', '| --- | --- | --- | --- | --- |'];
   for (const r of rows) {
     const def = r.default === '' ? '' : `\`${r.default.replace(/`/g, "'")}\``;
-    lines.push(`| \`${cell(r.key)}\` | ${cell(r.type)} | ${r.required ? 'yes' : 'no'} | ${cell(def)} | ${cell(r.description)} |`);
+    lines.push(
+      `| \`${cell(r.key)}\` | ${cell(r.type)} | ${r.required ? 'yes' : 'no'} | ${cell(def)} | ${cell(r.description)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // Go duration strings (time.ParseDuration's grammar): "300ms", "1.5h", "2h45m", "0". No negatives here:
 // every duration a plugin is configured with is a timeout or an interval.
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 const PART = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/;
 const MAX_NS = 2 ** 63 - 1;
 

@@ -68,7 +68,11 @@ export class Field<T, R = unknown> {
 
   /** The key may be left out; the parsed value is then undefined. */
   optional(): Field<T | undefined, R> {
-    return new Field<T | undefined, R>({ ...(this.state as FieldState<T | undefined>), presence: 'optional', rawDefault: undefined });
+    return new Field<T | undefined, R>({
+      ...(this.state as FieldState<T | undefined>),
+      presence: 'optional',
+      rawDefault: undefined,
+    });
   }
 
   /**
@@ -181,7 +185,10 @@ export function custom<T, R = unknown>(options: CustomFieldOptions<NonNullable<T
     expectedPlural: options.expectedPlural ?? options.expected,
     read(raw, path, notes) {
       const before = notes.length;
-      const value = options.read(raw, { path, note: (problem, at = path) => void notes.push(`key "${at}": ${problem}`) });
+      const value = options.read(raw, {
+        path,
+        note: (problem, at = path) => void notes.push(`key "${at}": ${problem}`),
+      });
       if (notes.length > before) return INVALID;
       return value === undefined ? mismatch(path, options.expected, raw, notes) : value;
     },
@@ -350,7 +357,10 @@ export interface ListOptions {
 }
 
 /** A list whose items are all read by `item` (whose presence settings are ignored). */
-export function list<F extends AnyField>(item: F, options: ListOptions = {}): Field<ReadonlyArray<NonNullable<InferField<F>>>, RawOf<F>[]> {
+export function list<F extends AnyField>(
+  item: F,
+  options: ListOptions = {},
+): Field<ReadonlyArray<NonNullable<InferField<F>>>, RawOf<F>[]> {
   const expected = `a list of ${item.kind.expectedPlural}`;
   return make<ReadonlyArray<NonNullable<InferField<F>>>, RawOf<F>[]>({
     docType: `list of ${item.kind.expectedPlural}`,
@@ -374,7 +384,8 @@ export function list<F extends AnyField>(item: F, options: ListOptions = {}): Fi
         if (options.unique) {
           const keyOf = JSON.stringify(v);
           const first = seen.get(keyOf);
-          if (first !== undefined) notes.push(`key "${path}[${i}]": expected no repeats, got the same value as ${path}[${first}]`);
+          if (first !== undefined)
+            notes.push(`key "${path}[${i}]": expected no repeats, got the same value as ${path}[${first}]`);
           else seen.set(keyOf, i);
         }
         out.push(v as NonNullable<InferField<F>>);
@@ -393,7 +404,8 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -406,7 +418,12 @@ export const MAX_UNKNOWN_KEY_NOTES = 20;
  * Reads an object against `fields`: every unknown key is a note (naming the known keys), every field
  * reads its own key. Returns a frozen object, or INVALID after pushing notes.
  */
-export function readObject<F extends Fields>(fields: F, raw: HclObject, prefix: string, notes: string[]): InferConfig<F> | Invalid {
+export function readObject<F extends Fields>(
+  fields: F,
+  raw: HclObject,
+  prefix: string,
+  notes: string[],
+): InferConfig<F> | Invalid {
   const before = notes.length;
   const known = Object.keys(fields);
   const unknown = Object.keys(raw).filter((key) => !Object.prototype.hasOwnProperty.call(fields, key));
@@ -418,7 +435,9 @@ export function readObject<F extends Fields>(fields: F, raw: HclObject, prefix: 
     notes.push(`unknown key "${prefix}${key.slice(0, 64)}" (${knownText}${hint})`);
   }
   if (unknown.length > MAX_UNKNOWN_KEY_NOTES) {
-    notes.push(`${unknown.length - MAX_UNKNOWN_KEY_NOTES} more unknown keys${prefix ? ` in "${prefix.slice(0, -1)}"` : ''}`);
+    notes.push(
+      `${unknown.length - MAX_UNKNOWN_KEY_NOTES} more unknown keys${prefix ? ` in "${prefix.slice(0, -1)}"` : ''}`,
+    );
   }
   const out: Record<string, unknown> = {};
   for (const key of known) {

@@ -3,18 +3,7 @@
 
 import { Source, quoteForMessage } from './source';
 
-export type HclTokenKind =
-  | 'ident'
-  | 'string'
-  | 'heredoc'
-  | 'number'
-  | '{'
-  | '}'
-  | '['
-  | ']'
-  | '='
-  | ','
-  | 'eof';
+export type HclTokenKind = 'ident' | 'string' | 'heredoc' | 'number' | '{' | '}' | '[' | ']' | '=' | ',' | 'eof';
 
 export interface HclToken {
   kind: HclTokenKind;
@@ -210,7 +199,7 @@ export class HclScanner {
     let braces = 0;
     for (;;) {
       if (p >= t.length || t[p] === '\n') {
-        this.src.fail(start, 'unterminated string: expected a closing \'"\' on the same line');
+        this.src.fail(start, "unterminated string: expected a closing '\"' on the same line");
       }
       const ch = t[p];
       if (braces > 0) {
@@ -263,7 +252,8 @@ export class HclScanner {
     if (c !== undefined && Object.prototype.hasOwnProperty.call(simple, c)) return [simple[c], 2];
     const hex = (len: number): number => {
       const digits = t.slice(p + 2, p + 2 + len);
-      if (digits.length !== len || !HEX.test(digits)) this.src.fail(p, `invalid escape: expected ${len} hex digits after "\\${c}"`);
+      if (digits.length !== len || !HEX.test(digits))
+        this.src.fail(p, `invalid escape: expected ${len} hex digits after "\\${c}"`);
       return parseInt(digits, 16);
     };
     if (c === 'u' || c === 'U') {
@@ -341,7 +331,8 @@ export class HclScanner {
     if (indented && closingIndent !== '') {
       const prefix = closingIndent;
       const allIndented = lines.every((l) => l.trim() === '' || l.startsWith(prefix));
-      if (allIndented) body = lines.map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l.trim() === '' ? '' : l));
+      if (allIndented)
+        body = lines.map((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l.trim() === '' ? '' : l));
     }
     this.pos = p;
     return this.token('heredoc', start, body.map((l) => `${l}\n`).join(''));

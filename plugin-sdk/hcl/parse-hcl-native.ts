@@ -60,7 +60,10 @@ class Parser {
       if (first.kind === close) return out;
       if (first.kind !== 'ident' && first.kind !== 'string') {
         const closer = close === '}' ? ' or "}"' : '';
-        this.src.fail(first.offset, `expected a key (identifier or quoted string)${closer}, got ${describeToken(first)}`);
+        this.src.fail(
+          first.offset,
+          `expected a key (identifier or quoted string)${closer}, got ${describeToken(first)}`,
+        );
       }
       const keys: HclToken[] = [];
       while (this.scanner.peek().kind === 'ident' || this.scanner.peek().kind === 'string') {
@@ -176,7 +179,10 @@ class Parser {
     const existing = targetEntries.get(last.text);
     if (existing === undefined) {
       setOwn(target, last.text, value);
-      targetEntries.set(last.text, isBlock ? { kind: 'block', offset: last.offset, count: 1 } : { kind: 'value', offset: last.offset });
+      targetEntries.set(
+        last.text,
+        isBlock ? { kind: 'block', offset: last.offset, count: 1 } : { kind: 'value', offset: last.offset },
+      );
       return;
     }
     if (existing.kind === 'block' && isBlock) {

@@ -28,10 +28,12 @@ class JsonReader {
 
   document(): HclObject {
     this.space();
-    if (this.t[this.pos] !== '{') this.src.fail(this.pos, `expected "{" to start the JSON document, got ${this.describeHere()}`);
+    if (this.t[this.pos] !== '{')
+      this.src.fail(this.pos, `expected "{" to start the JSON document, got ${this.describeHere()}`);
     const value = this.object(1);
     this.space();
-    if (this.pos < this.t.length) this.src.fail(this.pos, `expected end of input after the JSON document, got ${this.describeHere()}`);
+    if (this.pos < this.t.length)
+      this.src.fail(this.pos, `expected end of input after the JSON document, got ${this.describeHere()}`);
     return value;
   }
 
@@ -56,7 +58,10 @@ class JsonReader {
     if (c === '[') return this.array(depth + 1);
     if (c === '"') return this.string();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
-    for (const [word, v] of [['true', true], ['false', false]] as const) {
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+    ] as const) {
       if (this.t.startsWith(word, this.pos)) {
         this.pos += word.length;
         return v;
@@ -93,9 +98,14 @@ class JsonReader {
       if (prior !== undefined) this.src.fail(keyAt, `duplicate key ${name} (already set at ${this.src.where(prior)})`);
       seen.set(key, keyAt);
       this.space();
-      if (this.t[this.pos] !== ':') this.src.fail(this.pos, `expected ":" after key ${name}, got ${this.describeHere()}`);
+      if (this.t[this.pos] !== ':')
+        this.src.fail(this.pos, `expected ":" after key ${name}, got ${this.describeHere()}`);
       this.pos++;
-      setOwn(out, key, this.value(depth, () => `for key ${name}`));
+      setOwn(
+        out,
+        key,
+        this.value(depth, () => `for key ${name}`),
+      );
       this.space();
       const c = this.t[this.pos];
       if (c === ',') {
@@ -106,7 +116,10 @@ class JsonReader {
         this.pos++;
         return out;
       }
-      this.src.fail(this.pos, `expected "," or "}" in the object opened at ${this.src.where(open)}, got ${this.describeHere()}`);
+      this.src.fail(
+        this.pos,
+        `expected "," or "}" in the object opened at ${this.src.where(open)}, got ${this.describeHere()}`,
+      );
     }
   }
 
@@ -132,7 +145,10 @@ class JsonReader {
         this.pos++;
         return out;
       }
-      this.src.fail(this.pos, `expected "," or "]" in the array opened at ${this.src.where(open)}, got ${this.describeHere()}`);
+      this.src.fail(
+        this.pos,
+        `expected "," or "]" in the array opened at ${this.src.where(open)}, got ${this.describeHere()}`,
+      );
     }
   }
 
@@ -141,7 +157,7 @@ class JsonReader {
     let p = this.pos + 1;
     let out = '';
     for (;;) {
-      if (p >= this.t.length) this.src.fail(start, 'unterminated string: expected a closing \'"\'');
+      if (p >= this.t.length) this.src.fail(start, "unterminated string: expected a closing '\"'");
       const c = this.t.charCodeAt(p);
       if (c === 0x22) break;
       if (c < 0x20) this.src.fail(p, 'expected an escape (like \\n) for a control character in a string');
@@ -151,20 +167,34 @@ class JsonReader {
         continue;
       }
       const e = this.t[p + 1];
-      const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+      const simple: Record<string, string> = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t',
+      };
       if (e !== undefined && Object.prototype.hasOwnProperty.call(simple, e)) {
         out += simple[e];
         p += 2;
         continue;
       }
-      if (e !== 'u') this.src.fail(p, `invalid escape: expected one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX, got ${e === undefined ? 'end of input' : quoteForMessage('\\' + e)}`);
+      if (e !== 'u')
+        this.src.fail(
+          p,
+          `invalid escape: expected one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX, got ${e === undefined ? 'end of input' : quoteForMessage('\\' + e)}`,
+        );
       const hex = this.t.slice(p + 2, p + 6);
       if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.src.fail(p, 'invalid escape: expected 4 hex digits after "\\u"');
       let code = parseInt(hex, 16);
       p += 6;
       if (code >= 0xd800 && code <= 0xdbff) {
         const low = /^\\u([dD][c-fC-F][0-9a-fA-F]{2})/.exec(this.t.slice(p, p + 6));
-        if (!low) this.src.fail(p - 6, 'invalid escape: a high surrogate \\uD8xx-\\uDBxx must be followed by a low one');
+        if (!low)
+          this.src.fail(p - 6, 'invalid escape: a high surrogate \\uD8xx-\\uDBxx must be followed by a low one');
         code = 0x10000 + ((code - 0xd800) << 10) + (parseInt(low[1], 16) - 0xdc00);
         p += 6;
       } else if (code >= 0xdc00 && code <= 0xdfff) {

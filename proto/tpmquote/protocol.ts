@@ -1,7 +1,14 @@
 // The tpm_quote protocol (docs/protocol.md) around the generated tpmquote.v1 messages: the version, the
 // size bounds, and decode-and-validate for each message. Both plugins use it, so what the agent sends and
 // what the server accepts are stated once.
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import {
   AttestationChallengeSchema,
   AttestationPayloadSchema,
@@ -10,9 +17,9 @@ import {
   type AttestationChallenge,
   type AttestationPayload,
   type ChallengeResponse,
-} from "../gen/tpmquote/v1/attestation_pb";
+} from '../gen/tpmquote/v1/attestation_pb';
 // Bank names and the PCR bound are tpm/'s (HASH_NAMES, MAX_PCR_INDEX): what a message may name is what the TPM code handles.
-import { isHashName, MAX_PCR_INDEX } from "../../tpm";
+import { isHashName, MAX_PCR_INDEX } from '../../tpm';
 
 /** The protocol version both plugins speak (declared once, in the .proto). */
 export const PROTOCOL_VERSION = ProtocolVersion.V1;
@@ -29,16 +36,15 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Largest challenge an agent accepts before decoding. */
 export const MAX_CHALLENGE_BYTES = 16 * 1024;
 
-
 /**
  * A tpm_quote message that is not what docs/protocol.md allows. `field` names it ("payload",
  * "challenge.nonce", "challenge_response.pcr_values"); `detail` says what was expected and found. The
  * plugins turn it into InvalidArgument.
  */
 export class ProtocolError extends Error {
-  override readonly name = "ProtocolError";
+  override readonly name = 'ProtocolError';
   /** For plugin-sdk's error mapper (read structurally): InvalidArgument. */
-  readonly failureClass = "malformed";
+  readonly failureClass = 'malformed';
   constructor(
     readonly field: string,
     readonly detail: string,
@@ -52,7 +58,7 @@ export class ProtocolError extends Error {
 const quoted = (text: string): string => JSON.stringify(text.slice(0, 20));
 
 /** A message's fields as its encoder takes them: everything but `version`, which the encoder stamps. */
-type Fields<D extends DescMessage> = Omit<Exclude<MessageInitShape<D>, MessageShape<D>>, "version" | "$typeName">;
+type Fields<D extends DescMessage> = Omit<Exclude<MessageInitShape<D>, MessageShape<D>>, 'version' | '$typeName'>;
 
 /** The agent's payload as sent, stamped with PROTOCOL_VERSION. */
 export function encodePayload(fields: Fields<typeof AttestationPayloadSchema>): Uint8Array {
@@ -61,7 +67,10 @@ export function encodePayload(fields: Fields<typeof AttestationPayloadSchema>): 
 
 /** The server's challenge as sent, stamped with PROTOCOL_VERSION. */
 export function encodeChallenge(fields: Fields<typeof AttestationChallengeSchema>): Uint8Array {
-  return toBinary(AttestationChallengeSchema, create(AttestationChallengeSchema, { ...fields, version: PROTOCOL_VERSION }));
+  return toBinary(
+    AttestationChallengeSchema,
+    create(AttestationChallengeSchema, { ...fields, version: PROTOCOL_VERSION }),
+  );
 }
 
 /** The agent's response as sent, stamped with PROTOCOL_VERSION. */
@@ -71,7 +80,7 @@ export function encodeChallengeResponse(fields: Fields<typeof ChallengeResponseS
 
 /** Bounds, decodes and checks the version of one message; `field` names it in errors. */
 function decode<D extends DescMessage>(field: string, schema: D, max: number, bytes: Uint8Array): MessageShape<D> {
-  if (bytes.length === 0) throw new ProtocolError(field, "empty");
+  if (bytes.length === 0) throw new ProtocolError(field, 'empty');
   if (bytes.length > max) throw new ProtocolError(field, `${bytes.length} bytes exceeds the maximum ${max}`);
   let msg: MessageShape<D>;
   try {
@@ -80,7 +89,11 @@ function decode<D extends DescMessage>(field: string, schema: D, max: number, by
     throw new ProtocolError(field, `not a tpmquote.v1 ${schema.name}: ${(err as Error).message}`, { cause: err });
   }
   const version = (msg as { version?: number }).version;
-  if (version !== PROTOCOL_VERSION) throw new ProtocolError(field, `version ${version} is not supported (this plugin speaks version ${PROTOCOL_VERSION})`);
+  if (version !== PROTOCOL_VERSION)
+    throw new ProtocolError(
+      field,
+      `version ${version} is not supported (this plugin speaks version ${PROTOCOL_VERSION})`,
+    );
   return msg;
 }
 
@@ -89,14 +102,15 @@ function decode<D extends DescMessage>(field: string, schema: D, max: number, by
  * the certificate (the server's checks do, naming the field). Throws ProtocolError.
  */
 export function parsePayload(bytes: Uint8Array): AttestationPayload {
-  return decode("payload", AttestationPayloadSchema, MAX_PAYLOAD_BYTES, bytes);
+  return decode('payload', AttestationPayloadSchema, MAX_PAYLOAD_BYTES, bytes);
 }
 
 /** A TPM2B field must be exactly one size-prefixed buffer. */
 function checkTpm2b(field: string, bytes: Uint8Array): void {
   if (bytes.length < 2) throw new ProtocolError(field, `${bytes.length} bytes is not a TPM2B`);
   const size = (bytes[0] << 8) | bytes[1];
-  if (size !== bytes.length - 2) throw new ProtocolError(field, `TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
+  if (size !== bytes.length - 2)
+    throw new ProtocolError(field, `TPM2B size ${size} does not match its ${bytes.length - 2} bytes`);
 }
 
 /**
@@ -107,23 +121,28 @@ function checkTpm2b(field: string, bytes: Uint8Array): void {
  * Throws ProtocolError.
  */
 export function parseChallenge(bytes: Uint8Array): AttestationChallenge {
-  const challenge = decode("challenge", AttestationChallengeSchema, MAX_CHALLENGE_BYTES, bytes);
+  const challenge = decode('challenge', AttestationChallengeSchema, MAX_CHALLENGE_BYTES, bytes);
   const n = challenge.nonce.length;
-  if (n === 0 || n > MAX_NONCE_BYTES) throw new ProtocolError("challenge.nonce", `${n} bytes (1-${MAX_NONCE_BYTES} expected)`);
-  const field = "challenge.pcr_selection";
-  if (challenge.pcrSelection.length === 0) throw new ProtocolError(field, "empty");
+  if (n === 0 || n > MAX_NONCE_BYTES)
+    throw new ProtocolError('challenge.nonce', `${n} bytes (1-${MAX_NONCE_BYTES} expected)`);
+  const field = 'challenge.pcr_selection';
+  if (challenge.pcrSelection.length === 0) throw new ProtocolError(field, 'empty');
   const seen = new Set<string>();
   for (const s of challenge.pcrSelection) {
     if (!isHashName(s.bank)) throw new ProtocolError(field, `unknown bank ${quoted(s.bank)}`);
     if (seen.has(s.bank)) throw new ProtocolError(field, `bank ${s.bank} appears twice`);
     seen.add(s.bank);
-    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > MAX_PCR_INDEX)) throw new ProtocolError(field, `${s.bank} needs PCR indices 0-${MAX_PCR_INDEX}`);
+    if (s.pcrs.length === 0 || s.pcrs.some((p) => p > MAX_PCR_INDEX))
+      throw new ProtocolError(field, `${s.bank} needs PCR indices 0-${MAX_PCR_INDEX}`);
     if (s.pcrs.some((p, i) => i > 0 && p <= s.pcrs[i - 1])) {
-      throw new ProtocolError(field, `${s.bank} PCR indices ${s.pcrs.slice(0, MAX_PCR_INDEX + 1).join(",")} are not ascending without repeats`);
+      throw new ProtocolError(
+        field,
+        `${s.bank} PCR indices ${s.pcrs.slice(0, MAX_PCR_INDEX + 1).join(',')} are not ascending without repeats`,
+      );
     }
   }
-  checkTpm2b("challenge.credential_blob", challenge.credentialBlob);
-  checkTpm2b("challenge.encrypted_secret", challenge.encryptedSecret);
+  checkTpm2b('challenge.credential_blob', challenge.credentialBlob);
+  checkTpm2b('challenge.encrypted_secret', challenge.encryptedSecret);
   return challenge;
 }
 
@@ -133,7 +152,7 @@ export function parseChallenge(bytes: Uint8Array): AttestationChallenge {
  * ProtocolError.
  */
 export function parseChallengeResponse(bytes: Uint8Array): ChallengeResponse {
-  return decode("challenge_response", ChallengeResponseSchema, MAX_RESPONSE_BYTES, bytes);
+  return decode('challenge_response', ChallengeResponseSchema, MAX_RESPONSE_BYTES, bytes);
 }
 
 /**
@@ -141,7 +160,7 @@ export function parseChallengeResponse(bytes: Uint8Array): ChallengeResponse {
  * Does NOT compare them with the challenge or the quote (the server's checks do). Throws ProtocolError.
  */
 export function checkResponsePcrValues(response: ChallengeResponse): void {
-  const field = "challenge_response.pcr_values";
+  const field = 'challenge_response.pcr_values';
   const banks = new Set<string>();
   for (const b of response.pcrValues) {
     if (!isHashName(b.bank)) throw new ProtocolError(field, `unknown bank ${quoted(b.bank)}`);
@@ -149,7 +168,8 @@ export function checkResponsePcrValues(response: ChallengeResponse): void {
     banks.add(b.bank);
     const indices = new Set<number>();
     for (const v of b.values) {
-      if (v.index > MAX_PCR_INDEX) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} is beyond ${MAX_PCR_INDEX}`);
+      if (v.index > MAX_PCR_INDEX)
+        throw new ProtocolError(field, `PCR ${b.bank}:${v.index} is beyond ${MAX_PCR_INDEX}`);
       if (indices.has(v.index)) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} appears twice`);
       indices.add(v.index);
     }

@@ -1,23 +1,28 @@
 // Benchmarks run our TypeScript as it ships: bundled by esbuild (in memory) and required as CommonJS.
-import { build, stop } from "esbuild";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { build, stop } from 'esbuild';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Bundles `source` (TypeScript, imports relative to the repo root) and returns its exports. */
 export async function loadTs(source) {
   const out = await build({
-    stdin: { contents: source, resolveDir: repoRoot, loader: "ts", sourcefile: "bench-entry.ts" },
-    bundle: true, platform: "node", target: "node20", format: "cjs", write: false, logLevel: "warning",
+    stdin: { contents: source, resolveDir: repoRoot, loader: 'ts', sourcefile: 'bench-entry.ts' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
   });
   stop(); // the esbuild service child must not keep the benchmark alive
-  const tmp = mkdtempSync(join(tmpdir(), "bench-"));
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-'));
   try {
-    const file = join(tmp, "bench.cjs");
+    const file = join(tmp, 'bench.cjs');
     writeFileSync(file, out.outputFiles[0].text);
     return createRequire(import.meta.url)(file);
   } finally {

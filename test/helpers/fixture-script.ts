@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export function runFixtureScript(script: string, command: string, dir: string): Record<string, string> {
-  const out = execFileSync('bash', [join(__dirname, script), command, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('bash', [join(__dirname, script), command, dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const vars: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const i = line.indexOf('=');

@@ -8,7 +8,6 @@ import type { QuoteEvidence } from '../../verifier-client';
 import type { HashName } from '../../tpm/crypto/hash';
 import { runTpmTool, type Swtpm } from './swtpm';
 
-
 export interface KeylimeVerifierProcess {
   /** `https://127.0.0.1:<port>` */
   url: string;
@@ -34,7 +33,8 @@ export interface KeylimeVerifierProcess {
   restart(): void;
 }
 
-const runFixture = (cmd: string, dir: string): Record<string, string> => runFixtureScript('keylime-fixture.sh', cmd, dir);
+const runFixture = (cmd: string, dir: string): Record<string, string> =>
+  runFixtureScript('keylime-fixture.sh', cmd, dir);
 
 /** Starts a real keylime_verifier (sqlite, self-made CA) on a free loopback port in a new temporary directory. */
 export function startKeylimeVerifier(): KeylimeVerifierProcess {
@@ -103,7 +103,27 @@ export function createToolsAk(swtpm: Swtpm, alg: 'rsa' | 'ecc' = 'rsa'): ToolsAk
   const dir = mkdtempSync(join(swtpm.dir, 'tools-ak-'));
   try {
     tools(swtpm, ['tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub'], dir);
-    tools(swtpm, ['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', alg, '-g', 'sha256', '-s', alg === 'rsa' ? 'rsassa' : 'ecdsa', '-u', 'ak.pub', '-n', 'ak.name'], dir);
+    tools(
+      swtpm,
+      [
+        'tpm2_createak',
+        '-C',
+        'ek.ctx',
+        '-c',
+        'ak.ctx',
+        '-G',
+        alg,
+        '-g',
+        'sha256',
+        '-s',
+        alg === 'rsa' ? 'rsassa' : 'ecdsa',
+        '-u',
+        'ak.pub',
+        '-n',
+        'ak.name',
+      ],
+      dir,
+    );
   } finally {
     flushTransients(swtpm, dir);
   }
@@ -138,8 +158,23 @@ export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions
   try {
     tools(
       swtpm,
-      ['tpm2_quote', '-c', ak.akContext, '-l', options.selection ?? `${hashAlg}:${pcrs.join(',')}`, '-q', nonceHex, '-g', hashAlg,
-        '-m', `${tag}.attest`, '-s', `${tag}.sig`, '-o', `${tag}.pcrs`],
+      [
+        'tpm2_quote',
+        '-c',
+        ak.akContext,
+        '-l',
+        options.selection ?? `${hashAlg}:${pcrs.join(',')}`,
+        '-q',
+        nonceHex,
+        '-g',
+        hashAlg,
+        '-m',
+        `${tag}.attest`,
+        '-s',
+        `${tag}.sig`,
+        '-o',
+        `${tag}.pcrs`,
+      ],
       ak.dir,
     );
   } finally {
@@ -164,7 +199,8 @@ export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashName, pcrs: number[]): M
     const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
     if (m) values.set(Number(m[1]), m[2].toLowerCase());
   }
-  if (values.size !== pcrs.length) throw new Error(`tpm2_pcrread returned ${values.size} of ${pcrs.length} PCRs:\n${out}`);
+  if (values.size !== pcrs.length)
+    throw new Error(`tpm2_pcrread returned ${values.size} of ${pcrs.length} PCRs:\n${out}`);
   return values;
 }
 

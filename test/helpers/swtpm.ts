@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTpm, type TpmClient } from '../../tpm/client';
 
-
 export interface Swtpm {
   /** Our transport spec, e.g. `swtpm:host=127.0.0.1,port=P`. */
   transportSpec: string;

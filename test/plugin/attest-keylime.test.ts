@@ -3,21 +3,21 @@
 // listing Keylime's failures; Keylime stopped is Unavailable naming the URL, and attestation works again
 // once it is back; Keylime hung (SIGSTOP) is Unavailable after the configured timeout; a reconfigured server
 // uses the new Keylime settings; bad Keylime settings fail Configure naming the key.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { status } from "@grpc/grpc-js";
-import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
-import { startSwtpm, type Swtpm } from "../helpers/swtpm";
-import { startKeylimeVerifier, type KeylimeVerifierProcess } from "../helpers/keylime";
-import type { Session } from "./go-plugin-host";
-import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { Config } from '../../proto/gen/spire/service/common/config/v1/config_pb';
+import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { startKeylimeVerifier, type KeylimeVerifierProcess } from '../helpers/keylime';
+import type { Session } from './go-plugin-host';
+import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from './attest-pipe';
 
 const POSTS = /POST \/v2\.[0-9]+\/verify\/evidence/g;
 /** An attested agent's ID (attributes alone would also be "defined" for an empty AgentAttributes). */
 const AGENT_ID = new RegExp(`^spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/[0-9a-f]{64}$`);
 
-describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
+describe('tpm_quote in Keylime mode (real keylime_verifier)', () => {
   let swtpm: Swtpm;
   let kl: KeylimeVerifierProcess;
   let dir: string;
@@ -27,7 +27,7 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
   let good: string;
   let mismatch: string;
 
-  const keylimeHcl = (policy: string, timeout = "5s", k: KeylimeVerifierProcess = kl) =>
+  const keylimeHcl = (policy: string, timeout = '5s', k: KeylimeVerifierProcess = kl) =>
     `ek_ca_path = "${cas}"\npcr_selection = "sha256:0-7"\npcr_policy_path = "${policy}"\nverifier = "keylime"\n` +
     `keylime {\n  url = "${k.url}"\n  ca_path = "${k.caPath}"\n  client_cert_path = "${k.clientCertPath}"\n  client_key_path = "${k.clientKeyPath}"\n  timeout = "${timeout}"\n}\n`;
   const server = async (hcl: string) => {
@@ -40,17 +40,20 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
   beforeAll(async () => {
     swtpm = startSwtpm();
     kl = startKeylimeVerifier();
-    dir = mkdtempSync(join(tmpdir(), "tpmq-keylime-"));
-    cas = join(dir, "cas.pem");
-    writeFileSync(cas, [swtpm.caRoot, swtpm.caIssuer].map((p) => readFileSync(p, "utf8")).join(""));
-    tpm2(swtpm, ["tpm2_pcrextend", `7:sha256=${"ab".repeat(32)}`]);
+    dir = mkdtempSync(join(tmpdir(), 'tpmq-keylime-'));
+    cas = join(dir, 'cas.pem');
+    writeFileSync(cas, [swtpm.caRoot, swtpm.caIssuer].map((p) => readFileSync(p, 'utf8')).join(''));
+    tpm2(swtpm, ['tpm2_pcrextend', `7:sha256=${'ab'.repeat(32)}`]);
     const values: Record<string, string[]> = {};
-    for (const m of tpm2(swtpm, ["tpm2_pcrread", "sha256:0,1,2,3,4,5,6,7"]).matchAll(/^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)/gm)) values[m[1]] = [m[2].toLowerCase()];
-    good = join(dir, "good.json");
+    for (const m of tpm2(swtpm, ['tpm2_pcrread', 'sha256:0,1,2,3,4,5,6,7']).matchAll(
+      /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)/gm,
+    ))
+      values[m[1]] = [m[2].toLowerCase()];
+    good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify(values));
-    mismatch = join(dir, "mismatch.json");
-    writeFileSync(mismatch, JSON.stringify({ ...values, 7: ["cd".repeat(32)] }));
-    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, "ak")}"\n`);
+    mismatch = join(dir, 'mismatch.json');
+    writeFileSync(mismatch, JSON.stringify({ ...values, 7: ['cd'.repeat(32)] }));
+    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, 'ak')}"\n`);
   });
   afterAll(async () => {
     await agent?.dispose();
@@ -60,7 +63,7 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("matching policy -> attested, and Keylime was asked", async () => {
+  test('matching policy -> attested, and Keylime was asked', async () => {
     const s = await server(keylimeHcl(good));
     const before = posts();
     const out = await attest(agent, s);
@@ -76,11 +79,13 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.PERMISSION_DENIED);
     expect(out.serverError?.details).toMatch(
-      new RegExp(`^PCR policy check failed: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence refused the evidence: pcr_validation\\.invalid_pcr_7: PCR value is not in allowlist \\(got "[0-9a-f]{64}"\\) \\(policy ${mismatch}\\)$`),
+      new RegExp(
+        `^PCR policy check failed: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence refused the evidence: pcr_validation\\.invalid_pcr_7: PCR value is not in allowlist \\(got "[0-9a-f]{64}"\\) \\(policy ${mismatch}\\)$`,
+      ),
     );
   });
 
-  test("Keylime stopped -> Unavailable naming the URL; back -> the next attestation passes", async () => {
+  test('Keylime stopped -> Unavailable naming the URL; back -> the next attestation passes', async () => {
     const s = await server(keylimeHcl(good));
     expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID); // a kept-alive connection and a known API version
     kl.stop({ keep: true });
@@ -88,7 +93,11 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
       const out = await attest(agent, s);
       expect(out.attributes).toBeUndefined();
       expect(out.serverError?.code).toBe(status.UNAVAILABLE);
-      expect(out.serverError?.details).toMatch(new RegExp(`^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: connection (refused|reset)`));
+      expect(out.serverError?.details).toMatch(
+        new RegExp(
+          `^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: connection (refused|reset)`,
+        ),
+      );
     } finally {
       kl.restart();
     }
@@ -97,8 +106,8 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     expect(again.attributes?.spiffeId).toMatch(AGENT_ID);
   });
 
-  test("Keylime hung (SIGSTOP) -> Unavailable after the 1 s timeout; after SIGCONT it passes", async () => {
-    const s = await server(keylimeHcl(good, "1s"));
+  test('Keylime hung (SIGSTOP) -> Unavailable after the 1 s timeout; after SIGCONT it passes', async () => {
+    const s = await server(keylimeHcl(good, '1s'));
     expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
     kl.pause();
     let out;
@@ -111,7 +120,11 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     const ms = Date.now() - t0;
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.UNAVAILABLE);
-    expect(out.serverError?.details).toMatch(new RegExp(`^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: no answer within 1000 ms$`));
+    expect(out.serverError?.details).toMatch(
+      new RegExp(
+        `^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: no answer within 1000 ms$`,
+      ),
+    );
     expect(ms).toBeGreaterThanOrEqual(1000);
     expect(ms).toBeLessThan(10_000);
     expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
@@ -132,7 +145,10 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
         for (let i = 0; i < 100 && challenges() === sent; i++) await new Promise((r) => setTimeout(r, 20));
         expect(challenges()).toBe(sent + 1);
         await new Promise((r) => setTimeout(r, 1000));
-        await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: keylimeHcl(good, "5s", other) });
+        await s.client(Config).configure({
+          coreConfiguration: { trustDomain: TRUST_DOMAIN },
+          hclConfiguration: keylimeHcl(good, '5s', other),
+        });
         // The next attestation switches to the new Keylime (and retires the old client) while the first still waits.
         expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
       } finally {
@@ -146,10 +162,12 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     }
   });
 
-  test("SPIRE cancels the Attest stream while Keylime hangs: the Keylime call is abandoned at once, not at its timeout", async () => {
-    const s = await server(keylimeHcl(good, "30s"));
+  test('SPIRE cancels the Attest stream while Keylime hangs: the Keylime call is abandoned at once, not at its timeout', async () => {
+    const s = await server(keylimeHcl(good, '30s'));
     expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
-    const refused = () => (s.proc.stderr().match(/"@message":"attestation refused".*"reason":"verifier_unavailable".*cancelled/g) ?? []).length;
+    const refused = () =>
+      (s.proc.stderr().match(/"@message":"attestation refused".*"reason":"verifier_unavailable".*cancelled/g) ?? [])
+        .length;
     const before = refused();
     kl.pause();
     try {
@@ -163,12 +181,15 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
     }
   });
 
-  test("Configure again with another Keylime: the new one is used, the old one is no longer asked", async () => {
+  test('Configure again with another Keylime: the new one is used, the old one is no longer asked', async () => {
     const other = startKeylimeVerifier();
     try {
       const s = await server(keylimeHcl(good));
       expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: keylimeHcl(good, "5s", other) });
+      await s.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: keylimeHcl(good, '5s', other),
+      });
       const oldPosts = posts();
       const otherPosts = () => (other.log().match(POSTS) ?? []).length;
       const before = otherPosts();
@@ -181,10 +202,25 @@ describe("tpm_quote in Keylime mode (real keylime_verifier)", () => {
   });
 
   test.each([
-    ["no keylime block", (h: string) => h.replace(/keylime \{[\s\S]*\}\n$/, ""), /key "keylime": required when verifier = "keylime"/],
-    ["http URL", (h: string) => h.replace(/url = "https:/, 'url = "http:'), /key "keylime\.url": expected an https URL/],
-    ["two banks", (h: string) => h.replace('pcr_selection = "sha256:0-7"', 'pcr_selection = ["sha256:0-7", "sha1:0"]'), /key "pcr_selection": with verifier = "keylime" it must select one bank, sha256/],
-  ])("Configure refuses %s, naming the key", async (_n, edit, re) => {
-    await expect(startServer(edit(keylimeHcl(good)))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(re) });
+    [
+      'no keylime block',
+      (h: string) => h.replace(/keylime \{[\s\S]*\}\n$/, ''),
+      /key "keylime": required when verifier = "keylime"/,
+    ],
+    [
+      'http URL',
+      (h: string) => h.replace(/url = "https:/, 'url = "http:'),
+      /key "keylime\.url": expected an https URL/,
+    ],
+    [
+      'two banks',
+      (h: string) => h.replace('pcr_selection = "sha256:0-7"', 'pcr_selection = ["sha256:0-7", "sha1:0"]'),
+      /key "pcr_selection": with verifier = "keylime" it must select one bank, sha256/,
+    ],
+  ])('Configure refuses %s, naming the key', async (_n, edit, re) => {
+    await expect(startServer(edit(keylimeHcl(good)))).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringMatching(re),
+    });
   });
 });

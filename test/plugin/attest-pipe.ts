@@ -1,17 +1,20 @@
 // Test-side SPIRE: starts both BUILT plugin executables over go-plugin gRPC (handshake, Init, Configure),
 // then pipes AidAttestation <-> Attest the way spire-agent and spire-server relay them.
-import { execFileSync } from "node:child_process";
-import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
-import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
-import { NodeAttestor as AgentNodeAttestor } from "../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { NodeAttestor as ServerNodeAttestor, type AgentAttributes } from "../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { AttestRequestSchema } from "../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
-import type { ChallengeSchema } from "../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { AGENT_EXE, SERVER_EXE, startSession, type Session } from "./go-plugin-host";
-import type { Swtpm } from "../helpers/swtpm";
+import { execFileSync } from 'node:child_process';
+import { Init } from '../../proto/gen/spire/service/private/init/v1/init_pb';
+import { Config } from '../../proto/gen/spire/service/common/config/v1/config_pb';
+import { NodeAttestor as AgentNodeAttestor } from '../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb';
+import {
+  NodeAttestor as ServerNodeAttestor,
+  type AgentAttributes,
+} from '../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { AttestRequestSchema } from '../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb';
+import type { ChallengeSchema } from '../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb';
+import { AGENT_EXE, SERVER_EXE, startSession, type Session } from './go-plugin-host';
+import type { Swtpm } from '../helpers/swtpm';
 
-export const TRUST_DOMAIN = "example.org";
+export const TRUST_DOMAIN = 'example.org';
 
 /** A push-fed async iterable (one consumer). */
 export function queue<T>() {
@@ -77,7 +80,10 @@ export interface AttestOptions {
   timeoutMs?: number;
 }
 
-const grpcError = (err: unknown) => ({ code: (err as { code: number }).code, details: String((err as { details?: string }).details ?? err) });
+const grpcError = (err: unknown) => ({
+  code: (err as { code: number }).code,
+  details: String((err as { details?: string }).details ?? err),
+});
 
 /** Runs one attestation through both plugins, as SPIRE relays it; cancels the agent stream at the end. */
 export async function attest(agent: Session, server: Session, options: AttestOptions = {}): Promise<AttestOutcome> {
@@ -97,13 +103,13 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
   const agentSide = (async () => {
     try {
       for await (const m of agentStream) {
-        if (m.data.case === "payload") {
+        if (m.data.case === 'payload') {
           out.payload = m.data.value;
-          toServer.push({ request: { case: "payload", value: m.data.value } });
-        } else if (m.data.case === "challengeResponse") {
+          toServer.push({ request: { case: 'payload', value: m.data.value } });
+        } else if (m.data.case === 'challengeResponse') {
           out.response = m.data.value;
           const value = options.replaceResponse ? options.replaceResponse(m.data.value) : m.data.value;
-          toServer.push({ request: { case: "challengeResponse", value } });
+          toServer.push({ request: { case: 'challengeResponse', value } });
         }
       }
     } catch (err) {
@@ -117,10 +123,12 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
   const serverSide = (async () => {
     try {
       for await (const m of serverStream) {
-        if (m.response.case === "challenge") {
+        if (m.response.case === 'challenge') {
           out.challenge = m.response.value;
-          toAgent.push({ challenge: options.replaceChallenge ? options.replaceChallenge(m.response.value) : m.response.value });
-        } else if (m.response.case === "agentAttributes") {
+          toAgent.push({
+            challenge: options.replaceChallenge ? options.replaceChallenge(m.response.value) : m.response.value,
+          });
+        } else if (m.response.case === 'agentAttributes') {
           out.attributes = m.response.value;
         }
       }
@@ -139,20 +147,26 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
 }
 
 /** Sends a fixed request sequence straight to the server plugin (no agent), collecting what it answers. */
-export async function attestRaw(server: Session, requests: Array<MessageInitShape<typeof AttestRequestSchema>>, onChallenge?: (c: Uint8Array) => MessageInitShape<typeof AttestRequestSchema> | undefined) {
+export async function attestRaw(
+  server: Session,
+  requests: Array<MessageInitShape<typeof AttestRequestSchema>>,
+  onChallenge?: (c: Uint8Array) => MessageInitShape<typeof AttestRequestSchema> | undefined,
+) {
   const toServer = queue<MessageInitShape<typeof AttestRequestSchema>>();
   for (const r of requests) toServer.push(r);
   // Without a challenge handler the request side is half-closed at once, as a client that has said all it will.
   if (!onChallenge) toServer.close();
-  const out: { challenges: Uint8Array[]; attributes?: AgentAttributes; error?: { code: number; details: string } } = { challenges: [] };
+  const out: { challenges: Uint8Array[]; attributes?: AgentAttributes; error?: { code: number; details: string } } = {
+    challenges: [],
+  };
   try {
     for await (const m of server.client(ServerNodeAttestor).attest(toServer.iterable)) {
-      if (m.response.case === "challenge") {
+      if (m.response.case === 'challenge') {
         out.challenges.push(m.response.value);
         const next = onChallenge?.(m.response.value);
         if (next) toServer.push(next);
         else toServer.close();
-      } else if (m.response.case === "agentAttributes") out.attributes = m.response.value;
+      } else if (m.response.case === 'agentAttributes') out.attributes = m.response.value;
     }
   } catch (err) {
     out.error = grpcError(err);
@@ -163,5 +177,5 @@ export async function attestRaw(server: Session, requests: Array<MessageInitShap
 
 /** tpm2-tools against a swtpm (e.g. tpm2_pcrextend). */
 export function tpm2(swtpm: Swtpm, args: string[]): string {
-  return execFileSync(args[0], args.slice(1), { env: swtpm.env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(args[0], args.slice(1), { env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }

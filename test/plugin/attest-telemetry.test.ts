@@ -1,22 +1,27 @@
 // Telemetry: the server plugin sends attestation counters (by result and reason) and latency to SPIRE's
 // Metrics host service, reached through the go-plugin broker; without host services attestation is not delayed.
-import { createHash, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { create } from "@bufbuild/protobuf";
-import { GRPCBroker, ConnInfoSchema, type ConnInfo } from "../../proto/gen/plugin/grpc_broker_pb";
-import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
-import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
-import { Metrics, type AddSampleRequest, type IncrCounterRequest, type MeasureSinceRequest } from "../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb";
-import { addService } from "../../plugin-sdk/grpc-adapter";
-import { startSwtpm, type Swtpm } from "../helpers/swtpm";
-import { AGENT_EXE, SERVER_EXE, startSession, type Session } from "./go-plugin-host";
-import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from "./attest-pipe";
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { GRPCBroker, ConnInfoSchema, type ConnInfo } from '../../proto/gen/plugin/grpc_broker_pb';
+import { Init } from '../../proto/gen/spire/service/private/init/v1/init_pb';
+import { Config } from '../../proto/gen/spire/service/common/config/v1/config_pb';
+import {
+  Metrics,
+  type AddSampleRequest,
+  type IncrCounterRequest,
+  type MeasureSinceRequest,
+} from '../../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb';
+import { addService } from '../../plugin-sdk/grpc-adapter';
+import { startSwtpm, type Swtpm } from '../helpers/swtpm';
+import { AGENT_EXE, SERVER_EXE, startSession, type Session } from './go-plugin-host';
+import { attest, startAgent, startServer, tpm2, TRUST_DOMAIN } from './attest-pipe';
 
 async function startMetricsHost(dir: string) {
-  const socketPath = join(dir, "host.sock");
+  const socketPath = join(dir, 'host.sock');
   const server = new grpc.Server();
   const counters: IncrCounterRequest[] = [];
   const latencies: MeasureSinceRequest[] = [];
@@ -34,10 +39,16 @@ async function startMetricsHost(dir: string) {
       samples.push(req);
       return {};
     },
-    async emitKey() { return {}; },
-    async setGauge() { return {}; },
+    async emitKey() {
+      return {};
+    },
+    async setGauge() {
+      return {};
+    },
   });
-  await new Promise<void>((res, rej) => server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())));
+  await new Promise<void>((res, rej) =>
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? rej(e) : res())),
+  );
   return { socketPath, counters, latencies, samples, stop: () => server.forceShutdown() };
 }
 
@@ -46,7 +57,7 @@ function announce(s: Session, info: ConnInfo) {
   const ac = new AbortController();
   async function* outgoing() {
     yield info;
-    await new Promise<void>((r) => ac.signal.addEventListener("abort", () => r(), { once: true }));
+    await new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }));
   }
   const incoming = s.client(GRPCBroker).startStream(outgoing(), { signal: ac.signal });
   void (async () => {
@@ -61,14 +72,15 @@ function announce(s: Session, info: ConnInfo) {
   return () => ac.abort();
 }
 
-const label = (r: { labels: Array<{ name: string; value: string }> }, name: string) => r.labels.find((l) => l.name === name)?.value;
+const label = (r: { labels: Array<{ name: string; value: string }> }, name: string) =>
+  r.labels.find((l) => l.name === name)?.value;
 
 async function until(cond: () => boolean, ms = 10_000) {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
 }
 
-describe("attestation telemetry through the Metrics host service", () => {
+describe('attestation telemetry through the Metrics host service', () => {
   let swtpm: Swtpm;
   let dir: string;
   let agent: Session;
@@ -76,13 +88,15 @@ describe("attestation telemetry through the Metrics host service", () => {
 
   beforeAll(async () => {
     swtpm = startSwtpm();
-    dir = mkdtempSync(join(tmpdir(), "tpmq-telemetry-"));
-    tpm2(swtpm, ["tpm2_nvread", "0x01c00002", "-o", join(dir, "ek.der")]);
-    const cert = new X509Certificate(readFileSync(join(dir, "ek.der")));
-    ekHash = createHash("sha256").update(cert.publicKey.export({ type: "spki", format: "der" })).digest("hex");
-    writeFileSync(join(dir, "allowed.txt"), `${ekHash}\n`);
-    writeFileSync(join(dir, "others.txt"), `${"1".repeat(64)}\n`);
-    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, "ak")}"\n`);
+    dir = mkdtempSync(join(tmpdir(), 'tpmq-telemetry-'));
+    tpm2(swtpm, ['tpm2_nvread', '0x01c00002', '-o', join(dir, 'ek.der')]);
+    const cert = new X509Certificate(readFileSync(join(dir, 'ek.der')));
+    ekHash = createHash('sha256')
+      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
+    writeFileSync(join(dir, 'allowed.txt'), `${ekHash}\n`);
+    writeFileSync(join(dir, 'others.txt'), `${'1'.repeat(64)}\n`);
+    agent = await startAgent(`tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, 'ak')}"\n`);
   });
   afterAll(async () => {
     await agent?.dispose();
@@ -90,29 +104,35 @@ describe("attestation telemetry through the Metrics host service", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("success and refusal are counted with result/reason labels, and their latency measured", async () => {
+  test('success and refusal are counted with result/reason labels, and their latency measured', async () => {
     const host = await startMetricsHost(dir);
     const s = await startSession(SERVER_EXE);
-    const stopBroker = announce(s, create(ConnInfoSchema, { serviceId: 1, network: "unix", address: host.socketPath }));
+    const stopBroker = announce(s, create(ConnInfoSchema, { serviceId: 1, network: 'unix', address: host.socketPath }));
     try {
-      await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "allowed.txt")}"\n` });
+      await s.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
+      await s.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: `ek_hash_path = "${join(dir, 'allowed.txt')}"\n`,
+      });
       const startedNs = BigInt(Date.now()) * 1_000_000n;
       const ok = await attest(agent, s);
       expect(ok.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "others.txt")}"\n` });
+      await s.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: `ek_hash_path = "${join(dir, 'others.txt')}"\n`,
+      });
       const refused = await attest(agent, s);
       expect(refused.serverError?.code).toBe(grpc.status.PERMISSION_DENIED);
 
-      const ours = () => host.counters.filter((c) => c.key.join(".") === "tpm_quote.attestation");
+      const ours = () => host.counters.filter((c) => c.key.join('.') === 'tpm_quote.attestation');
       await until(() => ours().length >= 2 && host.latencies.length >= 2);
-      expect(ours().map((c) => [label(c, "result"), label(c, "reason"), c.val])).toEqual([
-        ["success", "none", 1],
-        ["failure", "ek_trust", 1],
+      expect(ours().map((c) => [label(c, 'result'), label(c, 'reason'), c.val])).toEqual([
+        ['success', 'none', 1],
+        ['failure', 'ek_trust', 1],
       ]);
-      expect(host.latencies.map((m) => [m.key.join("."), label(m, "result")])).toEqual([
-        ["tpm_quote.attestation.duration", "success"],
-        ["tpm_quote.attestation.duration", "failure"],
+      expect(host.latencies.map((m) => [m.key.join('.'), label(m, 'result')])).toEqual([
+        ['tpm_quote.attestation.duration', 'success'],
+        ['tpm_quote.attestation.duration', 'failure'],
       ]);
       for (const m of host.latencies) {
         // MeasureSince carries the start time in Unix nanoseconds: after the test began, before now.
@@ -126,11 +146,14 @@ describe("attestation telemetry through the Metrics host service", () => {
     }
   });
 
-  test("no host services at all: attestation is not held up by telemetry", async () => {
+  test('no host services at all: attestation is not held up by telemetry', async () => {
     const s = await startSession(SERVER_EXE);
     try {
-      await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
-      await s.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `ek_hash_path = "${join(dir, "allowed.txt")}"\n` });
+      await s.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
+      await s.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: `ek_hash_path = "${join(dir, 'allowed.txt')}"\n`,
+      });
       const t0 = Date.now();
       const out = await attest(agent, s);
       expect(out.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
@@ -141,38 +164,45 @@ describe("attestation telemetry through the Metrics host service", () => {
     }
   });
 
-  test("the agent plugin counts its attestations (by failed TPM step, or a refused challenge) and its time in the TPM", async () => {
+  test('the agent plugin counts its attestations (by failed TPM step, or a refused challenge) and its time in the TPM', async () => {
     const host = await startMetricsHost(dir);
-    const server = await startServer(`ek_hash_path = "${join(dir, "allowed.txt")}"\n`);
+    const server = await startServer(`ek_hash_path = "${join(dir, 'allowed.txt')}"\n`);
     const a = await startSession(AGENT_EXE);
-    const stopBroker = announce(a, create(ConnInfoSchema, { serviceId: 1, network: "unix", address: host.socketPath }));
+    const stopBroker = announce(a, create(ConnInfoSchema, { serviceId: 1, network: 'unix', address: host.socketPath }));
     try {
-      await a.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
+      await a.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
       const configure = (tpm: string) =>
-        a.client(Config).configure({ coreConfiguration: { trustDomain: TRUST_DOMAIN }, hclConfiguration: `tpm = "${tpm}"\nak_data_dir = "${join(dir, "ak2")}"\n` });
+        a.client(Config).configure({
+          coreConfiguration: { trustDomain: TRUST_DOMAIN },
+          hclConfiguration: `tpm = "${tpm}"\nak_data_dir = "${join(dir, 'ak2')}"\n`,
+        });
       await configure(swtpm.transportSpec);
-      expect((await attest(a, server)).attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`);
+      expect((await attest(a, server)).attributes?.spiffeId).toBe(
+        `spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`,
+      );
       // A TPM nobody listens on: the first TPM step fails.
-      await configure("swtpm:host=127.0.0.1,port=1");
+      await configure('swtpm:host=127.0.0.1,port=1');
       expect((await attest(a, server)).agentError?.code).toBe(grpc.status.UNAVAILABLE);
       // A challenge that is not ours: refused before the TPM sees it, and counted too.
       await configure(swtpm.transportSpec);
-      expect((await attest(a, server, { replaceChallenge: () => new Uint8Array([0xff, 0xff, 0xff]) })).agentError?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(
+        (await attest(a, server, { replaceChallenge: () => new Uint8Array([0xff, 0xff, 0xff]) })).agentError?.code,
+      ).toBe(grpc.status.INVALID_ARGUMENT);
 
-      const ours = () => host.counters.filter((c) => c.key.join(".") === "tpm_quote.attestation");
+      const ours = () => host.counters.filter((c) => c.key.join('.') === 'tpm_quote.attestation');
       await until(() => ours().length >= 3 && host.samples.length >= 3);
-      expect(ours().map((c) => [label(c, "result"), label(c, "step")])).toEqual([
-        ["success", "none"],
-        ["failure", "tpm_info"],
-        ["failure", "challenge"],
+      expect(ours().map((c) => [label(c, 'result'), label(c, 'step')])).toEqual([
+        ['success', 'none'],
+        ['failure', 'tpm_info'],
+        ['failure', 'challenge'],
       ]);
-      expect(host.latencies.map((m) => [m.key.join("."), label(m, "result")])).toEqual([
-        ["tpm_quote.attestation.duration", "success"],
-        ["tpm_quote.attestation.duration", "failure"],
-        ["tpm_quote.attestation.duration", "failure"],
+      expect(host.latencies.map((m) => [m.key.join('.'), label(m, 'result')])).toEqual([
+        ['tpm_quote.attestation.duration', 'success'],
+        ['tpm_quote.attestation.duration', 'failure'],
+        ['tpm_quote.attestation.duration', 'failure'],
       ]);
-      const tpmMs = host.samples.filter((m) => m.key.join(".") === "tpm_quote.attestation.tpm_ms");
-      expect(tpmMs.map((m) => label(m, "result"))).toEqual(["success", "failure", "failure"]);
+      const tpmMs = host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_ms');
+      expect(tpmMs.map((m) => label(m, 'result'))).toEqual(['success', 'failure', 'failure']);
       expect(tpmMs[0].val).toBeGreaterThan(0);
     } finally {
       stopBroker();

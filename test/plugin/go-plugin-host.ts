@@ -1,26 +1,26 @@
 // Test-side go-plugin host: starts a BUILT plugin executable the way spire-server /
 // spire-agent do (magic cookie env, stdout/stderr piped), reads the handshake and
 // dials the plugin over plaintext gRPC on its unix socket.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { DescService } from "@bufbuild/protobuf";
-import type { Client } from "@grpc/grpc-js";
-import { createServiceClient, dialInsecure, type ServiceClient } from "../../plugin-sdk/grpc-adapter";
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { DescService } from '@bufbuild/protobuf';
+import type { Client } from '@grpc/grpc-js';
+import { createServiceClient, dialInsecure, type ServiceClient } from '../../plugin-sdk/grpc-adapter';
 
-export const ROOT = resolve(__dirname, "../..");
-export const AGENT_EXE = join(ROOT, "dist/tpm-quote-agent");
-export const SERVER_EXE = join(ROOT, "dist/tpm-quote-server");
+export const ROOT = resolve(__dirname, '../..');
+export const AGENT_EXE = join(ROOT, 'dist/tpm-quote-agent');
+export const SERVER_EXE = join(ROOT, 'dist/tpm-quote-server');
 
 /** The env SPIRE adds for a NodeAttestor plugin (docs/design.md section 1). */
 export function hostEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    NodeAttestor: "NodeAttestor",
-    PLUGIN_PROTOCOL_VERSIONS: "1",
-    PLUGIN_MIN_PORT: "10000",
-    PLUGIN_MAX_PORT: "25000",
+    NodeAttestor: 'NodeAttestor',
+    PLUGIN_PROTOCOL_VERSIONS: '1',
+    PLUGIN_MIN_PORT: '10000',
+    PLUGIN_MAX_PORT: '25000',
     ...extra,
   };
 }
@@ -46,13 +46,16 @@ export interface PluginProcess {
 /** Starts `exe` with the host env; throws if the bundle was not built. */
 export function startPlugin(exe: string, env: NodeJS.ProcessEnv = hostEnv()): PluginProcess {
   if (!existsSync(exe)) throw new Error(`${exe} missing: run \`npm run build\` first`);
-  const socketBase = mkdtempSync(join(tmpdir(), "tpmq-plugin-test-"));
-  const child = spawn(exe, [], { env: { PLUGIN_UNIX_SOCKET_DIR: socketBase, ...env }, stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const exited = new Promise<Exit>((res) => child.on("close", (code, signal) => res({ code, signal })));
+  const socketBase = mkdtempSync(join(tmpdir(), 'tpmq-plugin-test-'));
+  const child = spawn(exe, [], {
+    env: { PLUGIN_UNIX_SOCKET_DIR: socketBase, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<Exit>((res) => child.on('close', (code, signal) => res({ code, signal })));
   return { child, stdout: () => out, stderr: () => err, exited, socketBase };
 }
 
@@ -91,7 +94,7 @@ export async function startSession(exe: string, env?: NodeJS.ProcessEnv): Promis
     async dispose() {
       channel.close();
       if (proc.child.exitCode === null && proc.child.signalCode === null) {
-        proc.child.kill("SIGKILL");
+        proc.child.kill('SIGKILL');
         await proc.exited;
       }
       rmSync(proc.socketBase, { recursive: true, force: true });
@@ -100,21 +103,21 @@ export async function startSession(exe: string, env?: NodeJS.ProcessEnv): Promis
 }
 
 /** Resolves with the exit, or with "timeout" after `ms`. */
-export function exitWithin(p: PluginProcess, ms: number): Promise<Exit | "timeout"> {
-  return Promise.race([p.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref())]);
+export function exitWithin(p: PluginProcess, ms: number): Promise<Exit | 'timeout'> {
+  return Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
 }
 
 /** A parsed hclog JSON line. */
-export type LogLine = Record<string, unknown> & { "@level": string; "@message": string; "@timestamp": string };
+export type LogLine = Record<string, unknown> & { '@level': string; '@message': string; '@timestamp': string };
 
 /** Parses every stderr line as JSON; throws on the first line that is not an object. */
 export function logLines(stderr: string): LogLine[] {
   return stderr
-    .split("\n")
+    .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => {
       const v = JSON.parse(l) as unknown;
-      if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`not a JSON object: ${l}`);
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`not a JSON object: ${l}`);
       return v as LogLine;
     });
 }
@@ -123,7 +126,7 @@ export function logLines(stderr: string): LogLine[] {
 export async function waitForLog(p: PluginProcess, message: string, timeoutMs = 15_000): Promise<LogLine> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const hit = logLines(p.stderr()).find((l) => l["@message"] === message);
+    const hit = logLines(p.stderr()).find((l) => l['@message'] === message);
     if (hit) return hit;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -142,12 +145,12 @@ let hashFile: string | undefined;
  * given some EK trust: here an allowlist file holding one hash).
  */
 export function validPluginData(exe: string): string {
-  if (exe === AGENT_EXE) return "";
+  if (exe === AGENT_EXE) return '';
   if (!hashFile) {
-    const dir = mkdtempSync(join(tmpdir(), "tpmq-plugin-cfg-"));
-    hashFile = join(dir, "ek-hashes.txt");
-    writeFileSync(hashFile, `${"ab".repeat(32)}\n`);
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const dir = mkdtempSync(join(tmpdir(), 'tpmq-plugin-cfg-'));
+    hashFile = join(dir, 'ek-hashes.txt');
+    writeFileSync(hashFile, `${'ab'.repeat(32)}\n`);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   return `ek_hash_path = ${JSON.stringify(hashFile)}\n`;
 }

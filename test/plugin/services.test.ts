@@ -1,14 +1,14 @@
 // SPIRE's Init/Config, go-plugin health/stdio and the NodeAttestor RPCs, over real gRPC.
-import { status } from "@grpc/grpc-js";
-import { Init } from "../../proto/gen/spire/service/private/init/v1/init_pb";
-import { Config } from "../../proto/gen/spire/service/common/config/v1/config_pb";
-import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb";
-import { GRPCStdio } from "../../proto/gen/plugin/grpc_stdio_pb";
-import { NodeAttestor as AgentNodeAttestor } from "../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb";
-import { NodeAttestor as ServerNodeAttestor } from "../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb";
-import { AGENT_EXE, SERVER_EXE, startSession, validPluginData, type Session } from "./go-plugin-host";
+import { status } from '@grpc/grpc-js';
+import { Init } from '../../proto/gen/spire/service/private/init/v1/init_pb';
+import { Config } from '../../proto/gen/spire/service/common/config/v1/config_pb';
+import { Health, HealthCheckResponse_ServingStatus } from '../../proto/gen/grpc/health/v1/health_pb';
+import { GRPCStdio } from '../../proto/gen/plugin/grpc_stdio_pb';
+import { NodeAttestor as AgentNodeAttestor } from '../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb';
+import { NodeAttestor as ServerNodeAttestor } from '../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb';
+import { AGENT_EXE, SERVER_EXE, startSession, validPluginData, type Session } from './go-plugin-host';
 
-const core = { trustDomain: "example.org" };
+const core = { trustDomain: 'example.org' };
 
 async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: string }> {
   try {
@@ -17,15 +17,15 @@ async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: s
     const e = err as { code: number; details: string };
     return { code: e.code, details: e.details };
   }
-  throw new Error("expected the call to fail");
+  throw new Error('expected the call to fail');
 }
 
 const sides = [
-  ["agent", AGENT_EXE, AgentNodeAttestor.typeName],
-  ["server", SERVER_EXE, ServerNodeAttestor.typeName],
+  ['agent', AGENT_EXE, AgentNodeAttestor.typeName],
+  ['server', SERVER_EXE, ServerNodeAttestor.typeName],
 ] as const;
 
-describe.each(sides)("%s plugin services", (_side, exe, serviceName) => {
+describe.each(sides)('%s plugin services', (_side, exe, serviceName) => {
   let s: Session;
   beforeAll(async () => {
     s = await startSession(exe);
@@ -34,71 +34,73 @@ describe.each(sides)("%s plugin services", (_side, exe, serviceName) => {
     await s.dispose();
   });
 
-  test("Init answers exactly the NodeAttestor service and Config", async () => {
-    const res = await s.client(Init).init({ hostServiceNames: ["spire.hostservice.common.metrics.v1.Metrics"] });
-    expect(res.pluginServiceNames).toEqual([serviceName, "spire.service.common.config.v1.Config"]);
+  test('Init answers exactly the NodeAttestor service and Config', async () => {
+    const res = await s.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
+    expect(res.pluginServiceNames).toEqual([serviceName, 'spire.service.common.config.v1.Config']);
   });
 
   test.each([
-    ["plugin", HealthCheckResponse_ServingStatus.SERVING],
-    ["", HealthCheckResponse_ServingStatus.SERVING],
-  ])("health of %j is SERVING", async (service, expected) => {
+    ['plugin', HealthCheckResponse_ServingStatus.SERVING],
+    ['', HealthCheckResponse_ServingStatus.SERVING],
+  ])('health of %j is SERVING', async (service, expected) => {
     expect((await s.client(Health).check({ service })).status).toBe(expected);
   });
 
-  test("health Watch of \"plugin\" sends SERVING and stays open", async () => {
+  test('health Watch of "plugin" sends SERVING and stays open', async () => {
     const ac = new AbortController();
     const seen: number[] = [];
     const done = (async () => {
       try {
-        for await (const m of s.client(Health).watch({ service: "plugin" }, { signal: ac.signal })) seen.push(m.status);
-        return "ended";
+        for await (const m of s.client(Health).watch({ service: 'plugin' }, { signal: ac.signal })) seen.push(m.status);
+        return 'ended';
       } catch (err) {
-        return (err as { code?: number }).code === status.CANCELLED ? "cancelled" : String(err);
+        return (err as { code?: number }).code === status.CANCELLED ? 'cancelled' : String(err);
       }
     })();
     await new Promise((r) => setTimeout(r, 300));
     ac.abort();
-    expect(await done).toBe("cancelled");
+    expect(await done).toBe('cancelled');
     expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
   });
 
-  test("Deinit answers and the plugin keeps serving until Shutdown", async () => {
+  test('Deinit answers and the plugin keeps serving until Shutdown', async () => {
     await expect(s.client(Init).deinit({})).resolves.toBeDefined();
-    expect((await s.client(Health).check({ service: "plugin" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await s.client(Health).check({ service: 'plugin' })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   });
 
-  test("health of an unknown service is NotFound", async () => {
-    const e = await rpcError(s.client(Health).check({ service: "nope" }));
+  test('health of an unknown service is NotFound', async () => {
+    const e = await rpcError(s.client(Health).check({ service: 'nope' }));
     expect(e.code).toBe(status.NOT_FOUND);
     expect(e.details).toMatch(/nope/);
   });
 
-  test("stdio stream stays open and silent", async () => {
+  test('stdio stream stays open and silent', async () => {
     const ac = new AbortController();
     const received: unknown[] = [];
     const reading = (async () => {
       try {
         for await (const m of s.client(GRPCStdio).streamStdio({}, { signal: ac.signal })) received.push(m);
-        return "ended";
+        return 'ended';
       } catch (err) {
-        return (err as { code?: number }).code === status.CANCELLED ? "cancelled" : `error ${String(err)}`;
+        return (err as { code?: number }).code === status.CANCELLED ? 'cancelled' : `error ${String(err)}`;
       }
     })();
     await new Promise((r) => setTimeout(r, 500));
     ac.abort();
-    expect(await reading).toBe("cancelled");
+    expect(await reading).toBe('cancelled');
     expect(received).toEqual([]);
   });
 
   // The exact wording belongs to each plugin's config schema; here: valid or not, and the note names the key.
   test.each([
-    ["", true, null],
-    ["# only a comment\n", true, null],
+    ['', true, null],
+    ['# only a comment\n', true, null],
     ['log_level = "info"\n', true, null],
     ['bogus_key = "x"\n', false, /bogus_key/],
-    ["log_level = 3\n", false, /log_level/],
-  ])("Validate(minimal valid config + %j) -> valid=%s", async (extra, valid, note) => {
+    ['log_level = 3\n', false, /log_level/],
+  ])('Validate(minimal valid config + %j) -> valid=%s', async (extra, valid, note) => {
     const hcl = validPluginData(exe) + extra;
     const res = await s.client(Config).validate({ coreConfiguration: core, hclConfiguration: hcl });
     expect(res.valid).toBe(valid);
@@ -109,31 +111,41 @@ describe.each(sides)("%s plugin services", (_side, exe, serviceName) => {
     }
   });
 
-  test("Validate with a syntax error names line:column", async () => {
-    const res = await s.client(Config).validate({ coreConfiguration: core, hclConfiguration: validPluginData(exe) + 'log_level = "info\n' });
+  test('Validate with a syntax error names line:column', async () => {
+    const res = await s
+      .client(Config)
+      .validate({ coreConfiguration: core, hclConfiguration: validPluginData(exe) + 'log_level = "info\n' });
     expect(res.valid).toBe(false);
     expect(res.notes[0]).toMatch(/\d+:\d+/);
   });
 
-  test("Configure accepts a good configuration", async () => {
-    await expect(s.client(Config).configure({ coreConfiguration: core, hclConfiguration: validPluginData(exe) + 'log_level = "debug"\n' })).resolves.toBeDefined();
+  test('Configure accepts a good configuration', async () => {
+    await expect(
+      s
+        .client(Config)
+        .configure({ coreConfiguration: core, hclConfiguration: validPluginData(exe) + 'log_level = "debug"\n' }),
+    ).resolves.toBeDefined();
   });
 
-  test("Configure with an unknown key is InvalidArgument naming the key", async () => {
-    const e = await rpcError(s.client(Config).configure({ coreConfiguration: core, hclConfiguration: 'no_such_key = true\n' }));
+  test('Configure with an unknown key is InvalidArgument naming the key', async () => {
+    const e = await rpcError(
+      s.client(Config).configure({ coreConfiguration: core, hclConfiguration: 'no_such_key = true\n' }),
+    );
     expect(e.code).toBe(status.INVALID_ARGUMENT);
     expect(e.details).toMatch(/^invalid configuration: .*no_such_key/);
     expect(e.details).not.toMatch(/\n/);
   });
 
-  test("Configure without a trust domain is InvalidArgument", async () => {
-    const e = await rpcError(s.client(Config).configure({ hclConfiguration: "" }));
+  test('Configure without a trust domain is InvalidArgument', async () => {
+    const e = await rpcError(s.client(Config).configure({ hclConfiguration: '' }));
     expect(e.code).toBe(status.INVALID_ARGUMENT);
     expect(e.details).toMatch(/trust_domain/);
   });
 
-  test("the process is still serving after the failed Configure (old config kept)", async () => {
-    expect((await s.client(Health).check({ service: "plugin" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  test('the process is still serving after the failed Configure (old config kept)', async () => {
+    expect((await s.client(Health).check({ service: 'plugin' })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   });
 });
 
@@ -150,11 +162,11 @@ async function streamError(it: AsyncIterable<unknown>): Promise<{ code: number; 
   } catch (err) {
     return err as { code: number; details: string };
   }
-  throw new Error("expected the stream to fail");
+  throw new Error('expected the stream to fail');
 }
 
-describe("attestation streams on an unconfigured plugin", () => {
-  test("agent AidAttestation fails with a deliberate code", async () => {
+describe('attestation streams on an unconfigured plugin', () => {
+  test('agent AidAttestation fails with a deliberate code', async () => {
     const s = await startSession(AGENT_EXE);
     try {
       const e = await streamError(s.client(AgentNodeAttestor).aidAttestation((async function* () {})()));
@@ -166,13 +178,15 @@ describe("attestation streams on an unconfigured plugin", () => {
     }
   });
 
-  test("server Attest with a one-byte payload fails with a deliberate code", async () => {
+  test('server Attest with a one-byte payload fails with a deliberate code', async () => {
     const s = await startSession(SERVER_EXE);
     try {
       const e = await streamError(
-        s.client(ServerNodeAttestor).attest((async function* () {
-          yield { request: { case: "payload" as const, value: new Uint8Array([1]) } };
-        })()),
+        s.client(ServerNodeAttestor).attest(
+          (async function* () {
+            yield { request: { case: 'payload' as const, value: new Uint8Array([1]) } };
+          })(),
+        ),
       );
       expect(DELIBERATE).toContain(e.code);
       expect(e.details).toMatch(/^[^\n]+$/);

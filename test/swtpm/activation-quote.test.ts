@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { useSwtpmClient } from '../helpers/swtpm';
 import { Reader } from '../../tpm/marshal/codec';
 import * as C from '../../tpm/marshal/constants';
-import { Tpm2bEncryptedSecret, Tpm2bIdObject, pcrSelection, selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../../tpm/types';
+import {
+  Tpm2bEncryptedSecret,
+  Tpm2bIdObject,
+  pcrSelection,
+  selectedPcrs,
+  type PcrValues,
+  type TpmsPcrSelection,
+} from '../../tpm/types';
 import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
 import { encodePcrBlob, pcrBlobFromValues } from '../../tpm/keylime/pcr-blob';
@@ -48,7 +55,12 @@ describe.each([
     writeFileSync(join(dir, 'ek.pub'), tpm2b(ek.public.bytes));
     const secret = randomBytes(32);
     writeFileSync(join(dir, 'secret.bin'), secret);
-    tpm2(env.swtpm, 'makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'], dir);
+    tpm2(
+      env.swtpm,
+      'makecredential',
+      ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.bin'],
+      dir,
+    );
     const { credentialBlob, secret: encSecret } = parseCredFile(new Uint8Array(readFileSync(join(dir, 'cred.bin'))));
     const got = await env.tpm.activateCredential(ak, ek, credentialBlob, encSecret);
     expect(hex(got)).toBe(hex(secret));
@@ -59,7 +71,9 @@ describe.each([
       command: 'TPM2_ActivateCredential',
     });
     // Malformed input is refused before it reaches the TPM.
-    await expect(env.tpm.activateCredential(ak, ek, credentialBlob.subarray(0, 10), encSecret)).rejects.toThrow(/TpmMarshalError|needs \d+ bytes/);
+    await expect(env.tpm.activateCredential(ak, ek, credentialBlob.subarray(0, 10), encSecret)).rejects.toThrow(
+      /TpmMarshalError|needs \d+ bytes/,
+    );
     expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   });
 });
@@ -96,7 +110,12 @@ describe.each([
     writeFileSync(join(dir, 'quote.sig'), q.signature.bytes);
     writeFileSync(join(dir, 'quote.pcrs'), pcrBytes);
     const check = (pcrFile: string, n: Buffer) =>
-      tpm2(env.swtpm, 'checkquote', ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)], dir);
+      tpm2(
+        env.swtpm,
+        'checkquote',
+        ['-u', 'ak.pub', '-m', 'quote.msg', '-s', 'quote.sig', '-f', pcrFile, '-g', 'sha256', '-q', hex(n)],
+        dir,
+      );
     const out = check('quote.pcrs', nonce);
     for (const b of selection) expect(out).toContain(`${b.hash === C.TPM_ALG_SHA1 ? 'sha1' : 'sha256'}:`);
     expect(out).toContain(`16: 0x${hex(values.sha256![16]).toUpperCase()}`);
@@ -110,17 +129,20 @@ describe.each([
   });
 });
 
-test.each(['ek', 'srk'] as const)('the AK (parent %s) survives a TPM restart: the saved blob re-loads and quotes', async (parent) => {
-  const dir = mkdtempSync(join(env.work, 'restart-'));
-  const first = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
-  expect(first.created).toBe(true);
-  env.swtpm.restart();
-  const again = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
-  expect(again.created).toBe(false);
-  expect(hex(again.name)).toBe(hex(first.name));
-  const q = await env.tpm.quote(again, randomBytes(16), [pcrSelection(C.TPM_ALG_SHA256, [0])]);
-  expect(q.signature.value.sigAlg).toBe(C.TPM_ALG_ECDSA);
-});
+test.each(['ek', 'srk'] as const)(
+  'the AK (parent %s) survives a TPM restart: the saved blob re-loads and quotes',
+  async (parent) => {
+    const dir = mkdtempSync(join(env.work, 'restart-'));
+    const first = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
+    expect(first.created).toBe(true);
+    env.swtpm.restart();
+    const again = await env.tpm.loadOrCreateAk(dir, 'ecc', { parent });
+    expect(again.created).toBe(false);
+    expect(hex(again.name)).toBe(hex(first.name));
+    const q = await env.tpm.quote(again, randomBytes(16), [pcrSelection(C.TPM_ALG_SHA256, [0])]);
+    expect(q.signature.value.sigAlg).toBe(C.TPM_ALG_ECDSA);
+  },
+);
 
 test('an EK-child AK quotes the real firmwareVersion and its qualifiedSigner chains to the EK; an SRK-child AK does not', async () => {
   const ek = await env.tpm.readEk('rsa2048');

@@ -26,16 +26,23 @@ test('TPM2_Certify: the AK certifies itself; the attest names the AK and the RSA
     const nonce = randomBytes(20);
     const c = (
       await withAkHandle(tpm.transport, ak, (h) =>
-        execute(tpm.transport, TPM2_Certify, { handles: { objectHandle: h, signHandle: h }, params: { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME } }),
+        execute(tpm.transport, TPM2_Certify, {
+          handles: { objectHandle: h, signHandle: h },
+          params: { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME },
+        }),
       )
     ).params;
     const attested = c.certifyInfo.value;
     if (attested.type !== C.TPM_ST_ATTEST_CERTIFY) throw new Error('not a certify attest');
-    expect(Buffer.from(attested.attested.name).equals(Buffer.from(objectName(ak.public.value.nameAlg, ak.public.bytes)))).toBe(true);
+    expect(
+      Buffer.from(attested.attested.name).equals(Buffer.from(objectName(ak.public.value.nameAlg, ak.public.bytes))),
+    ).toBe(true);
     expect(Buffer.from(attested.extraData).equals(nonce)).toBe(true);
     const sig = c.signature.value;
     if (sig.sigAlg !== C.TPM_ALG_RSASSA) throw new Error('not RSASSA');
-    const ok = createVerify('sha256').update(c.certifyInfo.bytes).verify(publicToKeyObject(ak.public.value), Buffer.from(sig.signature.sig));
+    const ok = createVerify('sha256')
+      .update(c.certifyInfo.bytes)
+      .verify(publicToKeyObject(ak.public.value), Buffer.from(sig.signature.sig));
     expect(ok).toBe(true);
     expect(await tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   } finally {
@@ -47,9 +54,22 @@ test('swtpm:path=SOCKET (unix socket data channel) carries commands', async () =
   // Serve the same TPM state over a unix socket instead of TCP for this test.
   s.stop({ keep: true });
   const sock = join(s.dir, 'tpm.sock');
-  const p = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${join(s.dir, 'state')}`, '--server', `type=unixio,path=${sock}`, '--flags', 'not-need-init,startup-clear'], {
-    stdio: 'ignore',
-  });
+  const p = spawn(
+    'swtpm',
+    [
+      'socket',
+      '--tpm2',
+      '--tpmstate',
+      `dir=${join(s.dir, 'state')}`,
+      '--server',
+      `type=unixio,path=${sock}`,
+      '--flags',
+      'not-need-init,startup-clear',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   try {
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     const t = openTransport(`swtpm:path=${sock}`);

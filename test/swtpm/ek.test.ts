@@ -37,7 +37,10 @@ describe.each([
   });
 
   test('the profile template re-creates exactly the provisioned EK', async () => {
-    const created = await execute(env.tpm.transport, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(EK_PROFILES[kind].template()) });
+    const created = await execute(env.tpm.transport, TPM2_CreatePrimary, {
+      handles: { primaryHandle: C.TPM_RH_ENDORSEMENT },
+      params: keyCreateParams(EK_PROFILES[kind].template()),
+    });
     try {
       const ek = await env.tpm.readEk(kind);
       expect(hex(created.params.outPublic.bytes)).toBe(hex(ek.public.bytes));
@@ -66,7 +69,12 @@ test('ECC P-256 EK (template L-2, no certificate here) equals tpm2_createek -G e
 });
 
 function defineAndWrite(index: string, file: string, size: number): void {
-  tpm2(env.swtpm, 'nvdefine', [index, '-C', 'o', '-s', String(size), '-a', 'ownerread|ownerwrite|authread|authwrite'], env.work);
+  tpm2(
+    env.swtpm,
+    'nvdefine',
+    [index, '-C', 'o', '-s', String(size), '-a', 'ownerread|ownerwrite|authread|authwrite'],
+    env.work,
+  );
   tpm2(env.swtpm, 'nvwrite', [index, '-C', 'o', '-i', file], env.work);
 }
 
@@ -74,12 +82,38 @@ test('ECC P-256 EK certificate in NV (zero-padded): discovery picks template L-2
   const ek = await env.tpm.readEk('ecc-p256');
   if (ek.public.value.type !== C.TPM_ALG_ECC) throw new Error('not ECC');
   const pem = createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: Buffer.from(ek.public.value.unique.x).toString('base64url'), y: Buffer.from(ek.public.value.unique.y).toString('base64url') },
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: Buffer.from(ek.public.value.unique.x).toString('base64url'),
+      y: Buffer.from(ek.public.value.unique.y).toString('base64url'),
+    },
     format: 'jwk',
   }).export({ type: 'spki', format: 'pem' });
   writeFileSync(join(env.work, 'p256-ek.pem'), pem);
   // A certificate for the P-256 EK issued by this swtpm's local CA (openssl, as a manufacturer would).
-  execFileSync('openssl', ['x509', '-new', '-subj', '/CN=tpm_quote test P-256 EK', '-force_pubkey', 'p256-ek.pem', '-CA', env.swtpm.caIssuer, '-CAkey', join(env.swtpm.dir, 'ca', 'signkey.pem'), '-days', '1', '-outform', 'DER', '-out', 'p256.der'], { cwd: env.work, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-new',
+      '-subj',
+      '/CN=tpm_quote test P-256 EK',
+      '-force_pubkey',
+      'p256-ek.pem',
+      '-CA',
+      env.swtpm.caIssuer,
+      '-CAkey',
+      join(env.swtpm.dir, 'ca', 'signkey.pem'),
+      '-days',
+      '1',
+      '-outform',
+      'DER',
+      '-out',
+      'p256.der',
+    ],
+    { cwd: env.work, stdio: 'ignore' },
+  );
   const der = readFileSync(join(env.work, 'p256.der'));
   writeFileSync(join(env.work, 'p256-padded.bin'), Buffer.concat([der, Buffer.alloc(1100 - der.length)]));
   defineAndWrite('0x01c0000a', 'p256-padded.bin', 1100);

@@ -33,8 +33,13 @@ beforeAll(() => {
 afterAll(() => s?.stop());
 
 const tpmError = (p: Promise<unknown>) => rejected(E.TpmError, p);
-const getRandom = async (t: Tpm, bytesRequested: number) => (await execute(t, TPM2_GetRandom, { params: { bytesRequested } })).params.randomBytes;
-const createSrk = (t: Tpm) => execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
+const getRandom = async (t: Tpm, bytesRequested: number) =>
+  (await execute(t, TPM2_GetRandom, { params: { bytesRequested } })).params.randomBytes;
+const createSrk = (t: Tpm) =>
+  execute(t, TPM2_CreatePrimary, {
+    handles: { primaryHandle: C.TPM_RH_OWNER },
+    params: keyCreateParams(srkTemplate('ecc')),
+  });
 
 describe('typed TPM errors from real bad commands', () => {
   test('ReadPublic of an absent handle: TPM_RC_HANDLE on handle 1 (objectHandle)', async () => {
@@ -49,7 +54,10 @@ describe('typed TPM errors from real bad commands', () => {
   test('CreatePrimary with a wrong owner password: TPM_RC_BAD_AUTH on session 1', async () => {
     const t = openTransport(s.transportSpec);
     const e = await tpmError(
-      execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: { handle: C.TPM_RH_OWNER, auth: passwordAuth(Buffer.from('wrong')) } }, params: keyCreateParams(srkTemplate('ecc')) }),
+      execute(t, TPM2_CreatePrimary, {
+        handles: { primaryHandle: { handle: C.TPM_RH_OWNER, auth: passwordAuth(Buffer.from('wrong')) } },
+        params: keyCreateParams(srkTemplate('ecc')),
+      }),
     );
     expect(e.is(E.TPM_RC_BAD_AUTH)).toBe(true);
     expect(e.session).toBe(1);
@@ -62,7 +70,12 @@ describe('typed TPM errors from real bad commands', () => {
     const tpl = EK_PROFILES.rsa2048.template();
     if (tpl.type !== C.TPM_ALG_RSA) throw new Error('not RSA');
     tpl.parameters.keyBits = 1000;
-    const e = await tpmError(execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(tpl) }));
+    const e = await tpmError(
+      execute(t, TPM2_CreatePrimary, {
+        handles: { primaryHandle: C.TPM_RH_ENDORSEMENT },
+        params: keyCreateParams(tpl),
+      }),
+    );
     expect(e.parameter).toBe(2);
     expect(e.message).toMatch(/^TPM2_CreatePrimary: TPM_RC_\w+ \(0x[0-9a-f]+\) on parameter 2 \(inPublic\)$/);
     await t.close();
@@ -77,7 +90,11 @@ describe('typed TPM errors from real bad commands', () => {
       const e = await tpmError(
         execute(t, TPM2_Quote, {
           handles: { signHandle: h.handle },
-          params: { qualifyingData: new Uint8Array(8), inScheme: { scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA384 } }, PCRselect: [pcrSelection(C.TPM_ALG_SHA256, [0])] },
+          params: {
+            qualifyingData: new Uint8Array(8),
+            inScheme: { scheme: C.TPM_ALG_ECDSA, details: { hashAlg: C.TPM_ALG_SHA384 } },
+            PCRselect: [pcrSelection(C.TPM_ALG_SHA256, [0])],
+          },
         }),
       );
       expect(e.is(E.TPM_RC_SCHEME)).toBe(true);
@@ -92,8 +109,14 @@ describe('typed TPM errors from real bad commands', () => {
 
   test('NV_Read past the end of the index: TPM_RC_NV_RANGE (format zero)', async () => {
     const t = openTransport(s.transportSpec);
-    const size = (await execute(t, TPM2_NV_ReadPublic, { handles: { nvIndex: 0x01c00002 }, params: {} })).params.nvPublic.value.dataSize;
-    const e = await tpmError(execute(t, TPM2_NV_Read, { handles: { authHandle: 0x01c00002, nvIndex: 0x01c00002 }, params: { size: 16, offset: size } }));
+    const size = (await execute(t, TPM2_NV_ReadPublic, { handles: { nvIndex: 0x01c00002 }, params: {} })).params
+      .nvPublic.value.dataSize;
+    const e = await tpmError(
+      execute(t, TPM2_NV_Read, {
+        handles: { authHandle: 0x01c00002, nvIndex: 0x01c00002 },
+        params: { size: 16, offset: size },
+      }),
+    );
     expect(e.is(E.TPM_RC_NV_RANGE)).toBe(true);
     expect(e.message).toBe('TPM2_NV_Read: TPM_RC_NV_RANGE (0x146)');
     await t.close();
@@ -124,7 +147,9 @@ test('an AK file larger than 16 KiB is refused by size, naming the file, and lef
     const dir = mkdtempSync(join(tmpdir(), 'big-ak-'));
     const file = akPath(dir, 'rsa', { type: 'srk' });
     writeFileSync(file, ' '.repeat(16 * 1024 + 1));
-    await expect(tpm.loadOrCreateAk(dir, 'rsa', { parent: 'srk' })).rejects.toThrow(`AK file ${file}: 16385 bytes, larger than 16384`);
+    await expect(tpm.loadOrCreateAk(dir, 'rsa', { parent: 'srk' })).rejects.toThrow(
+      `AK file ${file}: 16385 bytes, larger than 16384`,
+    );
     expect(statSync(file).size).toBe(16 * 1024 + 1);
   } finally {
     await tpm.close();
@@ -151,19 +176,30 @@ describe('malformed responses that carry a handle', () => {
 
   test.each([
     ['CreatePrimary', C.TPM_CC_CreatePrimary, C.HR_TRANSIENT, 0x80, (t: Tpm) => createSrk(t)],
-    ['StartAuthSession', C.TPM_CC_StartAuthSession, C.HR_LOADED_SESSION, 0x03, (t: Tpm) => execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() })],
-  ] as const)('%s: TpmResponseError, and the handle it created is flushed', async (name, cc, range, handleType, run) => {
-    const t = corrupting(s.transportSpec, cc);
-    try {
-      expect(await getHandles(t.real, range)).toEqual([]);
-      const e = await rejected(E.TpmResponseError, run(t as unknown as Tpm));
-      expect(e.message).toMatch(new RegExp(`^TPM2_${name}: malformed TPM response: 1 trailing bytes \\(at byte \\d+\\)$`));
-      expect((e.handle ?? 0) >>> 24).toBe(handleType);
-      expect(await getHandles(t.real, range)).toEqual([]);
-    } finally {
-      await t.real.close();
-    }
-  });
+    [
+      'StartAuthSession',
+      C.TPM_CC_StartAuthSession,
+      C.HR_LOADED_SESSION,
+      0x03,
+      (t: Tpm) => execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() }),
+    ],
+  ] as const)(
+    '%s: TpmResponseError, and the handle it created is flushed',
+    async (name, cc, range, handleType, run) => {
+      const t = corrupting(s.transportSpec, cc);
+      try {
+        expect(await getHandles(t.real, range)).toEqual([]);
+        const e = await rejected(E.TpmResponseError, run(t as unknown as Tpm));
+        expect(e.message).toMatch(
+          new RegExp(`^TPM2_${name}: malformed TPM response: 1 trailing bytes \\(at byte \\d+\\)$`),
+        );
+        expect((e.handle ?? 0) >>> 24).toBe(handleType);
+        expect(await getHandles(t.real, range)).toEqual([]);
+      } finally {
+        await t.real.close();
+      }
+    },
+  );
 });
 
 describe('transport', () => {

@@ -153,10 +153,15 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
   });
 
   test('PCR value not in the policy -> permission_denied listing pcr_validation.invalid_pcr_<n>', async () => {
-    const e = await refusal(client.verify(evidence, policyFrom(pcrValues, { 1: ['cd'.repeat(32)], 7: ['ef'.repeat(32)] })));
+    const e = await refusal(
+      client.verify(evidence, policyFrom(pcrValues, { 1: ['cd'.repeat(32)], 7: ['ef'.repeat(32)] })),
+    );
     expect(e.code).toBe('permission_denied');
     expect(e.httpStatus).toBe(200);
-    expect(e.failures.map((f) => f.type).sort()).toEqual(['pcr_validation.invalid_pcr_1', 'pcr_validation.invalid_pcr_7']);
+    expect(e.failures.map((f) => f.type).sort()).toEqual([
+      'pcr_validation.invalid_pcr_1',
+      'pcr_validation.invalid_pcr_7',
+    ]);
     expect(e.message).toContain(`${kl.url}/v${kl.apiVersion}/verify/evidence refused the evidence`);
     expect(e.message).toContain('pcr_validation.invalid_pcr_1: PCR value is not in allowlist');
     expect(e.message).toContain(pcrValues.get(1));
@@ -194,14 +199,18 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
   });
 
   test('OBSERVED: an unparsable AK -> permission_denied qoute_validation.invalid_quote (not a 400)', async () => {
-    const e = await refusal(client.verify({ ...evidence, akPublic: Uint8Array.from([0, 40, 1, 2]) }, policyFrom(pcrValues)));
+    const e = await refusal(
+      client.verify({ ...evidence, akPublic: Uint8Array.from([0, 40, 1, 2]) }, policyFrom(pcrValues)),
+    );
     expect(e.code).toBe('permission_denied');
     expect(e.httpStatus).toBe(200);
     expect(e.failures.map((f) => f.type)).toEqual(['qoute_validation.invalid_quote']);
   });
 
   test('OBSERVED: hash_alg other than the signature hash -> quote_validation failure naming both', async () => {
-    const e = await refusal(client.verify({ ...evidence, hashAlg: 'sha1' }, parseTpmPolicy(JSON.stringify({ 0: ['00'.repeat(20)] }))));
+    const e = await refusal(
+      client.verify({ ...evidence, hashAlg: 'sha1' }, parseTpmPolicy(JSON.stringify({ 0: ['00'.repeat(20)] }))),
+    );
     expect(e.code).toBe('permission_denied');
     expect(e.message).toContain('Quote was expected to use sha1 but used sha256 instead');
   });
@@ -244,7 +253,14 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
     const body = keylimeEvidenceBody(evidence, policyFrom(pcrValues));
     const sig = Buffer.from(evidence.signature);
     sig[sig.length - 1] ^= 0x01;
-    const maskOnly = await rawPost(kl, { type: 'tpm', data: { ...body.data, quote: body.data.quote.replace(/:[^:]+:/, `:${sig.toString('base64')}:`), tpm_policy: '{"mask": "0x0"}' } });
+    const maskOnly = await rawPost(kl, {
+      type: 'tpm',
+      data: {
+        ...body.data,
+        quote: body.data.quote.replace(/:[^:]+:/, `:${sig.toString('base64')}:`),
+        tpm_policy: '{"mask": "0x0"}',
+      },
+    });
     expect(maskOnly.status).toBe(200);
     expect(maskOnly.json.results).toMatchObject({ valid: true, failures: [] });
     const noPolicy = await rawPost(kl, { type: 'tpm', data: { ...body.data, tpm_policy: '' } });
@@ -273,7 +289,11 @@ describe('Keylime verifier client against a real keylime_verifier', () => {
       const e = await refusal(c.verify(evidence, policyFrom(pcrValues)));
       expect(e.code).toBe('unavailable');
       expect(e.url).toBe(`${kl.url}/version`);
-      expect(e.message).toMatch(new RegExp(`^keylime verifier ${kl.url}/version: (SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)`));
+      expect(e.message).toMatch(
+        new RegExp(
+          `^keylime verifier ${kl.url}/version: (SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)`,
+        ),
+      );
       expect(e.cause).toBeDefined();
     } finally {
       c.close();
@@ -350,7 +370,12 @@ describe('Keylime verifier client when the verifier hangs or is gone', () => {
   });
 
   test('an AbortSignal cancels a hanging request and it is refused, not accepted', async () => {
-    const c = createKeylimeVerifier({ url: kl.url, caPem: readFileSync(kl.caPath), apiVersion: kl.apiVersion, timeoutMs: 30_000 });
+    const c = createKeylimeVerifier({
+      url: kl.url,
+      caPem: readFileSync(kl.caPath),
+      apiVersion: kl.apiVersion,
+      timeoutMs: 30_000,
+    });
     try {
       kl.pause();
       const ac = new AbortController();

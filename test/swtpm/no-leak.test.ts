@@ -10,7 +10,15 @@ import { pcrSelection } from '../../tpm/types/pcr';
 import { TpmError } from '../../tpm/errors';
 import type { EkKind } from '../../tpm/ek/templates';
 import type { AkAlg } from '../../tpm/ak/ak';
-import { execute, keyCreateParams, policySessionParams, TPM2_CreatePrimary, TPM2_FlushContext, TPM2_StartAuthSession, UNBOUND_SESSION } from '../../tpm/commands';
+import {
+  execute,
+  keyCreateParams,
+  policySessionParams,
+  TPM2_CreatePrimary,
+  TPM2_FlushContext,
+  TPM2_StartAuthSession,
+  UNBOUND_SESSION,
+} from '../../tpm/commands';
 import { srkTemplate } from '../../tpm/ek/templates';
 import { makeCredential } from '../../tpm/crypto/make-credential';
 
@@ -28,7 +36,10 @@ const KINDS: [EkKind, AkAlg][] = [
 test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing) the TPM holds 0 transient objects and 0 sessions`, async () => {
   // The counter itself sees what is left loaded (so 0 at the end means something).
   const t = env.tpm.transport;
-  const srk = await execute(t, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')) });
+  const srk = await execute(t, TPM2_CreatePrimary, {
+    handles: { primaryHandle: C.TPM_RH_OWNER },
+    params: keyCreateParams(srkTemplate('ecc')),
+  });
   const session = await execute(t, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams() });
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 1, sessions: 1 });
   await execute(t, TPM2_FlushContext, { params: { flushHandle: srk.handle } });
@@ -66,5 +77,7 @@ test(`after ${CYCLES} agent cycles (EK, AK load, activation, quote; some failing
   expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
   times.sort((a, b) => a - b);
   const med = times[Math.floor(times.length / 2)];
-  process.stderr.write(`no-leak: ${CYCLES} cycles, median ${med.toFixed(1)} ms, p95 ${times[Math.floor(times.length * 0.95)].toFixed(1)} ms per cycle\n`);
+  process.stderr.write(
+    `no-leak: ${CYCLES} cycles, median ${med.toFixed(1)} ms, p95 ${times[Math.floor(times.length * 0.95)].toFixed(1)} ms per cycle\n`,
+  );
 });

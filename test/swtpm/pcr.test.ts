@@ -29,16 +29,26 @@ test('getInfo reports manufacturer, vendor, firmware and the allocated banks', a
 
 test('after tpm2_pcrextend, all 72 PCRs of three banks read by us equal tpm2_pcrread', async () => {
   for (const pcr of [0, 7, 8, 15, 16, 23]) {
-    tpm2(env.swtpm, 'pcrextend', [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`], env.work);
+    tpm2(
+      env.swtpm,
+      'pcrextend',
+      [`${pcr}:sha1=${'1'.repeat(40)},sha256=${(pcr % 10).toString().repeat(64)},sha384=${'a'.repeat(96)}`],
+      env.work,
+    );
   }
   // Ours via TPM2_PCR_Extend too (the debug PCR 16 needs no platform auth).
-  await execute(env.tpm.transport, TPM2_PCR_Extend, { handles: { pcrHandle: 16 }, params: { digests: BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })) } });
+  await execute(env.tpm.transport, TPM2_PCR_Extend, {
+    handles: { pcrHandle: 16 },
+    params: { digests: BANKS.map((b) => ({ hashAlg: b.hash, digest: createHash(b.name).update('ours').digest() })) },
+  });
   const ours = await env.tpm.readPcrs(BANKS.map((b) => pcrSelection(b.hash, ALL)));
   tpm2(env.swtpm, 'pcrread', ['sha1:all+sha256:all+sha384:all', '-o', 'pcrs.bin'], env.work);
   const theirs = readFileSync(join(env.work, 'pcrs.bin'));
   const banks = Object.entries(ours);
   const flat = Buffer.concat(banks.flatMap(([, byIndex]) => Object.values(byIndex!).map((v) => Buffer.from(v))));
-  expect(banks.map(([bank, byIndex]) => [bank, Object.keys(byIndex!).map(Number)])).toEqual(BANKS.map((b) => [b.name, ALL]));
+  expect(banks.map(([bank, byIndex]) => [bank, Object.keys(byIndex!).map(Number)])).toEqual(
+    BANKS.map((b) => [b.name, ALL]),
+  );
   expect(theirs.length).toBe(24 * (20 + 32 + 48));
   expect(flat.toString('hex')).toBe(theirs.toString('hex'));
   // The extended ones are no longer zero (so equality above is not trivial).

@@ -8,7 +8,7 @@ import { makeCredential } from '../../tpm/crypto/make-credential';
 import { parseTpm2bPublic, publicToKeyObject, tpmName } from '../../tpm/crypto/public-key';
 import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues } from '../../tpm/keylime/pcr-blob';
 import { encodeKeylimeQuote, parseKeylimeQuote } from '../../tpm/keylime/quote-string';
-import { parsePemCertificates, verifyEkCertificate } from '../../tpm/verify/ek-cert'
+import { parsePemCertificates, verifyEkCertificate } from '../../tpm/verify/ek-cert';
 import { loadCaBundle } from '../../plugin-server/trust-files';
 import { TpmVerifyError } from '../../tpm/verify/errors';
 import { thrown } from '../helpers/thrown';
@@ -30,7 +30,23 @@ afterEach(() => flush());
 
 /** Creates an AK under the RSA EK; returns its context file and files. */
 function createAk(name: string, alg: 'rsa' | 'ecc', scheme: 'rsassa' | 'rsapss' | 'ecdsa'): void {
-  tool('tpm2_createak', '-C', '0x81010001', '-c', `${name}.ctx`, '-G', alg, '-g', 'sha256', '-s', scheme, '-u', `${name}.pub`, '-n', `${name}.name`);
+  tool(
+    'tpm2_createak',
+    '-C',
+    '0x81010001',
+    '-c',
+    `${name}.ctx`,
+    '-G',
+    alg,
+    '-g',
+    'sha256',
+    '-s',
+    scheme,
+    '-u',
+    `${name}.pub`,
+    '-n',
+    `${name}.name`,
+  );
   flush();
 }
 
@@ -85,22 +101,52 @@ describe('tpm2_quote output passes verifyQuote', () => {
     expect(verifyAkPolicy(read(`${ak}.pub`)).objectAttributes).toBeGreaterThan(0);
     tool('tpm2_pcrextend', `16:sha256=${randomBytes(32).toString('hex')},sha1=${randomBytes(20).toString('hex')}`);
     const nonce = randomBytes(20);
-    tool('tpm2_quote', '-c', `${ak}.ctx`, '-l', list, '-q', nonce.toString('hex'), '-g', 'sha256', '--scheme', scheme, '-m', 'q.attest', '-s', 'q.sig', '-o', 'q.pcrs');
+    tool(
+      'tpm2_quote',
+      '-c',
+      `${ak}.ctx`,
+      '-l',
+      list,
+      '-q',
+      nonce.toString('hex'),
+      '-g',
+      'sha256',
+      '--scheme',
+      scheme,
+      '-m',
+      'q.attest',
+      '-s',
+      'q.sig',
+      '-o',
+      'q.pcrs',
+    );
     flush();
     const values = pcrRead(spec);
     // the pcrblob tpm2-tools wrote is byte for byte what we build from tpm2_pcrread's values
     expect(hex(encodePcrBlob(pcrBlobFromValues(values)))).toBe(hex(read('q.pcrs')));
-    const opts = { akPublic: read(`${ak}.pub`), attest: read('q.attest'), signature: read('q.sig'), nonce, pcrs: values };
+    const opts = {
+      akPublic: read(`${ak}.pub`),
+      attest: read('q.attest'),
+      signature: read('q.sig'),
+      nonce,
+      pcrs: values,
+    };
     const r = verifyQuote(opts);
     expect(r.safe).toBe(true);
     expect(hex(r.attest.extraData)).toBe(nonce.toString('hex'));
     // the same evidence through a Keylime quote string
-    const q = parseKeylimeQuote(encodeKeylimeQuote({ attest: opts.attest, signature: opts.signature, pcrBlob: parsePcrBlob(read('q.pcrs')) }));
-    expect(verifyQuote({ ...opts, attest: q.attest, signature: q.signature, pcrs: pcrBlobToValues(q.pcrBlob) }).clock).toBe(r.clock);
+    const q = parseKeylimeQuote(
+      encodeKeylimeQuote({ attest: opts.attest, signature: opts.signature, pcrBlob: parsePcrBlob(read('q.pcrs')) }),
+    );
+    expect(
+      verifyQuote({ ...opts, attest: q.attest, signature: q.signature, pcrs: pcrBlobToValues(q.pcrBlob) }).clock,
+    ).toBe(r.clock);
     // and the same quote is refused with another nonce, and after the PCR moves on
     expect(thrown(TpmVerifyError, () => verifyQuote({ ...opts, nonce: randomBytes(20) })).code).toBe('NONCE_MISMATCH');
     tool('tpm2_pcrextend', `16:sha256=${randomBytes(32).toString('hex')}`);
-    expect(thrown(TpmVerifyError, () => verifyQuote({ ...opts, pcrs: pcrRead(spec) })).code).toBe('PCR_DIGEST_MISMATCH');
+    expect(thrown(TpmVerifyError, () => verifyQuote({ ...opts, pcrs: pcrRead(spec) })).code).toBe(
+      'PCR_DIGEST_MISMATCH',
+    );
   });
 });
 
@@ -111,11 +157,23 @@ describe('our MakeCredential blob is activated by tpm2_activatecredential', () =
   });
 
   // ek: a handle or a context file; policy: whether the EK needs PolicySecret(endorsement)
-  function activate(ek: string, ekPub: Uint8Array, policy: boolean, boundTo: string): { ok: boolean; secret?: Buffer; credential: Buffer } {
+  function activate(
+    ek: string,
+    ekPub: Uint8Array,
+    policy: boolean,
+    boundTo: string,
+  ): { ok: boolean; secret?: Buffer; credential: Buffer } {
     const credential = randomBytes(16);
-    const m = makeCredential({ ekPublic: parseTpm2bPublic(ekPub).value, objectName: read(`${boundTo}.name`), credential });
+    const m = makeCredential({
+      ekPublic: parseTpm2bPublic(ekPub).value,
+      objectName: read(`${boundTo}.name`),
+      credential,
+    });
     // tpm2-tools' credential file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET
-    writeFileSync(join(env.dir, 'cred.blob'), Buffer.concat([Buffer.from('badcc0de00000001', 'hex'), m.idObject, m.encryptedSecret]));
+    writeFileSync(
+      join(env.dir, 'cred.blob'),
+      Buffer.concat([Buffer.from('badcc0de00000001', 'hex'), m.idObject, m.encryptedSecret]),
+    );
     const auth: string[] = [];
     if (policy) {
       tool('tpm2_startauthsession', '--policy-session', '-S', 'session.ctx');
@@ -174,7 +232,13 @@ describe('EK certificates from swtpm NV chain to its local CA', () => {
     // the certified key is the EK the TPM holds
     expect(v.publicKey.equals(publicToKeyObject(parseTpm2bPublic(read('ekpub.pub')).value))).toBe(true);
     // root only + the issuer as an untrusted intermediate also chains
-    expect(verifyEkCertificate({ certificate: read('ekcert.der'), trusted: loadCaBundle(env.swtpm.caRoot), intermediates: loadCaBundle(env.swtpm.caIssuer) }).chain).toHaveLength(3);
+    expect(
+      verifyEkCertificate({
+        certificate: read('ekcert.der'),
+        trusted: loadCaBundle(env.swtpm.caRoot),
+        intermediates: loadCaBundle(env.swtpm.caIssuer),
+      }).chain,
+    ).toHaveLength(3);
     // another CA (the golden vectors' swtpm CAs) is refused
     const others = ['ca-root.pem', 'ca-issuer.pem', 'other-ca-root.pem', 'other-ca-issuer.pem'].flatMap((f) =>
       parsePemCertificates(readFileSync(join(__dirname, '..', 'fixtures', 'tpm', f), 'utf8')),

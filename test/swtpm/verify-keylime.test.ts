@@ -27,9 +27,17 @@ except Exception as e:
 const { tool, read } = useSwtpmTools('keylime');
 const flush = () => tool('tpm2_flushcontext', '-t');
 
-function keylimeCheck(quote: string, akPub: Uint8Array, nonce: Buffer): { ok: boolean; pcrs?: Record<string, string>; error?: string } {
+function keylimeCheck(
+  quote: string,
+  akPub: Uint8Array,
+  nonce: Buffer,
+): { ok: boolean; pcrs?: Record<string, string>; error?: string } {
   const akPem = publicToKeyObject(parseTpm2bPublic(akPub).value).export({ type: 'spki', format: 'pem' });
-  const out = execFileSync(PYTHON, ['-c', CHECK], { input: JSON.stringify({ quote, ak_pem: akPem, nonce: nonce.toString('hex') }), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = execFileSync(PYTHON, ['-c', CHECK], {
+    input: JSON.stringify({ quote, ak_pem: akPem, nonce: nonce.toString('hex') }),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -42,19 +50,46 @@ describe('Keylime checkquote accepts our quote strings', () => {
     flush();
     tool('tpm2_pcrextend', `16:sha256=${randomBytes(32).toString('hex')}`);
     const nonce = randomBytes(20);
-    tool('tpm2_quote', '-c', 'ak.ctx', '-l', 'sha256:0,1,2,3,4,5,6,7,8,16', '-q', nonce.toString('hex'), '-g', 'sha256', '-m', 'q.attest', '-s', 'q.sig', '-o', 'q.pcrs');
+    tool(
+      'tpm2_quote',
+      '-c',
+      'ak.ctx',
+      '-l',
+      'sha256:0,1,2,3,4,5,6,7,8,16',
+      '-q',
+      nonce.toString('hex'),
+      '-g',
+      'sha256',
+      '-m',
+      'q.attest',
+      '-s',
+      'q.sig',
+      '-o',
+      'q.pcrs',
+    );
     flush();
     const blob = parsePcrBlob(read('q.pcrs'));
     const values = pcrBlobToValues(blob);
     // built from by-bank values (as a server re-encoding evidence would), not copied from tpm2-tools
-    const quote = encodeKeylimeQuote({ attest: read('q.attest'), signature: read('q.sig'), pcrBlob: pcrBlobFromValues(values) });
+    const quote = encodeKeylimeQuote({
+      attest: read('q.attest'),
+      signature: read('q.sig'),
+      pcrBlob: pcrBlobFromValues(values),
+    });
     const ours = verifyQuote({ akPublic: read('ak.pub'), ...parseKeylimeQuote(quote), nonce, pcrs: values });
     expect(ours.safe).toBe(true);
     const verdict = keylimeCheck(quote, read('ak.pub'), nonce);
-    expect(verdict).toEqual({ ok: true, pcrs: Object.fromEntries(Object.entries(values.sha256!).map(([k, v]) => [k, Buffer.from(v).toString('hex')])) });
+    expect(verdict).toEqual({
+      ok: true,
+      pcrs: Object.fromEntries(Object.entries(values.sha256!).map(([k, v]) => [k, Buffer.from(v).toString('hex')])),
+    });
     // a changed PCR value in our blob is refused by Keylime too
     const bad = { ...values, sha256: { ...values.sha256, 16: randomBytes(32) } };
-    const tampered = encodeKeylimeQuote({ attest: read('q.attest'), signature: read('q.sig'), pcrBlob: pcrBlobFromValues(bad) });
+    const tampered = encodeKeylimeQuote({
+      attest: read('q.attest'),
+      signature: read('q.sig'),
+      pcrBlob: pcrBlobFromValues(bad),
+    });
     expect(keylimeCheck(tampered, read('ak.pub'), nonce).ok).toBe(false);
   });
 });

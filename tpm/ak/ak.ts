@@ -33,7 +33,13 @@ export type AkParent = { type: 'ek'; ek: EkInfo } | { type: 'srk' };
 /** A restricted signing key: RSA-2048 RSASSA-SHA256 or ECC P-256 ECDSA-SHA256, SHA-256 nameAlg. */
 export function akTemplate(alg: AkAlg): TpmtPublic {
   const attrs =
-    C.TPMA_OBJECT_fixedTPM | C.TPMA_OBJECT_fixedParent | C.TPMA_OBJECT_sensitiveDataOrigin | C.TPMA_OBJECT_userWithAuth | C.TPMA_OBJECT_noDA | C.TPMA_OBJECT_restricted | C.TPMA_OBJECT_sign;
+    C.TPMA_OBJECT_fixedTPM |
+    C.TPMA_OBJECT_fixedParent |
+    C.TPMA_OBJECT_sensitiveDataOrigin |
+    C.TPMA_OBJECT_userWithAuth |
+    C.TPMA_OBJECT_noDA |
+    C.TPMA_OBJECT_restricted |
+    C.TPMA_OBJECT_sign;
   const symmetric = { algorithm: C.TPM_ALG_NULL, keyBits: undefined, mode: undefined };
   if (alg === 'rsa') {
     return {
@@ -41,7 +47,12 @@ export function akTemplate(alg: AkAlg): TpmtPublic {
       nameAlg: C.TPM_ALG_SHA256,
       objectAttributes: attrs,
       authPolicy: new Uint8Array(),
-      parameters: { symmetric, scheme: { scheme: C.TPM_ALG_RSASSA, details: { hashAlg: C.TPM_ALG_SHA256 } }, keyBits: 2048, exponent: 0 },
+      parameters: {
+        symmetric,
+        scheme: { scheme: C.TPM_ALG_RSASSA, details: { hashAlg: C.TPM_ALG_SHA256 } },
+        keyBits: 2048,
+        exponent: 0,
+      },
       unique: new Uint8Array(),
     };
   }
@@ -98,7 +109,13 @@ async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkB
   }
   const j = JSON.parse(text) as { version?: number; alg?: string; parent?: string; public?: string; private?: string };
   const wantParent = parent.type === 'ek' ? 'ek' : SRK_PARENT;
-  if (j.version !== FILE_VERSION || j.alg !== alg || j.parent !== wantParent || typeof j.public !== 'string' || typeof j.private !== 'string') {
+  if (
+    j.version !== FILE_VERSION ||
+    j.alg !== alg ||
+    j.parent !== wantParent ||
+    typeof j.public !== 'string' ||
+    typeof j.private !== 'string'
+  ) {
     throw new Error(`AK file ${path}: not a version ${FILE_VERSION} ${alg} AK with parent ${wantParent}`);
   }
   const pub = unmarshal(withBytes(TpmtPublic), new Uint8Array(Buffer.from(j.public, 'base64')));
@@ -121,7 +138,13 @@ async function writeBlob(blob: AkBlob): Promise<void> {
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
 export async function withSrk<T>(tpm: TpmSender, fn: (srk: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
-  const srk = (await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_OWNER }, params: keyCreateParams(srkTemplate('ecc')), signal: o.signal })).handle;
+  const srk = (
+    await execute(tpm, TPM2_CreatePrimary, {
+      handles: { primaryHandle: C.TPM_RH_OWNER },
+      params: keyCreateParams(srkTemplate('ecc')),
+      signal: o.signal,
+    })
+  ).handle;
   try {
     return await fn(srk);
   } finally {
@@ -130,14 +153,23 @@ export async function withSrk<T>(tpm: TpmSender, fn: (srk: number) => Promise<T>
 }
 
 /** Runs `fn` with the AK's parent loaded and authorized; releases the parent (and its session) on every path. */
-async function withParent<T>(tpm: TpmSender, parent: AkParent, fn: (parent: number | AuthHandle) => Promise<T>, o: CallOptions): Promise<T> {
+async function withParent<T>(
+  tpm: TpmSender,
+  parent: AkParent,
+  fn: (parent: number | AuthHandle) => Promise<T>,
+  o: CallOptions,
+): Promise<T> {
   if (parent.type === 'ek') return withEkHandle(tpm, parent.ek, fn, o);
   return withSrk(tpm, fn, o);
 }
 
 // TPM2_Load (Part 3 12.2) of a saved blob under its loaded parent; inPublic goes verbatim as saved.
 async function loadUnder(tpm: TpmSender, parentHandle: number | AuthHandle, ak: AkBlob, o: CallOptions) {
-  const r = await execute(tpm, TPM2_Load, { handles: { parentHandle }, params: { inPrivate: ak.private, inPublic: ak.public }, signal: o.signal });
+  const r = await execute(tpm, TPM2_Load, {
+    handles: { parentHandle },
+    params: { inPrivate: ak.private, inPublic: ak.public },
+    signal: o.signal,
+  });
   return { handle: r.handle, name: r.params.name };
 }
 
@@ -151,7 +183,12 @@ export async function loadAk(tpm: TpmSender, ak: AkBlob, o: CallOptions = {}): P
 }
 
 /** Runs `fn` with the AK loaded; flushes it (and everything used to load it) on every path. */
-export async function withAkHandle<T>(tpm: TpmSender, ak: AkBlob, fn: (handle: number) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withAkHandle<T>(
+  tpm: TpmSender,
+  ak: AkBlob,
+  fn: (handle: number) => Promise<T>,
+  o: CallOptions = {},
+): Promise<T> {
   const handle = await loadAk(tpm, ak, o);
   try {
     return await fn(handle);
@@ -172,7 +209,12 @@ export interface LoadOrCreateAkOptions extends CallOptions {
  * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
  * cleared or replaced). Returns the blob; no TPM handle stays loaded.
  */
-export async function loadOrCreateAk(tpm: TpmSender, dataDir: string, alg: AkAlg = 'rsa', o: LoadOrCreateAkOptions = {}): Promise<AkBlob & { created: boolean }> {
+export async function loadOrCreateAk(
+  tpm: TpmSender,
+  dataDir: string,
+  alg: AkAlg = 'rsa',
+  o: LoadOrCreateAkOptions = {},
+): Promise<AkBlob & { created: boolean }> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new RangeError(`unknown AK algorithm "${alg}" (rsa, ecc)`);
   const kind = o.parent ?? 'ek';
   if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');
@@ -187,7 +229,8 @@ export async function loadOrCreateAk(tpm: TpmSender, dataDir: string, alg: AkAlg
         async (p) => {
           const loaded = await loadUnder(tpm, p, saved, o);
           await flushQuietly(tpm, loaded.handle);
-          if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(saved.name)) !== 0) throw new Error(`AK file ${path}: the TPM computes a different Name`);
+          if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(saved.name)) !== 0)
+            throw new Error(`AK file ${path}: the TPM computes a different Name`);
         },
         o,
       );
@@ -198,7 +241,19 @@ export async function loadOrCreateAk(tpm: TpmSender, dataDir: string, alg: AkAlg
     }
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const made = (await withParent(tpm, parent, (parentHandle) => execute(tpm, TPM2_Create, { handles: { parentHandle }, params: keyCreateParams(akTemplate(alg)), signal: o.signal }), o)).params;
+  const made = (
+    await withParent(
+      tpm,
+      parent,
+      (parentHandle) =>
+        execute(tpm, TPM2_Create, {
+          handles: { parentHandle },
+          params: keyCreateParams(akTemplate(alg)),
+          signal: o.signal,
+        }),
+      o,
+    )
+  ).params;
   const blob: AkBlob = {
     alg,
     parent,

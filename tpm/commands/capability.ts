@@ -5,8 +5,15 @@ import { TPM2_GetCapability } from './definitions';
 import { execute, type CallOptions, type TpmSender } from './execute';
 
 // One page; the callers below loop over pages.
-async function getCapability(tpm: TpmSender, capability: number, property: number, propertyCount: number, o: CallOptions) {
-  return (await execute(tpm, TPM2_GetCapability, { params: { capability, property, propertyCount }, signal: o.signal })).params;
+async function getCapability(
+  tpm: TpmSender,
+  capability: number,
+  property: number,
+  propertyCount: number,
+  o: CallOptions,
+) {
+  return (await execute(tpm, TPM2_GetCapability, { params: { capability, property, propertyCount }, signal: o.signal }))
+    .params;
 }
 
 /**
@@ -16,7 +23,8 @@ async function getCapability(tpm: TpmSender, capability: number, property: numbe
  */
 export async function getHandles(tpm: TpmSender, first: number, o: CallOptions = {}): Promise<number[]> {
   const type = first >>> 24;
-  const accept = (h: number) => (h >>> 24 === type || (type === C.TPM_HT_LOADED_SESSION && h >>> 24 === C.TPM_HT_POLICY_SESSION)) && h >= first;
+  const accept = (h: number) =>
+    (h >>> 24 === type || (type === C.TPM_HT_LOADED_SESSION && h >>> 24 === C.TPM_HT_POLICY_SESSION)) && h >= first;
   const out: number[] = [];
   let next = first;
   for (let page = 0; page < 64; page++) {
@@ -33,7 +41,12 @@ export async function getHandles(tpm: TpmSender, first: number, o: CallOptions =
 }
 
 /** TPM properties (TPM_CAP_TPM_PROPERTIES) from `first`, up to `count`. */
-export async function getProperties(tpm: TpmSender, first: number, count: number, o: CallOptions = {}): Promise<Map<number, number>> {
+export async function getProperties(
+  tpm: TpmSender,
+  first: number,
+  count: number,
+  o: CallOptions = {},
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   let next = first;
   while (out.size < count) {
@@ -57,4 +70,3 @@ export async function getPcrBanks(tpm: TpmSender, o: CallOptions = {}): Promise<
   const r = await getCapability(tpm, C.TPM_CAP_PCRS, 0, 1, o);
   return r.capabilityData.data as TpmsPcrSelection[];
 }
-

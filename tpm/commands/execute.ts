@@ -32,7 +32,13 @@ export interface CommandDef<A extends string, H extends string, P, R, RH extends
  * Declares a command (fixes the type parameters). `paramNames` defaults to the field names of a `struct()`
  * params codec, so the parameters are named once; give it only for a params codec that is not a struct.
  */
-export function defineCommand<A extends string = never, H extends string = never, P = unknown, R = unknown, RH extends boolean = false>(
+export function defineCommand<
+  A extends string = never,
+  H extends string = never,
+  P = unknown,
+  R = unknown,
+  RH extends boolean = false,
+>(
   def: Omit<CommandDef<A, H, P, R, RH>, 'paramNames'> & { paramNames?: readonly string[] },
 ): CommandDef<A, H, P, R, RH> {
   return { ...def, paramNames: def.paramNames ?? (def.params as Partial<StructCodec<P>>).fieldNames ?? [] };
@@ -70,9 +76,13 @@ export interface AuthHandle {
 }
 
 /** A command's handles by name: each authorized one a handle or an AuthHandle, the others a handle. */
-export type NamedHandles<A extends string, H extends string> = { readonly [K in A]: number | AuthHandle } & { readonly [K in H]: number };
+export type NamedHandles<A extends string, H extends string> = { readonly [K in A]: number | AuthHandle } & {
+  readonly [K in H]: number;
+};
 
-export type ExecuteInput<A extends string, H extends string, P> = ([A | H] extends [never] ? { handles?: undefined } : { handles: NamedHandles<A, H> }) & {
+export type ExecuteInput<A extends string, H extends string, P> = ([A | H] extends [never]
+  ? { handles?: undefined }
+  : { handles: NamedHandles<A, H> }) & {
   params: P;
   signal?: AbortSignal;
   /** Times to re-send on TPM_RC_RETRY / YIELDED / TESTING / NV_RATE (default 5). */
@@ -80,17 +90,25 @@ export type ExecuteInput<A extends string, H extends string, P> = ([A | H] exten
 };
 
 /** A response: its parameters, and the response handle for a command that returns one (typed by the definition). */
-export type ExecuteOutput<R, RH extends boolean = boolean> = { params: R } & (RH extends true ? { handle: number } : { handle?: undefined });
+export type ExecuteOutput<R, RH extends boolean = boolean> = { params: R } & (RH extends true
+  ? { handle: number }
+  : { handle?: undefined });
 
 const authArea = list(TpmsAuthCommand, 3);
 
 /** All handle names of `def` in wire order (authorized first), for messages naming handle N. */
-export function handleNames(def: { readonly authHandles: readonly string[]; readonly handles: readonly string[] }): readonly string[] {
+export function handleNames(def: {
+  readonly authHandles: readonly string[];
+  readonly handles: readonly string[];
+}): readonly string[] {
   return [...def.authHandles, ...def.handles];
 }
 
 /** Marshals a command (exported for tests and for capturing command bytes). */
-export function marshalCommand<A extends string, H extends string, P>(def: CommandDef<A, H, P, unknown>, input: ExecuteInput<A, H, P>): Uint8Array {
+export function marshalCommand<A extends string, H extends string, P>(
+  def: CommandDef<A, H, P, unknown>,
+  input: ExecuteInput<A, H, P>,
+): Uint8Array {
   const given = (input.handles ?? {}) as Record<string, number | AuthHandle | undefined>;
   const handleOf = (name: string): number | AuthHandle => {
     const h = given[name];
@@ -98,10 +116,14 @@ export function marshalCommand<A extends string, H extends string, P>(def: Comma
     return h;
   };
   const extra = Object.keys(given).filter((k) => !(handleNames(def) as readonly string[]).includes(k));
-  if (extra.length) throw new TypeError(`${def.name}: no handle named ${extra.join(', ')} (expects ${handleNames(def).join(', ') || 'none'})`);
+  if (extra.length)
+    throw new TypeError(
+      `${def.name}: no handle named ${extra.join(', ')} (expects ${handleNames(def).join(', ') || 'none'})`,
+    );
   const authorized = def.authHandles.map(handleOf);
   const others = def.handles.map(handleOf);
-  if (others.some((h) => typeof h !== 'number')) throw new TypeError(`${def.name}: only ${def.authHandles.join(', ') || 'no handle'} takes an authorization`);
+  if (others.some((h) => typeof h !== 'number'))
+    throw new TypeError(`${def.name}: only ${def.authHandles.join(', ') || 'no handle'} takes an authorization`);
   const sessions = authorized.map((h) => (typeof h === 'number' ? passwordAuth() : h.auth));
   const handles = [...authorized, ...others].map((h) => (typeof h === 'number' ? h : h.handle));
   const params = marshal(def.params, input.params);
@@ -111,12 +133,15 @@ export function marshalCommand<A extends string, H extends string, P>(def: Comma
   w.u32(def.code);
   for (const h of handles) u32.encode(w, h);
   if (sessions.length) {
-    const auth = marshal(authArea, sessions.map((s) => ({
-      sessionHandle: s.handle,
-      nonce: s.nonceCaller ?? new Uint8Array(),
-      sessionAttributes: s.attributes ?? 0,
-      hmac: s.hmac ?? new Uint8Array(),
-    })));
+    const auth = marshal(
+      authArea,
+      sessions.map((s) => ({
+        sessionHandle: s.handle,
+        nonce: s.nonceCaller ?? new Uint8Array(),
+        sessionAttributes: s.attributes ?? 0,
+        hmac: s.hmac ?? new Uint8Array(),
+      })),
+    );
     // authorizationSize counts the sessions only: drop the list codec's u32 count and write the byte size.
     w.u32(auth.length - 4);
     w.bytes(auth.subarray(4));
@@ -221,4 +246,3 @@ export async function execute<A extends string, H extends string, P, R, RH exten
     }
   }
 }
-

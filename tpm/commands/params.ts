@@ -39,4 +39,9 @@ export function policySessionParams(o: { hashAlg?: number; trial?: boolean } = {
 export const UNBOUND_SESSION = { tpmKey: C.TPM_RH_NULL, bind: C.TPM_RH_NULL } as const;
 
 /** TPM2_PolicySecret parameters with no nonce, cpHash, policyRef or expiration. */
-export const POLICY_SECRET_PARAMS = { nonceTPM: new Uint8Array(), cpHashA: new Uint8Array(), policyRef: new Uint8Array(), expiration: 0 } as const;
+export const POLICY_SECRET_PARAMS = {
+  nonceTPM: new Uint8Array(),
+  cpHashA: new Uint8Array(),
+  policyRef: new Uint8Array(),
+  expiration: 0,
+} as const;

@@ -17,7 +17,11 @@ export interface PcrReadResult {
  * PCRs change between calls (pcrUpdateCounter moves), the whole read starts over (a few times). A bank this
  * project does not compute is refused (TpmCryptoError UNSUPPORTED_ALGORITHM) before anything is sent.
  */
-export async function pcrRead(tpm: TpmSender, selection: readonly TpmsPcrSelection[], o: CallOptions = {}): Promise<PcrReadResult> {
+export async function pcrRead(
+  tpm: TpmSender,
+  selection: readonly TpmsPcrSelection[],
+  o: CallOptions = {},
+): Promise<PcrReadResult> {
   const bankNames = selection.map((s) => hashInfo(s.hash).name);
   for (let attempt = 0; attempt < 5; attempt++) {
     const pending = selection.map((s) => ({ hash: s.hash, pcrs: new Set(selectedPcrs(s)), size: s.pcrSelect.length }));
@@ -38,18 +42,22 @@ export async function pcrRead(tpm: TpmSender, selection: readonly TpmsPcrSelecti
         const idx = pending.findIndex((p) => p.hash === out.hash);
         for (const pcr of selectedPcrs(out)) {
           if (i >= digests.length) throw new RangeError('TPM2_PCR_Read: fewer digests than selected PCRs');
-          if (idx < 0 || !pending[idx].pcrs.has(pcr)) throw new RangeError(`TPM2_PCR_Read: PCR ${pcr} returned but not requested`);
+          if (idx < 0 || !pending[idx].pcrs.has(pcr))
+            throw new RangeError(`TPM2_PCR_Read: PCR ${pcr} returned but not requested`);
           banks[idx][pcr] = digests[i++];
           pending[idx].pcrs.delete(pcr);
         }
       }
       if (i !== digests.length) throw new RangeError('TPM2_PCR_Read: more digests than selected PCRs');
       if (i === 0) {
-        const missing = pending.filter((p) => p.pcrs.size).map((p) => `${constantName('TPM_ALG_', p.hash)}:${[...p.pcrs].join(',')}`);
+        const missing = pending
+          .filter((p) => p.pcrs.size)
+          .map((p) => `${constantName('TPM_ALG_', p.hash)}:${[...p.pcrs].join(',')}`);
         throw new RangeError(`TPM2_PCR_Read: PCRs not available: ${missing.join(' ')}`);
       }
     }
-    if (!restarted) return { values: Object.fromEntries(bankNames.map((name, k) => [name, banks[k]])), updateCounter: counter ?? 0 };
+    if (!restarted)
+      return { values: Object.fromEntries(bankNames.map((name, k) => [name, banks[k]])), updateCounter: counter ?? 0 };
   }
   throw new RangeError('TPM2_PCR_Read: PCRs kept changing while being read');
 }

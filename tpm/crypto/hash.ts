@@ -8,7 +8,8 @@ export const HASH_NAMES = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
 export type HashName = (typeof HASH_NAMES)[number];
 
 /** A TPM_ALG_ID (Part 2 6.3) of a hash this project computes: TPMI_ALG_HASH less NULL and SM3/SHA-3. */
-export type TpmiAlgHash = typeof C.TPM_ALG_SHA1 | typeof C.TPM_ALG_SHA256 | typeof C.TPM_ALG_SHA384 | typeof C.TPM_ALG_SHA512;
+export type TpmiAlgHash =
+  typeof C.TPM_ALG_SHA1 | typeof C.TPM_ALG_SHA256 | typeof C.TPM_ALG_SHA384 | typeof C.TPM_ALG_SHA512;
 
 interface HashEntry {
   readonly alg: number;

@@ -1,6 +1,15 @@
 // Server-side TPM crypto without a TPM: Names, public-key conversion, KDFs, MakeCredential.
 export { TpmCryptoError, type TpmCryptoErrorCode } from './errors';
-export { DIGEST_SIZES, HASH_NAMES, hashInfo, hashAlgId, hashSize, isHashName, type HashName, type TpmiAlgHash } from './hash';
+export {
+  DIGEST_SIZES,
+  HASH_NAMES,
+  hashInfo,
+  hashAlgId,
+  hashSize,
+  isHashName,
+  type HashName,
+  type TpmiAlgHash,
+} from './hash';
 export { kdfa, kdfe } from './kdf';
 export {
   curveInfo,

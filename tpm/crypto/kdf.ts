@@ -29,7 +29,7 @@ function checkBits(bits: number): void {
 function truncate(out: Buffer, bits: number): Uint8Array {
   const bytes = Math.ceil(bits / 8);
   const r = Uint8Array.prototype.slice.call(out, 0, bytes);
-  if (bits % 8 !== 0) r[0] &= (1 << bits % 8) - 1;
+  if (bits % 8 !== 0) r[0] &= (1 << (bits % 8)) - 1;
   return r;
 }
 
@@ -38,7 +38,14 @@ function truncate(out: Buffer, bits: number): Uint8Array {
  * missing) and two context values. Used for the storage and integrity keys of MakeCredential and for session
  * keys.
  */
-export function kdfa(hash: HashName, key: Uint8Array, label: string | Uint8Array, contextU: Uint8Array, contextV: Uint8Array, bits: number): Uint8Array {
+export function kdfa(
+  hash: HashName,
+  key: Uint8Array,
+  label: string | Uint8Array,
+  contextU: Uint8Array,
+  contextV: Uint8Array,
+  bits: number,
+): Uint8Array {
   checkBits(bits);
   const size = hashSize(hash);
   const blocks = Math.ceil(bits / 8 / size);
@@ -53,7 +60,14 @@ export function kdfa(hash: HashName, key: Uint8Array, label: string | Uint8Array
  * `z`, a label (NUL added when missing), and the two parties' x-coordinates (`partyU` = ephemeral key,
  * `partyV` = the static key, e.g. the EK).
  */
-export function kdfe(hash: HashName, z: Uint8Array, label: string | Uint8Array, partyU: Uint8Array, partyV: Uint8Array, bits: number): Uint8Array {
+export function kdfe(
+  hash: HashName,
+  z: Uint8Array,
+  label: string | Uint8Array,
+  partyU: Uint8Array,
+  partyV: Uint8Array,
+  bits: number,
+): Uint8Array {
   checkBits(bits);
   const size = hashSize(hash);
   const blocks = Math.ceil(bits / 8 / size);

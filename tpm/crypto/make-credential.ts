@@ -1,7 +1,15 @@
 // TPM2_MakeCredential in software (TPM 2.0 Part 1, 24 "Credential Protection"; Part 3, 12.6): protect a
 // credential so that only the TPM holding the EK private key, and only for an object with the given Name,
 // can recover it with TPM2_ActivateCredential.
-import { createCipheriv, createHmac, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, constants } from 'node:crypto';
+import {
+  createCipheriv,
+  createHmac,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  randomBytes,
+  constants,
+} from 'node:crypto';
 import { marshal } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { TpmsEccPoint } from '../types/public';
@@ -42,7 +50,15 @@ function seedFor(ek: TpmtPublic, random: (n: number) => Uint8Array): { seed: Uin
   const key = publicToKeyObject(ek);
   if (ek.type === C.TPM_ALG_RSA) {
     const seed = random(hash.size);
-    const secret = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash.name, oaepLabel: Buffer.from('IDENTITY\0', 'latin1') }, seed);
+    const secret = publicEncrypt(
+      {
+        key,
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: hash.name,
+        oaepLabel: Buffer.from('IDENTITY\0', 'latin1'),
+      },
+      seed,
+    );
     return { seed, secret: new Uint8Array(secret) };
   }
   if (ek.type === C.TPM_ALG_ECC) {
@@ -56,7 +72,10 @@ function seedFor(ek: TpmtPublic, random: (n: number) => Uint8Array): { seed: Uin
     const seed = kdfe(hash.name, z, 'IDENTITY', x, ek.unique.x, hash.size * 8);
     return { seed, secret: marshal(TpmsEccPoint, { x, y }) };
   }
-  throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `EK type 0x${(ek as { type: number }).type.toString(16)} cannot receive a credential`);
+  throw new TpmCryptoError(
+    'UNSUPPORTED_ALGORITHM',
+    `EK type 0x${(ek as { type: number }).type.toString(16)} cannot receive a credential`,
+  );
 }
 
 /**
@@ -73,12 +92,24 @@ export function makeCredential(options: MakeCredentialOptions): MadeCredential {
   const { ekPublic: ek, objectName, credential } = options;
   const hash = hashInfo(ek.nameAlg);
   if (credential.length === 0 || credential.length > hash.size)
-    throw new TpmCryptoError('INVALID_ARGUMENT', `credential of ${credential.length} bytes: must be 1..${hash.size} (digest size of the EK nameAlg)`);
-  if (objectName.length < 2 + 20 || objectName.length > 2 + 64) throw new TpmCryptoError('INVALID_ARGUMENT', `object Name of ${objectName.length} bytes is not a digest Name`);
-  if (ek.type !== C.TPM_ALG_RSA && ek.type !== C.TPM_ALG_ECC) throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `EK type 0x${ek.type.toString(16)} cannot receive a credential`);
+    throw new TpmCryptoError(
+      'INVALID_ARGUMENT',
+      `credential of ${credential.length} bytes: must be 1..${hash.size} (digest size of the EK nameAlg)`,
+    );
+  if (objectName.length < 2 + 20 || objectName.length > 2 + 64)
+    throw new TpmCryptoError('INVALID_ARGUMENT', `object Name of ${objectName.length} bytes is not a digest Name`);
+  if (ek.type !== C.TPM_ALG_RSA && ek.type !== C.TPM_ALG_ECC)
+    throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `EK type 0x${ek.type.toString(16)} cannot receive a credential`);
   const sym = ek.parameters.symmetric;
-  if (sym.algorithm !== C.TPM_ALG_AES || sym.mode !== C.TPM_ALG_CFB || (sym.keyBits !== 128 && sym.keyBits !== 192 && sym.keyBits !== 256))
-    throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `EK symmetric definition 0x${sym.algorithm.toString(16)}/${sym.keyBits}/0x${(sym.mode ?? 0).toString(16)} is not AES-CFB`);
+  if (
+    sym.algorithm !== C.TPM_ALG_AES ||
+    sym.mode !== C.TPM_ALG_CFB ||
+    (sym.keyBits !== 128 && sym.keyBits !== 192 && sym.keyBits !== 256)
+  )
+    throw new TpmCryptoError(
+      'UNSUPPORTED_ALGORITHM',
+      `EK symmetric definition 0x${sym.algorithm.toString(16)}/${sym.keyBits}/0x${(sym.mode ?? 0).toString(16)} is not AES-CFB`,
+    );
 
   const { seed, secret } = seedFor(ek, options.random ?? ((n) => new Uint8Array(randomBytes(n))));
   const symKey = kdfa(hash.name, seed, 'STORAGE', objectName, new Uint8Array(0), sym.keyBits!);

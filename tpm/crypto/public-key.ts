@@ -17,7 +17,11 @@ const CURVES: Readonly<Record<number, { jwk: string; node: string; size: number 
 /** Field size and Node curve name of a TPM curve ID; throws UNSUPPORTED_ALGORITHM for non-NIST curves. */
 export function curveInfo(curveID: number): { jwk: string; node: string; size: number } {
   const c = CURVES[curveID];
-  if (!c) throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `ECC curve 0x${curveID.toString(16).padStart(4, '0')} is not supported`);
+  if (!c)
+    throw new TpmCryptoError(
+      'UNSUPPORTED_ALGORITHM',
+      `ECC curve 0x${curveID.toString(16).padStart(4, '0')} is not supported`,
+    );
   return c;
 }
 
@@ -95,7 +99,8 @@ export function nameOfPublicBytes(nameAlg: number, bytes: Uint8Array): Uint8Arra
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 function leftPad(b: Uint8Array, size: number, what: string): Uint8Array {
-  if (b.length > size) throw new TpmCryptoError('INVALID_KEY', `${what} has ${b.length} bytes, more than the curve's ${size}`);
+  if (b.length > size)
+    throw new TpmCryptoError('INVALID_KEY', `${what} has ${b.length} bytes, more than the curve's ${size}`);
   const out = new Uint8Array(size);
   out.set(b, size - b.length);
   return out;
@@ -111,7 +116,10 @@ export function publicToKeyObject(pub: TpmtPublic): KeyObject {
     if (pub.type === C.TPM_ALG_RSA) {
       const n = pub.unique;
       if (n.length * 8 !== pub.parameters.keyBits || n.length === 0 || (n[0] & 0x80) === 0)
-        throw new TpmCryptoError('INVALID_KEY', `RSA modulus of ${n.length} bytes does not match keyBits ${pub.parameters.keyBits}`);
+        throw new TpmCryptoError(
+          'INVALID_KEY',
+          `RSA modulus of ${n.length} bytes does not match keyBits ${pub.parameters.keyBits}`,
+        );
       const exponent = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent;
       const e = Buffer.alloc(4);
       e.writeUInt32BE(exponent);
@@ -127,9 +135,14 @@ export function publicToKeyObject(pub: TpmtPublic): KeyObject {
     }
   } catch (e) {
     if (e instanceof TpmCryptoError) throw e;
-    throw new TpmCryptoError('INVALID_KEY', `public area does not hold a valid key: ${(e as Error).message}`, { cause: e });
+    throw new TpmCryptoError('INVALID_KEY', `public area does not hold a valid key: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  throw new TpmCryptoError('UNSUPPORTED_ALGORITHM', `public area type 0x${(pub as { type: number }).type.toString(16)} is not an RSA or ECC key`);
+  throw new TpmCryptoError(
+    'UNSUPPORTED_ALGORITHM',
+    `public area type 0x${(pub as { type: number }).type.toString(16)} is not an RSA or ECC key`,
+  );
 }
 
 /** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`). */
@@ -150,7 +163,11 @@ export function publicFromKeyObject(key: KeyObject | Uint8Array, template: TpmtP
     const e = Buffer.from(jwk.e!, 'base64url');
     if (e.length > 4) throw new TpmCryptoError('INVALID_KEY', `RSA exponent of ${e.length} bytes does not fit a u32`);
     const exponent = e.reduce((a, b) => a * 256 + b, 0);
-    return { ...template, parameters: { ...template.parameters, keyBits: n.length * 8, exponent: exponent === 65537 ? 0 : exponent }, unique: n };
+    return {
+      ...template,
+      parameters: { ...template.parameters, keyBits: n.length * 8, exponent: exponent === 65537 ? 0 : exponent },
+      unique: n,
+    };
   }
   if (template.type === C.TPM_ALG_ECC && jwk.kty === 'EC') {
     const entry = Object.entries(CURVES).find(([, c]) => c.jwk === jwk.crv);
@@ -159,5 +176,8 @@ export function publicFromKeyObject(key: KeyObject | Uint8Array, template: TpmtP
     const y = new Uint8Array(Buffer.from(jwk.y!, 'base64url'));
     return { ...template, parameters: { ...template.parameters, curveID: Number(entry[0]) }, unique: { x, y } };
   }
-  throw new TpmCryptoError('INVALID_KEY', `a ${jwk.kty} key does not fit a public area of type 0x${template.type.toString(16)}`);
+  throw new TpmCryptoError(
+    'INVALID_KEY',
+    `a ${jwk.kty} key does not fit a public area of type 0x${template.type.toString(16)}`,
+  );
 }

@@ -7,7 +7,15 @@ import { TpmError, TPM_RC_HANDLE } from '../errors';
 import type { WithBytes } from '../marshal/codec';
 import type { TpmtPublic } from '../types';
 import { TPM2_CreatePrimary, TPM2_PolicySecret, TPM2_ReadPublic, TPM2_StartAuthSession } from '../commands/definitions';
-import { execute, passwordAuth, policyAuth, type AuthHandle, type AuthSession, type CallOptions, type TpmSender } from '../commands/execute';
+import {
+  execute,
+  passwordAuth,
+  policyAuth,
+  type AuthHandle,
+  type AuthSession,
+  type CallOptions,
+  type TpmSender,
+} from '../commands/execute';
 import { flushQuietly } from '../commands/flush';
 import { nvReadAll } from '../commands/nv-read';
 import { keyCreateParams, POLICY_SECRET_PARAMS, policySessionParams, UNBOUND_SESSION } from '../commands/params';
@@ -38,7 +46,9 @@ export class EkCertificateMismatchError extends Error {
     readonly certIndex: number,
     template: string,
   ) {
-    super(`EK certificate at NV 0x${certIndex.toString(16)} does not certify the ${kind} EK created from template ${template}, and no persistent EK matches it`);
+    super(
+      `EK certificate at NV 0x${certIndex.toString(16)} does not certify the ${kind} EK created from template ${template}, and no persistent EK matches it`,
+    );
   }
 }
 
@@ -133,7 +143,8 @@ export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: CallO
   for (const handle of profile.persistentHandles) {
     let found;
     try {
-      found = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal })).params;
+      found = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal }))
+        .params;
     } catch (e) {
       if (e instanceof TpmError && e.is(TPM_RC_HANDLE)) continue;
       throw e;
@@ -170,7 +181,11 @@ export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: CallO
 
 // TPM2_CreatePrimary of an EK template in the endorsement hierarchy (empty password); the caller flushes it.
 async function createEk(tpm: TpmSender, template: TpmtPublic, o: CallOptions) {
-  const r = await execute(tpm, TPM2_CreatePrimary, { handles: { primaryHandle: C.TPM_RH_ENDORSEMENT }, params: keyCreateParams(template), signal: o.signal });
+  const r = await execute(tpm, TPM2_CreatePrimary, {
+    handles: { primaryHandle: C.TPM_RH_ENDORSEMENT },
+    params: keyCreateParams(template),
+    signal: o.signal,
+  });
   return { handle: r.handle, params: r.params };
 }
 
@@ -179,7 +194,12 @@ async function createEk(tpm: TpmSender, template: TpmtPublic, o: CallOptions) {
  * policy session) on every path. The authorization follows the EK's attributes: a policy session satisfying
  * PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise.
  */
-export async function withEkHandle<T>(tpm: TpmSender, ek: EkInfo, fn: (ek: AuthHandle) => Promise<T>, o: CallOptions = {}): Promise<T> {
+export async function withEkHandle<T>(
+  tpm: TpmSender,
+  ek: EkInfo,
+  fn: (ek: AuthHandle) => Promise<T>,
+  o: CallOptions = {},
+): Promise<T> {
   let transient: number | undefined;
   let session: number | undefined;
   try {
@@ -196,9 +216,17 @@ export async function withEkHandle<T>(tpm: TpmSender, ek: EkInfo, fn: (ek: AuthH
     if (ek.public.value.objectAttributes & C.TPMA_OBJECT_userWithAuth) {
       auth = passwordAuth();
     } else {
-      const s = await execute(tpm, TPM2_StartAuthSession, { handles: UNBOUND_SESSION, params: policySessionParams({ hashAlg: ek.public.value.nameAlg }), signal: o.signal });
+      const s = await execute(tpm, TPM2_StartAuthSession, {
+        handles: UNBOUND_SESSION,
+        params: policySessionParams({ hashAlg: ek.public.value.nameAlg }),
+        signal: o.signal,
+      });
       session = s.handle;
-      await execute(tpm, TPM2_PolicySecret, { handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session }, params: POLICY_SECRET_PARAMS, signal: o.signal });
+      await execute(tpm, TPM2_PolicySecret, {
+        handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session },
+        params: POLICY_SECRET_PARAMS,
+        signal: o.signal,
+      });
       auth = policyAuth(session, C.TPMA_SESSION_continueSession);
     }
     return await fn({ handle, auth });

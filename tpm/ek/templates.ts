@@ -4,7 +4,10 @@ import * as C from '../marshal/constants';
 import type { TpmtPublic } from '../types';
 
 /** PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256 (Profile 2.2.1.5.1, "PolicyA" for SHA-256 templates). */
-export const EK_POLICY_A_SHA256 = Buffer.from('837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa', 'hex');
+export const EK_POLICY_A_SHA256 = Buffer.from(
+  '837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa',
+  'hex',
+);
 /** PolicyOR(PolicyA, PolicyC) digest with SHA-384 ("PolicyB" for SHA-384 high-range templates). */
 export const EK_POLICY_B_SHA384 = Buffer.from(
   'b26e7d28d11a50bc53d882bcf5fd3a1a074148bb35d3b4e4cb1c0ad9bde419cacb47ba09699646150f9fc000f3f80e12',
@@ -12,7 +15,12 @@ export const EK_POLICY_B_SHA384 = Buffer.from(
 );
 
 const LOW_ATTRS =
-  C.TPMA_OBJECT_fixedTPM | C.TPMA_OBJECT_fixedParent | C.TPMA_OBJECT_sensitiveDataOrigin | C.TPMA_OBJECT_adminWithPolicy | C.TPMA_OBJECT_restricted | C.TPMA_OBJECT_decrypt;
+  C.TPMA_OBJECT_fixedTPM |
+  C.TPMA_OBJECT_fixedParent |
+  C.TPMA_OBJECT_sensitiveDataOrigin |
+  C.TPMA_OBJECT_adminWithPolicy |
+  C.TPMA_OBJECT_restricted |
+  C.TPMA_OBJECT_decrypt;
 const HIGH_ATTRS = LOW_ATTRS | C.TPMA_OBJECT_userWithAuth;
 
 export type EkKind = 'rsa2048' | 'ecc-p256' | 'ecc-p384';
@@ -46,7 +54,12 @@ function storageKeyTemplate(o: StorageKeyShape): TpmtPublic {
   const scheme = { scheme: C.TPM_ALG_NULL, details: undefined };
   const common = { nameAlg: o.nameAlg, objectAttributes: o.objectAttributes, authPolicy: new Uint8Array(o.authPolicy) };
   if (o.key.type === 'rsa') {
-    return { type: C.TPM_ALG_RSA, ...common, parameters: { symmetric, scheme, keyBits: o.key.keyBits, exponent: 0 }, unique: new Uint8Array(o.key.uniqueBytes) };
+    return {
+      type: C.TPM_ALG_RSA,
+      ...common,
+      parameters: { symmetric, scheme, keyBits: o.key.keyBits, exponent: 0 },
+      unique: new Uint8Array(o.key.uniqueBytes),
+    };
   }
   return {
     type: C.TPM_ALG_ECC,
@@ -57,7 +70,12 @@ function storageKeyTemplate(o: StorageKeyShape): TpmtPublic {
 }
 
 /** The low-range (L-*) templates: SHA-256 names, PolicyA, AES-128. */
-const LOW_RANGE = { nameAlg: C.TPM_ALG_SHA256, objectAttributes: LOW_ATTRS, authPolicy: EK_POLICY_A_SHA256, aesKeyBits: 128 };
+const LOW_RANGE = {
+  nameAlg: C.TPM_ALG_SHA256,
+  objectAttributes: LOW_ATTRS,
+  authPolicy: EK_POLICY_A_SHA256,
+  aesKeyBits: 128,
+};
 
 /** The EK profiles this project reads, by kind: template, certificate NV index, usual persistent handle. */
 export const EK_PROFILES: Record<EkKind, EkProfile> = {
@@ -73,7 +91,8 @@ export const EK_PROFILES: Record<EkKind, EkProfile> = {
     profileTemplate: 'L-2 (ECC NIST P-256)',
     certIndex: 0x01c0000a,
     persistentHandles: [0x81010002],
-    template: () => storageKeyTemplate({ ...LOW_RANGE, key: { type: 'ecc', curveID: C.TPM_ECC_NIST_P256, uniqueBytes: 32 } }),
+    template: () =>
+      storageKeyTemplate({ ...LOW_RANGE, key: { type: 'ecc', curveID: C.TPM_ECC_NIST_P256, uniqueBytes: 32 } }),
   },
   'ecc-p384': {
     kind: 'ecc-p384',
@@ -93,7 +112,13 @@ export const EK_PROFILES: Record<EkKind, EkProfile> = {
 };
 
 const SRK_ATTRS =
-  C.TPMA_OBJECT_fixedTPM | C.TPMA_OBJECT_fixedParent | C.TPMA_OBJECT_sensitiveDataOrigin | C.TPMA_OBJECT_userWithAuth | C.TPMA_OBJECT_noDA | C.TPMA_OBJECT_restricted | C.TPMA_OBJECT_decrypt;
+  C.TPMA_OBJECT_fixedTPM |
+  C.TPMA_OBJECT_fixedParent |
+  C.TPMA_OBJECT_sensitiveDataOrigin |
+  C.TPMA_OBJECT_userWithAuth |
+  C.TPMA_OBJECT_noDA |
+  C.TPMA_OBJECT_restricted |
+  C.TPMA_OBJECT_decrypt;
 
 /** Storage root key templates (TCG TPM v2.0 Provisioning Guidance 7.5.1), used as the AK parent. */
 export function srkTemplate(alg: 'rsa' | 'ecc'): TpmtPublic {
@@ -102,6 +127,9 @@ export function srkTemplate(alg: 'rsa' | 'ecc'): TpmtPublic {
     objectAttributes: SRK_ATTRS,
     authPolicy: new Uint8Array(),
     aesKeyBits: 128,
-    key: alg === 'rsa' ? { type: 'rsa', keyBits: 2048, uniqueBytes: 256 } : { type: 'ecc', curveID: C.TPM_ECC_NIST_P256, uniqueBytes: 32 },
+    key:
+      alg === 'rsa'
+        ? { type: 'rsa', keyBits: 2048, uniqueBytes: 256 }
+        : { type: 'ecc', curveID: C.TPM_ECC_NIST_P256, uniqueBytes: 32 },
   });
 }

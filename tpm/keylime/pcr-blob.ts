@@ -43,7 +43,8 @@ function bad(message: string): TpmVerifyError {
  * `verifyQuote`). Throws TpmVerifyError KEYLIME_QUOTE_MALFORMED.
  */
 export function parsePcrBlob(bytes: Uint8Array): PcrBlob {
-  if (bytes.length < SELECTION_BYTES + 4) throw bad(`${bytes.length} bytes is shorter than the ${SELECTION_BYTES + 4}-byte header`);
+  if (bytes.length < SELECTION_BYTES + 4)
+    throw bad(`${bytes.length} bytes is shorter than the ${SELECTION_BYTES + 4}-byte header`);
   if (bytes.length > MAX_PCR_BLOB_BYTES) throw bad(`${bytes.length} bytes exceeds the maximum ${MAX_PCR_BLOB_BYTES}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(0, true);
@@ -79,14 +80,17 @@ export function parsePcrBlob(bytes: Uint8Array): PcrBlob {
 
 /** Serializes a PCR blob exactly as tpm2-tools does (zeroed padding and unused slots). */
 export function encodePcrBlob(blob: PcrBlob): Uint8Array {
-  if (blob.selections.length > SELECTION_SLOTS) throw bad(`${blob.selections.length} selections exceeds ${SELECTION_SLOTS}`);
+  if (blob.selections.length > SELECTION_SLOTS)
+    throw bad(`${blob.selections.length} selections exceeds ${SELECTION_SLOTS}`);
   const lists = Math.ceil(blob.values.length / DIGEST_SLOTS);
-  if (lists > MAX_DIGEST_LISTS) throw bad(`${blob.values.length} values need more than ${MAX_DIGEST_LISTS} digest lists`);
+  if (lists > MAX_DIGEST_LISTS)
+    throw bad(`${blob.values.length} values need more than ${MAX_DIGEST_LISTS} digest lists`);
   const out = new Uint8Array(SELECTION_BYTES + 4 + lists * DIGEST_LIST_BYTES);
   const view = new DataView(out.buffer);
   view.setUint32(0, blob.selections.length, true);
   blob.selections.forEach((s, i) => {
-    if (s.pcrSelect.length > PCR_SELECT_MAX) throw bad(`selection ${i}: ${s.pcrSelect.length} select bytes exceeds ${PCR_SELECT_MAX}`);
+    if (s.pcrSelect.length > PCR_SELECT_MAX)
+      throw bad(`selection ${i}: ${s.pcrSelect.length} select bytes exceeds ${PCR_SELECT_MAX}`);
     const o = 4 + i * SELECTION_SLOT_BYTES;
     view.setUint16(o, s.hash, true);
     out[o + 2] = s.pcrSelect.length;
@@ -98,7 +102,8 @@ export function encodePcrBlob(blob: PcrBlob): Uint8Array {
     const chunk = blob.values.slice(l * DIGEST_SLOTS, (l + 1) * DIGEST_SLOTS);
     view.setUint32(base, chunk.length, true);
     chunk.forEach((v, d) => {
-      if (v.length > DIGEST_BUFFER) throw bad(`value ${l * DIGEST_SLOTS + d}: ${v.length} bytes exceeds ${DIGEST_BUFFER}`);
+      if (v.length > DIGEST_BUFFER)
+        throw bad(`value ${l * DIGEST_SLOTS + d}: ${v.length} bytes exceeds ${DIGEST_BUFFER}`);
       const o = base + 4 + d * DIGEST_SLOT_BYTES;
       view.setUint16(o, v.length, true);
       out.set(v, o + 2);
@@ -126,9 +131,12 @@ export function pcrBlobFromValues(pcrs: PcrValues, selectSize = PCR_SELECT_SIZE)
   const selections: TpmsPcrSelection[] = [];
   const values: Uint8Array[] = [];
   for (const [bank, byIndex] of Object.entries(pcrs)) {
-    const indices = Object.keys(byIndex ?? {}).map(Number).sort((a, b) => a - b);
+    const indices = Object.keys(byIndex ?? {})
+      .map(Number)
+      .sort((a, b) => a - b);
     for (const i of indices) {
-      if (!Number.isInteger(i) || i < 0 || i >= selectSize * 8) throw bad(`PCR ${bank}:${i} does not fit the selection`);
+      if (!Number.isInteger(i) || i < 0 || i >= selectSize * 8)
+        throw bad(`PCR ${bank}:${i} does not fit the selection`);
       values.push(byIndex![i]);
     }
     selections.push(pcrSelection(hashAlgId(bank as HashName), indices, selectSize));

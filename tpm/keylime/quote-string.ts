@@ -8,7 +8,8 @@ export const MAX_ATTEST_BYTES = 2048;
 export const MAX_SIGNATURE_BYTES = 1024;
 const b64Len = (n: number) => 4 * Math.ceil(n / 3);
 /** Longest quote string accepted, checked before anything is decoded. */
-export const MAX_QUOTE_STRING_LENGTH = 1 + b64Len(MAX_ATTEST_BYTES) + 1 + b64Len(MAX_SIGNATURE_BYTES) + 1 + b64Len(MAX_PCR_BLOB_BYTES);
+export const MAX_QUOTE_STRING_LENGTH =
+  1 + b64Len(MAX_ATTEST_BYTES) + 1 + b64Len(MAX_SIGNATURE_BYTES) + 1 + b64Len(MAX_PCR_BLOB_BYTES);
 
 /** The three parts of a Keylime quote string. */
 export interface KeylimeQuote {
@@ -51,7 +52,8 @@ export function keylimeQuoteString(attest: Uint8Array, signature: Uint8Array, pc
  */
 export function parseKeylimeQuote(text: string): KeylimeQuote {
   if (typeof text !== 'string') throw bad('not a string');
-  if (text.length > MAX_QUOTE_STRING_LENGTH) throw bad(`${text.length} characters exceeds the maximum ${MAX_QUOTE_STRING_LENGTH}`);
+  if (text.length > MAX_QUOTE_STRING_LENGTH)
+    throw bad(`${text.length} characters exceeds the maximum ${MAX_QUOTE_STRING_LENGTH}`);
   if (text[0] !== 'r') throw bad(`must start with "r", starts with ${JSON.stringify(text.slice(0, 1))}`);
   const parts = text.slice(1).split(':');
   if (parts.length !== 3) throw bad(`needs 3 ":"-separated parts, has ${parts.length}`);

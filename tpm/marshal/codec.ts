@@ -331,7 +331,9 @@ export function struct<F extends Record<string, Field>>(fields: F): StructCodec<
  * that a variant's tag selects that variant's member: the tables in `fields` decide that at run time.
  * Write it as `const X: Codec<X> = taggedStruct({...})` so `T` is taken from the declared type.
  */
-export function taggedStruct<T extends StructOf<F>, F extends Record<string, Field> = Record<string, Field>>(fields: F): Codec<T> {
+export function taggedStruct<T extends StructOf<F>, F extends Record<string, Field> = Record<string, Field>>(
+  fields: F,
+): Codec<T> {
   return struct(fields) as Codec<unknown> as Codec<T>;
 }
 

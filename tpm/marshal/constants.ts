@@ -298,14 +298,17 @@ export const HASH_COUNT = 16; // TPML_PCR_SELECTION / TPML_DIGEST_VALUES count b
 export const PCR_SELECT_MAX = 4; // 32 PCRs
 export const MAX_CONTEXT_SIZE = 5120;
 /** sizeof(TPMT_PUBLIC) bound: type+nameAlg+attrs+authPolicy+largest parms (ECC, 12) + largest unique. */
-export const MAX_PUBLIC_SIZE = 2 + 2 + 4 + (2 + MAX_DIGEST_SIZE) + 12 + Math.max(2 + MAX_RSA_KEY_BYTES, 2 * (2 + MAX_ECC_KEY_BYTES));
+export const MAX_PUBLIC_SIZE =
+  2 + 2 + 4 + (2 + MAX_DIGEST_SIZE) + 12 + Math.max(2 + MAX_RSA_KEY_BYTES, 2 * (2 + MAX_ECC_KEY_BYTES));
 /** sizeof(_PRIVATE) bound: two outer/inner integrity digests + TPM2B_SENSITIVE holding an RSA-4096 private part. */
-export const MAX_PRIVATE_SIZE = 2 + MAX_DIGEST_SIZE + 2 + MAX_DIGEST_SIZE + 2 + (2 + 2 + MAX_DIGEST_SIZE + 2 + 32 + 2 + (5 * MAX_RSA_KEY_BYTES) / 2);
+export const MAX_PRIVATE_SIZE =
+  2 + MAX_DIGEST_SIZE + 2 + MAX_DIGEST_SIZE + 2 + (2 + 2 + MAX_DIGEST_SIZE + 2 + 32 + 2 + (5 * MAX_RSA_KEY_BYTES) / 2);
 /** sizeof(TPMS_ID_OBJECT): integrityHMAC TPM2B_DIGEST + encIdentity TPM2B_DIGEST. */
 export const MAX_ID_OBJECT_SIZE = 2 * (2 + MAX_DIGEST_SIZE);
 /** sizeof(TPMU_ENCRYPTED_SECRET): max(RSA key bytes, ECC point). */
 export const MAX_ENCRYPTED_SECRET_SIZE = Math.max(MAX_RSA_KEY_BYTES, 2 * (2 + MAX_ECC_KEY_BYTES));
 /** sizeof(TPMS_ATTEST) bound: header fields + the largest TPMU_ATTEST member (TPMS_NV_CERTIFY_INFO). */
-export const MAX_ATTEST_SIZE = 4 + 2 + (2 + 2 + MAX_DIGEST_SIZE) * 2 + 17 + 8 + (2 + 2 + MAX_DIGEST_SIZE) + 2 + 2 + MAX_NV_BUFFER_SIZE;
+export const MAX_ATTEST_SIZE =
+  4 + 2 + (2 + 2 + MAX_DIGEST_SIZE) * 2 + 17 + 8 + (2 + 2 + MAX_DIGEST_SIZE) + 2 + 2 + MAX_NV_BUFFER_SIZE;
 /** Bounded TPM response/command size (TPM_PT_MAX_RESPONSE_SIZE is 4096 on swtpm and most TPMs). */
 export const MAX_RESPONSE_SIZE = 8192;

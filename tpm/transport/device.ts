@@ -26,7 +26,9 @@ export function createDeviceTransport(path: string, name: string): RawSender {
         try {
           fh = await open(path, 'r+');
         } catch (e) {
-          throw new TpmUnavailableError(name, `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+          throw new TpmUnavailableError(name, `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+            cause: e,
+          });
         }
       }
       const f = fh;
@@ -36,7 +38,8 @@ export function createDeviceTransport(path: string, name: string): RawSender {
         const { bytesRead } = await f.read(buf, 0, buf.length, null);
         if (bytesRead < 10) throw new TpmUnavailableError(name, `short response (${bytesRead} bytes)`);
         const size = responseSize(buf, maxResponseSize, name);
-        if (size !== bytesRead) throw new TpmUnavailableError(name, `response header says ${size} bytes, read ${bytesRead}`);
+        if (size !== bytesRead)
+          throw new TpmUnavailableError(name, `response header says ${size} bytes, read ${bytesRead}`);
         return buf.slice(0, size);
       })();
       let onAbort: (() => void) | undefined;

@@ -5,6 +5,7 @@ import { TpmUnavailableError } from '../errors';
 export function responseSize(header: Uint8Array, maxResponseSize: number, name: string): number {
   const size = ((header[2] << 24) | (header[3] << 16) | (header[4] << 8) | header[5]) >>> 0;
   if (size < 10) throw new TpmUnavailableError(name, `response header size ${size} is below 10`);
-  if (size > maxResponseSize) throw new TpmUnavailableError(name, `response size ${size} exceeds the maximum ${maxResponseSize}`);
+  if (size > maxResponseSize)
+    throw new TpmUnavailableError(name, `response size ${size} exceeds the maximum ${maxResponseSize}`);
   return size;
 }

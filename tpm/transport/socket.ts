@@ -40,7 +40,11 @@ export function createSocketTransport(addr: Address, name: string, opts: { keepA
       s.once('error', (e) => {
         signal.removeEventListener('abort', onAbort);
         s.destroy();
-        reject(new TpmUnavailableError(name, `cannot connect: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
+        reject(
+          new TpmUnavailableError(name, `cannot connect: ${(e as NodeJS.ErrnoException).code ?? e.message}`, {
+            cause: e,
+          }),
+        );
       });
     });
 
@@ -78,11 +82,16 @@ export function createSocketTransport(addr: Address, name: string, opts: { keepA
         }
       };
       const onClose = () => {
-        const err = new TpmUnavailableError(name, have ? 'connection closed mid-response' : 'connection closed before a response');
+        const err = new TpmUnavailableError(
+          name,
+          have ? 'connection closed mid-response' : 'connection closed before a response',
+        );
         fail(have ? err : new StaleConnection(err));
       };
       const onError = (e: Error) => {
-        const err = new TpmUnavailableError(name, `socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e });
+        const err = new TpmUnavailableError(name, `socket error: ${(e as NodeJS.ErrnoException).code ?? e.message}`, {
+          cause: e,
+        });
         fail(have ? err : new StaleConnection(err));
       };
       const onAbort = () => fail(signal.reason);

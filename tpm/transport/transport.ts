@@ -35,9 +35,7 @@ export interface TransportOptions {
 }
 
 export type TransportSpec =
-  | { kind: 'device'; path: string }
-  | { kind: 'swtpm'; host: string; port: number }
-  | { kind: 'swtpm'; path: string };
+  { kind: 'device'; path: string } | { kind: 'swtpm'; host: string; port: number } | { kind: 'swtpm'; path: string };
 
 export const DEFAULT_TRANSPORT = 'device:/dev/tpmrm0';
 
@@ -98,9 +96,13 @@ export function openTransport(spec: string = DEFAULT_TRANSPORT, options: Transpo
     const raw: RawSender =
       parsed.kind === 'device'
         ? createDeviceTransport(parsed.path, name)
-        : createSocketTransport('path' in parsed ? { path: parsed.path } : { host: parsed.host, port: parsed.port }, name, {
-            keepAlive: options.keepAlive ?? false,
-          });
+        : createSocketTransport(
+            'path' in parsed ? { path: parsed.path } : { host: parsed.host, port: parsed.port },
+            name,
+            {
+              keepAlive: options.keepAlive ?? false,
+            },
+          );
     entry = { raw, tail: Promise.resolve(), users: 0 };
     shared.set(name, entry);
   }
@@ -115,7 +117,8 @@ export function openTransport(spec: string = DEFAULT_TRANSPORT, options: Transpo
       if (closed) return Promise.reject(new TpmUnavailableError(name, 'transport is closed'));
       const run = async (): Promise<Uint8Array> => {
         const outer = sendOptions.signal;
-        if (outer?.aborted) throw new TpmUnavailableError(name, 'command aborted before it was sent', { cause: outer.reason });
+        if (outer?.aborted)
+          throw new TpmUnavailableError(name, 'command aborted before it was sent', { cause: outer.reason });
         if (closed) throw new TpmUnavailableError(name, 'transport is closed');
         const ac = new AbortController();
         const limit = sendOptions.timeoutMs ?? timeoutMs;

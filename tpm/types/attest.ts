@@ -1,5 +1,17 @@
 // Attestation structures: what the TPM signs in Quote, Certify, CertifyCreation (TPM 2.0 Part 2 10.12).
-import { bool, select, sized, struct, taggedStruct, u16, u32, u64, withBytes, type Codec, type CodecType } from '../marshal/codec';
+import {
+  bool,
+  select,
+  sized,
+  struct,
+  taggedStruct,
+  u16,
+  u32,
+  u64,
+  withBytes,
+  type Codec,
+  type CodecType,
+} from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bData, Tpm2bDigest, Tpm2bMaxNvBuffer, Tpm2bName } from './basic';
 import { TpmlPcrSelection } from './pcr';
@@ -94,7 +106,10 @@ interface TpmsAttestCommon {
 // 10.12.11 TPMU_ATTEST: one TPMS_ATTEST variant per TPMI_ST_ATTEST value of `type` (10.12.10).
 export type TpmsAttestQuote = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_QUOTE; attested: TpmsQuoteInfo };
 export type TpmsAttestCertify = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_CERTIFY; attested: TpmsCertifyInfo };
-export type TpmsAttestCreation = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_CREATION; attested: TpmsCreationInfo };
+export type TpmsAttestCreation = TpmsAttestCommon & {
+  type: typeof C.TPM_ST_ATTEST_CREATION;
+  attested: TpmsCreationInfo;
+};
 export type TpmsAttestTime = TpmsAttestCommon & { type: typeof C.TPM_ST_ATTEST_TIME; attested: TpmsTimeAttestInfo };
 export type TpmsAttestCommandAudit = TpmsAttestCommon & {
   type: typeof C.TPM_ST_ATTEST_COMMAND_AUDIT;
@@ -124,4 +139,3 @@ export type TpmsAttest =
 export const Tpm2bAttest = sized(TpmsAttest, C.MAX_ATTEST_SIZE);
 /** 10.12.13 TPM2B_ATTEST keeping the signed bytes exactly as received. */
 export const Tpm2bAttestWithBytes = sized(withBytes(TpmsAttest), C.MAX_ATTEST_SIZE);
-

@@ -1,5 +1,15 @@
 // Capability data returned by TPM2_GetCapability (TPM 2.0 Part 2 sections 10.8-10.10).
-import { list, select, sizedU8Bytes, struct, taggedStruct, u16, u32, type Codec, type CodecType } from '../marshal/codec';
+import {
+  list,
+  select,
+  sizedU8Bytes,
+  struct,
+  taggedStruct,
+  u16,
+  u32,
+  type Codec,
+  type CodecType,
+} from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { TpmlPcrSelection } from './pcr';
 

@@ -1,5 +1,16 @@
 // Public areas of objects: TPMT_PUBLIC and its parameters (TPM 2.0 Part 2 sections 11-12).
-import { none, select, sized, struct, taggedStruct, u16, u32, withBytes, type Codec, type CodecType } from '../marshal/codec';
+import {
+  none,
+  select,
+  sized,
+  struct,
+  taggedStruct,
+  u16,
+  u32,
+  withBytes,
+  type Codec,
+  type CodecType,
+} from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bDigest, Tpm2bEccParameter, Tpm2bPublicKeyRsa } from './basic';
 
@@ -185,4 +196,3 @@ export const TpmtPublicParms = struct({ type: u16, parameters: publicParms });
 export function hasAttributes(attrs: number, bits: number): boolean {
   return ((attrs >>> 0) & bits) >>> 0 === bits >>> 0;
 }
-

@@ -28,7 +28,10 @@ export const TpmtSignature: Codec<TpmtSignature> = taggedStruct({
 });
 
 // 11.3.3 TPMU_SIGNATURE: one TPMT_SIGNATURE variant per signature algorithm (grouped by member).
-export type TpmtSignatureRsa = { sigAlg: typeof C.TPM_ALG_RSASSA | typeof C.TPM_ALG_RSAPSS; signature: TpmsSignatureRsa };
+export type TpmtSignatureRsa = {
+  sigAlg: typeof C.TPM_ALG_RSASSA | typeof C.TPM_ALG_RSAPSS;
+  signature: TpmsSignatureRsa;
+};
 export type TpmtSignatureEcc = {
   sigAlg: typeof C.TPM_ALG_ECDSA | typeof C.TPM_ALG_ECDAA | typeof C.TPM_ALG_SM2 | typeof C.TPM_ALG_ECSCHNORR;
   signature: TpmsSignatureEcc;

@@ -37,17 +37,29 @@ export function verifyAkPolicy(akPublic: Uint8Array | TpmtPublic): TpmtPublic {
   const pub = akPublic instanceof Uint8Array ? parseAkPublic(akPublic).value : akPublic;
   const attrs = pub.objectAttributes >>> 0;
   for (const [bit, code, name] of REQUIRED)
-    if ((attrs & bit) === 0) throw new TpmVerifyError(code, `AK attribute ${name} is not set (objectAttributes 0x${attrs.toString(16)})`);
-  if (attrs & C.TPMA_OBJECT_decrypt) throw new TpmVerifyError('AK_DECRYPT', `AK attribute decrypt is set (objectAttributes 0x${attrs.toString(16)})`);
+    if ((attrs & bit) === 0)
+      throw new TpmVerifyError(code, `AK attribute ${name} is not set (objectAttributes 0x${attrs.toString(16)})`);
+  if (attrs & C.TPMA_OBJECT_decrypt)
+    throw new TpmVerifyError('AK_DECRYPT', `AK attribute decrypt is set (objectAttributes 0x${attrs.toString(16)})`);
   if (pub.type === C.TPM_ALG_RSA) {
-    if (pub.parameters.keyBits < 2048) throw new TpmVerifyError('AK_KEY_WEAK', `AK is RSA-${pub.parameters.keyBits}; at least 2048 bits required`);
+    if (pub.parameters.keyBits < 2048)
+      throw new TpmVerifyError('AK_KEY_WEAK', `AK is RSA-${pub.parameters.keyBits}; at least 2048 bits required`);
   } else if (pub.type === C.TPM_ALG_ECC) {
     if (!STRONG_CURVES.includes(pub.parameters.curveID))
-      throw new TpmVerifyError('AK_KEY_WEAK', `AK curve 0x${pub.parameters.curveID.toString(16).padStart(4, '0')} is not NIST P-256, P-384 or P-521`);
+      throw new TpmVerifyError(
+        'AK_KEY_WEAK',
+        `AK curve 0x${pub.parameters.curveID.toString(16).padStart(4, '0')} is not NIST P-256, P-384 or P-521`,
+      );
   } else {
-    throw new TpmVerifyError('AK_KEY_WEAK', `AK type 0x${(pub as { type: number }).type.toString(16)} is not RSA or ECC`);
+    throw new TpmVerifyError(
+      'AK_KEY_WEAK',
+      `AK type 0x${(pub as { type: number }).type.toString(16)} is not RSA or ECC`,
+    );
   }
   if (!STRONG_NAME_ALGS.includes(pub.nameAlg))
-    throw new TpmVerifyError('AK_NAME_ALG_WEAK', `AK nameAlg 0x${pub.nameAlg.toString(16).padStart(4, '0')} is not SHA-256, SHA-384 or SHA-512`);
+    throw new TpmVerifyError(
+      'AK_NAME_ALG_WEAK',
+      `AK nameAlg 0x${pub.nameAlg.toString(16).padStart(4, '0')} is not SHA-256, SHA-384 or SHA-512`,
+    );
   return pub;
 }

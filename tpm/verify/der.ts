@@ -43,7 +43,9 @@ export function readElement(buf: Uint8Array, offset = 0): DerElement {
     header += n;
   }
   if (len > buf.length - offset - header)
-    throw new DerError(`DER element at byte ${offset}: length ${len} exceeds the ${buf.length - offset - header} bytes left`);
+    throw new DerError(
+      `DER element at byte ${offset}: length ${len} exceeds the ${buf.length - offset - header} bytes left`,
+    );
   return { tag, content: buf.subarray(offset + header, offset + header + len), total: header + len };
 }
 
@@ -64,7 +66,8 @@ export function children(el: DerElement, maxChildren = 4096): DerElement[] {
 /** Checks `el` has `tag` and returns it. */
 export function expectTag(el: DerElement | undefined, tag: number, what: string): DerElement {
   if (!el) throw new DerError(`${what}: missing`);
-  if (el.tag !== tag) throw new DerError(`${what}: expected DER tag 0x${tag.toString(16)}, got 0x${el.tag.toString(16)}`);
+  if (el.tag !== tag)
+    throw new DerError(`${what}: expected DER tag 0x${tag.toString(16)}, got 0x${el.tag.toString(16)}`);
   return el;
 }
 

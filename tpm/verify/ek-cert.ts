@@ -2,7 +2,21 @@
 // critical SubjectAltName, and validating the chain to a CA bundle.
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { TpmCryptoError } from '../crypto/errors';
-import { children, decodeOid, decodeString, DerError, DerElement, expectTag, readElement, TAG_BOOLEAN, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from './der';
+import {
+  children,
+  decodeOid,
+  decodeString,
+  DerError,
+  DerElement,
+  expectTag,
+  readElement,
+  TAG_BOOLEAN,
+  TAG_INTEGER,
+  TAG_OCTET_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  TAG_SET,
+} from './der';
 import { TpmVerifyError } from './errors';
 
 const OID_SAN = '2.5.29.17';
@@ -88,14 +102,16 @@ function tpmAttributes(cert: DerElement): Map<string, string> {
  * `verifyEkCertificate`. Throws TpmVerifyError EK_CERT_MALFORMED.
  */
 export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
-  if (bytes.length > MAX_EK_CERT_BYTES) throw malformed(`${bytes.length} bytes exceeds the maximum ${MAX_EK_CERT_BYTES}`);
+  if (bytes.length > MAX_EK_CERT_BYTES)
+    throw malformed(`${bytes.length} bytes exceeds the maximum ${MAX_EK_CERT_BYTES}`);
   let attrs: Map<string, string>;
   let der: Uint8Array;
   try {
     const top = expectTag(readElement(bytes), TAG_SEQUENCE, 'Certificate');
     der = bytes.subarray(0, top.total);
     for (let i = top.total; i < bytes.length; i++)
-      if (bytes[i] !== 0x00 && bytes[i] !== 0xff) throw new DerError(`non-padding byte after the certificate at byte ${i}`);
+      if (bytes[i] !== 0x00 && bytes[i] !== 0xff)
+        throw new DerError(`non-padding byte after the certificate at byte ${i}`);
     attrs = tpmAttributes(top);
   } catch (e) {
     if (e instanceof DerError) throw malformed(e.message, e);
@@ -145,7 +161,11 @@ export function parsePemCertificates(text: string, source = 'PEM text'): X509Cer
     try {
       out.push(new X509Certificate(block));
     } catch (e) {
-      throw new TpmCryptoError('INVALID_ARGUMENT', `${source}: certificate ${out.length + 1} does not parse: ${(e as Error).message}`, { cause: e });
+      throw new TpmCryptoError(
+        'INVALID_ARGUMENT',
+        `${source}: certificate ${out.length + 1} does not parse: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
   return out;
@@ -190,16 +210,24 @@ function pathLenConstraint(c: X509Certificate): number | undefined {
     const fields = children(expectTag(readElement(values[0].content), TAG_SEQUENCE, 'BasicConstraints'));
     const len = fields.find((f) => f.tag === TAG_INTEGER);
     if (!len) return undefined;
-    if (len.content.length === 0 || len.content.length > 4 || len.content[0] & 0x80) throw new DerError('pathLenConstraint is not a small non-negative INTEGER');
+    if (len.content.length === 0 || len.content.length > 4 || len.content[0] & 0x80)
+      throw new DerError('pathLenConstraint is not a small non-negative INTEGER');
     return len.content.reduce((n, b) => n * 256 + b, 0);
   } catch (e) {
-    throw new TpmVerifyError('EK_CERT_MALFORMED', `CA certificate "${c.subject}": basicConstraints: ${(e as Error).message}`, { cause: e });
+    throw new TpmVerifyError(
+      'EK_CERT_MALFORMED',
+      `CA certificate "${c.subject}": basicConstraints: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
 function checkDates(c: X509Certificate, now: Date, what: string): void {
   if (now < new Date(c.validFrom) || now > new Date(c.validTo))
-    throw new TpmVerifyError('EK_CERT_EXPIRED', `${what} "${c.subject}" is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`);
+    throw new TpmVerifyError(
+      'EK_CERT_EXPIRED',
+      `${what} "${c.subject}" is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`,
+    );
 }
 
 /**
@@ -222,17 +250,30 @@ export function verifyEkCertificate(options: VerifyEkCertificateOptions): Verifi
   let current = ek.certificate;
   for (;;) {
     if (chain.length >= MAX_CHAIN_DEPTH)
-      throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate "${ek.subject}": no trust anchor within ${MAX_CHAIN_DEPTH} certificates`);
+      throw new TpmVerifyError(
+        'EK_CERT_UNTRUSTED',
+        `EK certificate "${ek.subject}": no trust anchor within ${MAX_CHAIN_DEPTH} certificates`,
+      );
     const anchor = options.trusted.find((c) => issues(c, current));
     const next = anchor ?? intermediates.find((c) => !chain.includes(c) && issues(c, current));
     if (!next)
-      throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate "${ek.subject}": issuer "${current.issuer}" of "${current.subject}" is not in the CA bundle or does not verify`);
-    if (!next.ca) throw new TpmVerifyError('EK_CERT_NOT_CA', `certificate "${next.subject}" signed "${current.subject}" but is not a CA`);
+      throw new TpmVerifyError(
+        'EK_CERT_UNTRUSTED',
+        `EK certificate "${ek.subject}": issuer "${current.issuer}" of "${current.subject}" is not in the CA bundle or does not verify`,
+      );
+    if (!next.ca)
+      throw new TpmVerifyError(
+        'EK_CERT_NOT_CA',
+        `certificate "${next.subject}" signed "${current.subject}" but is not a CA`,
+      );
     // CAs between the EK certificate and `next`: chain[1..] (RFC 5280, 6.1.4 (l)/(m)).
     const below = chain.length - 1;
     const maxPath = pathLenConstraint(next);
     if (maxPath !== undefined && below > maxPath)
-      throw new TpmVerifyError('EK_CERT_PATH_LENGTH', `CA certificate "${next.subject}" allows ${maxPath} intermediate CA${maxPath === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${below}`);
+      throw new TpmVerifyError(
+        'EK_CERT_PATH_LENGTH',
+        `CA certificate "${next.subject}" allows ${maxPath} intermediate CA${maxPath === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${below}`,
+      );
     checkDates(next, now, 'CA certificate');
     chain.push(next);
     if (anchor) break;

@@ -17,7 +17,10 @@ export function checkPcrValues(pcrs: PcrValues): void {
       if (!Number.isInteger(index) || index < 0 || index > MAX_PCR_INDEX)
         throw new TpmVerifyError('PCR_VALUES_MALFORMED', `PCR ${bank}:${k} is not an index in 0..${MAX_PCR_INDEX}`);
       if (!(v instanceof Uint8Array) || v.length !== size)
-        throw new TpmVerifyError('PCR_VALUES_MALFORMED', `PCR ${bank}:${index} has ${v?.length ?? 0} bytes, the ${bank} bank needs ${size}`);
+        throw new TpmVerifyError(
+          'PCR_VALUES_MALFORMED',
+          `PCR ${bank}:${index} has ${v?.length ?? 0} bytes, the ${bank} bank needs ${size}`,
+        );
     }
   }
 }
@@ -27,6 +30,9 @@ export function bankName(hash: number): HashName {
   try {
     return hashInfo(hash).name;
   } catch {
-    throw new TpmVerifyError('PCR_VALUES_MALFORMED', `PCR bank 0x${hash.toString(16).padStart(4, '0')} is not supported`);
+    throw new TpmVerifyError(
+      'PCR_VALUES_MALFORMED',
+      `PCR bank 0x${hash.toString(16).padStart(4, '0')} is not supported`,
+    );
   }
 }

@@ -53,7 +53,12 @@ export interface VerifiedQuote {
 
 const SIGNATURE_HASHES = [C.TPM_ALG_SHA256, C.TPM_ALG_SHA384, C.TPM_ALG_SHA512];
 
-function decode<T>(codec: Codec<T>, bytes: Uint8Array, code: 'ATTEST_MALFORMED' | 'SIGNATURE_MALFORMED', what: string): T {
+function decode<T>(
+  codec: Codec<T>,
+  bytes: Uint8Array,
+  code: 'ATTEST_MALFORMED' | 'SIGNATURE_MALFORMED',
+  what: string,
+): T {
   try {
     return unmarshal(codec, bytes);
   } catch (e) {
@@ -84,13 +89,27 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function checkSignature(pub: TpmtPublic, key: KeyObject, attest: Uint8Array, sig: TpmtSignature): HashName {
   const rsaAlgs: number[] = [C.TPM_ALG_RSASSA, C.TPM_ALG_RSAPSS];
-  const fits = pub.type === C.TPM_ALG_RSA ? rsaAlgs.includes(sig.sigAlg) : pub.type === C.TPM_ALG_ECC && sig.sigAlg === C.TPM_ALG_ECDSA;
-  if (!fits) throw new TpmVerifyError('SIGNATURE_SCHEME_UNSUPPORTED', `signature algorithm 0x${sig.sigAlg.toString(16).padStart(4, '0')} is not RSASSA/RSAPSS (RSA AK) or ECDSA (ECC AK)`);
+  const fits =
+    pub.type === C.TPM_ALG_RSA
+      ? rsaAlgs.includes(sig.sigAlg)
+      : pub.type === C.TPM_ALG_ECC && sig.sigAlg === C.TPM_ALG_ECDSA;
+  if (!fits)
+    throw new TpmVerifyError(
+      'SIGNATURE_SCHEME_UNSUPPORTED',
+      `signature algorithm 0x${sig.sigAlg.toString(16).padStart(4, '0')} is not RSASSA/RSAPSS (RSA AK) or ECDSA (ECC AK)`,
+    );
   const s = sig.signature as { hash: number };
-  if (!SIGNATURE_HASHES.includes(s.hash)) throw new TpmVerifyError('SIGNATURE_SCHEME_UNSUPPORTED', `signature hash 0x${s.hash.toString(16).padStart(4, '0')} is not SHA-256, SHA-384 or SHA-512`);
+  if (!SIGNATURE_HASHES.includes(s.hash))
+    throw new TpmVerifyError(
+      'SIGNATURE_SCHEME_UNSUPPORTED',
+      `signature hash 0x${s.hash.toString(16).padStart(4, '0')} is not SHA-256, SHA-384 or SHA-512`,
+    );
   const scheme = (pub.parameters as { scheme: { scheme: number; details?: { hashAlg: number } } }).scheme;
   if (scheme.scheme !== C.TPM_ALG_NULL && (scheme.scheme !== sig.sigAlg || scheme.details?.hashAlg !== s.hash))
-    throw new TpmVerifyError('SIGNATURE_SCHEME_UNSUPPORTED', `signature scheme 0x${sig.sigAlg.toString(16)}/0x${s.hash.toString(16)} differs from the AK's fixed scheme 0x${scheme.scheme.toString(16)}/0x${(scheme.details?.hashAlg ?? 0).toString(16)}`);
+    throw new TpmVerifyError(
+      'SIGNATURE_SCHEME_UNSUPPORTED',
+      `signature scheme 0x${sig.sigAlg.toString(16)}/0x${s.hash.toString(16)} differs from the AK's fixed scheme 0x${scheme.scheme.toString(16)}/0x${(scheme.details?.hashAlg ?? 0).toString(16)}`,
+    );
   const hash = hashInfo(s.hash).name;
   let ok: boolean;
   try {
@@ -107,7 +126,12 @@ function checkSignature(pub: TpmtPublic, key: KeyObject, attest: Uint8Array, sig
     } else {
       const padding = sig.sigAlg === C.TPM_ALG_RSAPSS ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING;
       // TPMs use salt = hash length or the maximum; AUTO accepts either.
-      ok = cryptoVerify(hash, attest, { key, padding, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, (sig.signature as { sig: Uint8Array }).sig);
+      ok = cryptoVerify(
+        hash,
+        attest,
+        { key, padding, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        (sig.signature as { sig: Uint8Array }).sig,
+      );
     }
   } catch {
     ok = false;
@@ -142,11 +166,24 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
 
   const hash = checkSignature(pub, key, options.attest, sig);
 
-  if (attest.magic !== C.TPM_GENERATED_VALUE) throw new TpmVerifyError('ATTEST_MAGIC', `attest magic 0x${attest.magic.toString(16)} is not TPM_GENERATED_VALUE 0xff544347`);
-  if (attest.type !== C.TPM_ST_ATTEST_QUOTE) throw new TpmVerifyError('ATTEST_TYPE', `attest type 0x${(attest as { type: number }).type.toString(16)} is not TPM_ST_ATTEST_QUOTE 0x8018`);
+  if (attest.magic !== C.TPM_GENERATED_VALUE)
+    throw new TpmVerifyError(
+      'ATTEST_MAGIC',
+      `attest magic 0x${attest.magic.toString(16)} is not TPM_GENERATED_VALUE 0xff544347`,
+    );
+  if (attest.type !== C.TPM_ST_ATTEST_QUOTE)
+    throw new TpmVerifyError(
+      'ATTEST_TYPE',
+      `attest type 0x${(attest as { type: number }).type.toString(16)} is not TPM_ST_ATTEST_QUOTE 0x8018`,
+    );
   // An empty nonce would let any quote made without qualifyingData through, replays included: fail closed.
-  if (options.nonce.length === 0) throw new TpmVerifyError('NONCE_MISMATCH', 'the expected nonce is empty; a quote is only checked against a fresh nonce');
-  if (!sameBytes(attest.extraData, options.nonce)) throw new TpmVerifyError('NONCE_MISMATCH', 'quote extraData does not equal the nonce');
+  if (options.nonce.length === 0)
+    throw new TpmVerifyError(
+      'NONCE_MISMATCH',
+      'the expected nonce is empty; a quote is only checked against a fresh nonce',
+    );
+  if (!sameBytes(attest.extraData, options.nonce))
+    throw new TpmVerifyError('NONCE_MISMATCH', 'quote extraData does not equal the nonce');
 
   const quote = attest.attested;
   const seen = new Set<HashName>();
@@ -160,7 +197,11 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
     try {
       bank = bankName(sel.hash);
     } catch (e) {
-      throw new TpmVerifyError('PCR_NOT_SUPPLIED', `quoted PCR bank 0x${sel.hash.toString(16).padStart(4, '0')} is not supported`, { cause: e });
+      throw new TpmVerifyError(
+        'PCR_NOT_SUPPLIED',
+        `quoted PCR bank 0x${sel.hash.toString(16).padStart(4, '0')} is not supported`,
+        { cause: e },
+      );
     }
     if (seen.has(bank)) throw new TpmVerifyError('ATTEST_MALFORMED', `TPMS_ATTEST: PCR bank ${bank} selected twice`);
     seen.add(bank);
@@ -174,15 +215,20 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
   for (const [bank, values] of Object.entries(options.pcrs)) {
     const quoted = quotedByBank.get(bank) ?? new Set<number>();
     for (const k of Object.keys(values ?? {}))
-      if (!quoted.has(Number(k))) throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
+      if (!quoted.has(Number(k)))
+        throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
   }
   const digest = createHash(hash);
   for (const v of ordered) digest.update(v);
   const expected = new Uint8Array(digest.digest());
   if (!sameBytes(expected, quote.pcrDigest))
-    throw new TpmVerifyError('PCR_DIGEST_MISMATCH', `quoted PCR digest ${hex(quote.pcrDigest)} differs from ${hex(expected)}, the ${hash} of the supplied values`);
+    throw new TpmVerifyError(
+      'PCR_DIGEST_MISMATCH',
+      `quoted PCR digest ${hex(quote.pcrDigest)} differs from ${hex(expected)}, the ${hash} of the supplied values`,
+    );
 
-  if (options.requireSafeClock !== false && !attest.clockInfo.safe) throw new TpmVerifyError('CLOCK_NOT_SAFE', 'quote clockInfo.safe is NO (the TPM clock may have gone backwards)');
+  if (options.requireSafeClock !== false && !attest.clockInfo.safe)
+    throw new TpmVerifyError('CLOCK_NOT_SAFE', 'quote clockInfo.safe is NO (the TPM clock may have gone backwards)');
 
   const ci: TpmsClockInfo = attest.clockInfo;
   return {

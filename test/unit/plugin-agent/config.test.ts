@@ -1,37 +1,48 @@
 // Agent plugin configuration: defaults, and every bad key reported with its name.
-import { configureAgent, DEFAULT_AK_DATA_DIR } from "../../../plugin-agent/config";
+import { configureAgent, DEFAULT_AK_DATA_DIR } from '../../../plugin-agent/config';
 
-const build = (hcl: string) => configureAgent({ trustDomain: "example.org" }, hcl);
+const build = (hcl: string) => configureAgent({ trustDomain: 'example.org' }, hcl);
 
-describe("agent config", () => {
-  test("defaults", () => {
-    const r = build("");
-    expect("config" in r && r.config).toEqual({
-      trustDomain: "example.org",
+describe('agent config', () => {
+  test('defaults', () => {
+    const r = build('');
+    expect('config' in r && r.config).toEqual({
+      trustDomain: 'example.org',
       logLevel: undefined,
-      tpm: "device:/dev/tpmrm0",
-      ekAlgorithm: "auto",
-      akAlgorithm: "rsa",
+      tpm: 'device:/dev/tpmrm0',
+      ekAlgorithm: 'auto',
+      akAlgorithm: 'rsa',
       akDataDir: DEFAULT_AK_DATA_DIR,
     });
   });
 
-  test("everything set", () => {
-    const r = build('tpm = "swtpm:host=127.0.0.1,port=2321"\nek_algorithm = "ecc"\nak_algorithm = "ecc"\nak_data_dir = "/var/lib/x"\nlog_level = "warn"\n');
-    expect("config" in r && r.config).toMatchObject({ tpm: "swtpm:host=127.0.0.1,port=2321", ekAlgorithm: "ecc", akAlgorithm: "ecc", akDataDir: "/var/lib/x", logLevel: "warn" });
+  test('everything set', () => {
+    const r = build(
+      'tpm = "swtpm:host=127.0.0.1,port=2321"\nek_algorithm = "ecc"\nak_algorithm = "ecc"\nak_data_dir = "/var/lib/x"\nlog_level = "warn"\n',
+    );
+    expect('config' in r && r.config).toMatchObject({
+      tpm: 'swtpm:host=127.0.0.1,port=2321',
+      ekAlgorithm: 'ecc',
+      akAlgorithm: 'ecc',
+      akDataDir: '/var/lib/x',
+      logLevel: 'warn',
+    });
   });
 
   test.each([
-    ['tpm = "serial:/dev/ttyS0"\n', /^key "tpm": expected "device:<path>", "swtpm:host=<h>,port=<p>" or "swtpm:path=<socket>", got "serial:\/dev\/ttyS0"/],
+    [
+      'tpm = "serial:/dev/ttyS0"\n',
+      /^key "tpm": expected "device:<path>", "swtpm:host=<h>,port=<p>" or "swtpm:path=<socket>", got "serial:\/dev\/ttyS0"/,
+    ],
     ['tpm = "swtpm:port=99999"\n', /^key "tpm": .*bad port/],
     ['tpm = ""\n', /^key "tpm": expected a non-empty string, got ""$/],
     ['ek_algorithm = "dsa"\n', /^key "ek_algorithm": expected one of "auto", "rsa", "ecc", got "dsa"$/],
     ['ak_algorithm = "auto"\n', /^key "ak_algorithm": expected one of "rsa", "ecc", got "auto"$/],
     ['ak_data_dir = "relative/dir"\n', /^key "ak_data_dir": expected an absolute directory path, got "relative\/dir"$/],
     ['ak_dir = "/x"\n', /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ak_algorithm, ak_data_dir, log_level/],
-  ])("%j -> a note naming the key", (hcl, note) => {
+  ])('%j -> a note naming the key', (hcl, note) => {
     const r = build(hcl);
-    expect("notes" in r && r.notes).toHaveLength(1);
-    expect("notes" in r && r.notes[0]).toMatch(note);
+    expect('notes' in r && r.notes).toHaveLength(1);
+    expect('notes' in r && r.notes[0]).toMatch(note);
   });
 });

@@ -1,7 +1,13 @@
 import * as E from '../../../tpm/errors';
 import * as C from '../../../tpm/marshal/constants';
 import { marshalCommand, unmarshalResponse, passwordAuth, policyAuth } from '../../../tpm/commands/execute';
-import { TPM2_GetCapability, TPM2_Quote, TPM2_ActivateCredential, TPM2_NV_Read, TPM2_PCR_Read } from '../../../tpm/commands/definitions';
+import {
+  TPM2_GetCapability,
+  TPM2_Quote,
+  TPM2_ActivateCredential,
+  TPM2_NV_Read,
+  TPM2_PCR_Read,
+} from '../../../tpm/commands/definitions';
 import { openTransport, parseTransportSpec } from '../../../tpm/transport/transport';
 import { trimDer } from '../../../tpm/ek/ek';
 import { pcrSelection } from '../../../tpm/types';
@@ -53,47 +59,78 @@ describe('decodeRc (Part 2 6.6)', () => {
 
 describe('command marshalling (Part 1 18)', () => {
   test('GetCapability: no sessions', () => {
-    const b = marshalCommand(TPM2_GetCapability, { params: { capability: C.TPM_CAP_TPM_PROPERTIES, property: C.TPM_PT_NV_BUFFER_MAX, propertyCount: 1 } });
+    const b = marshalCommand(TPM2_GetCapability, {
+      params: { capability: C.TPM_CAP_TPM_PROPERTIES, property: C.TPM_PT_NV_BUFFER_MAX, propertyCount: 1 },
+    });
     expect(hex(b)).toBe('8001 00000016 0000017a 00000006 0000012c 00000001'.replace(/ /g, ''));
   });
 
   test('ActivateCredential: two handles, password + policy session authorizations', () => {
     // Handles go on the wire in the definition's order, whatever order the call names them in.
     const b = marshalCommand(TPM2_ActivateCredential, {
-      handles: { keyHandle: { handle: 0x81010001, auth: policyAuth(0x03000000) }, activateHandle: { handle: 0x80000001, auth: passwordAuth() } },
+      handles: {
+        keyHandle: { handle: 0x81010001, auth: policyAuth(0x03000000) },
+        activateHandle: { handle: 0x80000001, auth: passwordAuth() },
+      },
       params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') },
     });
     expect(hex(b)).toBe(
-      ('8002 0000002f 00000147 80000001 81010001 00000012' + ' 40000009 0000 00 0000' + ' 03000000 0000 01 0000' + ' 0001aa 0002bbcc').replace(/ /g, ''),
+      (
+        '8002 0000002f 00000147 80000001 81010001 00000012' +
+        ' 40000009 0000 00 0000' +
+        ' 03000000 0000 01 0000' +
+        ' 0001aa 0002bbcc'
+      ).replace(/ /g, ''),
     );
   });
 
   test('a bare handle where an authorization is due means an empty password', () => {
-    const named = marshalCommand(TPM2_ActivateCredential, { handles: { activateHandle: 0x80000001, keyHandle: 0x81010001 }, params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') } });
+    const named = marshalCommand(TPM2_ActivateCredential, {
+      handles: { activateHandle: 0x80000001, keyHandle: 0x81010001 },
+      params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') },
+    });
     const explicit = marshalCommand(TPM2_ActivateCredential, {
-      handles: { activateHandle: { handle: 0x80000001, auth: passwordAuth() }, keyHandle: { handle: 0x81010001, auth: passwordAuth() } },
+      handles: {
+        activateHandle: { handle: 0x80000001, auth: passwordAuth() },
+        keyHandle: { handle: 0x81010001, auth: passwordAuth() },
+      },
       params: { credentialBlob: bytes('aa'), secret: bytes('bbcc') },
     });
     expect(hex(named)).toBe(hex(explicit));
   });
 
-  const quoteParams = { qualifyingData: new Uint8Array(), inScheme: { scheme: C.TPM_ALG_NULL, details: undefined }, PCRselect: [] };
+  const quoteParams = {
+    qualifyingData: new Uint8Array(),
+    inScheme: { scheme: C.TPM_ALG_NULL, details: undefined },
+    PCRselect: [],
+  };
   test.each([
     // The compiler refuses each of these (the casts stand for a caller outside TypeScript's checks).
     ['a missing handle', { params: quoteParams }, 'TPM2_Quote: handle signHandle is missing'],
-    ['a handle of another command', { handles: { signHandle: 0x80000001, keyHandle: 1 }, params: quoteParams }, 'TPM2_Quote: no handle named keyHandle (expects signHandle)'],
+    [
+      'a handle of another command',
+      { handles: { signHandle: 0x80000001, keyHandle: 1 }, params: quoteParams },
+      'TPM2_Quote: no handle named keyHandle (expects signHandle)',
+    ],
   ])('%s is refused before anything is sent', (_what, input, message) => {
     expect(() => marshalCommand(TPM2_Quote, input as never)).toThrow(new TypeError(message));
   });
 
   test('an authorization on a handle that takes none is refused', () => {
-    const input = { handles: { authHandle: 0x01c00002, nvIndex: { handle: 0x01c00002, auth: passwordAuth() } }, params: { size: 1, offset: 0 } };
-    expect(() => marshalCommand(TPM2_NV_Read, input as never)).toThrow(new TypeError('TPM2_NV_Read: only authHandle takes an authorization'));
+    const input = {
+      handles: { authHandle: 0x01c00002, nvIndex: { handle: 0x01c00002, auth: passwordAuth() } },
+      params: { size: 1, offset: 0 },
+    };
+    expect(() => marshalCommand(TPM2_NV_Read, input as never)).toThrow(
+      new TypeError('TPM2_NV_Read: only authHandle takes an authorization'),
+    );
   });
 
   test('handles are named at compile time: a swapped or misspelt name does not compile', () => {
     // @ts-expect-error objectHandle is not a TPM2_Quote handle (its one handle, signHandle, is missing)
-    expect(() => marshalCommand(TPM2_Quote, { handles: { objectHandle: 0x80000001 }, params: quoteParams })).toThrow(TypeError);
+    expect(() => marshalCommand(TPM2_Quote, { handles: { objectHandle: 0x80000001 }, params: quoteParams })).toThrow(
+      TypeError,
+    );
   });
 
   test('response: success with sessions (parameterSize, auth area), error code, bad tag, trailing bytes', () => {
@@ -103,7 +140,9 @@ describe('command marshalling (Part 1 18)', () => {
     const r = unmarshalResponse(TPM2_PCR_Read, ok, 0);
     expect(r.params.pcrUpdateCounter).toBe(5);
     expect(r.params.pcrValues.map(hex)).toEqual(['abcd']);
-    expect(() => unmarshalResponse(TPM2_PCR_Read, bytes('8001 0000000a 0000018b'), 0)).toThrow('TPM2_PCR_Read: TPM_RC_HANDLE (0x18b) on handle 1');
+    expect(() => unmarshalResponse(TPM2_PCR_Read, bytes('8001 0000000a 0000018b'), 0)).toThrow(
+      'TPM2_PCR_Read: TPM_RC_HANDLE (0x18b) on handle 1',
+    );
     const bad = new Uint8Array(ok);
     bad[1] = 2;
     expect(() => unmarshalResponse(TPM2_PCR_Read, bad, 0)).toThrow(E.TpmResponseError);

@@ -53,7 +53,10 @@ describe('createGatedVerifier', () => {
   test('valid evidence: our checks pass, the gate is asked once, its verdict is returned', async () => {
     const gate = recordingGate(pass);
     const v = createGatedVerifier(gate);
-    await expect(v.verify(evidence, policy)).resolves.toEqual({ verifier: 'in_process quote checks + gate', claims: { ok: 1 } });
+    await expect(v.verify(evidence, policy)).resolves.toEqual({
+      verifier: 'in_process quote checks + gate',
+      claims: { ok: 1 },
+    });
     expect(gate.sent).toHaveLength(1);
     // the gate gets the blob re-encoded from the signed selection (identical here: tpm2-tools wrote it the same way)
     expect(Buffer.from(gate.sent[0].pcrBlob).equals(Buffer.from(evidence.pcrBlob))).toBe(true);
@@ -70,33 +73,76 @@ describe('createGatedVerifier', () => {
   });
 
   test.each([
-    ['bad signature', { signature: (() => { const s = Uint8Array.from(evidence.signature); s[s.length - 1] ^= 1; return s; })() }, 'permission_denied', 'quote_validation.signature_invalid'],
-    ['wrong nonce', { nonce: new Uint8Array(evidence.nonce.length) }, 'permission_denied', 'quote_validation.nonce_mismatch'],
-    ['hash_alg not the signature hash', { hashAlg: 'sha384' as const }, 'permission_denied', 'quote_validation.hash_alg'],
-    ['undecodable pcrblob', { pcrBlob: new Uint8Array(10) }, 'invalid_argument', 'quote_validation.keylime_quote_malformed'],
-    ['truncated attest', { attest: evidence.attest.slice(0, -1) }, 'invalid_argument', 'quote_validation.attest_malformed'],
+    [
+      'bad signature',
+      {
+        signature: (() => {
+          const s = Uint8Array.from(evidence.signature);
+          s[s.length - 1] ^= 1;
+          return s;
+        })(),
+      },
+      'permission_denied',
+      'quote_validation.signature_invalid',
+    ],
+    [
+      'wrong nonce',
+      { nonce: new Uint8Array(evidence.nonce.length) },
+      'permission_denied',
+      'quote_validation.nonce_mismatch',
+    ],
+    [
+      'hash_alg not the signature hash',
+      { hashAlg: 'sha384' as const },
+      'permission_denied',
+      'quote_validation.hash_alg',
+    ],
+    [
+      'undecodable pcrblob',
+      { pcrBlob: new Uint8Array(10) },
+      'invalid_argument',
+      'quote_validation.keylime_quote_malformed',
+    ],
+    [
+      'truncated attest',
+      { attest: evidence.attest.slice(0, -1) },
+      'invalid_argument',
+      'quote_validation.attest_malformed',
+    ],
   ])('%s: refused by our checks, the gate is never asked', async (_n, change, code, type) => {
     const gate = recordingGate(pass);
     const e = await refusal(createGatedVerifier(gate).verify({ ...evidence, ...change }, policy));
-    expect({ code: e.code, types: e.failures.map((x) => x.type), url: e.url }).toEqual({ code, types: [type], url: undefined });
+    expect({ code: e.code, types: e.failures.map((x) => x.type), url: e.url }).toEqual({
+      code,
+      types: [type],
+      url: undefined,
+    });
     expect(e.message).toMatch(/^quote: /);
     expect(gate.sent).toHaveLength(0);
   });
 
   test('a policy for another bank is refused before the gate (invalid_argument)', async () => {
     const gate = recordingGate(pass);
-    const e = await refusal(createGatedVerifier(gate).verify(evidence, parseTpmPolicy(JSON.stringify({ 16: ['00'.repeat(20)] }))));
+    const e = await refusal(
+      createGatedVerifier(gate).verify(evidence, parseTpmPolicy(JSON.stringify({ 16: ['00'.repeat(20)] }))),
+    );
     expect(e.code).toBe('invalid_argument');
     expect(e.failures.map((x) => x.type)).toEqual(['quote_validation.policy_bank']);
     expect(gate.sent).toHaveLength(0);
   });
 
-  test.each(['permission_denied', 'invalid_argument', 'unavailable'] as const)('the gate refusing (%s) is passed on unchanged: never accepts on error', async (code) => {
-    const err = new VerifierError(code, `gate says ${code}`, { url: 'https://kl/v2.6/verify/evidence', failures: [{ type: 'x', context: {} }] });
-    const gate = recordingGate(() => Promise.reject(err));
-    await expect(createGatedVerifier(gate).verify(evidence, policy)).rejects.toBe(err);
-    expect(gate.sent).toHaveLength(1);
-  });
+  test.each(['permission_denied', 'invalid_argument', 'unavailable'] as const)(
+    'the gate refusing (%s) is passed on unchanged: never accepts on error',
+    async (code) => {
+      const err = new VerifierError(code, `gate says ${code}`, {
+        url: 'https://kl/v2.6/verify/evidence',
+        failures: [{ type: 'x', context: {} }],
+      });
+      const gate = recordingGate(() => Promise.reject(err));
+      await expect(createGatedVerifier(gate).verify(evidence, policy)).rejects.toBe(err);
+      expect(gate.sent).toHaveLength(1);
+    },
+  );
 
   test('a cancelled verification is refused without asking the gate', async () => {
     const gate = recordingGate(pass);

@@ -55,7 +55,11 @@ function json(res: ServerResponse, status: number, doc: unknown): void {
   res.end(body);
 }
 
-const VERSION = { code: 200, status: 'Success', results: { current_version: '2.6', supported_versions: ['2.0', '2.6', '3.0'] } };
+const VERSION = {
+  code: 200,
+  status: 'Success',
+  results: { current_version: '2.6', supported_versions: ['2.0', '2.6', '3.0'] },
+};
 const VALID = { code: 200, status: 'Success', results: { valid: true, claims: { hash_alg: 'sha256' }, failures: [] } };
 
 function client(options: Partial<KeylimeVerifierOptions> = {}): KeylimeVerifier {
@@ -67,15 +71,24 @@ function client(options: Partial<KeylimeVerifierOptions> = {}): KeylimeVerifier 
 const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
 
 beforeAll(async () => {
-  server = createServer({ cert: readFileSync(join(FIX, 'server.crt')), key: readFileSync(join(FIX, 'server.key')) }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socket: req.socket };
-      seen.push(s);
-      handler(s, res);
-    });
-  });
+  server = createServer(
+    { cert: readFileSync(join(FIX, 'server.crt')), key: readFileSync(join(FIX, 'server.key')) },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const s: Seen = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          socket: req.socket,
+        };
+        seen.push(s);
+        handler(s, res);
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -99,7 +112,11 @@ describe('request', () => {
     const c = client();
     await c.verify(evidence, policy);
     await c.verify(evidence, policy);
-    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /version', 'POST /v2.6/verify/evidence', 'POST /v2.6/verify/evidence']);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /version',
+      'POST /v2.6/verify/evidence',
+      'POST /v2.6/verify/evidence',
+    ]);
     for (const s of seen) expect(s.headers.authorization).toBeUndefined();
     expect(seen[1].headers['content-type']).toBe('application/json');
     expect(JSON.parse(seen[1].body)).toEqual(keylimeEvidenceBody(evidence, policy));
@@ -138,20 +155,27 @@ describe('request', () => {
   test('a verifier whose current API is 3.x: the highest listed 2.x is used', async () => {
     handler = (req, res) =>
       req.url === '/version'
-        ? json(res, 200, { code: 200, results: { current_version: '3.0', supported_versions: ['2.1', '2.10', '2.2', '3.0'] } })
+        ? json(res, 200, {
+            code: 200,
+            results: { current_version: '3.0', supported_versions: ['2.1', '2.10', '2.2', '3.0'] },
+          })
         : json(res, 200, VALID);
     const c = client();
     expect(await c.apiVersion()).toBe('2.10');
   });
 
   test('a /version answer with no 2.x -> unavailable, and the failure is not cached', async () => {
-    handler = (_req, res) => json(res, 200, { code: 200, results: { current_version: '3.0', supported_versions: ['3.0'] } });
+    handler = (_req, res) =>
+      json(res, 200, { code: 200, results: { current_version: '3.0', supported_versions: ['3.0'] } });
     const c = client();
     const e = await refusal(c.verify(evidence, policy));
     expect(e.code).toBe('unavailable');
     expect(e.message).toMatch(new RegExp(`^keylime verifier ${base}/version: lists no API version 2.x`));
     handler = (req, res) => (req.url === '/version' ? json(res, 200, VERSION) : json(res, 200, VALID));
-    await expect(c.verify(evidence, policy)).resolves.toEqual({ verifier: `keylime ${base}`, claims: { hash_alg: 'sha256' } });
+    await expect(c.verify(evidence, policy)).resolves.toEqual({
+      verifier: `keylime ${base}`,
+      claims: { hash_alg: 'sha256' },
+    });
   });
 
   test('policy of another bank than the evidence -> invalid_argument before anything is sent', async () => {
@@ -169,9 +193,24 @@ describe('verdicts', () => {
     [
       'valid=false -> permission_denied listing failures',
       200,
-      { code: 200, status: 'Success', results: { valid: false, claims: {}, failures: [{ type: 'pcr_validation.invalid_pcr_0', context: { context: 'PCR value is not in allowlist', got: 'ab', expected: ['cd'] } }, { type: 'pcr_validation.missing_pcrs', context: { context: 'PCRs are missing in quote', data: [7] } }] } },
+      {
+        code: 200,
+        status: 'Success',
+        results: {
+          valid: false,
+          claims: {},
+          failures: [
+            {
+              type: 'pcr_validation.invalid_pcr_0',
+              context: { context: 'PCR value is not in allowlist', got: 'ab', expected: ['cd'] },
+            },
+            { type: 'pcr_validation.missing_pcrs', context: { context: 'PCRs are missing in quote', data: [7] } },
+          ],
+        },
+      },
       'permission_denied',
-      () => `keylime verifier ${url()} refused the evidence: pcr_validation.invalid_pcr_0: PCR value is not in allowlist (got "ab"); pcr_validation.missing_pcrs: PCRs are missing in quote ([7])`,
+      () =>
+        `keylime verifier ${url()} refused the evidence: pcr_validation.invalid_pcr_0: PCR value is not in allowlist (got "ab"); pcr_validation.missing_pcrs: PCRs are missing in quote ([7])`,
     ],
     [
       'valid=true with failures listed -> permission_denied (never accept a contradiction)',
@@ -185,19 +224,29 @@ describe('verdicts', () => {
       200,
       { code: 200, results: { valid: 'true', failures: [] } },
       'unavailable',
-      () => `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":"true","failures":[]}})`,
+      () =>
+        `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":"true","failures":[]}})`,
     ],
     [
       'valid=true with failures that are not a list -> unavailable (never read as "no failures")',
       200,
       { code: 200, results: { valid: true, failures: { type: 'x.y' } } },
       'unavailable',
-      () => `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":true,"failures":{"type":"x.y"}}})`,
+      () =>
+        `keylime verifier ${url()}: HTTP 200 without a verdict (answer: {"code":200,"results":{"valid":true,"failures":{"type":"x.y"}}})`,
     ],
     [
       '400 missing_param -> invalid_argument with the reason',
       400,
-      { code: 400, status: 'Bad Request', results: { valid: false, claims: {}, failures: [{ type: 'default.missing_param', context: { message: 'missing parameter "tpm_ak"' } }] } },
+      {
+        code: 400,
+        status: 'Bad Request',
+        results: {
+          valid: false,
+          claims: {},
+          failures: [{ type: 'default.missing_param', context: { message: 'missing parameter "tpm_ak"' } }],
+        },
+      },
       'invalid_argument',
       () => `keylime verifier ${url()} rejected the request: default.missing_param: missing parameter "tpm_ak"`,
     ],
@@ -213,7 +262,8 @@ describe('verdicts', () => {
       500,
       { code: 500, status: 'Internal Server Error: Failed to process attestation data', results: {} },
       'unavailable',
-      () => `keylime verifier ${url()}: HTTP 500 ({"code":500,"status":"Internal Server Error: Failed to process attestation data","results":{}})`,
+      () =>
+        `keylime verifier ${url()}: HTTP 500 ({"code":500,"status":"Internal Server Error: Failed to process attestation data","results":{}})`,
     ],
     [
       '401 -> unavailable',
@@ -248,7 +298,9 @@ describe('verdicts', () => {
     };
     const e = await refusal(client({ apiVersion: '2.6', maxResponseBytes: 4096 }).verify(evidence, policy));
     expect(e.code).toBe('unavailable');
-    expect(e.message).toBe(`keylime verifier ${base}/v2.6/verify/evidence: answer of 5000 bytes exceeds the 4096-byte limit`);
+    expect(e.message).toBe(
+      `keylime verifier ${base}/v2.6/verify/evidence: answer of 5000 bytes exceeds the 4096-byte limit`,
+    );
   });
 
   test('chunked answer growing past the limit -> unavailable', async () => {
@@ -313,7 +365,9 @@ describe('verdicts', () => {
   test('server certificate from another CA -> unavailable naming the TLS error', async () => {
     const e = await refusal(client({ caPem: OTHER_CA, apiVersion: '2.6' }).verify(evidence, policy));
     expect(e.code).toBe('unavailable');
-    expect(e.message).toMatch(new RegExp(`^keylime verifier ${base}/v2.6/verify/evidence: UNABLE_TO_VERIFY_LEAF_SIGNATURE`));
+    expect(e.message).toMatch(
+      new RegExp(`^keylime verifier ${base}/v2.6/verify/evidence: UNABLE_TO_VERIFY_LEAF_SIGNATURE`),
+    );
     expect(seen).toHaveLength(0);
   });
 
@@ -344,10 +398,16 @@ describe('verdicts', () => {
 
 describe('options', () => {
   test.each([
-    [{ url: 'http://127.0.0.1:8881' }, 'keylime url http://127.0.0.1:8881: must be https (the verifier serves TLS only)'],
+    [
+      { url: 'http://127.0.0.1:8881' },
+      'keylime url http://127.0.0.1:8881: must be https (the verifier serves TLS only)',
+    ],
     [{ url: 'not a url' }, 'keylime url "not a url": not a URL'],
     [{ url: 'https://u:p@127.0.0.1:8881' }, 'keylime url https://u:p@127.0.0.1:8881: must not carry credentials'],
-    [{ url: 'https://127.0.0.1:8881/?a=1' }, 'keylime url https://127.0.0.1:8881/?a=1: must not have a query or fragment'],
+    [
+      { url: 'https://127.0.0.1:8881/?a=1' },
+      'keylime url https://127.0.0.1:8881/?a=1: must not have a query or fragment',
+    ],
     [{ apiVersion: '3.0' }, 'keylime api_version "3.0": must be "2.<minor>", e.g. "2.6"'],
     [{ apiVersion: 'v2.6' }, 'keylime api_version "v2.6": must be "2.<minor>", e.g. "2.6"'],
     [{ clientCertPem: 'x' }, 'keylime client certificate and client key must be configured together'],

@@ -23,10 +23,40 @@ describe('parseTpmPolicy', () => {
     ['sha1 values', { 7: [S1] }, 'sha1', [[7, [S1]]], 0x80],
     ['sha384 values', { 23: [S384] }, 'sha384', [[23, [S384]]], 0x800000],
     ['sha512 values', { 1: [S512] }, 'sha512', [[1, [S512]]], 0x2],
-    ['mask that agrees', { 0: [S256], 7: [S256b], mask: '0x81' }, 'sha256', [[0, [S256]], [7, [S256b]]], 0x81],
-    ['upper case mask hex', { 4: [S256], mask: '0X10'.replace('X', 'x').toUpperCase().replace('0X', '0x') }, 'sha256', [[4, [S256]]], 0x10],
-    ['keys sorted numerically', { 11: [S256], 2: [S256] }, 'sha256', [[2, [S256]], [11, [S256]]], 0x804],
-    ['upper case values lowered and de-duplicated', { 3: [S256.toUpperCase(), S256, S256b] }, 'sha256', [[3, [S256, S256b]]], 0x8],
+    [
+      'mask that agrees',
+      { 0: [S256], 7: [S256b], mask: '0x81' },
+      'sha256',
+      [
+        [0, [S256]],
+        [7, [S256b]],
+      ],
+      0x81,
+    ],
+    [
+      'upper case mask hex',
+      { 4: [S256], mask: '0X10'.replace('X', 'x').toUpperCase().replace('0X', '0x') },
+      'sha256',
+      [[4, [S256]]],
+      0x10,
+    ],
+    [
+      'keys sorted numerically',
+      { 11: [S256], 2: [S256] },
+      'sha256',
+      [
+        [2, [S256]],
+        [11, [S256]],
+      ],
+      0x804,
+    ],
+    [
+      'upper case values lowered and de-duplicated',
+      { 3: [S256.toUpperCase(), S256, S256b] },
+      'sha256',
+      [[3, [S256, S256b]]],
+      0x8,
+    ],
   ])('%s', (_name, doc, hashAlg, pcrs, mask) => {
     const p = parseTpmPolicy(JSON.stringify(doc));
     expect(p.hashAlg).toBe(hashAlg);
@@ -51,11 +81,26 @@ describe('parseTpmPolicy', () => {
     ['0x prefix', `{"6": ["0x${S256}"]}`, 6, /PCR 6 value 0 must be a hex string without "0x"/],
     ['non-hex', `{"6": ["${'zz'.repeat(32)}"]}`, 6, /PCR 6 value 0 must be a hex string/],
     ['odd length', `{"8": ["${S256}0"]}`, 8, /PCR 8 value 0 has 65 hex digits, which is no bank's digest size/],
-    ['mixed banks', `{"1": ["${S256}"], "2": ["${S1}"]}`, 2, /PCR 2 value 0 is a sha1 digest \(40 hex digits\) but the policy is for sha256 \(64 hex digits, from PCR 1 value 0\)/],
+    [
+      'mixed banks',
+      `{"1": ["${S256}"], "2": ["${S1}"]}`,
+      2,
+      /PCR 2 value 0 is a sha1 digest \(40 hex digits\) but the policy is for sha256 \(64 hex digits, from PCR 1 value 0\)/,
+    ],
     ['mask not a string', `{"1": ["${S256}"], "mask": 2}`, undefined, /"mask" must be a string "0x<hex>", got 2/],
     ['mask without 0x', `{"1": ["${S256}"], "mask": "2"}`, undefined, /"mask" must be a string "0x<hex>"/],
-    ['mask lacks a PCR', `{"1": ["${S256}"], "3": ["${S256}"], "mask": "0x2"}`, 3, /"mask" 0x2 lacks PCR 3 \(expected 0xa\)/],
-    ['mask has extra PCR', `{"1": ["${S256}"], "mask": "0x6"}`, 2, /"mask" 0x6 sets PCR 2, which the policy does not list \(expected 0x2\)/],
+    [
+      'mask lacks a PCR',
+      `{"1": ["${S256}"], "3": ["${S256}"], "mask": "0x2"}`,
+      3,
+      /"mask" 0x2 lacks PCR 3 \(expected 0xa\)/,
+    ],
+    [
+      'mask has extra PCR',
+      `{"1": ["${S256}"], "mask": "0x6"}`,
+      2,
+      /"mask" 0x6 sets PCR 2, which the policy does not list \(expected 0x2\)/,
+    ],
   ])('refuses %s', (_name, text, pcr, message) => {
     let err: unknown;
     try {
@@ -82,7 +127,10 @@ describe('parseTpmPolicy', () => {
 
   test('property: random byte strings either parse into a consistent policy or throw TpmPolicyError', () => {
     for (let i = 0; i < 2000; i++) {
-      const text = i % 2 === 0 ? randomBytes(1 + (i % 64)).toString('latin1') : mutate(`{"0": ["${S256}"], "7": ["${S256b}"], "mask": "0x81"}`, i);
+      const text =
+        i % 2 === 0
+          ? randomBytes(1 + (i % 64)).toString('latin1')
+          : mutate(`{"0": ["${S256}"], "7": ["${S256b}"], "mask": "0x81"}`, i);
       let policy;
       try {
         policy = parseTpmPolicy(text);
@@ -150,12 +198,48 @@ describe('loadTpmPolicyFile', () => {
 describe('evaluateTpmPolicy (Keylime semantics)', () => {
   const policy = parseTpmPolicy(JSON.stringify({ 0: [S256], 7: [S256, S256b] }));
   test.each([
-    ['all match', [[0, S256], [7, S256b]], []],
-    ['extra quoted PCR is ignored', [[0, S256], [7, S256], [3, S256b]], []],
-    ['upper case quoted value', [[0, S256.toUpperCase()], [7, S256]], []],
-    ['value not allowed', [[0, S256b], [7, S256]], [{ kind: 'invalid_pcr', pcr: 0, got: S256b, expected: [S256] }]],
+    [
+      'all match',
+      [
+        [0, S256],
+        [7, S256b],
+      ],
+      [],
+    ],
+    [
+      'extra quoted PCR is ignored',
+      [
+        [0, S256],
+        [7, S256],
+        [3, S256b],
+      ],
+      [],
+    ],
+    [
+      'upper case quoted value',
+      [
+        [0, S256.toUpperCase()],
+        [7, S256],
+      ],
+      [],
+    ],
+    [
+      'value not allowed',
+      [
+        [0, S256b],
+        [7, S256],
+      ],
+      [{ kind: 'invalid_pcr', pcr: 0, got: S256b, expected: [S256] }],
+    ],
     ['policy PCR not quoted', [[0, S256]], [{ kind: 'missing_pcr', pcr: 7 }]],
-    ['nothing quoted', [], [{ kind: 'missing_pcr', pcr: 0 }, { kind: 'missing_pcr', pcr: 7 }]],
+    [
+      'nothing quoted',
+      [],
+      [
+        { kind: 'missing_pcr', pcr: 0 },
+        { kind: 'missing_pcr', pcr: 7 },
+      ],
+    ],
   ] as [string, [number, string][], unknown[]][])('%s', (_name, quoted, expected) => {
     expect(evaluateTpmPolicy(policy, new Map(quoted))).toEqual(expected);
   });

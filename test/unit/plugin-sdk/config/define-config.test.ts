@@ -22,7 +22,9 @@ const example = defineConfig(
   {
     tpm: string().default('/dev/tpmrm0').describe('TPM device path'),
     ek_algorithm: enumOf(['rsa', 'ecc']).default('rsa').describe('Endorsement key algorithm'),
-    pcrs: list(int({ min: 0, max: 23 }), { unique: true, minItems: 1 }).default([0, 7]).describe('PCRs to quote'),
+    pcrs: list(int({ min: 0, max: 23 }), { unique: true, minItems: 1 })
+      .default([0, 7])
+      .describe('PCRs to quote'),
     strict: bool().default(true).describe('Refuse unknown event log entries'),
     timeout: duration({ min: '1s', max: '5m' }).default('10s').describe('Verifier timeout'),
     ca_path: string().optional().describe('EK CA bundle'),
@@ -33,7 +35,9 @@ const example = defineConfig(
     })
       .optional()
       .describe('Keylime verifier'),
-    agent: object({ path_template: string().default('{{.PubHash}}') }).default({}).describe('Agent ID options'),
+    agent: object({ path_template: string().default('{{.PubHash}}') })
+      .default({})
+      .describe('Agent ID options'),
   },
   {
     check: (c) =>
@@ -130,12 +134,30 @@ describe('build: valid configuration', () => {
 });
 
 const noteCases: Array<[string, string, string[]]> = [
-  ['unknown key with suggestion', 'tmp = "/dev/tpm0"', ['unknown key "tmp" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent; did you mean "tpm"?)']],
-  ['unknown key without suggestion', 'zzz = 1', ['unknown key "zzz" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent)']],
-  ['unknown nested key', 'verifier {\n url = "https://v"\n urll = "x"\n}', ['unknown key "verifier.urll" (known keys: url, retries; did you mean "url"?)']],
+  [
+    'unknown key with suggestion',
+    'tmp = "/dev/tpm0"',
+    [
+      'unknown key "tmp" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent; did you mean "tpm"?)',
+    ],
+  ],
+  [
+    'unknown key without suggestion',
+    'zzz = 1',
+    ['unknown key "zzz" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent)'],
+  ],
+  [
+    'unknown nested key',
+    'verifier {\n url = "https://v"\n urll = "x"\n}',
+    ['unknown key "verifier.urll" (known keys: url, retries; did you mean "url"?)'],
+  ],
   ['list given a string', 'pcrs = "0,7"', ['key "pcrs": expected a list of integers 0-23, got string']],
   ['list item out of range', 'pcrs = [0, 24]', ['key "pcrs[1]": expected an integer 0-23, got 24']],
-  ['list item wrong type', 'pcrs = [0, "7", 1.5]', ['key "pcrs[1]": expected an integer 0-23, got string', 'key "pcrs[2]": expected an integer 0-23, got number 1.5']],
+  [
+    'list item wrong type',
+    'pcrs = [0, "7", 1.5]',
+    ['key "pcrs[1]": expected an integer 0-23, got string', 'key "pcrs[2]": expected an integer 0-23, got number 1.5'],
+  ],
   ['list repeats', 'pcrs = [7, 7]', ['key "pcrs[1]": expected no repeats, got the same value as pcrs[0]']],
   ['list too short', 'pcrs = []', ['key "pcrs": expected at least 1 item(s), got 0']],
   ['string given a number', 'tpm = 5', ['key "tpm": expected a non-empty string, got integer 5']],
@@ -143,22 +165,58 @@ const noteCases: Array<[string, string, string[]]> = [
   ['enum mismatch', 'ek_algorithm = "dsa"', ['key "ek_algorithm": expected one of "rsa", "ecc", got "dsa"']],
   ['enum given a list', 'ek_algorithm = ["rsa"]', ['key "ek_algorithm": expected one of "rsa", "ecc", got list']],
   ['bool given a string', 'strict = "true"', ['key "strict": expected a bool (true or false), got string']],
-  ['duration not parseable', 'timeout = "10 seconds"', ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got "10 seconds"']],
-  ['duration given a number', 'timeout = 10', ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got integer 10']],
-  ['duration out of range', 'timeout = "6m"', ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got 6m0s']],
-  ['duration below range', 'timeout = "500ms"', ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got 500ms']],
+  [
+    'duration not parseable',
+    'timeout = "10 seconds"',
+    ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got "10 seconds"'],
+  ],
+  [
+    'duration given a number',
+    'timeout = 10',
+    ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got integer 10'],
+  ],
+  [
+    'duration out of range',
+    'timeout = "6m"',
+    ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got 6m0s'],
+  ],
+  [
+    'duration below range',
+    'timeout = "500ms"',
+    ['key "timeout": expected a duration from 1s to 5m like "30s" or "1m30s", got 500ms'],
+  ],
   ['block given a string', 'verifier = "https://v"', ['key "verifier": expected a block { url, retries }, got string']],
-  ['block given twice', 'verifier { url = "https://a" }\nverifier { url = "https://b" }', ['key "verifier": expected a single block, got 2 blocks']],
+  [
+    'block given twice',
+    'verifier { url = "https://a" }\nverifier { url = "https://b" }',
+    ['key "verifier": expected a single block, got 2 blocks'],
+  ],
   ['missing required nested key', 'verifier {}', ['missing required key "verifier.url" (expected a https:// URL)']],
-  ['pattern mismatch', 'verifier { url = "http://v" }', ['key "verifier.url": expected a https:// URL, got a string that does not match']],
-  ['nested int below min', 'verifier {\n url = "https://v"\n retries = -1\n}', ['key "verifier.retries": expected an integer >= 0, got -1']],
+  [
+    'pattern mismatch',
+    'verifier { url = "http://v" }',
+    ['key "verifier.url": expected a https:// URL, got a string that does not match'],
+  ],
+  [
+    'nested int below min',
+    'verifier {\n url = "https://v"\n retries = -1\n}',
+    ['key "verifier.retries": expected an integer >= 0, got -1'],
+  ],
   ['cross-key check', 'ek_algorithm = "ecc"', ['key "ca_path": required when ek_algorithm = "ecc"']],
-  ['several problems at once', 'tmp = 1\npcrs = "x"\nstrict = 1', [
-    'unknown key "tmp" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent; did you mean "tpm"?)',
-    'key "pcrs": expected a list of integers 0-23, got string',
-    'key "strict": expected a bool (true or false), got integer 1',
-  ]],
-  ['HCL syntax error', 'pcrs = [0 7]', ['configuration is not valid HCL: 1:11: expected "," or "]" in the list opened at 1:8, got number 7']],
+  [
+    'several problems at once',
+    'tmp = 1\npcrs = "x"\nstrict = 1',
+    [
+      'unknown key "tmp" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent; did you mean "tpm"?)',
+      'key "pcrs": expected a list of integers 0-23, got string',
+      'key "strict": expected a bool (true or false), got integer 1',
+    ],
+  ],
+  [
+    'HCL syntax error',
+    'pcrs = [0 7]',
+    ['configuration is not valid HCL: 1:11: expected "," or "]" in the list opened at 1:8, got number 7'],
+  ],
   ['JSON syntax error', '{"pcrs": [0, 7],}', ['configuration is not valid JSON: 1:17: expected a quoted key, got "}"']],
   ['JSON type error', '{"strict": "yes"}', ['key "strict": expected a bool (true or false), got string']],
 ];
@@ -176,11 +234,15 @@ describe('build: notes', () => {
         'unknown key "tmp" (known keys: tpm, ek_algorithm, pcrs, strict, timeout, ca_path, tags, verifier, agent; did you mean "tpm"?)',
       ],
     });
-    expect(example.build('', '')).toEqual({ ok: false, notes: ['trust domain: expected a trust domain name (like "example.org"), got ""'] });
+    expect(example.build('', '')).toEqual({
+      ok: false,
+      notes: ['trust domain: expected a trust domain name (like "example.org"), got ""'],
+    });
   });
 
   it('caps the number of notes', () => {
-    const hcl = Array.from({ length: 80 }, (_, i) => `pcrs${i} = 1`).join('\n') + '\npcrs = [' + '"x", '.repeat(60) + ']';
+    const hcl =
+      Array.from({ length: 80 }, (_, i) => `pcrs${i} = 1`).join('\n') + '\npcrs = [' + '"x", '.repeat(60) + ']';
     const r = example.build('example.org', hcl);
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -200,7 +262,10 @@ describe('build: notes', () => {
   });
 
   it('counts unknown keys in nested blocks by block', () => {
-    const r = example.build('example.org', `verifier {\n url = "https://v"\n${Array.from({ length: 25 }, (_, i) => `x${i} = 1`).join('\n')}\n}`);
+    const r = example.build(
+      'example.org',
+      `verifier {\n url = "https://v"\n${Array.from({ length: 25 }, (_, i) => `x${i} = 1`).join('\n')}\n}`,
+    );
     expect(!r.ok && r.notes.at(-1)).toBe('5 more unknown keys in "verifier"');
   });
 
@@ -208,9 +273,19 @@ describe('build: notes', () => {
     const schema = defineConfig({
       port: int().check((p) => (p % 2 === 0 ? undefined : `expected an even port, got ${p}`)),
     });
-    expect(schema.build('example.org', 'port = 3')).toEqual({ ok: false, notes: ['key "port": expected an even port, got 3'] });
-    expect(schema.build('example.org', 'port = "3"')).toEqual({ ok: false, notes: ['key "port": expected an integer, got string'] });
-    expect(schema.build('example.org', 'port = 4')).toEqual({ ok: true, config: { port: 4 }, trustDomain: 'example.org' });
+    expect(schema.build('example.org', 'port = 3')).toEqual({
+      ok: false,
+      notes: ['key "port": expected an even port, got 3'],
+    });
+    expect(schema.build('example.org', 'port = "3"')).toEqual({
+      ok: false,
+      notes: ['key "port": expected an integer, got string'],
+    });
+    expect(schema.build('example.org', 'port = 4')).toEqual({
+      ok: true,
+      config: { port: 4 },
+      trustDomain: 'example.org',
+    });
   });
 
   it('does not let __proto__ in the input reach the config', () => {
@@ -247,16 +322,30 @@ describe('custom fields', () => {
       ok: false,
       notes: ['key "peers[1]": expected a "host:port" string, got "b"'],
     });
-    expect(schema.docRows()[1]).toEqual({ key: 'peers', type: 'list of "host:port" strings', required: false, default: '[]', description: '' });
+    expect(schema.docRows()[1]).toEqual({
+      key: 'peers',
+      type: 'list of "host:port" strings',
+      required: false,
+      default: '[]',
+      description: '',
+    });
   });
 });
 
 describe('declaration errors (programming mistakes) throw at once', () => {
   it('refuses an invalid default', () => {
-    expect(() => int({ max: 5 }).default(9)).toThrow('invalid config field default: key "<default>": expected an integer <= 5, got 9');
+    expect(() => int({ max: 5 }).default(9)).toThrow(
+      'invalid config field default: key "<default>": expected an integer <= 5, got 9',
+    );
     expect(() => duration().default('soon')).toThrow('invalid config field default');
-    expect(() => object({ a: string() }).default({})).toThrow('invalid config field default: missing required key "<default>.a"');
-    expect(() => int().default(4).check((v) => (v > 3 ? 'expected at most 3' : undefined))).toThrow('expected at most 3');
+    expect(() => object({ a: string() }).default({})).toThrow(
+      'invalid config field default: missing required key "<default>.a"',
+    );
+    expect(() =>
+      int()
+        .default(4)
+        .check((v) => (v > 3 ? 'expected at most 3' : undefined)),
+    ).toThrow('expected at most 3');
   });
 
   it('refuses an invalid duration bound', () => {

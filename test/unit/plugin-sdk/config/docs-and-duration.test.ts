@@ -19,19 +19,29 @@ import {
 
 const schema = defineConfig({
   ek_algorithm: enumOf(['rsa', 'ecc']).default('rsa').describe('EK algorithm | kind'),
-  pcrs: list(int({ min: 0, max: 23 })).default([0, 7]).describe('PCRs to quote'),
+  pcrs: list(int({ min: 0, max: 23 }))
+    .default([0, 7])
+    .describe('PCRs to quote'),
   strict: bool().describe('Refuse unknown events'),
   timeout: duration().default('10s'),
   verifier: object({ url: string().describe('URL'), tls: object({ ca: string().default('/etc/ca.pem') }).default({}) })
     .optional()
     .describe('Keylime verifier'),
-  rules: list(object({ name: string(), weight: int().default(1) })).default([]).describe('Rules'),
+  rules: list(object({ name: string(), weight: int().default(1) }))
+    .default([])
+    .describe('Rules'),
 });
 
 describe('docs table', () => {
   it('lists every key with type, required, default and description, nested keys dotted', () => {
     expect(configDocRows(schema.fields)).toEqual([
-      { key: 'ek_algorithm', type: 'one of `rsa`, `ecc`', required: false, default: '"rsa"', description: 'EK algorithm | kind' },
+      {
+        key: 'ek_algorithm',
+        type: 'one of `rsa`, `ecc`',
+        required: false,
+        default: '"rsa"',
+        description: 'EK algorithm | kind',
+      },
       { key: 'pcrs', type: 'list of integers 0-23', required: false, default: '[0, 7]', description: 'PCRs to quote' },
       { key: 'strict', type: 'bool', required: true, default: '', description: 'Refuse unknown events' },
       { key: 'timeout', type: 'duration', required: false, default: '"10s"', description: '' },
@@ -69,9 +79,13 @@ describe('docs table', () => {
   it('replaces a generated section between markers, and only there', () => {
     const doc = 'intro\n<!-- config:server:begin -->\nold table\n<!-- config:server:end -->\noutro\n';
     const out = replaceGeneratedSection(doc, 'server', schema.docsMarkdown());
-    expect(out).toBe(`intro\n<!-- config:server:begin -->\n${schema.docsMarkdown()}<!-- config:server:end -->\noutro\n`);
+    expect(out).toBe(
+      `intro\n<!-- config:server:begin -->\n${schema.docsMarkdown()}<!-- config:server:end -->\noutro\n`,
+    );
     expect(replaceGeneratedSection(out, 'server', schema.docsMarkdown())).toBe(out);
-    expect(() => replaceGeneratedSection(doc, 'agent', '')).toThrow('markers <!-- config:agent:begin --> ... <!-- config:agent:end --> not found');
+    expect(() => replaceGeneratedSection(doc, 'agent', '')).toThrow(
+      'markers <!-- config:agent:begin --> ... <!-- config:agent:end --> not found',
+    );
   });
 
   it('formats values as HCL', () => {
@@ -100,12 +114,22 @@ describe('Go durations', () => {
     expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
   });
 
-  it.each(['', '5', '-5s', '5 s', 's', '.s', '5d', '1h-1m', '10S', '1e3s', '9999999999h', 'x'.repeat(200)])('refuses %j', (text) => {
-    expect(parseGoDuration(text)).toBeUndefined();
-  });
+  it.each(['', '5', '-5s', '5 s', 's', '.s', '5d', '1h-1m', '10S', '1e3s', '9999999999h', 'x'.repeat(200)])(
+    'refuses %j',
+    (text) => {
+      expect(parseGoDuration(text)).toBeUndefined();
+    },
+  );
 
   it('formats milliseconds as Go does for common values', () => {
-    expect([0, 250, 1000, 90000, 3600000, 3661500].map(formatDurationMs)).toEqual(['0s', '250ms', '1s', '1m30s', '1h0m0s', '1h1m1.5s']);
+    expect([0, 250, 1000, 90000, 3600000, 3661500].map(formatDurationMs)).toEqual([
+      '0s',
+      '250ms',
+      '1s',
+      '1m30s',
+      '1h0m0s',
+      '1h1m1.5s',
+    ]);
   });
 });
 

@@ -3,11 +3,20 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigureHook } from '../../../../plugin-sdk/config-service';
-import { ConfigOf, bool, defineConfig, duration, enumOf, int, list, object, string } from '../../../../plugin-sdk/config';
+import {
+  ConfigOf,
+  bool,
+  defineConfig,
+  duration,
+  enumOf,
+  int,
+  list,
+  object,
+  string,
+} from '../../../../plugin-sdk/config';
 import { rng } from '../../../helpers/rng';
 
 const SEED = Number(process.env.HCL_PROPERTY_SEED ?? 20261128);
-
 
 const schema = defineConfig({
   ek_algorithm: enumOf(['rsa', 'ecc']).default('rsa'),
@@ -26,9 +35,29 @@ describe(`config build property (HCL_PROPERTY_SEED=${SEED})`, () => {
     const seeds = readdirSync(dir)
       .filter((f) => f.endsWith('.hcl'))
       .map((f) => readFileSync(join(dir, f), 'utf8'));
-    seeds.push('ek_algorithm = "ecc"\npcrs = [0, 1]\nverifier {\n  url = "https://v"\n  timeout = "1s"\n}\ntags = ["a"]');
+    seeds.push(
+      'ek_algorithm = "ecc"\npcrs = [0, 1]\nverifier {\n  url = "https://v"\n  timeout = "1s"\n}\ntags = ["a"]',
+    );
     seeds.push('{"pcrs": [7], "verifier": {"url": "u", "strict": false}}');
-    const pieces = ['"', '[', ']', '{', '}', '=', ',', '\n', '24', '-1', '"1s"', 'true', 'verifier', 'pcrs', '__proto__', 'constructor', 'toString'];
+    const pieces = [
+      '"',
+      '[',
+      ']',
+      '{',
+      '}',
+      '=',
+      ',',
+      '\n',
+      '24',
+      '-1',
+      '"1s"',
+      'true',
+      'verifier',
+      'pcrs',
+      '__proto__',
+      'constructor',
+      'toString',
+    ];
     let ok = 0;
     let refused = 0;
     for (let i = 0; i < 3000; i++) {
@@ -36,7 +65,10 @@ describe(`config build property (HCL_PROPERTY_SEED=${SEED})`, () => {
       for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
         const at = Math.floor(r() * (text.length + 1));
         const piece = pieces[Math.floor(r() * pieces.length)];
-        text = r() < 0.5 ? text.slice(0, at) + piece + text.slice(at) : text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 5));
+        text =
+          r() < 0.5
+            ? text.slice(0, at) + piece + text.slice(at)
+            : text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 5));
       }
       const td = r() < 0.9 ? 'example.org' : 'Bad Domain';
       const result = hook({ trustDomain: td }, text);

@@ -9,7 +9,6 @@ import { rng } from '../../../helpers/rng';
 
 const SEED = Number(process.env.HCL_PROPERTY_SEED ?? 20261128);
 
-
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
@@ -56,7 +55,12 @@ function genValue(r: Rand, depth: number): HclValue {
 function genObject(r: Rand, depth: number): HclObject {
   const out: HclObject = {};
   for (let i = int(r, 5); i > 0; i--) {
-    Object.defineProperty(out, genKey(r), { value: genValue(r, depth), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, genKey(r), {
+      value: genValue(r, depth),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -133,7 +137,36 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
       .map((f) => readFileSync(join(dir, f), 'utf8'));
     const gen = rng(SEED + 3);
     for (let i = 0; i < 50; i++) seeds.push(printBody(genObject(gen, 0), gen)[0], JSON.stringify(genObject(gen, 0)));
-    const inserts = ['"', '\\', '{', '}', '[', ']', '=', ',', '<<', '<<-', 'EOF', '\n', '/*', '*/', '#', '//', '${', '0x', '-', '.', 'e', '\\u', 'é', '\ud800', ':', 'null', 'true', ' '];
+    const inserts = [
+      '"',
+      '\\',
+      '{',
+      '}',
+      '[',
+      ']',
+      '=',
+      ',',
+      '<<',
+      '<<-',
+      'EOF',
+      '\n',
+      '/*',
+      '*/',
+      '#',
+      '//',
+      '${',
+      '0x',
+      '-',
+      '.',
+      'e',
+      '\\u',
+      'é',
+      '\ud800',
+      ':',
+      'null',
+      'true',
+      ' ',
+    ];
     const start = Date.now();
     let worst = 0;
     let errors = 0;
@@ -179,7 +212,30 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
 
   it('never throws anything but HclParseError on random token soup', () => {
     const r = rng(SEED + 4);
-    const tokens = ['a', '"s"', '1', '-2.5', '0x1f', 'true', '=', '{', '}', '[', ']', ',', '<<E\nx\nE\n', '<<-E\n x\n E\n', '# c\n', '/* */', '\n', '"\\u00e9"', '{"k": 1}', ':', '"${x}"', 'null'];
+    const tokens = [
+      'a',
+      '"s"',
+      '1',
+      '-2.5',
+      '0x1f',
+      'true',
+      '=',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      '<<E\nx\nE\n',
+      '<<-E\n x\n E\n',
+      '# c\n',
+      '/* */',
+      '\n',
+      '"\\u00e9"',
+      '{"k": 1}',
+      ':',
+      '"${x}"',
+      'null',
+    ];
     for (let i = 0; i < 4000; i++) {
       let text = '';
       for (let n = int(r, 25); n > 0; n--) text += pick(r, tokens) + pick(r, [' ', '', '\n']);

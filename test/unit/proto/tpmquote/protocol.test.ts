@@ -1,11 +1,11 @@
 // The tpm_quote protocol module both plugins use: each message decoded, bounded and checked, every refusal
 // a ProtocolError naming the field.
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   AttestationChallengeSchema,
   AttestationPayloadSchema,
   ChallengeResponseSchema,
-} from "../../../../proto/gen/tpmquote/v1/attestation_pb";
+} from '../../../../proto/gen/tpmquote/v1/attestation_pb';
 import {
   checkResponsePcrValues,
   encodeChallenge,
@@ -18,8 +18,8 @@ import {
   parsePayload,
   ProtocolError,
   PROTOCOL_VERSION,
-} from "../../../../proto/tpmquote/protocol";
-import { rng } from "../../../helpers/rng";
+} from '../../../../proto/tpmquote/protocol';
+import { rng } from '../../../helpers/rng';
 
 const tpm2b = (n: number) => new Uint8Array([n >> 8, n & 0xff, ...new Array(n).fill(7)]);
 const good = {
@@ -27,11 +27,14 @@ const good = {
   nonce: new Uint8Array(32),
   credentialBlob: tpm2b(20),
   encryptedSecret: tpm2b(10),
-  pcrSelection: [{ bank: "sha256", pcrs: [0, 1, 7] }],
+  pcrSelection: [{ bank: 'sha256', pcrs: [0, 1, 7] }],
 };
-const challenge = (over: Partial<typeof good> = {}) => toBinary(AttestationChallengeSchema, create(AttestationChallengeSchema, { ...good, ...over }));
-const response = (pcrValues: MessageInitShape<typeof ChallengeResponseSchema>["pcrValues"]) =>
-  parseChallengeResponse(toBinary(ChallengeResponseSchema, create(ChallengeResponseSchema, { version: PROTOCOL_VERSION, pcrValues })));
+const challenge = (over: Partial<typeof good> = {}) =>
+  toBinary(AttestationChallengeSchema, create(AttestationChallengeSchema, { ...good, ...over }));
+const response = (pcrValues: MessageInitShape<typeof ChallengeResponseSchema>['pcrValues']) =>
+  parseChallengeResponse(
+    toBinary(ChallengeResponseSchema, create(ChallengeResponseSchema, { version: PROTOCOL_VERSION, pcrValues })),
+  );
 
 function refusal(fn: () => unknown): ProtocolError {
   try {
@@ -40,73 +43,178 @@ function refusal(fn: () => unknown): ProtocolError {
     if (err instanceof ProtocolError) return err;
     throw err;
   }
-  throw new Error("accepted");
+  throw new Error('accepted');
 }
 
-describe("tpm_quote protocol", () => {
-  test("a well-formed challenge decodes with its selection", () => {
-    const c = parseChallenge(challenge({ pcrSelection: [{ bank: "sha256", pcrs: [0, 23] }, { bank: "sha1", pcrs: [16] }] }));
-    expect(c.pcrSelection.map((s) => [s.bank, s.pcrs])).toEqual([["sha256", [0, 23]], ["sha1", [16]]]);
+describe('tpm_quote protocol', () => {
+  test('a well-formed challenge decodes with its selection', () => {
+    const c = parseChallenge(
+      challenge({
+        pcrSelection: [
+          { bank: 'sha256', pcrs: [0, 23] },
+          { bank: 'sha1', pcrs: [16] },
+        ],
+      }),
+    );
+    expect(c.pcrSelection.map((s) => [s.bank, s.pcrs])).toEqual([
+      ['sha256', [0, 23]],
+      ['sha1', [16]],
+    ]);
   });
 
-  test("the encoders stamp the version, and what they write decodes to the same fields", () => {
-    const c = parseChallenge(encodeChallenge({ nonce: new Uint8Array(32).fill(1), credentialBlob: tpm2b(3), encryptedSecret: tpm2b(4), pcrSelection: [{ bank: "sha384", pcrs: [2, 9] }] }));
-    expect([c.version, c.nonce, c.credentialBlob, c.pcrSelection[0].bank, c.pcrSelection[0].pcrs]).toEqual([PROTOCOL_VERSION, new Uint8Array(32).fill(1), tpm2b(3), "sha384", [2, 9]]);
-    const p = parsePayload(encodePayload({ ekPublic: new Uint8Array([1, 2]), tpmInfo: { manufacturer: "IBM", pcrBanks: ["sha256"] } }));
-    expect([p.version, p.ekPublic, p.tpmInfo?.manufacturer, p.tpmInfo?.pcrBanks]).toEqual([PROTOCOL_VERSION, new Uint8Array([1, 2]), "IBM", ["sha256"]]);
-    const r = parseChallengeResponse(encodeChallengeResponse({ activatedSecret: new Uint8Array([9]), pcrValues: [{ bank: "sha1", values: [{ index: 4, digest: new Uint8Array(20) }] }] }));
-    expect([r.version, r.activatedSecret, r.pcrValues[0].values[0].index]).toEqual([PROTOCOL_VERSION, new Uint8Array([9]), 4]);
+  test('the encoders stamp the version, and what they write decodes to the same fields', () => {
+    const c = parseChallenge(
+      encodeChallenge({
+        nonce: new Uint8Array(32).fill(1),
+        credentialBlob: tpm2b(3),
+        encryptedSecret: tpm2b(4),
+        pcrSelection: [{ bank: 'sha384', pcrs: [2, 9] }],
+      }),
+    );
+    expect([c.version, c.nonce, c.credentialBlob, c.pcrSelection[0].bank, c.pcrSelection[0].pcrs]).toEqual([
+      PROTOCOL_VERSION,
+      new Uint8Array(32).fill(1),
+      tpm2b(3),
+      'sha384',
+      [2, 9],
+    ]);
+    const p = parsePayload(
+      encodePayload({ ekPublic: new Uint8Array([1, 2]), tpmInfo: { manufacturer: 'IBM', pcrBanks: ['sha256'] } }),
+    );
+    expect([p.version, p.ekPublic, p.tpmInfo?.manufacturer, p.tpmInfo?.pcrBanks]).toEqual([
+      PROTOCOL_VERSION,
+      new Uint8Array([1, 2]),
+      'IBM',
+      ['sha256'],
+    ]);
+    const r = parseChallengeResponse(
+      encodeChallengeResponse({
+        activatedSecret: new Uint8Array([9]),
+        pcrValues: [{ bank: 'sha1', values: [{ index: 4, digest: new Uint8Array(20) }] }],
+      }),
+    );
+    expect([r.version, r.activatedSecret, r.pcrValues[0].values[0].index]).toEqual([
+      PROTOCOL_VERSION,
+      new Uint8Array([9]),
+      4,
+    ]);
   });
 
   test.each([
-    ["empty", () => new Uint8Array(), "challenge", "empty"],
-    ["oversized", () => new Uint8Array(MAX_CHALLENGE_BYTES + 1), "challenge", `${MAX_CHALLENGE_BYTES + 1} bytes exceeds the maximum ${MAX_CHALLENGE_BYTES}`],
-    ["version 2", () => challenge({ version: 2 }), "challenge", "version 2 is not supported (this plugin speaks version 1)"],
-    ["a 65-byte nonce", () => challenge({ nonce: new Uint8Array(65) }), "challenge.nonce", "65 bytes (1-64 expected)"],
-    ["no selection", () => challenge({ pcrSelection: [] }), "challenge.pcr_selection", "empty"],
-    ["an unknown bank", () => challenge({ pcrSelection: [{ bank: "md5", pcrs: [0] }] }), "challenge.pcr_selection", 'unknown bank "md5"'],
-    ["PCR 24", () => challenge({ pcrSelection: [{ bank: "sha1", pcrs: [24] }] }), "challenge.pcr_selection", "sha1 needs PCR indices 0-23"],
-    ["a bank with no PCRs", () => challenge({ pcrSelection: [{ bank: "sha1", pcrs: [] }] }), "challenge.pcr_selection", "sha1 needs PCR indices 0-23"],
-    ["a repeat", () => challenge({ pcrSelection: [{ bank: "sha1", pcrs: [3, 3] }] }), "challenge.pcr_selection", "sha1 PCR indices 3,3 are not ascending without repeats"],
-    ["a short credential_blob", () => challenge({ credentialBlob: new Uint8Array([0]) }), "challenge.credential_blob", "1 bytes is not a TPM2B"],
-    ["a lying encrypted_secret size", () => challenge({ encryptedSecret: new Uint8Array([0, 5, 1]) }), "challenge.encrypted_secret", "TPM2B size 5 does not match its 1 bytes"],
-  ])("challenge refused: %s", (_name, bytes, field, detail) => {
+    ['empty', () => new Uint8Array(), 'challenge', 'empty'],
+    [
+      'oversized',
+      () => new Uint8Array(MAX_CHALLENGE_BYTES + 1),
+      'challenge',
+      `${MAX_CHALLENGE_BYTES + 1} bytes exceeds the maximum ${MAX_CHALLENGE_BYTES}`,
+    ],
+    [
+      'version 2',
+      () => challenge({ version: 2 }),
+      'challenge',
+      'version 2 is not supported (this plugin speaks version 1)',
+    ],
+    ['a 65-byte nonce', () => challenge({ nonce: new Uint8Array(65) }), 'challenge.nonce', '65 bytes (1-64 expected)'],
+    ['no selection', () => challenge({ pcrSelection: [] }), 'challenge.pcr_selection', 'empty'],
+    [
+      'an unknown bank',
+      () => challenge({ pcrSelection: [{ bank: 'md5', pcrs: [0] }] }),
+      'challenge.pcr_selection',
+      'unknown bank "md5"',
+    ],
+    [
+      'PCR 24',
+      () => challenge({ pcrSelection: [{ bank: 'sha1', pcrs: [24] }] }),
+      'challenge.pcr_selection',
+      'sha1 needs PCR indices 0-23',
+    ],
+    [
+      'a bank with no PCRs',
+      () => challenge({ pcrSelection: [{ bank: 'sha1', pcrs: [] }] }),
+      'challenge.pcr_selection',
+      'sha1 needs PCR indices 0-23',
+    ],
+    [
+      'a repeat',
+      () => challenge({ pcrSelection: [{ bank: 'sha1', pcrs: [3, 3] }] }),
+      'challenge.pcr_selection',
+      'sha1 PCR indices 3,3 are not ascending without repeats',
+    ],
+    [
+      'a short credential_blob',
+      () => challenge({ credentialBlob: new Uint8Array([0]) }),
+      'challenge.credential_blob',
+      '1 bytes is not a TPM2B',
+    ],
+    [
+      'a lying encrypted_secret size',
+      () => challenge({ encryptedSecret: new Uint8Array([0, 5, 1]) }),
+      'challenge.encrypted_secret',
+      'TPM2B size 5 does not match its 1 bytes',
+    ],
+  ])('challenge refused: %s', (_name, bytes, field, detail) => {
     const e = refusal(() => parseChallenge(bytes()));
     expect([e.field, e.detail, e.message]).toEqual([field, detail, `${field}: ${detail}`]);
   });
 
   test.each([
-    ["empty", () => new Uint8Array(), "empty"],
-    ["oversized", () => new Uint8Array(MAX_PAYLOAD_BYTES + 1), `${MAX_PAYLOAD_BYTES + 1} bytes exceeds the maximum ${MAX_PAYLOAD_BYTES}`],
-    ["version 0", () => toBinary(AttestationPayloadSchema, create(AttestationPayloadSchema, { version: 0, ekPublic: new Uint8Array(3) })), "version 0 is not supported (this plugin speaks version 1)"],
-  ])("payload refused: %s", (_name, bytes, detail) => {
+    ['empty', () => new Uint8Array(), 'empty'],
+    [
+      'oversized',
+      () => new Uint8Array(MAX_PAYLOAD_BYTES + 1),
+      `${MAX_PAYLOAD_BYTES + 1} bytes exceeds the maximum ${MAX_PAYLOAD_BYTES}`,
+    ],
+    [
+      'version 0',
+      () =>
+        toBinary(
+          AttestationPayloadSchema,
+          create(AttestationPayloadSchema, { version: 0, ekPublic: new Uint8Array(3) }),
+        ),
+      'version 0 is not supported (this plugin speaks version 1)',
+    ],
+  ])('payload refused: %s', (_name, bytes, detail) => {
     const e = refusal(() => parsePayload(bytes()));
-    expect([e.field, e.detail]).toEqual(["payload", detail]);
+    expect([e.field, e.detail]).toEqual(['payload', detail]);
   });
 
   test("not protobuf: the message type is named and the decoder's reason kept as cause", () => {
     const e = refusal(() => parseChallengeResponse(new Uint8Array([0xff, 0xff, 0xff])));
-    expect(e.field).toBe("challenge_response");
+    expect(e.field).toBe('challenge_response');
     expect(e.detail).toMatch(/^not a tpmquote\.v1 ChallengeResponse: /);
     expect(e.cause).toBeInstanceOf(Error);
   });
 
   test.each([
-    ["an unknown bank", [{ bank: "sm3_256", values: [] }], 'unknown bank "sm3_256"'],
-    ["a bank twice", [{ bank: "sha1", values: [] }, { bank: "sha1", values: [] }], "bank sha1 appears twice"],
-    ["PCR 24", [{ bank: "sha1", values: [{ index: 24, digest: new Uint8Array(20) }] }], "PCR sha1:24 is beyond 23"],
-    ["a PCR twice", [{ bank: "sha256", values: [{ index: 1 }, { index: 1 }] }], "PCR sha256:1 appears twice"],
-  ])("response PCR values refused: %s", (_name, values, detail) => {
+    ['an unknown bank', [{ bank: 'sm3_256', values: [] }], 'unknown bank "sm3_256"'],
+    [
+      'a bank twice',
+      [
+        { bank: 'sha1', values: [] },
+        { bank: 'sha1', values: [] },
+      ],
+      'bank sha1 appears twice',
+    ],
+    ['PCR 24', [{ bank: 'sha1', values: [{ index: 24, digest: new Uint8Array(20) }] }], 'PCR sha1:24 is beyond 23'],
+    ['a PCR twice', [{ bank: 'sha256', values: [{ index: 1 }, { index: 1 }] }], 'PCR sha256:1 appears twice'],
+  ])('response PCR values refused: %s', (_name, values, detail) => {
     const r = response(values);
     const e = refusal(() => checkResponsePcrValues(r));
-    expect([e.field, e.detail]).toEqual(["challenge_response.pcr_values", detail]);
+    expect([e.field, e.detail]).toEqual(['challenge_response.pcr_values', detail]);
   });
 
-  test("response PCR values of known banks, each once, pass", () => {
-    expect(() => checkResponsePcrValues(response([{ bank: "sha256", values: [{ index: 0 }, { index: 23 }] }, { bank: "sha1", values: [{ index: 0 }] }]))).not.toThrow();
+  test('response PCR values of known banks, each once, pass', () => {
+    expect(() =>
+      checkResponsePcrValues(
+        response([
+          { bank: 'sha256', values: [{ index: 0 }, { index: 23 }] },
+          { bank: 'sha1', values: [{ index: 0 }] },
+        ]),
+      ),
+    ).not.toThrow();
   });
 
-  test("fuzz: random and mutated bytes either decode or fail with a ProtocolError, never anything else", () => {
+  test('fuzz: random and mutated bytes either decode or fail with a ProtocolError, never anything else', () => {
     const next = rng(0x7e57);
     const valid = challenge();
     for (let i = 0; i < 3000; i++) {
@@ -115,9 +223,14 @@ describe("tpm_quote protocol", () => {
         bytes = Uint8Array.from({ length: Math.floor(next() * 80) }, () => Math.floor(next() * 256));
       } else {
         bytes = Uint8Array.from(valid);
-        for (let k = 0; k < 1 + Math.floor(next() * 4); k++) bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+        for (let k = 0; k < 1 + Math.floor(next() * 4); k++)
+          bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
       }
-      for (const parse of [parseChallenge, parsePayload, (b: Uint8Array) => checkResponsePcrValues(parseChallengeResponse(b))]) {
+      for (const parse of [
+        parseChallenge,
+        parsePayload,
+        (b: Uint8Array) => checkResponsePcrValues(parseChallengeResponse(b)),
+      ]) {
         try {
           parse(bytes);
         } catch (err) {

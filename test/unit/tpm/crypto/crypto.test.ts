@@ -1,4 +1,15 @@
-import { createDecipheriv, createHash, createHmac, diffieHellman, generateKeyPairSync, KeyObject, privateDecrypt, constants, createPublicKey, X509Certificate } from 'node:crypto';
+import {
+  createDecipheriv,
+  createHash,
+  createHmac,
+  diffieHellman,
+  generateKeyPairSync,
+  KeyObject,
+  privateDecrypt,
+  constants,
+  createPublicKey,
+  X509Certificate,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as C from '../../../../tpm/marshal/constants';
@@ -6,7 +17,14 @@ import { unmarshal } from '../../../../tpm/marshal/codec';
 import { TpmsEccPoint } from '../../../../tpm/types/public';
 import { kdfa, kdfe } from '../../../../tpm/crypto/kdf';
 import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../../tpm/crypto/hash';
-import { encodeTpm2bPublic, parseTpm2bPublic, publicFromKeyObject, publicToKeyObject, publicToPkixDer, tpmName } from '../../../../tpm/crypto/public-key';
+import {
+  encodeTpm2bPublic,
+  parseTpm2bPublic,
+  publicFromKeyObject,
+  publicToKeyObject,
+  publicToPkixDer,
+  tpmName,
+} from '../../../../tpm/crypto/public-key';
 import type { TpmtPublic } from '../../../../tpm/crypto/public-codec';
 import { makeCredential } from '../../../../tpm/crypto/make-credential';
 import { TpmCryptoError } from '../../../../tpm/crypto/errors';
@@ -53,7 +71,14 @@ describe('KDFa / KDFe', () => {
   const v = new Uint8Array([4, 5]);
   it('KDFa block 1 is HMAC(key, [1] || label || 0 || u || v || [bits]) and later blocks use the counter', () => {
     const out = kdfa('sha256', key, 'STORAGE', u, v, 512);
-    const block = (i: number) => createHmac('sha256', key).update(Buffer.from([0, 0, 0, i])).update('STORAGE\0').update(u).update(v).update(Buffer.from([0, 0, 2, 0])).digest();
+    const block = (i: number) =>
+      createHmac('sha256', key)
+        .update(Buffer.from([0, 0, 0, i]))
+        .update('STORAGE\0')
+        .update(u)
+        .update(v)
+        .update(Buffer.from([0, 0, 2, 0]))
+        .digest();
     expect(hex(out)).toBe(hex(Buffer.concat([block(1), block(2)])));
   });
   it('a label with or without its NUL is the same label', () => {
@@ -75,12 +100,15 @@ describe('KDFa / KDFe', () => {
 });
 
 describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
-  it.each(['ek-rsa', 'ek-ecc', 'ak-rsa', 'ak-ecc', 'ak-rsapss'])('%s: our Name equals tpm2_readpublic/createak -n', (n) => {
-    const p = parseTpm2bPublic(fixture(`${n}.pub`));
-    expect(hex(tpmName(p))).toBe(hex(fixture(`${n}.name`)));
-    expect(hex(tpmName(p.value))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
-    expect(hex(encodeTpm2bPublic(p.value))).toBe(hex(fixture(`${n}.pub`)));
-  });
+  it.each(['ek-rsa', 'ek-ecc', 'ak-rsa', 'ak-ecc', 'ak-rsapss'])(
+    '%s: our Name equals tpm2_readpublic/createak -n',
+    (n) => {
+      const p = parseTpm2bPublic(fixture(`${n}.pub`));
+      expect(hex(tpmName(p))).toBe(hex(fixture(`${n}.name`)));
+      expect(hex(tpmName(p.value))).toBe(hex(fixture(`${n}.name`))); // canonical re-marshal gives the same bytes
+      expect(hex(encodeTpm2bPublic(p.value))).toBe(hex(fixture(`${n}.pub`)));
+    },
+  );
   it.each([
     ['ek-rsa', 'ek-rsa-cert.der'],
     ['ek-ecc', 'ek-ecc-cert.der'],
@@ -94,11 +122,19 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
   });
   it('refuses a modulus that does not match keyBits and a point off the curve', () => {
     const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).value as Extract<TpmtPublic, { type: 1 }>;
-    expect(() => publicToKeyObject({ ...rsa, unique: rsa.unique.slice(1) })).toThrow('RSA modulus of 255 bytes does not match keyBits 2048');
+    expect(() => publicToKeyObject({ ...rsa, unique: rsa.unique.slice(1) })).toThrow(
+      'RSA modulus of 255 bytes does not match keyBits 2048',
+    );
     const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
     const y = Uint8Array.from(ecc.unique.y);
     y[5] ^= 1;
-    const e = (() => { try { publicToKeyObject({ ...ecc, unique: { x: ecc.unique.x, y } }); } catch (x) { return x; } })() as TpmCryptoError;
+    const e = (() => {
+      try {
+        publicToKeyObject({ ...ecc, unique: { x: ecc.unique.x, y } });
+      } catch (x) {
+        return x;
+      }
+    })() as TpmCryptoError;
     expect(e).toBeInstanceOf(TpmCryptoError);
     expect(e.code).toBe('INVALID_KEY');
   });
@@ -106,16 +142,35 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
 
 // An independent software ActivateCredential with the EK private key (Part 1, 24), to check our blobs
 // round-trip; the swtpm suite checks them against a real TPM via tpm2_activatecredential.
-function softwareActivate(ek: TpmtPublic, ekPrivate: KeyObject, name: Uint8Array, idObject: Uint8Array, secret: Uint8Array): Uint8Array {
+function softwareActivate(
+  ek: TpmtPublic,
+  ekPrivate: KeyObject,
+  name: Uint8Array,
+  idObject: Uint8Array,
+  secret: Uint8Array,
+): Uint8Array {
   const h = hashInfo(ek.nameAlg);
   const enc = secret.subarray(2);
   let seed: Uint8Array;
   if (ek.type === C.TPM_ALG_RSA) {
-    seed = privateDecrypt({ key: ekPrivate, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: h.name, oaepLabel: Buffer.from('IDENTITY\0') }, enc);
+    seed = privateDecrypt(
+      {
+        key: ekPrivate,
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: h.name,
+        oaepLabel: Buffer.from('IDENTITY\0'),
+      },
+      enc,
+    );
   } else {
     const pt = unmarshal(TpmsEccPoint, enc);
-    const crv = { [C.TPM_ECC_NIST_P256]: 'P-256', [C.TPM_ECC_NIST_P384]: 'P-384' }[(ek as Extract<TpmtPublic, { type: 0x23 }>).parameters.curveID]!;
-    const eph = createPublicKey({ key: { kty: 'EC', crv, x: Buffer.from(pt.x).toString('base64url'), y: Buffer.from(pt.y).toString('base64url') }, format: 'jwk' });
+    const crv = { [C.TPM_ECC_NIST_P256]: 'P-256', [C.TPM_ECC_NIST_P384]: 'P-384' }[
+      (ek as Extract<TpmtPublic, { type: 0x23 }>).parameters.curveID
+    ]!;
+    const eph = createPublicKey({
+      key: { kty: 'EC', crv, x: Buffer.from(pt.x).toString('base64url'), y: Buffer.from(pt.y).toString('base64url') },
+      format: 'jwk',
+    });
     const z = diffieHellman({ privateKey: ekPrivate, publicKey: eph });
     seed = kdfe(h.name, z, 'IDENTITY', pt.x, (ek.unique as { x: Uint8Array }).x, h.size * 8);
   }
@@ -124,7 +179,8 @@ function softwareActivate(ek: TpmtPublic, ekPrivate: KeyObject, name: Uint8Array
   const integrity = body.subarray(2, 2 + hmacLen);
   const encIdentity = body.subarray(2 + hmacLen);
   const hmacKey = kdfa(h.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), h.size * 8);
-  if (hex(createHmac(h.name, hmacKey).update(encIdentity).update(name).digest()) !== hex(integrity)) throw new Error('integrity HMAC mismatch');
+  if (hex(createHmac(h.name, hmacKey).update(encIdentity).update(name).digest()) !== hex(integrity))
+    throw new Error('integrity HMAC mismatch');
   const bits = (ek.parameters as { symmetric: { keyBits?: number } }).symmetric.keyBits!;
   const symKey = kdfa(h.name, seed, 'STORAGE', name, new Uint8Array(0), bits);
   const d = createDecipheriv(`aes-${bits}-cfb`, symKey, Buffer.alloc(16));
@@ -147,7 +203,14 @@ describe('makeCredential', () => {
   const p256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   cases.push([
     'ECC P-256 EK (AES-128, SHA-256)',
-    publicFromKeyObject(p256.publicKey, { ...p256Template, nameAlg: C.TPM_ALG_SHA256, parameters: { ...p256Template.parameters, symmetric: { algorithm: C.TPM_ALG_AES, keyBits: 128, mode: C.TPM_ALG_CFB } } }),
+    publicFromKeyObject(p256.publicKey, {
+      ...p256Template,
+      nameAlg: C.TPM_ALG_SHA256,
+      parameters: {
+        ...p256Template.parameters,
+        symmetric: { algorithm: C.TPM_ALG_AES, keyBits: 128, mode: C.TPM_ALG_CFB },
+      },
+    }),
     p256.privateKey,
   ]);
 
@@ -156,16 +219,44 @@ describe('makeCredential', () => {
     expect(hex(softwareActivate(ek, priv, akName, m.idObject, m.encryptedSecret))).toBe(hex(credential));
     const wrongName = Uint8Array.from(akName);
     wrongName[5] ^= 1;
-    expect(() => softwareActivate(ek, priv, wrongName, m.idObject, m.encryptedSecret)).toThrow('integrity HMAC mismatch');
+    expect(() => softwareActivate(ek, priv, wrongName, m.idObject, m.encryptedSecret)).toThrow(
+      'integrity HMAC mismatch',
+    );
     // two calls never share a seed
-    expect(hex(makeCredential({ ekPublic: ek, objectName: akName, credential }).encryptedSecret)).not.toBe(hex(m.encryptedSecret));
+    expect(hex(makeCredential({ ekPublic: ek, objectName: akName, credential }).encryptedSecret)).not.toBe(
+      hex(m.encryptedSecret),
+    );
   });
 
   it.each<[string, () => unknown, string]>([
-    ['an empty credential', () => makeCredential({ ekPublic: cases[0][1], objectName: akName, credential: new Uint8Array(0) }), 'credential of 0 bytes: must be 1..32 (digest size of the EK nameAlg)'],
-    ['a credential larger than the nameAlg digest', () => makeCredential({ ekPublic: cases[0][1], objectName: akName, credential: new Uint8Array(33) }), 'credential of 33 bytes: must be 1..32'],
-    ['a Name that is not a digest Name', () => makeCredential({ ekPublic: cases[0][1], objectName: new Uint8Array(4), credential }), 'object Name of 4 bytes is not a digest Name'],
-    ['an EK without AES-CFB', () => makeCredential({ ekPublic: { ...cases[0][1], parameters: { ...(cases[0][1].parameters as object), symmetric: { algorithm: C.TPM_ALG_NULL } } } as TpmtPublic, objectName: akName, credential }), 'is not AES-CFB'],
+    [
+      'an empty credential',
+      () => makeCredential({ ekPublic: cases[0][1], objectName: akName, credential: new Uint8Array(0) }),
+      'credential of 0 bytes: must be 1..32 (digest size of the EK nameAlg)',
+    ],
+    [
+      'a credential larger than the nameAlg digest',
+      () => makeCredential({ ekPublic: cases[0][1], objectName: akName, credential: new Uint8Array(33) }),
+      'credential of 33 bytes: must be 1..32',
+    ],
+    [
+      'a Name that is not a digest Name',
+      () => makeCredential({ ekPublic: cases[0][1], objectName: new Uint8Array(4), credential }),
+      'object Name of 4 bytes is not a digest Name',
+    ],
+    [
+      'an EK without AES-CFB',
+      () =>
+        makeCredential({
+          ekPublic: {
+            ...cases[0][1],
+            parameters: { ...(cases[0][1].parameters as object), symmetric: { algorithm: C.TPM_ALG_NULL } },
+          } as TpmtPublic,
+          objectName: akName,
+          credential,
+        }),
+      'is not AES-CFB',
+    ],
   ])('refuses %s', (_n, f, message) => {
     expect(f).toThrow(TpmCryptoError);
     expect(f).toThrow(message);

@@ -1,4 +1,10 @@
-import { encodePcrBlob, parsePcrBlob, pcrBlobFromValues, pcrBlobToValues, MAX_PCR_BLOB_BYTES } from '../../../../tpm/keylime/pcr-blob';
+import {
+  encodePcrBlob,
+  parsePcrBlob,
+  pcrBlobFromValues,
+  pcrBlobToValues,
+  MAX_PCR_BLOB_BYTES,
+} from '../../../../tpm/keylime/pcr-blob';
 import { encodeKeylimeQuote, MAX_QUOTE_STRING_LENGTH, parseKeylimeQuote } from '../../../../tpm/keylime/quote-string';
 import { TpmVerifyError } from '../../../../tpm/verify/errors';
 import { fixture, mutations } from '../fixtures';
@@ -6,13 +12,18 @@ import { fixture, mutations } from '../fixtures';
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 describe('tpm2-tools pcrblob (golden vectors from tpm2_quote -o)', () => {
-  it.each(['quote-rsa.pcrs', 'quote-ecc.pcrs', 'quote-rsapss.pcrs'])('%s parses and re-encodes byte for byte', (name) => {
-    const bytes = fixture(name);
-    const blob = parsePcrBlob(bytes);
-    expect(Buffer.from(encodePcrBlob(blob)).equals(Buffer.from(bytes))).toBe(true);
-    // and through the by-bank form, as a server builds it for Keylime
-    expect(Buffer.from(encodePcrBlob(pcrBlobFromValues(pcrBlobToValues(blob)))).equals(Buffer.from(bytes))).toBe(true);
-  });
+  it.each(['quote-rsa.pcrs', 'quote-ecc.pcrs', 'quote-rsapss.pcrs'])(
+    '%s parses and re-encodes byte for byte',
+    (name) => {
+      const bytes = fixture(name);
+      const blob = parsePcrBlob(bytes);
+      expect(Buffer.from(encodePcrBlob(blob)).equals(Buffer.from(bytes))).toBe(true);
+      // and through the by-bank form, as a server builds it for Keylime
+      expect(Buffer.from(encodePcrBlob(pcrBlobFromValues(pcrBlobToValues(blob)))).equals(Buffer.from(bytes))).toBe(
+        true,
+      );
+    },
+  );
 
   it('reads the selection in tpm2-tools order (sha256:0,1,2,3,16 then sha1:16)', () => {
     const blob = parsePcrBlob(fixture('quote-rsa.pcrs'));
@@ -41,7 +52,11 @@ describe('tpm2-tools pcrblob (golden vectors from tpm2_quote -o)', () => {
   };
   it.each<[string, Uint8Array, string]>([
     ['truncated header', valid.slice(0, 100), 'pcrblob: 100 bytes is shorter than the 136-byte header'],
-    ['oversized', new Uint8Array(MAX_PCR_BLOB_BYTES + 1), `pcrblob: ${MAX_PCR_BLOB_BYTES + 1} bytes exceeds the maximum ${MAX_PCR_BLOB_BYTES}`],
+    [
+      'oversized',
+      new Uint8Array(MAX_PCR_BLOB_BYTES + 1),
+      `pcrblob: ${MAX_PCR_BLOB_BYTES + 1} bytes exceeds the maximum ${MAX_PCR_BLOB_BYTES}`,
+    ],
     ['selection count', edit((_, v) => v.setUint32(0, 17, true)), 'pcrblob: selection count 17 exceeds 16'],
     ['sizeofSelect', edit((b) => (b[6] = 5)), 'pcrblob: selection 0: sizeofSelect 5 exceeds 4'],
     ['list count', edit((_, v) => v.setUint32(132, 33, true)), 'pcrblob: digest list count 33 exceeds 32'],
@@ -83,8 +98,16 @@ describe('Keylime quote string', () => {
     ['four parts', `${text}:AAAA`, 'Keylime quote: needs 3 ":"-separated parts, has 4'],
     ['empty attest', `r:${b64(signature)}:${b64(pcrs)}`, 'Keylime quote: attest is empty'],
     ['bad base64', `r${b64(attest)}:!!!!:${b64(pcrs)}`, 'Keylime quote: signature is not canonical base64'],
-    ['oversized attest', `r${'A'.repeat(4000)}:${b64(signature)}:${b64(pcrs)}`, 'Keylime quote: attest is longer than 2048 bytes'],
-    ['oversized string', 'r' + 'A'.repeat(40000), `Keylime quote: 40001 characters exceeds the maximum ${MAX_QUOTE_STRING_LENGTH}`],
+    [
+      'oversized attest',
+      `r${'A'.repeat(4000)}:${b64(signature)}:${b64(pcrs)}`,
+      'Keylime quote: attest is longer than 2048 bytes',
+    ],
+    [
+      'oversized string',
+      'r' + 'A'.repeat(40000),
+      `Keylime quote: 40001 characters exceeds the maximum ${MAX_QUOTE_STRING_LENGTH}`,
+    ],
     ['short pcrblob', `r${b64(attest)}:${b64(signature)}:AAAA`, 'pcrblob: 3 bytes is shorter than the 136-byte header'],
   ])('rejects %s', (_name, input, message) => {
     expect(() => parseKeylimeQuote(input)).toThrow(TpmVerifyError);
@@ -99,7 +122,8 @@ describe('Keylime quote string', () => {
         parseKeylimeQuote(Buffer.from(m).toString('latin1'));
         accepted++;
       } catch (e) {
-        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
+        if (!(e instanceof TpmVerifyError))
+          throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
         expect(e.code).toBe('KEYLIME_QUOTE_MALFORMED');
       }
     }
@@ -108,7 +132,8 @@ describe('Keylime quote string', () => {
         parsePcrBlob(m);
         accepted++;
       } catch (e) {
-        if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
+        if (!(e instanceof TpmVerifyError))
+          throw new Error(`non-typed error for input ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
       }
     }
     // some mutations (e.g. a flipped bit inside a digest) stay valid; the test must see both outcomes

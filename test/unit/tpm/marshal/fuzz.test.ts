@@ -47,7 +47,12 @@ const vectors = readdirSync(FIXTURES)
   .map((f) => fixture(f));
 
 function isCodec(v: unknown): v is Codec<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as Codec<unknown>).decode === 'function' && typeof (v as Codec<unknown>).encode === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Codec<unknown>).decode === 'function' &&
+    typeof (v as Codec<unknown>).encode === 'function'
+  );
 }
 const codecs = (Object.entries(T) as [string, unknown][]).filter((e): e is [string, Codec<unknown>] => isCodec(e[1]));
 
@@ -67,7 +72,8 @@ describe.each(codecs)('%s', (_name, codec) => {
       try {
         value = unmarshal(codec, input);
       } catch (e) {
-        if (!(e instanceof TpmMarshalError)) throw new Error(`${_name}: ${String(e)} for input ${Buffer.from(input).toString('hex')}`, { cause: e });
+        if (!(e instanceof TpmMarshalError))
+          throw new Error(`${_name}: ${String(e)} for input ${Buffer.from(input).toString('hex')}`, { cause: e });
         continue;
       }
       if (seeds.length < 400) seeds.push(input);
@@ -77,18 +83,27 @@ describe.each(codecs)('%s', (_name, codec) => {
   });
 });
 
-const defs = (Object.values(D) as unknown[]).filter((d): d is CommandDef<string, string, unknown, unknown> => typeof d === 'object' && d !== null && 'code' in d && 'response' in d);
+const defs = (Object.values(D) as unknown[]).filter(
+  (d): d is CommandDef<string, string, unknown, unknown> =>
+    typeof d === 'object' && d !== null && 'code' in d && 'response' in d,
+);
 
 describe.each(defs.map((d) => [d.name, d] as const))('%s response', (_name, def) => {
   test('random and mutated responses: only TpmResponseError or TpmError', () => {
     const ok = new Uint8Array([0x80, 0x01, 0, 0, 0, 10, 0, 0, 0, 0]);
-    const seeds = [ok, ...vectors.map((v) => new Uint8Array([0x80, 0x01, 0, 0, (v.length + 10) >> 8, (v.length + 10) & 0xff, 0, 0, 0, 0, ...v]))];
+    const seeds = [
+      ok,
+      ...vectors.map(
+        (v) => new Uint8Array([0x80, 0x01, 0, 0, (v.length + 10) >> 8, (v.length + 10) & 0xff, 0, 0, 0, 0, ...v]),
+      ),
+    ];
     for (let i = 0; i < ROUNDS / 3; i++) {
       const input = i % 3 === 0 ? randomBuf(200) : mutate(seeds[rnd(seeds.length)]);
       try {
         unmarshalResponse(def, input, rnd(3));
       } catch (e) {
-        if (!(e instanceof TpmResponseError) && !(e instanceof TpmError)) throw new Error(`${def.name}: ${String(e)} for ${Buffer.from(input).toString('hex')}`, { cause: e });
+        if (!(e instanceof TpmResponseError) && !(e instanceof TpmError))
+          throw new Error(`${def.name}: ${String(e)} for ${Buffer.from(input).toString('hex')}`, { cause: e });
       }
     }
   });

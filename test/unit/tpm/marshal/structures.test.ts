@@ -1,4 +1,15 @@
-import { marshal, none, select, struct, taggedStruct, u16, u32, unmarshal, TpmMarshalError, type Codec } from '../../../../tpm/marshal/codec';
+import {
+  marshal,
+  none,
+  select,
+  struct,
+  taggedStruct,
+  u16,
+  u32,
+  unmarshal,
+  TpmMarshalError,
+  type Codec,
+} from '../../../../tpm/marshal/codec';
 import * as C from '../../../../tpm/marshal/constants';
 import * as T from '../../../../tpm/types';
 import { fixture, fixtureText } from '../fixtures';
@@ -142,7 +153,13 @@ const table: Array<[string, Codec<unknown>, string, unknown]> = [
     'TPM2B_NV_PUBLIC',
     T.Tpm2bNvPublic,
     '000e 01c00002 000b 62072801 0000 0400',
-    { nvIndex: 0x01c00002, nameAlg: C.TPM_ALG_SHA256, attributes: 0x62072801, authPolicy: new Uint8Array(), dataSize: 1024 },
+    {
+      nvIndex: 0x01c00002,
+      nameAlg: C.TPM_ALG_SHA256,
+      attributes: 0x62072801,
+      authPolicy: new Uint8Array(),
+      dataSize: 1024,
+    },
   ],
   [
     'TPMS_CAPABILITY_DATA properties',
@@ -204,9 +221,24 @@ describe('bounds', () => {
     ['TPML_PCR_SELECTION count beyond HASH_COUNT', T.TpmlPcrSelection, '00000011', /count 17 exceeds the maximum 16/],
     ['TPMS_PCR_SELECTION sizeofSelect beyond 4', T.TpmsPcrSelection, '000b 05 ffffffffff', /pcrSelect: size 5 exceeds/],
     ['TPMT_PUBLIC unknown type', T.TpmtPublic, '0099 000b 00000000 0000', /type=0x99 selects no known parameters/],
-    ['TPMS_ATTEST unknown type', T.TpmsAttest, 'ff544347 8099 0000 0000 0000000000000000 00000000 00000000 00 0000000000000000', /selects no known attested/],
-    ['TPMS_CLOCK_INFO safe not 0/1', T.TpmsClockInfo, '0000000000000000 00000000 00000000 02', /safe: TPMI_YES_NO must be 0 or 1/],
-    ['TPM2B_PUBLIC trailing bytes inside', T.Tpm2bPublic, '000f 0008 000b 00000012 0000 0010 0000 00', /trailing bytes inside the sized structure/],
+    [
+      'TPMS_ATTEST unknown type',
+      T.TpmsAttest,
+      'ff544347 8099 0000 0000 0000000000000000 00000000 00000000 00 0000000000000000',
+      /selects no known attested/,
+    ],
+    [
+      'TPMS_CLOCK_INFO safe not 0/1',
+      T.TpmsClockInfo,
+      '0000000000000000 00000000 00000000 02',
+      /safe: TPMI_YES_NO must be 0 or 1/,
+    ],
+    [
+      'TPM2B_PUBLIC trailing bytes inside',
+      T.Tpm2bPublic,
+      '000f 0008 000b 00000012 0000 0010 0000 00',
+      /trailing bytes inside the sized structure/,
+    ],
     ['TPMT_HA digest shorter than its algorithm', T.TpmtHa, '000b aabb', /digest: needs 32 bytes/],
   ])('%s fails with TpmMarshalError naming the field', (_n, codec, h, msg) => {
     let err: unknown;
@@ -230,7 +262,11 @@ describe('bounds', () => {
   });
 
   test('formatPcrSelection writes tpm2-tools syntax in selection order, a bank without a hash name by its ID', () => {
-    const sel = [T.pcrSelection(C.TPM_ALG_SHA256, [16, 0, 1]), T.pcrSelection(C.TPM_ALG_SHA1, []), T.pcrSelection(C.TPM_ALG_SM3_256, [2])];
+    const sel = [
+      T.pcrSelection(C.TPM_ALG_SHA256, [16, 0, 1]),
+      T.pcrSelection(C.TPM_ALG_SHA1, []),
+      T.pcrSelection(C.TPM_ALG_SM3_256, [2]),
+    ];
     expect(T.formatPcrSelection(sel)).toBe('sha256:0,1,16+sha1:+0x0012:2');
   });
 });
@@ -243,7 +279,11 @@ describe('taggedStruct', () => {
   test('encodes and decodes as struct() of the same fields, and refuses an unknown tag', () => {
     const bytes = Uint8Array.from([0x00, 0x01, 0x00, 0x00, 0x01, 0x02]);
     expect(unmarshal(Tagged, bytes)).toEqual({ tag: 1, member: 0x102 });
-    expect(Buffer.from(marshal(Tagged, { tag: 1, member: 0x102 })).equals(Buffer.from(marshal(struct(fields), { tag: 1, member: 0x102 })))).toBe(true);
+    expect(
+      Buffer.from(marshal(Tagged, { tag: 1, member: 0x102 })).equals(
+        Buffer.from(marshal(struct(fields), { tag: 1, member: 0x102 })),
+      ),
+    ).toBe(true);
     expect(unmarshal(Tagged, Uint8Array.from([0x00, 0x02]))).toEqual({ tag: 2, member: undefined });
     expect(() => unmarshal(Tagged, Uint8Array.from([0x00, 0x03]))).toThrow(/member: tag=0x3 selects no known member/);
   });

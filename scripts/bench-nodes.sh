@@ -12,7 +12,7 @@
 # It prints one table, a column per mode: attestations/s and p50/p95 latency (agent log "SVID is not found"
 # -> "Node attestation was successful"), re-attestations/s and p50/p95 ("Reattesting node" -> "Successfully
 # reattested node"), attestations each server approved, failures (nodes not attested + error lines in
-# any agent or server log + refused attestation requests; goal 0), the server plugin's CPU (seconds, % of
+# any agent or server log + warnings about attestation; goal 0), the server plugin's CPU (seconds, % of
 # one core over the mode's wall time, share of the CPU every process of the bench used), and resident
 # memory per node (spire-agent + agent plugin + swtpm, means). Exit 1 when a failure was counted (unless
 # --allow-failures). Loopback only; every process is stopped and the temp dir removed at exit

@@ -12,9 +12,9 @@
 # It prints one table, a column per mode: attestations/s and p50/p95 latency (agent log "SVID is not found"
 # -> "Node attestation was successful"), re-attestations/s and p50/p95 ("Reattesting node" -> "Successfully
 # reattested node"), attestations each server approved, failures (nodes not attested + error lines in
-# any agent or server log + warnings about attestation; goal 0), the server plugin's CPU (seconds, % of
+# any agent or server log + warnings about attestation, until the agents are stopped; goal 0), the server plugin's CPU (seconds, % of
 # one core over the mode's wall time, share of the CPU every process of the bench used), and resident
-# memory per node (spire-agent + agent plugin + swtpm, means). Exit 1 when a failure was counted (unless
+# memory per node (spire-agent + agent plugin + swtpm, means of VmRSS and of PSS, which splits shared pages). Exit 1 when a failure was counted (unless
 # --allow-failures). Loopback only; every process is stopped and the temp dir removed at exit
 # (BENCH_KEEP_LOGS=DIR keeps the logs).
 set -euo pipefail
@@ -51,7 +51,7 @@ cleanup() {
   trap - EXIT
   set +e
   stop-mode >&2
-  for i in $(seq 1 "$nodes"); do node-swtpm-stop "$i"; done
+  stop-swtpms
   kill-all-started >&2 || rc=1
   if [ -n "${BENCH_KEEP_LOGS:-}" ]; then mkdir -p "$BENCH_KEEP_LOGS" && cp -r "$RESULTS"/. "$BENCH_KEEP_LOGS"/; fi
   rm -rf "$RUNDIR"
@@ -87,6 +87,16 @@ for i in $(seq 1 "$nodes"); do [ -s "$RUNDIR/node-$i/swtpm.env" ] || fail-now "n
 nodes-ek-ca $(seq 1 "$nodes")
 log-info "$nodes swtpms provisioned in $((SECONDS - t0)) s" >&2
 
+# stop-swtpms: every node's swtpm, ten at a time.
+stop-swtpms() {
+  local i
+  for i in $(seq 1 "$nodes"); do
+    { node-swtpm-stop "$i"; forget-stopped "swtpm-$i"; } &
+    if [ "$(jobs -rp | wc -l)" -ge 10 ]; then wait -n; fi
+  done
+  wait
+}
+
 servers=()
 stop-mode() {
   local i pids=()
@@ -94,8 +104,8 @@ stop-mode() {
     [ -z "$(pid-of "agent-$i")" ] || [ -n "$(exit-status "agent-$i")" ] || { track-descendants "agent-$i"; pids+=("$(pid-of "agent-$i")"); }
   done
   [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null || true
-  for i in $(seq 1 "$nodes"); do stop-bg "agent-$i" 20; done
-  for s in "${servers[@]}" proxy; do track-descendants "$s"; stop-bg "$s" 15; done
+  for i in $(seq 1 "$nodes"); do stop-bg "agent-$i" 20; forget-stopped "agent-$i"; done
+  for s in "${servers[@]}" proxy; do track-descendants "$s"; stop-bg "$s" 15; forget-stopped "$s"; done
   pg-stop
 }
 
@@ -158,7 +168,8 @@ run-mode() {
     alive "$apid" || continue
     ppid=$(plugin-pid "agent-$i" tpm-quote-agent) || ppid=
     spid=$(sed -n 's/^SWTPM_PID=//p' "$RUNDIR/node-$i/swtpm.env")
-    echo "$i $(vmrss-kb "$apid") $([ -n "$ppid" ] && vmrss-kb "$ppid" || echo 0) $(vmrss-kb "$spid")" >>"$out/rss.tsv"
+    echo "$i $(vmrss-kb "$apid") $([ -n "$ppid" ] && vmrss-kb "$ppid" || echo 0) $(vmrss-kb "$spid")" \
+      "$(pss-kb "$apid") $([ -n "$ppid" ] && pss-kb "$ppid" || echo 0) $(pss-kb "$spid")" >>"$out/rss.tsv"
   done
   local agents=()
   for i in $(seq 1 "$nodes"); do agents+=("$(pid-of "agent-$i")"); done
@@ -177,6 +188,8 @@ run-mode() {
     echo "CPU_TOTAL_TICKS=$((cpu1 - cpu0))"
     echo "CLK_TCK=$clk"
     echo "WALL_MS=$((($(date +%s%N) - w0) / 1000000))"
+    # Lines logged from here on come from stopping the agents (e.g. a re-attestation cut short).
+    echo "T_STOP_MS=$(($(date +%s%N) / 1000000))"
     echo "SERVERS=$(IFS=,; echo "${servers[*]}")"
   } >"$out/meta.env"
   stop-mode >&2

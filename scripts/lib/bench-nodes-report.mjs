@@ -3,15 +3,17 @@
 //
 //   node scripts/lib/bench-nodes-report.mjs RESULTS_DIR MODE...
 // RESULTS_DIR/MODE/ holds: meta.env (KEY=VALUE: N, WINDOW_S, T_START_MS, T_WINDOW_MS, CPU_PLUGIN_TICKS,
-// CPU_TOTAL_TICKS, CLK_TCK, WALL_MS, SERVERS), rss.tsv (node agent_kb plugin_kb swtpm_kb), server-*.log,
-// agent-*.log.
+// CPU_TOTAL_TICKS, CLK_TCK, WALL_MS, T_STOP_MS, SERVERS), rss.tsv (node, then VmRSS and PSS in KiB of
+// agent, plugin, swtpm), server-*.log, agent-*.log.
 import fs from "node:fs";
 import path from "node:path";
 import { jsonLines, percentile, spireTimeMs } from "./spire-log.mjs";
 
 const [dir, ...modes] = process.argv.slice(2);
-// A failure: an error line, or a warning about attestation (a refused or failed (re-)attestation, retries).
-const isFailure = (e) => e.level === "error" || (e.level === "warning" && /attest/i.test(`${e.msg} ${e.error ?? ""}`));
+// A failure: an error line, or a warning about attestation (a refused or failed (re-)attestation, retries),
+// logged before the agents were stopped (stopping cuts short whatever is in flight).
+const failureBefore = (tStop) => (e) =>
+  (e.level === "error" || (e.level === "warning" && /attest/i.test(`${e.msg} ${e.error ?? ""}`))) && spireTimeMs(e.time) < tStop;
 const readEnv = (f) => Object.fromEntries(fs.readFileSync(f, "utf8").trim().split("\n").map((l) => l.split("=")).map(([k, ...v]) => [k, v.join("=")]));
 
 function measure(mode) {
@@ -20,6 +22,7 @@ function measure(mode) {
   const n = Number(m.N);
   const windowMs = Number(m.WINDOW_S) * 1000;
   const tWindow = Number(m.T_WINDOW_MS);
+  const isFailure = failureBefore(Number(m.T_STOP_MS));
   const attest = [];
   const reattest = [];
   let attested = 0;
@@ -79,6 +82,7 @@ function measure(mode) {
       ["server plugin CPU s (% of 1 core)", `${pluginS.toFixed(1)} (${((pluginS * 100000) / Number(m.WALL_MS)).toFixed(1)}%)`],
       ["server plugin share of bench CPU", `${((pluginS * 100) / Math.max(totalS, 1e-9)).toFixed(1)}% of ${totalS.toFixed(0)} s`],
       ["RSS/node MiB agent+plugin+swtpm", `${mean(1).toFixed(0)}+${mean(2).toFixed(0)}+${mean(3).toFixed(0)} = ${(mean(1) + mean(2) + mean(3)).toFixed(0)}`],
+      ["PSS/node MiB agent+plugin+swtpm", `${mean(4).toFixed(0)}+${mean(5).toFixed(0)}+${mean(6).toFixed(0)} = ${(mean(4) + mean(5) + mean(6)).toFixed(0)}`],
     ],
   };
 }

@@ -181,6 +181,18 @@ stop-bg() {
   for _ in $(seq 1 100); do [ -n "$(exit-status "$name")" ] && break; sleep 0.05; done
 }
 
+# forget-stopped NAME: once NAME, its wrapper and its recorded descendants are all gone, drop their pid
+# records, so that a later check (kill-all-started) cannot mistake a reused pid for them. Runs with many
+# processes (the node benchmark) wrap pids around within one run. Records of live processes stay.
+forget-stopped() {
+  local f
+  for _ in $(seq 1 20); do alive "$(cat "$STATEDIR/pids/$1.wrapper" 2>/dev/null)" || break; sleep 0.05; done
+  for f in "$STATEDIR/pids/$1" "$STATEDIR/pids/$1.wrapper" "$STATEDIR/pids/$1".child.*; do
+    [ -e "$f" ] || continue
+    alive "$(cat "$f")" || rm -f "$f"
+  done
+}
+
 # wait-for-log FILE REGEX TIMEOUT_S [NAME]: wait until a line of FILE matches the extended REGEX. With NAME
 # (a process from start-bg), fail at once when that process has exited without writing the line.
 wait-for-log() {
@@ -596,6 +608,8 @@ transient-handles() {
 
 # vmrss-kb PID: resident set size of PID in KiB (VmRSS of /proc/PID/status).
 vmrss-kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# pss-kb PID: proportional set size of PID in KiB (shared pages divided among their users).
+pss-kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
 # no-agent-svid [DATA_DIR]: fail when spire-agent stored an agent SVID (it was never issued one).
 no-agent-svid() {

@@ -137,7 +137,10 @@ run-mode() {
     port=$PROXY_PORT
   fi
   w0=$(date +%s%N)
-  cpu0=$(cpu-ticks "$(pid-of server-a)" "$(pid-of server-b)" "$PG_PID" "$(pid-of proxy)")
+  local swtpms=()
+  for i in $(seq 1 "$nodes"); do swtpms+=("$(sed -n 's/^SWTPM_PID=//p' "$RUNDIR/node-$i/swtpm.env")"); done
+  # The swtpms run through every mode: their CPU before this one is subtracted.
+  cpu0=$(cpu-ticks "$(pid-of server-a)" "$(pid-of server-b)" "$PG_PID" "$(pid-of proxy)" "${swtpms[@]}")
   plug0=0
   for s in "${servers[@]}"; do plug0=$((plug0 + $(cpu-ticks "$(plugin-pid "$s" tpm-quote-server)"))); done
   # All agents at once (fresh data dirs: a first attestation each).
@@ -173,12 +176,9 @@ run-mode() {
   done
   local agents=()
   for i in $(seq 1 "$nodes"); do agents+=("$(pid-of "agent-$i")"); done
-  cpu1=$(cpu-ticks "$(pid-of server-a)" "$(pid-of server-b)" "$PG_PID" "$(pid-of proxy)" "${agents[@]}" \
-    $(for i in $(seq 1 "$nodes"); do sed -n 's/^SWTPM_PID=//p' "$RUNDIR/node-$i/swtpm.env"; done))
+  cpu1=$(cpu-ticks "$(pid-of server-a)" "$(pid-of server-b)" "$PG_PID" "$(pid-of proxy)" "${agents[@]}" "${swtpms[@]}")
   plug1=0
   for s in "${servers[@]}"; do plug1=$((plug1 + $(cpu-ticks "$(plugin-pid "$s" tpm-quote-server)"))); done
-  # swtpm CPU before the mode (they were started earlier) is not the mode's: approximated by leaving it in
-  # (swtpms idle between modes).
   {
     echo "N=$nodes"
     echo "WINDOW_S=$window"

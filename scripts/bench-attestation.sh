@@ -97,12 +97,10 @@ stop-spire-server >&2
 elapsed=$((SECONDS - t_begin))
 
 # ------------------------------------------------------------------------------------------------------ report
-node - "$LOGDIR" "$RUNDIR/initial.tsv" "$runs" "$reattests" "$server_lines_before_reattest" "$elapsed" <<'EOF'
-const fs = require("fs");
+SPIRE_LOG_MJS="$REPODIR/scripts/lib/spire-log.mjs" node --input-type=module - "$LOGDIR" "$RUNDIR/initial.tsv" "$runs" "$reattests" "$server_lines_before_reattest" "$elapsed" <<'EOF'
+import fs from "node:fs";
+const { jsonLines: lines, spireTimeMs: ms, percentile: pct } = await import(process.env.SPIRE_LOG_MJS);
 const [logdir, initialTsv, runs, reattests, serverBefore, elapsed] = process.argv.slice(2);
-const lines = (f) => fs.readFileSync(f, "utf8").split("\n").flatMap((l) => { try { const e = JSON.parse(l); return e && typeof e === "object" ? [e] : []; } catch { return []; } });
-// SPIRE's "time" has nanoseconds: keep sub-millisecond precision.
-const ms = (t) => { const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(t); return Date.parse(m[1] + "Z") + Number("0." + (m[2] || "0")) * 1000; };
 const first = (es, msg) => es.find((e) => e.msg === msg);
 const series = {};
 const add = (name, v) => { if (typeof v === "number" && Number.isFinite(v)) (series[name] ??= []).push(v); };
@@ -134,7 +132,6 @@ const quotes = re.filter((e) => e.msg === "quote read from the TPM").slice(1);
 for (const q of quotes) { add("reattest|agent plugin busy_ms", q.busy_ms); add("reattest|agent plugin tpm_ms", q.tpm_ms); }
 for (const s of serverReattest) { add("reattest|server plugin duration_ms", s.duration_ms); add("reattest|server plugin busy_ms", s.busy_ms); }
 
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]; };
 const f = (v) => v.toFixed(1).padStart(8);
 console.log(`tpm_quote end-to-end attestation latency, ms (spire v1.13.3 + swtpm; ${runs} initial, ${reattests} re-attestations; ${elapsed} s)`);
 console.log(`${"phase".padEnd(9)} ${"measure".padEnd(36)} ${"n".padStart(4)} ${"p50".padStart(8)} ${"p95".padStart(8)} ${"min".padStart(8)} ${"max".padStart(8)}`);

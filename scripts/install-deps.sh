@@ -4,6 +4,7 @@
 #   npm packages   npm ci, when node_modules is absent or older than package-lock.json
 #   SPIRE          spire-server + spire-agent v1.13.3 into .tools/bin   (scripts/install-spire.sh)
 #   TPM tools      swtpm, swtpm-tools, tpm2-tools from Debian            (scripts/install-tpm-tools.sh)
+#   PostgreSQL     Debian's postgresql (HA suite, node benchmark)       (scripts/install-postgres.sh)
 #   Keylime        the Keylime verifier                                  (scripts/install-keylime.sh, once it exists)
 # Options: --skip-spire (the caller installs SPIRE itself, e.g. in the background).
 set -euo pipefail
@@ -29,5 +30,6 @@ else
 fi
 
 bash scripts/install-tpm-tools.sh
+bash scripts/install-postgres.sh
 if [ -f scripts/install-keylime.sh ]; then bash scripts/install-keylime.sh; fi
 if [ -z "$skip_spire" ]; then bash scripts/install-spire.sh; fi

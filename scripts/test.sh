@@ -3,9 +3,9 @@
 #   typecheck (tsc), lint (ESLint, then Prettier's format check), proto staleness check, build (dist/), the
 #   self-contained plugin directory in an empty chroot and on a PATH without node, start-up benchmark smoke run,
 #   jest (projects unit, swtpm, plugin),
-#   the integration harness self-test, every integration suite (test/integration/run.sh, real
-#   spire-server/agent), then the container suites under SPIRE's upstream harness (scripts/test-harness.sh:
-#   Docker engine, compose, locally built images; each suite counted).
+#   the integration harness self-test, the 10-node benchmark (scripts/bench-nodes.sh), every integration
+#   suite (test/integration/run.sh, real spire-server/agent), then the container suites under SPIRE's
+#   upstream harness (scripts/test-harness.sh: Docker engine, compose, locally built images; each suite counted).
 # Every part runs even when an earlier one failed (except that nothing runs when installing failed), and
 # the last line is `N passed, N failed`: jest tests + integration suites + the gate steps above.
 # Exit status is non-zero when anything failed.
@@ -125,6 +125,9 @@ if ! wait "$spire_pid"; then
 fi
 tail -n 1 "$work/install-spire.log"
 gate integration-harness-selftest bash test/integration/selftest.sh
+# The many-nodes benchmark, short: 10 nodes against one server and the HA pair (PostgreSQL); prints its
+# table and fails when a node did not attest or any failure was counted (the full run: --nodes 100).
+gate bench-nodes-10 bash scripts/bench-nodes.sh --nodes 10 --window 30
 echo "==================== integration"
 t0=$SECONDS
 RESULTS_FILE="$work/integration.txt" bash test/integration/run.sh

@@ -172,6 +172,18 @@ stop-bg() {
   for _ in $(seq 1 100); do [ -n "$(exit-status "$name")" ] && break; sleep 0.05; done
 }
 
+# forget-stopped NAME: once NAME, its wrapper and its recorded descendants are all gone, drop their pid
+# records, so that a later check (kill-all-started) cannot mistake a reused pid for them. Runs with many
+# processes (the node benchmark) wrap pids around within one run. Records of live processes stay.
+forget-stopped() {
+  local f
+  for _ in $(seq 1 20); do alive "$(cat "$STATEDIR/pids/$1.wrapper" 2>/dev/null)" || break; sleep 0.05; done
+  for f in "$STATEDIR/pids/$1" "$STATEDIR/pids/$1.wrapper" "$STATEDIR/pids/$1".child.*; do
+    [ -e "$f" ] || continue
+    alive "$(cat "$f")" || rm -f "$f"
+  done
+}
+
 # wait-for-log FILE REGEX TIMEOUT_S [NAME]: wait until a line of FILE matches the extended REGEX. With NAME
 # (a process from start-bg), fail at once when that process has exited without writing the line.
 wait-for-log() {
@@ -329,16 +341,17 @@ spire-server-cli() {
   "$BINDIR/spire-server" $sub -socketPath "$SERVER_SOCKET" "$@"
 }
 
-# wait-server-healthy [TIMEOUT_S]: until `spire-server healthcheck` succeeds (fails early if it exited).
+# wait-server-healthy [TIMEOUT_S] [NAME]: until `spire-server healthcheck` on $SERVER_SOCKET succeeds (fails
+# early if process NAME, default spire-server, exited).
 wait-server-healthy() {
-  local timeout=${1:-60} deadline
+  local timeout=${1:-60} name=${2:-spire-server} deadline
   deadline=$(($(date +%s) + timeout))
   until spire-server-cli healthcheck >/dev/null 2>&1; do
-    [ -z "$(exit-status spire-server)" ] || fail-now "spire-server exited (status $(exit-status spire-server))"
-    [ "$(date +%s)" -lt "$deadline" ] || fail-now "spire-server not healthy after ${timeout}s"
+    [ -z "$(exit-status "$name")" ] || fail-now "$name exited (status $(exit-status "$name"))"
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "$name not healthy after ${timeout}s"
     sleep 0.2
   done
-  log-info "spire-server healthy"
+  log-info "$name healthy"
 }
 
 wait-agent-healthy() {
@@ -598,9 +611,112 @@ transient-handles() {
 
 # vmrss-kb PID: resident set size of PID in KiB (VmRSS of /proc/PID/status).
 vmrss-kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# pss-kb PID: proportional set size of PID in KiB (shared pages divided among their users).
+pss-kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
 # no-agent-svid [DATA_DIR]: fail when spire-agent stored an agent SVID (it was never issued one).
 no-agent-svid() {
   local dir=${1:-$AGENT_DATA_DIR}
   [ ! -s "$dir/agent_svid.der" ] || fail-now "the agent holds an SVID ($dir/agent_svid.der)"
+}
+
+# ------------------------------------------------------------- HA and many nodes (shared datastore, N swtpms)
+# server-conf-tune FILE AGENT_TTL: short agent SVIDs (spire-agent re-attests at every rotation, about half
+# the TTL) and no per-IP attestation rate limit (every agent here calls from 127.0.0.1).
+server-conf-tune() {
+  sed -i "s|^server {\$|server {\n    agent_ttl = \"$2\"\n    ratelimit {\n        attestation = false\n    }|" "$1"
+  grep -q "agent_ttl = \"$2\"" "$1" || fail-now "could not set agent_ttl in $1"
+}
+
+# pg-start: a throw-away PostgreSQL cluster on loopback for this run (scripts/lib/pg-cluster.sh); PG_PORT,
+# PG_PID, PG_DATA and PG_CONN (a SPIRE connection_string) are saved. pg-stop stops it and removes its data.
+pg-start() {
+  local out line
+  out=$(bash "$REPODIR/scripts/lib/pg-cluster.sh" start "$RUNDIR/pg") || fail-now "scripts/lib/pg-cluster.sh start failed"
+  while IFS= read -r line; do
+    if [[ $line =~ ^(PG_[A-Z]+)=(.*)$ ]]; then save-var "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; fi
+  done <<<"$out"
+  echo "$PG_PID" >"$STATEDIR/pids/postgres.child.$PG_PID"
+  log-info "postgres started (pid $PG_PID, 127.0.0.1:$PG_PORT)"
+}
+pg-stop() { [ ! -d "$RUNDIR/pg" ] || bash "$REPODIR/scripts/lib/pg-cluster.sh" stop "$RUNDIR/pg" >/dev/null 2>&1 || true; }
+
+# upstream-ca-layout: one self-signed CA (EC P-256) every server of an HA deployment mints its intermediate
+# CA from (UpstreamAuthority "disk"), so the trust bundle agents hold is the same whichever server they reach.
+upstream-ca-layout() {
+  [ -n "${UPSTREAM_CA_CERT:-}" ] && return 0
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$RUNDIR/upstream-ca.key" -out "$RUNDIR/upstream-ca.pem" -subj "/O=tpm_quote tests/CN=upstream CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectAltName=URI:spiffe://$TRUST_DOMAIN" 2>/dev/null || fail-now "openssl: could not make the upstream CA"
+  save-var UPSTREAM_CA_CERT "$RUNDIR/upstream-ca.pem"
+  save-var UPSTREAM_CA_KEY "$RUNDIR/upstream-ca.key"
+}
+
+# render-ha-server-conf NAME: $RUNDIR/NAME.conf, conf/server.conf for one server of the HA deployment: its
+# own port, socket and data dir (saved as <NAME>_PORT, <NAME>_SOCKET with NAME upper-cased, - as _), the
+# shared PostgreSQL datastore (pg-start first) and the shared upstream CA.
+render-ha-server-conf() {
+  local name=$1 var port sock data
+  var=$(tr 'a-z-' 'A-Z_' <<<"$name")
+  [ -n "${PG_CONN:-}" ] || fail-now "render-ha-server-conf: no PostgreSQL (pg-start first)"
+  spire-layout
+  ek-ca-layout
+  upstream-ca-layout
+  port=$(free-port)
+  sock=$RUNDIR/sockets/$name.sock
+  data=$RUNDIR/$name-data
+  mkdir -p "$data"
+  save-var "${var}_PORT" "$port"
+  save-var "${var}_SOCKET" "$sock"
+  SERVER_PORT=$port SERVER_SOCKET=$sock SERVER_DATA_DIR=$data render-conf "$CONFDIR/server.conf" "$RUNDIR/$name.conf"
+  printf 'database_type = "postgres"\nconnection_string = "%s"\n' "$PG_CONN" >"$STATEDIR/datastore.body"
+  replace-plugin-data "$RUNDIR/$name.conf" 'DataStore "sql"' "$STATEDIR/datastore.body"
+  add-plugin "$RUNDIR/$name.conf" "    UpstreamAuthority \"disk\" {
+        plugin_data {
+            cert_file_path = \"$UPSTREAM_CA_CERT\"
+            key_file_path = \"$UPSTREAM_CA_KEY\"
+        }
+    }"
+}
+
+# start-proxy PORT BACKEND_PORT...: the round-robin loopback proxy (scripts/lib/tcp-proxy.mjs) as process
+# "proxy", log logs/proxy.log (one line per connection, naming the backend).
+start-proxy() {
+  start-bg proxy "$LOGDIR/proxy.log" node "$REPODIR/scripts/lib/tcp-proxy.mjs" "$@"
+  wait-for-log "$LOGDIR/proxy.log" '^listening' 20 proxy
+}
+
+# node-swtpm-start I: a swtpm with EK certificates for node I (its own state and CA under $RUNDIR/node-I);
+# its KEY=VALUE lines are kept in $RUNDIR/node-I/swtpm.env and its pid recorded for the clean-up.
+node-swtpm-start() {
+  local dir=$RUNDIR/node-$1 pid
+  mkdir -p "$dir"
+  bash "$REPODIR/test/helpers/swtpm-fixture.sh" start "$dir/swtpm" >"$dir/swtpm.env" || fail-now "swtpm-fixture.sh start failed for node $1"
+  pid=$(sed -n 's/^SWTPM_PID=//p' "$dir/swtpm.env")
+  echo "$pid" >"$STATEDIR/pids/swtpm-$1.child.$pid"
+}
+node-swtpm-stop() { bash "$REPODIR/test/helpers/swtpm-fixture.sh" stop "$RUNDIR/node-$1/swtpm" >/dev/null 2>&1 || true; }
+
+# nodes-ek-ca I...: EK_CA_PATH = every listed node's swtpm CA (root + issuer) in one PEM file.
+nodes-ek-ca() {
+  local i
+  for i in "$@"; do
+    # shellcheck disable=SC1090
+    (source "$RUNDIR/node-$i/swtpm.env" && cat "$SWTPM_CA_ROOT" "$SWTPM_CA_ISSUER")
+  done >"$RUNDIR/ek-ca.pem"
+  save-var EK_CA_PATH "$RUNDIR/ek-ca.pem"
+}
+
+# render-node-agent-conf I PORT: $RUNDIR/node-I/agent.conf, conf/agent.conf for node I (its swtpm, data dir,
+# sockets) talking to 127.0.0.1:PORT (a server or the proxy).
+render-node-agent-conf() {
+  local dir=$RUNDIR/node-$1 port=$2
+  spire-layout
+  mkdir -p "$dir/data"
+  (
+    # shellcheck disable=SC1091
+    source "$dir/swtpm.env"
+    SERVER_PORT=$port AGENT_DATA_DIR=$dir/data AGENT_SOCKET=$dir/agent.sock render-conf "$CONFDIR/agent.conf" "$dir/agent.conf"
+  )
 }

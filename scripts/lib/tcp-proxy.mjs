@@ -7,11 +7,11 @@
 //
 // Prints "listening <port>" once ready, then one line per connection: "conn <n> -> <backend port>" or
 // "conn <n> -> none (<error>)" when every backend refused.
-import net from "node:net";
+import net from 'node:net';
 
 const [listenPort, ...backends] = process.argv.slice(2).map(Number);
 if (!listenPort || backends.length === 0 || backends.some((p) => !Number.isInteger(p) || p <= 0)) {
-  console.error("usage: tcp-proxy.mjs LISTEN_PORT BACKEND_PORT...");
+  console.error('usage: tcp-proxy.mjs LISTEN_PORT BACKEND_PORT...');
   process.exit(2);
 }
 
@@ -22,9 +22,9 @@ let count = 0;
 function connectAny(first, tried = 0) {
   return new Promise((resolve, reject) => {
     const port = backends[(first + tried) % backends.length];
-    const upstream = net.connect({ host: "127.0.0.1", port });
-    upstream.once("connect", () => resolve({ upstream, port }));
-    upstream.once("error", (err) => {
+    const upstream = net.connect({ host: '127.0.0.1', port });
+    upstream.once('connect', () => resolve({ upstream, port }));
+    upstream.once('error', (err) => {
       upstream.destroy();
       if (tried + 1 >= backends.length) reject(err);
       else connectAny(first, tried + 1).then(resolve, reject);
@@ -37,13 +37,13 @@ const server = net.createServer((client) => {
   const first = next;
   next = (next + 1) % backends.length;
   client.pause();
-  client.on("error", () => client.destroy());
+  client.on('error', () => client.destroy());
   connectAny(first).then(
     ({ upstream, port }) => {
       console.log(`conn ${n} -> ${port}`);
-      upstream.on("error", () => client.destroy());
-      upstream.on("close", () => client.destroy());
-      client.on("close", () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
       client.pipe(upstream);
       upstream.pipe(client);
       client.resume();
@@ -54,5 +54,5 @@ const server = net.createServer((client) => {
     },
   );
 });
-server.listen(listenPort, "127.0.0.1", () => console.log(`listening ${listenPort}`));
-for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(0));
+server.listen(listenPort, '127.0.0.1', () => console.log(`listening ${listenPort}`));
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

@@ -107,8 +107,10 @@ function secureBootFacts(v: VerifiedEventLog, banks: HashName[]): SecureBootFact
   for (const e of eventsOn(v, 7)) {
     switch (e.type) {
       case EV.EV_EFI_VARIABLE_DRIVER_CONFIG: {
-        authenticate(e, banks, [e.data], 'UEFI_VARIABLE_DATA');
         const vd = variableOf(e);
+        // TPM 1.2-era firmware (SHA-1 logs) hashed only the variable's contents, not its name; crypto-agile logs
+        // must cover the name too (PFP 10.4.3), or a log could relabel one variable as another.
+        authenticate(e, banks, v.log.format === 'sha1' ? [e.data, vd.variableData] : [e.data], 'UEFI_VARIABLE_DATA');
         // PFP 3.3.4.8: the configuration is measured before the separator; later changes are not the boot's policy.
         if (separators > 0) facts.weakened.push(`${printable(vd.unicodeName)} measured after the separator (event ${e.index})`);
         if (vd.unicodeName === 'SecureBoot' && vd.guid === EFI_GLOBAL_VARIABLE) {

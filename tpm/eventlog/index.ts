@@ -8,3 +8,7 @@ export { extractBootFacts, type BootFacts, type SecureBootFacts, type MeasuredFi
 export { bootSelectors, BOOT_SELECTOR_TYPES, type BootSelectorType } from './selectors';
 export { parseBootPolicy, evaluateBootPolicy, bootPolicyFromFacts, MAX_BOOT_POLICY_BYTES, type BootPolicy, type BootPolicyRule } from './policy';
 export { eventTypeName } from './constants';
+export { encodeEventLog, createEventLog, type NewEvent } from './write';
+export { UefiVariableData } from './structures';
+export { guidString, EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE } from './uefi';
+export * as EV from './constants';

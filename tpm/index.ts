@@ -15,3 +15,4 @@ export * as constants from './marshal/constants';
 export * as types from './types';
 export { marshal, unmarshal, TpmMarshalError } from './marshal/codec';
 export { constantName, digestSize, nodeHashName } from './marshal/names';
+export * as eventlog from './eventlog';

@@ -1,6 +1,6 @@
 // TCG PC Client PFP 1.05 (10.2, 10.4.5) event-log records, declared once as codecs. Unlike TPM structures
 // these are little-endian (the firmware writes them in host order on a little-endian platform).
-import { Codec, fixedBytes, Reader, sizedU8Bytes, struct, u8, Writer, type CodecType } from '../marshal/codec';
+import { Codec, fixedBytes, list, Reader, sizedU8Bytes, struct, u8, Writer, type CodecType } from '../marshal/codec';
 import { EventLogError } from './errors';
 import { MAX_BANKS, MAX_EVENT_DATA_BYTES } from './limits';
 
@@ -43,27 +43,6 @@ export const eventData: Codec<Uint8Array> = {
   },
 };
 
-/** A little-endian UINT32 count (at most `maxCount`) then that many items (TCG lists). */
-function le32List<T>(item: Codec<T>, maxCount: number, what: string): Codec<T[]> {
-  return {
-    encode(w, v) {
-      le32.encode(w, v.length);
-      for (const x of v) item.encode(w, x);
-    },
-    decode(r) {
-      const count = le32.decode(r);
-      if (count > maxCount) r.fail(`${what} count ${count} exceeds the maximum ${maxCount}`);
-      const out: T[] = [];
-      for (let i = 0; i < count; i++) {
-        r.path.push(`[${i}]`);
-        out.push(item.decode(r));
-        r.path.pop();
-      }
-      return out;
-    },
-  };
-}
-
 /** TCG_PCClientPCREvent (PFP 10.2.1): the SHA-1 record of legacy logs and the first record of crypto-agile ones. */
 export const TcgPcClientPcrEvent = struct({
   pcrIndex: le32,
@@ -84,7 +63,7 @@ export const TcgEfiSpecIdEvent = struct({
   specVersionMajor: u8,
   specErrata: u8,
   uintnSize: u8,
-  digestSizes: le32List(TcgEfiSpecIdEventAlgorithmSize, MAX_BANKS, 'numberOfAlgorithms'),
+  digestSizes: list(TcgEfiSpecIdEventAlgorithmSize, MAX_BANKS, le32),
   vendorInfo: sizedU8Bytes(255),
 });
 
@@ -114,7 +93,7 @@ export function tcgPcrEvent2(sizes: ReadonlyMap<number, number>) {
   return struct({
     pcrIndex: le32,
     eventType: le32,
-    digests: le32List(logDigest(sizes), MAX_BANKS, 'digest'),
+    digests: list(logDigest(sizes), MAX_BANKS, le32),
     event: eventData,
   });
 }

@@ -168,7 +168,7 @@ describe('over the bounds (checked before allocating)', () => {
     const countAt = 32 + 24; // after the legacy header (32) and signature..uintnSize (24) of the Spec ID data
     const many = new Uint8Array(bytes);
     new DataView(many.buffer).setUint32(countAt, 9, true);
-    expect(thrown(EventLogError, () => parseEventLog(many)).message).toMatch(/^event 0: Spec ID event: .*numberOfAlgorithms count 9 exceeds the maximum 8/);
+    expect(thrown(EventLogError, () => parseEventLog(many)).message).toMatch(/^event 0: Spec ID event: digestSizes: count 9 exceeds the maximum 8 \(at byte 28\)$/);
     const size = new Uint8Array(bytes);
     new DataView(size.buffer).setUint16(countAt + 4 + 4 + 2, 20, true); // the second algorithm's (sha256) digestSize
     expect(thrown(EventLogError, () => parseEventLog(size)).message).toBe('event 0: Spec ID event gives sha256 a digest size of 20, not 32');

@@ -48,3 +48,8 @@ export function bootSelectors(facts: BootFacts): string[] {
   for (const m of facts.mok ?? []) if (MOK_NAMES.has(m.name) && m.digests.sha256) add('mok', `${m.name}:${m.digests.sha256}`);
   return [...out].sort();
 }
+
+/** The selector table of docs/event-log.md (generated; a test keeps the doc current). */
+export function renderBootSelectorTable(): string {
+  return ['| Selector | Value |', '|---|---|', ...BOOT_SELECTOR_TYPES.map(([t, d]) => `| \`${t}\` | ${d.replace(/\|/g, '\\|')} |`)].join('\n') + '\n';
+}

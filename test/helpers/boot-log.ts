@@ -7,13 +7,13 @@ import { marshal } from '../../tpm/marshal/codec';
 import { createEventLog, EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE, EV, UefiVariableData, type EventLog, type NewEvent } from '../../tpm/eventlog';
 
 /** EFI_GUID bytes of a GUID string (first three fields little-endian). */
-function guidBytes(guid: string): Uint8Array {
+export function guidBytes(guid: string): Uint8Array {
   const [a, b, c, d, e] = guid.split('-');
   const le = (h: string) => Buffer.from(h, 'hex').reverse();
   return new Uint8Array(Buffer.concat([le(a), le(b), le(c), Buffer.from(d + e, 'hex')]));
 }
 
-const variable = (guid: string, name: string, data: Uint8Array): Uint8Array =>
+export const variable = (guid: string, name: string, data: Uint8Array): Uint8Array =>
   marshal(UefiVariableData, { variableName: guidBytes(guid), unicodeName: name, variableData: data });
 
 const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -27,9 +27,10 @@ export interface BootLog {
 /**
  * A crypto-agile log in `banks`: CRTM version (PCR 0), SecureBoot/PK/KEK/db/dbx and a db authority (PCR 7), shim
  * and grub (PCR 4), grub's linux command and kernel command line (PCR 8), the kernel file (PCR 9), MokList
- * (PCR 14), separators on 0-7. Image digests are random, so each call is a different boot.
+ * (PCR 14), separators on 0-7 (with `beforeSeparator` / `afterSeparator` events around them). Image digests
+ * are random, so each call is a different boot.
  */
-export function makeBootLog(options: { banks: HashName[]; secureBoot?: boolean; cmdline?: string }): BootLog {
+export function makeBootLog(options: { banks: HashName[]; secureBoot?: boolean; cmdline?: string; beforeSeparator?: NewEvent[]; afterSeparator?: NewEvent[] }): BootLog {
   const { banks } = options;
   const cmdline = options.cmdline ?? '/vmlinuz-test root=/dev/vda1 ro console=ttyS0';
   const measured = (): Partial<Record<HashName, Uint8Array>> => Object.fromEntries(banks.map((b) => [b, randomBytes(hashSize(b))]));
@@ -46,7 +47,9 @@ export function makeBootLog(options: { banks: HashName[]; secureBoot?: boolean; 
     { pcr: 7, type: EV.EV_EFI_VARIABLE_DRIVER_CONFIG, data: variable(EFI_GLOBAL_VARIABLE, 'KEK', randomBytes(200)) },
     { pcr: 7, type: EV.EV_EFI_VARIABLE_DRIVER_CONFIG, data: variable(EFI_IMAGE_SECURITY_DATABASE, 'db', db) },
     { pcr: 7, type: EV.EV_EFI_VARIABLE_DRIVER_CONFIG, data: variable(EFI_IMAGE_SECURITY_DATABASE, 'dbx', randomBytes(100)) },
+    ...(options.beforeSeparator ?? []),
     ...[0, 1, 2, 3, 4, 5, 6, 7].map(separator),
+    ...(options.afterSeparator ?? []),
     { pcr: 7, type: EV.EV_EFI_VARIABLE_AUTHORITY, data: variable(EFI_IMAGE_SECURITY_DATABASE, 'db', randomBytes(120)) },
     { pcr: 4, type: EV.EV_EFI_BOOT_SERVICES_APPLICATION, data: randomBytes(40), digests: shim },
     { pcr: 14, type: EV.EV_IPL, data: text('MokList\0'), digests: measured() },

@@ -218,9 +218,9 @@ function bootloaderFacts(v: VerifiedEventLog, facts: BootFacts): void {
   // The file grub loaded after the command that named it: the PCR 9 event with the command's path, or the
   // label RHEL's linuxefi module logs instead (`grub_linuxefi Kernel` / `grub_linuxefi Initrd`).
   const pcr9 = eventsOn(v, 9).filter((e) => e.type === EV.EV_IPL);
-  const loaded = (path: string, after: number, label: string, skip = 0): MeasuredFile | undefined => {
-    const named = pcr9.filter((e) => e.index > after && [path, label].includes(withoutDevice(ascii(stripNul(e.data)))));
-    const e = label === ascii(stripNul(named[0]?.data ?? new Uint8Array())) ? named[skip] : named[0];
+  const named = (e: LogEvent): string => withoutDevice(ascii(stripNul(e.data)));
+  const loaded = (path: string, after: number, label: string, nth = 0): MeasuredFile | undefined => {
+    const e = pcr9.find((x) => x.index > after && named(x) === path) ?? pcr9.filter((x) => x.index > after && named(x) === label)[nth];
     return e && { path: printable(path), digests: digestsOf(e, banks9), eventIndex: e.index };
   };
   if (kernelPath) facts.kernel = loaded(kernelPath, kernelIndex, 'grub_linuxefi Kernel');

@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HashName } from '../crypto/hash';
 import { hashSize } from '../crypto/hash';
-import type { PcrValues } from '../verify/pcr-values';
+import { checkPcrValues, type PcrValues } from '../verify/pcr-values';
 import { EV_NO_ACTION, STARTUP_LOCALITY } from './constants';
 import { EventLogError } from './errors';
 import type { EventLog, LogEvent } from './parse';
@@ -71,7 +71,7 @@ export interface VerifiedEventLog {
   log: EventLog;
   /** What the log predicts, in each bank both the log and `pcrs` have. */
   replayed: PcrValues;
-  /** PCRs, by bank, that the log extends and whose supplied value equals the replay: facts may be read from these. */
+  /** PCRs, by bank, whose supplied value equals the replay (owned PCRs even without events): facts may be read from these. */
   verified: PcrSet;
 }
 
@@ -79,7 +79,15 @@ export interface VerifyEventLogOptions {
   log: EventLog;
   /** PCR values from a quote that has already been verified (verifyQuote): the log is checked against these. */
   pcrs: PcrValues;
+  /**
+   * PCRs the log is authoritative for: when quoted they must replay even if the log has no event for them (so
+   * a log cannot drop all of a PCR's events). Default PLATFORM_FIRMWARE_PCRS (0-7, PFP 3.3.4).
+   */
+  ownedPcrs?: readonly number[];
 }
+
+/** PCRs 0-7: measured by platform firmware only, all of it logged (PFP 3.3.4). */
+export const PLATFORM_FIRMWARE_PCRS: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7];
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
 
@@ -104,15 +112,18 @@ function mismatch(bank: HashName, pcr: number, t: PcrTrace, quoted: Uint8Array):
 }
 
 /**
- * Replays `log` and compares it with quoted PCR values. Checks, for every bank present in both the log and
- * `pcrs` and every PCR the log extends that `pcrs` supplies, that the replay equals the supplied value; the
- * first difference (banks in the log's order, PCRs ascending) is EVENT_LOG_PCR_MISMATCH naming PCR, bank and
- * the first event that cannot explain the value. Does NOT check: PCRs the log never extends (they are left out
- * of `verified`; e.g. IMA's PCR 10), banks the quote lacks, or event data against digests (the fact extractor
- * does that for the events it reads). The caller owes: `pcrs` from a quote verified with a fresh nonce.
+ * Replays `log` and compares it with quoted PCR values. Checks that `pcrs` is well formed (TpmVerifyError
+ * PCR_VALUES_MALFORMED), then, for every bank present in both the log and `pcrs` and every PCR `pcrs` supplies
+ * that the log extends or owns (`ownedPcrs`, default 0-7, whose replay without events is the reset value), that
+ * the replay equals the supplied value; the first difference (banks in the log's order, PCRs ascending) is
+ * EVENT_LOG_PCR_MISMATCH naming PCR, bank and the first event that cannot explain the value. Does NOT check:
+ * other PCRs the log never extends (left out of `verified`; e.g. IMA's PCR 10), banks the quote lacks, or event
+ * data against digests (the fact extractor does that for the events it reads). The caller owes: `pcrs` from a
+ * quote verified with a fresh nonce.
  */
 export function verifyEventLog(options: VerifyEventLogOptions): VerifiedEventLog {
-  const { log, pcrs } = options;
+  const { log, pcrs, ownedPcrs = PLATFORM_FIRMWARE_PCRS } = options;
+  checkPcrValues(pcrs);
   const replayed: PcrValues = {};
   const verified: PcrSet = {};
   for (const bank of log.banks) {
@@ -120,11 +131,17 @@ export function verifyEventLog(options: VerifyEventLogOptions): VerifiedEventLog
     if (!quoted) continue;
     const values: Record<number, Uint8Array> = {};
     const ok = new Set<number>();
-    for (const [pcr, t] of [...trace(log, bank)].sort((a, b) => a[0] - b[0])) {
+    const traces = trace(log, bank);
+    for (const pcr of new Set([...traces.keys(), ...ownedPcrs].sort((a, b) => a - b))) {
+      const t = traces.get(pcr) ?? { events: [], values: [new Uint8Array(hashSize(bank))] };
       values[pcr] = t.values[t.values.length - 1];
       const q = quoted[pcr];
       if (!q) continue;
-      if (!equal(values[pcr], q)) throw mismatch(bank, pcr, t, q);
+      if (!equal(values[pcr], q)) {
+        if (t.events.length === 0)
+          throw new EventLogError('EVENT_LOG_PCR_MISMATCH', `PCR ${bank}:${pcr}: the log has no event for it, but the quoted value is not its reset value (its events were left out)`, { pcr, bank });
+        throw mismatch(bank, pcr, t, q);
+      }
       ok.add(pcr);
     }
     replayed[bank] = values;

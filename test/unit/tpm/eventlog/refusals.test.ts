@@ -16,6 +16,7 @@ import {
   type EventLog,
   type LogEvent,
 } from '../../../../tpm/eventlog';
+import { TpmVerifyError } from '../../../../tpm/verify/errors';
 import type { PcrValues } from '../../../../tpm/verify/pcr-values';
 import { goEventlogExpectations, realEventLog } from '../../../helpers/go-testdata';
 import { thrown } from '../../../helpers/thrown';
@@ -95,6 +96,25 @@ test('event removed: refused on its PCR', () => {
   const err = thrown(EventLogError, () => verify(log));
   expect(err.code).toBe('EVENT_LOG_PCR_MISMATCH');
   expect(err.detail).toMatchObject({ pcr: 9, bank: 'sha1' });
+});
+
+test('every event of a firmware PCR removed: refused, the quoted value is not the reset value (PCRs 0-7 are owned by the log)', () => {
+  const log = edited((evs) => evs.filter((e) => e.pcr !== 7));
+  const err = thrown(EventLogError, () => verify(log));
+  expect(err.code).toBe('EVENT_LOG_PCR_MISMATCH');
+  expect(err.detail).toEqual({ pcr: 7, bank: 'sha1' });
+  expect(err.message).toBe('PCR sha1:7: the log has no event for it, but the quoted value is not its reset value (its events were left out)');
+});
+
+test('a quoted PCR outside 0-7 that the log never extends (IMA\'s PCR 10) is neither refused nor verified', () => {
+  const v = verifyEventLog({ log: original, pcrs: { sha256: { ...quoted.sha256, 10: new Uint8Array(32).fill(7) } } });
+  expect(v.verified.sha256!.has(10)).toBe(false);
+  expect(v.verified.sha256!.has(7)).toBe(true);
+});
+
+test('malformed PCR values (a sha256 value of 20 bytes) are refused before any replay', () => {
+  const err = thrown(TpmVerifyError, () => verifyEventLog({ log: original, pcrs: { sha256: { 7: new Uint8Array(20) } } }));
+  expect(err.code).toBe('PCR_VALUES_MALFORMED');
 });
 
 test('events reordered on one PCR: refused on that PCR', () => {

@@ -50,6 +50,16 @@ describe('real event logs', () => {
     extractBootFacts(v);
   });
 
+  it('the expectations read from go-eventlog\'s Go tests are all there (a changed test file fails here, not silently)', () => {
+    const got = goEventlogExpectations().map((e) => [e.log, Object.fromEntries(Object.entries(e.pcrs).map(([b, v]) => [b, Object.keys(v!).length])), e.postSeparatorAuthorities]);
+    expect(got).toEqual([
+      ['ubuntu-2404-amd-sevsnp.bin', { sha256: 11 }, undefined],
+      ['sb_cert_eventlog', { sha1: 24, sha256: 24 }, 3],
+      ['option_rom_eventlog', { sha1: 8 }, 2],
+    ]);
+    expect(goEventlogCmdlines().map((c) => c.log)).toEqual(['cos-85-amd-sev.bin', 'cos-93-amd-sev.bin', 'cos-101-amd-sev.bin', 'ubuntu-2404-amd-sevsnp.bin']);
+  });
+
   it('formats: SHA-1 legacy where go-eventlog says so, crypto-agile with the Spec ID banks elsewhere', () => {
     const format = (n: string) => parseEventLog(realEventLog(n).bytes);
     expect(format('debian-10.bin')).toMatchObject({ format: 'sha1', banks: ['sha1'] });

@@ -18,7 +18,15 @@ export function goModuleDir(moduleAtVersion: string): string {
   let dir = dirs.get(moduleAtVersion);
   if (!dir) {
     // Outside any go.mod, so nothing in the repository is read or changed.
-    const out = execFileSync('go', ['mod', 'download', '-json', moduleAtVersion], { cwd: tmpdir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    let out: string;
+    try {
+      out = execFileSync('go', ['mod', 'download', '-json', moduleAtVersion], { cwd: tmpdir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const err = e as { code?: string; stdout?: string; stderr?: string; message: string };
+      // go prints a JSON object with Error on stdout when the module cannot be fetched.
+      if (!err.stdout) throw new Error(`go mod download ${moduleAtVersion}: ${err.code === 'ENOENT' ? 'go is not on PATH (scripts/install-spire.sh needs it too)' : err.stderr || err.message}`, { cause: e });
+      out = err.stdout;
+    }
     const info = JSON.parse(out) as { Dir?: string; Error?: string };
     if (!info.Dir) throw new Error(`go mod download ${moduleAtVersion}: ${info.Error ?? 'no Dir in the answer'}`);
     dirs.set(moduleAtVersion, (dir = info.Dir));

@@ -6,22 +6,13 @@ import { join } from 'node:path';
 import { readEventLog } from '../../../plugin-agent/event-log';
 import { Code, PluginError } from '../../../plugin-sdk';
 import { MAX_EVENT_LOG_BYTES } from '../../../proto';
+import { thrown } from '../../helpers/thrown';
 
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tpmq-unit-evlog-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const failure = (fn: () => unknown): PluginError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PluginError) return err;
-    throw err;
-  }
-  throw new Error('no error');
-};
 
 describe('readEventLog', () => {
   test('a missing file, a missing directory and "" send no log', () => {
@@ -46,7 +37,7 @@ describe('readEventLog', () => {
   test('a file over the bound is FailedPrecondition naming it; exactly the bound is sent', () => {
     const file = join(dir, 'big.bin');
     writeFileSync(file, new Uint8Array(MAX_EVENT_LOG_BYTES + 1));
-    const err = failure(() => readEventLog(file));
+    const err = thrown(PluginError, () => readEventLog(file));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.message).toContain(`event_log_path: ${file} is over ${MAX_EVENT_LOG_BYTES} bytes`);
     writeFileSync(file, new Uint8Array(MAX_EVENT_LOG_BYTES));
@@ -56,7 +47,7 @@ describe('readEventLog', () => {
   test('a directory is FailedPrecondition naming it', () => {
     const sub = join(dir, 'sub');
     mkdirSync(sub);
-    const err = failure(() => readEventLog(sub));
+    const err = thrown(PluginError, () => readEventLog(sub));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.message).toBe(`event_log_path: ${sub} is not a regular file`);
   });

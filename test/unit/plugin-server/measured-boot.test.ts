@@ -9,6 +9,7 @@ import { checkMeasuredBoot, type MeasuredBootConfig } from '../../../plugin-serv
 import { Code } from '../../../plugin-sdk';
 import { encodeEventLog, replayEventLog, type EventLog } from '../../../tpm/eventlog';
 import { makeBootLog } from '../../helpers/boot-log';
+import { thrown } from '../../helpers/thrown';
 
 let dir: string;
 const H = 'ab'.repeat(32);
@@ -82,16 +83,6 @@ describe('server config: event_log and boot_policy_path', () => {
   });
 });
 
-const thrown = (fn: () => unknown): AttestationError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AttestationError) return err;
-    throw err;
-  }
-  throw new Error('no error');
-};
-
 describe('checkMeasuredBoot', () => {
   const boot = makeBootLog({ banks: ['sha1', 'sha256'] });
   const bytes = encodeEventLog(boot.log);
@@ -112,7 +103,7 @@ describe('checkMeasuredBoot', () => {
   });
 
   test('required and no log: PermissionDenied by the event_log check', () => {
-    const err = thrown(() => checkMeasuredBoot({ eventLog: 'required' }, new Uint8Array(), pcrs));
+    const err = thrown(AttestationError, () => checkMeasuredBoot({ eventLog: 'required' }, new Uint8Array(), pcrs));
     expect(err.code).toBe(Code.PERMISSION_DENIED);
     expect(err.reason).toBe('event_log');
     expect(err.message).toMatch(/^event log check failed: the agent sent no event log \(event_log = "required"/);
@@ -122,7 +113,7 @@ describe('checkMeasuredBoot', () => {
     const log: EventLog = boot.log;
     const extra = { ...log.events[log.events.length - 1], index: log.events.length };
     const appended = encodeEventLog({ ...log, events: [...log.events, extra] });
-    const err = thrown(() => checkMeasuredBoot(optional, appended, pcrs));
+    const err = thrown(AttestationError, () => checkMeasuredBoot(optional, appended, pcrs));
     expect(err.code).toBe(Code.PERMISSION_DENIED);
     expect(err.reason).toBe('event_log');
     expect(err.message).toMatch(
@@ -131,7 +122,7 @@ describe('checkMeasuredBoot', () => {
   });
 
   test('a log that does not decode: InvalidArgument naming challenge_response.event_log', () => {
-    const err = thrown(() => checkMeasuredBoot(optional, bytes.subarray(0, bytes.length - 3), pcrs));
+    const err = thrown(AttestationError, () => checkMeasuredBoot(optional, bytes.subarray(0, bytes.length - 3), pcrs));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.reason).toBe('malformed');
     expect(err.message).toMatch(/^malformed challenge_response\.event_log: /);
@@ -144,12 +135,16 @@ describe('checkMeasuredBoot', () => {
       bootPolicy: { require_secure_boot: true },
       bootPolicyPath: '/etc/boot.json',
     };
-    const err = thrown(() => checkMeasuredBoot(policy, encodeEventLog(off.log), replayEventLog(off.log)));
+    const err = thrown(AttestationError, () =>
+      checkMeasuredBoot(policy, encodeEventLog(off.log), replayEventLog(off.log)),
+    );
     expect(err.code).toBe(Code.PERMISSION_DENIED);
     expect(err.reason).toBe('boot_policy');
     expect(err.message).toMatch(/^boot policy check failed: .*require_secure_boot.*\(policy \/etc\/boot\.json\)$/);
     expect(checkMeasuredBoot(policy, bytes, pcrs)).toContain('secure_boot:enabled');
     // With a policy, an optional log that is absent proves nothing: the rule fails.
-    expect(thrown(() => checkMeasuredBoot(policy, new Uint8Array(), pcrs)).reason).toBe('boot_policy');
+    expect(thrown(AttestationError, () => checkMeasuredBoot(policy, new Uint8Array(), pcrs)).reason).toBe(
+      'boot_policy',
+    );
   });
 });

@@ -21,6 +21,7 @@ import {
   type TpmsPcrSelection,
 } from '../tpm';
 import type { AgentConfig } from './config';
+import { readEventLog } from './event-log';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 
 /** Times the PCRs are re-read and re-quoted when they change during a quote. */
@@ -176,6 +177,14 @@ export function createAidAttestation(
         }
         log.debug('PCRs changed while quoting; quoting again', { attempt });
       }
+      let eventLog;
+      try {
+        eventLog = readEventLog(config.eventLogPath);
+      } catch (err) {
+        telemetry.record('failure', 'event_log', started, tpmMs);
+        throw err;
+      }
+      if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
       log.info('quote read from the TPM', {
         tpm: spec,
         pcrs: formatPcrSelection(selection),
@@ -183,6 +192,7 @@ export function createAidAttestation(
         ek_kind: ek.kind,
         tpm_ms: tpmMs,
         busy_ms: Date.now() - started - waitMs,
+        event_log_bytes: 'bytes' in eventLog ? eventLog.bytes.length : 0,
       });
       const response = encodeChallengeResponse({
         activatedSecret: secret,
@@ -192,6 +202,7 @@ export function createAidAttestation(
           bank,
           values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })),
         })),
+        eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
       });
       // Counted before yielding: SPIRE cancels the stream once the server has answered.
       telemetry.record('success', 'none', started, tpmMs);

@@ -2,6 +2,7 @@
 // error-collecting builder for both Configure and Validate.
 import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from '../plugin-sdk';
 import { DEFAULT_TRANSPORT, parseTransportSpec } from '../tpm';
+import { DEFAULT_EVENT_LOG_PATH } from './event-log';
 
 /** Where the AK is kept when ak_data_dir is not set. */
 export const DEFAULT_AK_DATA_DIR = '/var/lib/spire/agent/tpm_quote';
@@ -37,6 +38,16 @@ export const agentConfigSchema = defineConfig({
     .describe(
       'Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts.',
     ),
+  event_log_path: string({ allowEmpty: true })
+    .default(DEFAULT_EVENT_LOG_PATH)
+    .check((p) =>
+      p === '' || p.startsWith('/')
+        ? undefined
+        : `expected an absolute file path or "", got ${JSON.stringify(p.slice(0, 60))}`,
+    )
+    .describe(
+      'TCG event log sent with the quote (at most 1 MiB), for the server\'s `event_log` check and boot selectors. A missing file sends none (the server decides); `""` never sends one; a file that exists but cannot be read fails attestation naming it.',
+    ),
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
     .describe('Plugin log level; SPIRE filters further by its own log_level.'),
@@ -50,6 +61,8 @@ export interface AgentConfig {
   ekAlgorithm: ConfigOf<typeof agentConfigSchema>['ek_algorithm'];
   akAlgorithm: ConfigOf<typeof agentConfigSchema>['ak_algorithm'];
   akDataDir: string;
+  /** "" = never send an event log. */
+  eventLogPath: string;
 }
 
 /** Parses the agent's plugin_data (every problem reported, each naming its key). */
@@ -65,6 +78,7 @@ export const configureAgent: ConfigureHook<AgentConfig> = (core, hcl) => {
       ekAlgorithm: c.ek_algorithm,
       akAlgorithm: c.ak_algorithm,
       akDataDir: c.ak_data_dir,
+      eventLogPath: c.event_log_path,
     },
   };
 };

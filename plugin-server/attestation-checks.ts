@@ -27,6 +27,7 @@ import { type Verifier, verifyQuoteFreshByNonce } from '../verifier-client';
 import { AttestationError, malformed, protocol, refusal, refused } from './attestation-error';
 import type { ServerConfig } from './config';
 import { checkEkTrust } from './ek-trust';
+import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
@@ -173,7 +174,9 @@ export function startAttestation(
         throw refusal(err, { check: 'quote', what: 'challenge_response' });
       }
       checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
-      // Check 5: the PCR policy.
+      // Checks 5 and 6: the event log replays to the signed PCRs; the boot facts it proves meet the boot policy.
+      const boot = checkMeasuredBoot(config, response.eventLog, values);
+      // Check 7: the PCR policy (in Keylime mode, Keylime's verdict comes after our own event-log replay).
       if (config.pcrPolicy) {
         try {
           await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek }), config.pcrPolicy, {
@@ -202,6 +205,7 @@ export function startAttestation(
           ? quote.firmwareVersion
           : undefined,
         pcrs: inSignedOrder(list, quote),
+        boot,
       });
       return {
         spiffeId: `spiffe://${config.trustDomain}/spire/agent/tpm_quote/${ekHash}`,

@@ -3,7 +3,15 @@
 import { Code, PluginError, toPluginError } from '../plugin-sdk';
 
 /** The checks, in the order they run; the names appear in errors, logs and metric labels. */
-export const CHECKS = ['ek_trust', 'ak_attributes', 'credential_activation', 'quote', 'pcr_policy'] as const;
+export const CHECKS = [
+  'ek_trust',
+  'ak_attributes',
+  'credential_activation',
+  'quote',
+  'event_log',
+  'boot_policy',
+  'pcr_policy',
+] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 /** Why an attestation failed: a check (PermissionDenied) or malformed input (InvalidArgument). */
@@ -14,6 +22,8 @@ const CHECK_TITLES: Record<CheckName, string> = {
   ak_attributes: 'AK attributes',
   credential_activation: 'credential activation',
   quote: 'quote',
+  event_log: 'event log',
+  boot_policy: 'boot policy',
   pcr_policy: 'PCR policy',
 };
 

@@ -22,6 +22,7 @@ import {
 import { formatPcrSelection, hashAlgId, parsePemCertificates, selectedPcrs, type TpmsPcrSelection } from '../tpm';
 import { loadCaBundle, readTrustFile, trustFilesOf } from './trust-files';
 import { DEFAULT_PCR_SELECTION, pcrSelectionField } from './pcr-selection';
+import { EVENT_LOG_MODES, loadBootPolicy, type MeasuredBootConfig } from './measured-boot';
 
 /** Verifiers this build can use: this plugin alone, or this plugin's quote checks + a Keylime verifier's verdict. */
 export const VERIFIERS = ['in_process', 'keylime'] as const;
@@ -100,6 +101,16 @@ export const serverConfigSchema = defineConfig({
       'Who checks the PCR policy: `in_process` (this plugin), or `keylime`: this plugin makes every cryptographic check, then a Keylime verifier (the `keylime` block) judges the same evidence against `pcr_policy_path`; both must pass. `keylime` needs `pcr_policy_path` and one `sha256` bank in `pcr_selection`.',
     ),
   keylime: keylimeBlock.optional().describe('The Keylime verifier, for verifier = "keylime".'),
+  event_log: enumOf(EVENT_LOG_MODES)
+    .default('optional')
+    .describe(
+      'The TCG event log the agent sends (docs/event-log.md): `ignore` (never read), `optional` (a log sent must replay to the quoted PCRs and yields the boot selectors; a node without one attests as before) or `required` (a node without a log is refused). A log whose replay differs is refused by the `event_log` check naming PCR, bank and event.',
+    ),
+  boot_policy_path: string()
+    .optional()
+    .describe(
+      'Boot policy JSON file (docs/event-log.md: `require_secure_boot`, allowed PK/KEK/db/dbx, boot application, kernel, initrd digests and kernel command lines); refusal names the rule. `pcr_selection` must quote the PCRs its rules read (7 Secure Boot, 4 boot applications, 8-9 kernel, in sha256 for file digests). Not with event_log = "ignore".',
+    ),
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
     .describe('Plugin log level; SPIRE filters further by its own log_level.'),
@@ -108,7 +119,7 @@ export const serverConfigSchema = defineConfig({
 type RawServerConfig = ConfigOf<typeof serverConfigSchema>;
 
 /** Parsed, loaded server configuration; swapped in as a whole at each Configure. */
-export interface ServerConfig {
+export interface ServerConfig extends MeasuredBootConfig {
   trustDomain: string;
   logLevel?: LogLevel;
   ekTrust: 'any' | 'all';
@@ -202,6 +213,8 @@ function crossCheck(c: RawServerConfig): string[] {
   } else if (c.keylime !== undefined) {
     notes.push(`key "keylime": only used with verifier = "keylime" (verifier is "${c.verifier}")`);
   }
+  if (c.boot_policy_path !== undefined && c.event_log === 'ignore')
+    notes.push('key "boot_policy_path": needs event_log = "optional" or "required" (event_log is "ignore")');
   return notes;
 }
 
@@ -286,7 +299,16 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     ekTrust: c.ek_trust,
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
+    eventLog: c.event_log,
   };
+  if (c.boot_policy_path !== undefined && c.event_log !== 'ignore') {
+    const loaded = loadBootPolicy(c.boot_policy_path, c.pcr_selection);
+    if ('notes' in loaded) notes.push(...loaded.notes);
+    else {
+      config.bootPolicyPath = c.boot_policy_path;
+      config.bootPolicy = loaded.policy;
+    }
+  }
   if (c.verifier === 'keylime' && c.keylime !== undefined) {
     const loaded = loadKeylimeTls(c.keylime);
     if ('notes' in loaded) notes.push(...loaded.notes);

@@ -2,6 +2,7 @@
 // from authenticated evidence only: the EK itself, an EK certificate that chained to the configured CA
 // bundle, or the AK-signed quote. docs/plugin-server.md's table is generated from SELECTORS.
 import type { X509Certificate } from 'node:crypto';
+import { eventlog } from '../tpm';
 
 /** One selector kind, for the docs table. */
 export interface SelectorDoc {
@@ -46,6 +47,12 @@ export const SELECTORS: readonly SelectorDoc[] = [
     format: '`pcr:<bank>:<index>:<hex value>`',
     source: "One per quoted PCR (`pcr_selection`), from the PCR values the signed quote's digest covers; always.",
   },
+  // Boot selectors: from the agent's event log once it replayed to the quoted PCRs (event_log not "ignore").
+  ...eventlog.BOOT_SELECTOR_TYPES.map(([name, value]) => ({
+    name,
+    format: `\`${name}:<value>\``,
+    source: `${value.replace(/\|/g, '\\|')}. From the event log, only when it replayed to the quoted PCRs and that PCR was quoted.`,
+  })),
 ];
 
 /** The selector table as Markdown (docs/plugin-server.md and README embed it between markers). */
@@ -84,6 +91,8 @@ export interface SelectorInput {
   firmwareVersion?: bigint;
   /** Quoted PCR values, banks in quote order, indices ascending. */
   pcrs: ReadonlyArray<{ bank: string; index: number; digest: Uint8Array }>;
+  /** Boot selectors (`secure_boot:enabled`, ...) from a replayed event log (bounded values: words and hex digests). */
+  boot?: readonly string[];
 }
 
 /** `value` as printable ASCII (anything else becomes "?"), at most `maxChars` long: for selector values and logged node-chosen text. */
@@ -102,5 +111,6 @@ export function buildSelectors(input: SelectorInput): string[] {
   }
   if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
   for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString('hex')}`);
+  out.push(...(input.boot ?? []));
   return out;
 }

@@ -19,7 +19,7 @@ import {
   type ChallengeResponse,
 } from '../gen/tpmquote/v1/attestation_pb';
 // Bank names and the PCR bound are tpm/'s (HASH_NAMES, MAX_PCR_INDEX): what a message may name is what the TPM code handles.
-import { isHashName, MAX_PCR_INDEX } from '../../tpm';
+import { eventlog, isHashName, MAX_PCR_INDEX } from '../../tpm';
 
 /** The protocol version both plugins speak (declared once, in the .proto). */
 export const PROTOCOL_VERSION = ProtocolVersion.V1;
@@ -30,9 +30,14 @@ export const SECRET_BYTES = 32;
 /** Nonce sizes an agent accepts (TPM2_Quote's qualifyingData is a TPM2B_DATA of at most 64 bytes). */
 export const MAX_NONCE_BYTES = 64;
 
-/** Largest message accepted before decoding: a payload (an EK certificate is a few KiB), a response (~2 KiB). */
+/** Largest event log a response may carry (1 MiB; real logs are 10-200 KiB): the event-log parser's own bound. */
+export const MAX_EVENT_LOG_BYTES = eventlog.MAX_EVENT_LOG_BYTES;
+/**
+ * Largest message accepted before decoding: a payload (an EK certificate is a few KiB), a response (~2 KiB of
+ * quote and PCRs, plus an event log of up to MAX_EVENT_LOG_BYTES: 64 KiB + 1 MiB in all).
+ */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+export const MAX_RESPONSE_BYTES = 64 * 1024 + MAX_EVENT_LOG_BYTES;
 /** Largest challenge an agent accepts before decoding. */
 export const MAX_CHALLENGE_BYTES = 16 * 1024;
 
@@ -147,12 +152,19 @@ export function parseChallenge(bytes: Uint8Array): AttestationChallenge {
 }
 
 /**
- * Decodes the agent's response: bounded by MAX_RESPONSE_BYTES, version checked. Its PCR values are checked
+ * Decodes the agent's response: bounded by MAX_RESPONSE_BYTES, its event log by MAX_EVENT_LOG_BYTES, version
+ * checked. Its PCR values are checked
  * by checkResponsePcrValues, which the server runs after check 3 (credential activation). Throws
  * ProtocolError.
  */
 export function parseChallengeResponse(bytes: Uint8Array): ChallengeResponse {
-  return decode('challenge_response', ChallengeResponseSchema, MAX_RESPONSE_BYTES, bytes);
+  const response = decode('challenge_response', ChallengeResponseSchema, MAX_RESPONSE_BYTES, bytes);
+  if (response.eventLog.length > MAX_EVENT_LOG_BYTES)
+    throw new ProtocolError(
+      'challenge_response.event_log',
+      `${response.eventLog.length} bytes exceeds the maximum ${MAX_EVENT_LOG_BYTES}`,
+    );
+  return response;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Agent plugin configuration: defaults, and every bad key reported with its name.
 import { configureAgent, DEFAULT_AK_DATA_DIR } from '../../../plugin-agent/config';
+import { DEFAULT_EVENT_LOG_PATH } from '../../../plugin-agent/event-log';
 
 const build = (hcl: string) => configureAgent({ trustDomain: 'example.org' }, hcl);
 
@@ -13,7 +14,14 @@ describe('agent config', () => {
       ekAlgorithm: 'auto',
       akAlgorithm: 'rsa',
       akDataDir: DEFAULT_AK_DATA_DIR,
+      eventLogPath: DEFAULT_EVENT_LOG_PATH,
     });
+    expect(DEFAULT_EVENT_LOG_PATH).toBe('/sys/kernel/security/tpm0/binary_bios_measurements');
+  });
+
+  test.each(['/tmp/log.bin', ''])('event_log_path = %j is taken as written ("" = never send a log)', (path) => {
+    const r = build(`event_log_path = ${JSON.stringify(path)}\n`);
+    expect('config' in r && r.config.eventLogPath).toBe(path);
   });
 
   test('everything set', () => {
@@ -39,7 +47,11 @@ describe('agent config', () => {
     ['ek_algorithm = "dsa"\n', /^key "ek_algorithm": expected one of "auto", "rsa", "ecc", got "dsa"$/],
     ['ak_algorithm = "auto"\n', /^key "ak_algorithm": expected one of "rsa", "ecc", got "auto"$/],
     ['ak_data_dir = "relative/dir"\n', /^key "ak_data_dir": expected an absolute directory path, got "relative\/dir"$/],
-    ['ak_dir = "/x"\n', /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ak_algorithm, ak_data_dir, log_level/],
+    ['event_log_path = "log.bin"\n', /^key "event_log_path": expected an absolute file path or "", got "log.bin"$/],
+    [
+      'ak_dir = "/x"\n',
+      /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ak_algorithm, ak_data_dir, event_log_path, log_level/,
+    ],
   ])('%j -> a note naming the key', (hcl, note) => {
     const r = build(hcl);
     expect('notes' in r && r.notes).toHaveLength(1);

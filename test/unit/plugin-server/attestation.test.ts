@@ -21,6 +21,15 @@ import { qualifiedNameUnderEk } from '../../../tpm/crypto/public-key';
 import { parseTpmtPublic } from '../../../tpm/crypto/public-key';
 import { TpmsAttest } from '../../../tpm/types/attest';
 import { unmarshal } from '../../../tpm/marshal/codec';
+import { createEventLog, encodeEventLog, EV } from '../../../tpm/eventlog';
+
+// A log that extends PCR 0 once: the golden quote's sha256:0 is still the reset value, so that event was never extended.
+const PCR0_LOG = encodeEventLog(
+  createEventLog({
+    banks: ['sha256'],
+    events: [{ pcr: 0, type: EV.EV_S_CRTM_VERSION, data: new Uint8Array(Buffer.from('v\0', 'utf16le')) }],
+  }),
+);
 
 const FX = resolve(__dirname, '../../fixtures/tpm');
 const fx = (name: string) => new Uint8Array(readFileSync(join(FX, name)));
@@ -84,6 +93,7 @@ function response(
     quoteSignature: Uint8Array;
     pcrValues: ReturnType<typeof pcrValues>;
     version: number;
+    eventLog: Uint8Array;
   }> = {},
 ) {
   return toBinary(
@@ -271,6 +281,37 @@ describe('server attestation checks, in order', () => {
     const r = await refusal(() => pending.finish(response()));
     expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'quote' });
     expect(r.message).toBe('quote check failed: quote extraData does not equal the nonce (NONCE_MISMATCH)');
+  });
+
+  test('5. an event log whose replay is not the quoted PCR 0 -> PermissionDenied naming PCR, bank and event', async () => {
+    const pending = startAttestation(config(), payload(), deps());
+    const r = await refusal(() => pending.finish(response({ eventLog: PCR0_LOG })));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'event_log' });
+    expect(r.message).toMatch(
+      /^event log check failed: PCR sha256:0: the quoted value is the replay of the first 0 of its 1 events; event 1 \(EV_S_CRTM_VERSION\) and the 0 after it on this PCR were not extended$/,
+    );
+  });
+
+  test('5. the event log is judged after the quote: a bad log with a quote over another nonce fails the quote check', async () => {
+    const pending = startAttestation(config(), payload(), deps(new Uint8Array(32).fill(7)));
+    const r = await refusal(() => pending.finish(response({ eventLog: PCR0_LOG })));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'quote' });
+  });
+
+  test('5. an event log that does not decode -> InvalidArgument naming challenge_response.event_log', async () => {
+    const pending = startAttestation(config(), payload(), deps());
+    const r = await refusal(() => pending.finish(response({ eventLog: PCR0_LOG.subarray(0, 40) })));
+    expect(r).toMatchObject({ code: Code.INVALID_ARGUMENT, reason: 'malformed' });
+    expect(r.message).toMatch(/^malformed challenge_response\.event_log: /);
+  });
+
+  test('5. event_log = "required" refuses a response without a log; "ignore" never reads one', async () => {
+    let pending = startAttestation(config('event_log = "required"\n'), payload(), deps());
+    const r = await refusal(() => pending.finish(response()));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'event_log' });
+    pending = startAttestation(config('event_log = "ignore"\n'), payload(), deps());
+    const ok = await pending.finish(response({ eventLog: PCR0_LOG }));
+    expect(ok.selectorValues.some((v) => v.startsWith('secure_boot'))).toBe(false);
   });
 
   test('4. a PCR value that is not what was quoted -> PermissionDenied (PCR digest)', async () => {

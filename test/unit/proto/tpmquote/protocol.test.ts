@@ -12,7 +12,9 @@ import {
   encodeChallengeResponse,
   encodePayload,
   MAX_CHALLENGE_BYTES,
+  MAX_EVENT_LOG_BYTES,
   MAX_PAYLOAD_BYTES,
+  MAX_RESPONSE_BYTES,
   parseChallenge,
   parseChallengeResponse,
   parsePayload,
@@ -176,6 +178,27 @@ describe('tpm_quote protocol', () => {
   ])('payload refused: %s', (_name, bytes, detail) => {
     const e = refusal(() => parsePayload(bytes()));
     expect([e.field, e.detail]).toEqual(['payload', detail]);
+  });
+
+  test('the event log: 1 MiB, the response bound is 64 KiB more; a log of exactly the bound passes', () => {
+    expect(MAX_EVENT_LOG_BYTES).toBe(1024 * 1024);
+    expect(MAX_RESPONSE_BYTES).toBe(64 * 1024 + 1024 * 1024);
+    const withLog = (n: number) =>
+      encodeChallengeResponse({
+        activatedSecret: new Uint8Array(32),
+        quoteAttest: new Uint8Array(150),
+        quoteSignature: new Uint8Array(262),
+        pcrValues: [{ bank: 'sha256', values: [{ index: 0, digest: new Uint8Array(32) }] }],
+        eventLog: new Uint8Array(n).fill(3),
+      });
+    expect(parseChallengeResponse(withLog(MAX_EVENT_LOG_BYTES)).eventLog).toHaveLength(MAX_EVENT_LOG_BYTES);
+    const e = refusal(() => parseChallengeResponse(withLog(MAX_EVENT_LOG_BYTES + 1)));
+    expect([e.field, e.detail]).toEqual([
+      'challenge_response.event_log',
+      `${MAX_EVENT_LOG_BYTES + 1} bytes exceeds the maximum ${MAX_EVENT_LOG_BYTES}`,
+    ]);
+    const whole = refusal(() => parseChallengeResponse(new Uint8Array(MAX_RESPONSE_BYTES + 1)));
+    expect(whole.field).toBe('challenge_response');
   });
 
   test("not protobuf: the message type is named and the decoder's reason kept as cause", () => {

@@ -253,12 +253,13 @@ describe('build: notes', () => {
     expect(r.notes[MAX_NOTES]).toBe('... and 31 more problems');
   });
 
-  it('stays fast on a megabyte of unknown keys', () => {
+  // No timed assertion (speed belongs to benchmarks): a quadratic note builder shows as jest's timeout.
+  it('builds notes for a megabyte of unknown keys', () => {
     const hcl = Array.from({ length: 60000 }, (_, i) => `k${i % 1000}_${i} = 1`).join('\n');
-    const t0 = Date.now();
     const r = example.build('example.org', hcl);
-    expect(Date.now() - t0).toBeLessThan(3000);
     expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.notes.at(-1)).toMatch(/more unknown keys|more problems/);
   });
 
   it('counts unknown keys in nested blocks by block', () => {

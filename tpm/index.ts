@@ -28,3 +28,4 @@ export { constantName } from './marshal/names';
 export * from './crypto';
 export * from './verify';
 export * from './keylime';
+export * as eventlog from './eventlog';

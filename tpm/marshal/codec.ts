@@ -234,16 +234,16 @@ export function sized<T>(inner: Codec<T>, maxSize: number): Codec<T> {
   };
 }
 
-/** TPML_*: a u32 count (at most `maxCount`) then that many items. */
-export function list<T>(item: Codec<T>, maxCount: number): Codec<T[]> {
+/** TPML_*: a u32 count (at most `maxCount`) then that many items. `countCodec` swaps the count's codec (e.g. a little-endian one for TCG event logs). */
+export function list<T>(item: Codec<T>, maxCount: number, countCodec: Codec<number> = u32): Codec<T[]> {
   return {
     encode(w, v) {
       if (v.length > maxCount) throw new TpmMarshalError(`${v.length} items exceeds the maximum ${maxCount}`, '', 0);
-      w.u32(v.length);
+      countCodec.encode(w, v.length);
       for (const x of v) item.encode(w, x);
     },
     decode(r) {
-      const count = r.u32();
+      const count = countCodec.decode(r);
       if (count > maxCount) r.fail(`count ${count} exceeds the maximum ${maxCount}`);
       const out: T[] = [];
       for (let i = 0; i < count; i++) {

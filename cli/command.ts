@@ -18,7 +18,7 @@ export interface Command {
 
 /** The option every subcommand takes besides its own. */
 export const TPM_OPTION_HELP =
-  "  --tpm SPEC       TPM transport as in the plugins' tpm_path: device:/dev/tpmrm0 (default),\n" +
+  "  --tpm SPEC       TPM transport, the agent's `tpm` key syntax: device:/dev/tpmrm0 (default),\n" +
   '                   swtpm:host=H,port=P or swtpm:path=SOCKET';
 
 /** Parses `argv` for `cmd` (strict: unknown options and stray arguments are usage errors). */

@@ -13,7 +13,7 @@ function report({ log, verified, tpm }: LoadedLog) {
     banks: log.banks,
     events: log.events.map((e) => ({ index: e.index, pcr: e.pcr, type: e.typeName, digests: digestsOf(e) })),
     pcrs: Object.fromEntries(
-      Object.entries(verified.replayed).map(([bank, v]) => [
+      Object.entries(eventlog.replayEventLog(log)).map(([bank, v]) => [
         bank,
         Object.fromEntries(Object.entries(v!).map(([pcr, d]) => [pcr, hex(d)])),
       ]),

@@ -55,7 +55,7 @@ describe('tpm-quote against swtpm', () => {
   test.each([
     ['rsa', 'rsa', 'rsa2048'],
     ['ecc', 'ecc-p256', 'ecc-p256'],
-  ])('ek-hash --ek %s equals tpm2_createek -G %s + tpm2_readpublic -f pem + openssl', (g, ek, kind) => {
+  ])('tpm2_createek -G %s + tpm2_readpublic -f pem + openssl equals ek-hash --ek %s (and --ek %s)', (g, ek, kind) => {
     const ctx = join(dir, `ek-${g}.ctx`);
     const pem = join(dir, `ek-${g}.pem`);
     tool('tpm2_createek', '-G', g, '-c', ctx);
@@ -109,13 +109,17 @@ describe('tpm-quote against swtpm', () => {
     expect(bad.stderr).toMatch(/EK certificate at NV 0x1c00002 \(rsa2048 EK\): .*\(EK_CERT_UNTRUSTED\)/);
   });
 
-  test('inspect: manufacturer as tpm2_getcap, the persistent EK with its template, the NV EK certificates', () => {
-    tool('tpm2_createek', '-G', 'rsa', '-c', '0x81010001');
+  test('inspect: manufacturer as tpm2_getcap, persistent handles as tpm2_getcap with their EK template, the NV EK certificates', () => {
     const doc = JSON.parse(ok('inspect', '--tpm', swtpm.transportSpec));
     const fixed = tool('tpm2_getcap', 'properties-fixed');
     const manufacturer = /TPM2_PT_MANUFACTURER:\s*\n\s*raw: 0x([0-9A-Fa-f]+)/.exec(fixed)![1];
     expect(doc.manufacturerId).toBe(`0x${manufacturer.toLowerCase().padStart(8, '0')}`);
     expect(doc.pcrBanks.sha256).toBe(24);
+    const persistent = [...tool('tpm2_getcap', 'handles-persistent').matchAll(/0x[0-9A-Fa-f]{8}/g)].map((m) =>
+      m[0].toLowerCase(),
+    );
+    expect(doc.persistentHandles.map((h: { handle: string }) => h.handle)).toEqual(persistent);
+    // swtpm_setup persists the RSA EK it certifies at the TCG handle.
     expect(doc.persistentHandles).toContainEqual({
       handle: '0x81010001',
       key: 'rsa 2048',
@@ -129,7 +133,6 @@ describe('tpm-quote against swtpm', () => {
         expect.objectContaining({ index: '0x01c00016', profile: 'ecc-p384', key: 'ec secp384r1', issuer }),
       ]),
     );
-    tool('tpm2_evictcontrol', '-C', 'o', '-c', '0x81010001');
   });
 
   test('pcr-policy output is loaded by the server plugin (pcr_policy_path) and the agent ID ends with ek-hash', async () => {

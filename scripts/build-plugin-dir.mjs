@@ -1,6 +1,7 @@
 // Assembles dist/tpm_quote/: the self-contained plugin directory (see packaging/launcher/main.go).
 //
 //   dist/tpm_quote/tpm-quote-agent, tpm-quote-server   static launcher + bundled plugin code + manifest
+//   dist/tpm_quote/tpm-quote                           the same for the operator CLI (cli/)
 //   dist/tpm_quote/lib/                                node (the one running this build), its dynamic
 //                                                      loader and the libraries ldd lists for it
 //

@@ -1,7 +1,7 @@
-// Bundles each plugin into one executable file (shebang, mode 0755) that needs no
-// node_modules at run time: dist/tpm-quote-agent and dist/tpm-quote-server (run by the host's node; the
-// host test suites use them). Then assembles dist/tpm_quote/, the self-contained plugin directory with
-// the same bundles inside (scripts/build-plugin-dir.mjs): what the README installs.
+// Bundles each plugin, and the operator CLI, into one executable file (shebang, mode 0755) that needs no
+// node_modules at run time: dist/tpm-quote-agent, dist/tpm-quote-server and dist/tpm-quote (run by the
+// host's node; the host test suites use them). Then assembles dist/tpm_quote/, the self-contained plugin
+// directory with the same bundles inside (scripts/build-plugin-dir.mjs): what the README installs.
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const targets = [
   { entry: 'plugin-agent/main.ts', out: 'dist/tpm-quote-agent' },
   { entry: 'plugin-server/main.ts', out: 'dist/tpm-quote-server' },
+  { entry: 'cli/main.ts', out: 'dist/tpm-quote' },
 ];
 
 await mkdir(join(root, 'dist'), { recursive: true });

@@ -4,7 +4,9 @@ export { openTpm } from './client';
 export type { TpmClient, TpmInfo, Quote } from './client';
 export {
   MAX_PCR_INDEX,
+  DEFAULT_PCR_SELECTION,
   formatPcrSelection,
+  parsePcrSelection,
   pcrSelection,
   selectedPcrs,
   type PcrValues,
@@ -13,7 +15,15 @@ export {
 export { openTransport, parseTransportSpec, DEFAULT_TRANSPORT } from './transport/transport';
 export type { TpmTransport, TransportOptions, TransportSpec, SendOptions } from './transport/transport';
 export * from './errors';
-export { readEk, withEkHandle, objectName, trimDer, certMatchesPublic, EkCertificateMismatchError } from './ek/ek';
+export {
+  readEk,
+  withEkHandle,
+  objectName,
+  trimDer,
+  certMatchesPublic,
+  sameKeyType,
+  EkCertificateMismatchError,
+} from './ek/ek';
 export type { EkInfo, EkChoice } from './ek/ek';
 export { EK_PROFILES, srkTemplate } from './ek/templates';
 export type { EkKind, EkProfile } from './ek/templates';

@@ -12,7 +12,7 @@
 // and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
 // Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
 // puts it in SPIRE's log as an error), and exit status 1. Unless TPM_QUOTE_LOG_LEVEL is info, warn or
-// error, a debug line reports what was verified and how long it took.
+// error, a debug line reports what was verified and how long it took (when started by go-plugin).
 package main
 
 import (
@@ -116,9 +116,14 @@ func run(self string) error {
 		}
 		total += n
 	}
+	// The debug line is for SPIRE's log, so only a plugin started by go-plugin (which always sets
+	// PLUGIN_PROTOCOL_VERSIONS) writes it; the tpm-quote CLI run from a shell stays quiet.
 	switch os.Getenv("TPM_QUOTE_LOG_LEVEL") {
 	case "info", "warn", "error":
 	default:
+		if os.Getenv("PLUGIN_PROTOCOL_VERSIONS") == "" {
+			break
+		}
 		logLine("debug", "launcher: plugin directory verified", map[string]any{"@module": "launcher",
 			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
 	}

@@ -183,3 +183,24 @@ describe('lib/ tampering (the agent executable; both share one launcher)', () =>
     }
   });
 });
+
+describe('tpm-quote (the operator CLI, a third executable on the same lib/)', () => {
+  test('pins the same lib/ files as the plugins and carries dist/tpm-quote as its payload', () => {
+    const m = manifestOf(join(DIST, 'tpm-quote'));
+    expect(m.files).toEqual(manifestOf(join(DIST, 'tpm-quote-agent')).files);
+    expect(
+      readFileSync(join(DIST, 'tpm-quote'))
+        .subarray(m.payload.offset, m.payload.offset + m.payload.length)
+        .equals(readFileSync(join(ROOT, 'dist/tpm-quote'))),
+    ).toBe(true);
+  });
+
+  test('a changed byte in its bundled code is refused', async () => {
+    const { payload } = manifestOf(join(DIST, 'tpm-quote'));
+    await withTampered(
+      'tpm-quote',
+      flipByte(() => payload.offset + (payload.length >> 1)),
+      () => expectRefusal('tpm-quote', /the plugin code in .* does not match the SHA-256 pinned in it/),
+    );
+  });
+});

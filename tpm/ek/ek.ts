@@ -109,7 +109,8 @@ export function certMatchesPublic(certDer: Uint8Array, pub: TpmtPublic): boolean
   return false;
 }
 
-function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
+/** True when `a` and `b` are keys of one template: type, nameAlg, attributes, authPolicy and size or curve. */
+export function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
   if (a.type !== b.type || a.nameAlg !== b.nameAlg || a.objectAttributes !== b.objectAttributes) return false;
   if (Buffer.compare(Buffer.from(a.authPolicy), Buffer.from(b.authPolicy)) !== 0) return false;
   if (a.type === C.TPM_ALG_RSA && b.type === C.TPM_ALG_RSA) return a.parameters.keyBits === b.parameters.keyBits;

@@ -1,6 +1,6 @@
 // PCR selections, digest lists and values (TPM 2.0 Part 2 sections 10.6, 10.9): the one selection type,
 // its bitmap helpers, the one PCR bound and the one shape of PCR values used from the TPM to the verifiers.
-import { hashInfo, type HashName } from '../crypto/hash';
+import { HASH_NAMES, hashAlgId, hashInfo, isHashName, type HashName } from '../crypto/hash';
 import { list, sizedU8Bytes, struct, u16, type CodecType } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bDigest } from './basic';
@@ -59,6 +59,44 @@ export function formatPcrSelection(selection: readonly TpmsPcrSelection[]): stri
     }
   };
   return selection.map((s) => `${bank(s.hash)}:${selectedPcrs(s).join(',')}`).join('+');
+}
+
+/** The default: sha256 PCRs 0-7 (firmware and boot loader measurements). */
+export const DEFAULT_PCR_SELECTION = 'sha256:0,1,2,3,4,5,6,7';
+
+/**
+ * Parses one selection string: banks joined by "+", each `<bank>:<pcr list>`, the list made of
+ * indices and ranges joined by "," (e.g. "sha256:0-7,16+sha1:16"). Returns the banks in the order
+ * written (one TPMS_PCR_SELECTION each), or a problem text (what was expected and what was found).
+ */
+export function parsePcrSelection(text: string): TpmsPcrSelection[] | string {
+  const out: TpmsPcrSelection[] = [];
+  const banks = new Set<HashName>();
+  if (text.trim() === '') return 'expected a selection like "sha256:0,1,2", got ""';
+  for (const part of text.split('+')) {
+    const m = /^\s*([a-z0-9]+)\s*:\s*([0-9,\-\s]+)$/.exec(part);
+    if (!m) return `expected "<bank>:<pcrs>" like "sha256:0-7", got ${JSON.stringify(part.slice(0, 40))}`;
+    const bank = m[1];
+    if (!isHashName(bank)) return `unknown PCR bank ${JSON.stringify(bank)} (expected one of ${HASH_NAMES.join(', ')})`;
+    if (banks.has(bank)) return `PCR bank ${bank} is selected twice`;
+    banks.add(bank);
+    const pcrs = new Set<number>();
+    for (const item of m[2].split(',')) {
+      const r = /^\s*(\d{1,2})\s*(?:-\s*(\d{1,2})\s*)?$/.exec(item);
+      if (!r) return `${bank}: expected PCR indices or ranges like "0-7", got ${JSON.stringify(item.slice(0, 20))}`;
+      const lo = Number(r[1]);
+      const hi = r[2] === undefined ? lo : Number(r[2]);
+      if (lo > MAX_PCR_INDEX || hi > MAX_PCR_INDEX)
+        return `${bank}: PCR index ${Math.max(lo, hi)} is beyond ${MAX_PCR_INDEX}`;
+      if (hi < lo) return `${bank}: range ${lo}-${hi} runs backwards`;
+      for (let i = lo; i <= hi; i++) {
+        if (pcrs.has(i)) return `${bank}: PCR ${i} is selected twice`;
+        pcrs.add(i);
+      }
+    }
+    out.push(pcrSelection(hashAlgId(bank), pcrs));
+  }
+  return out;
 }
 
 /** PCR values by bank then index, e.g. `{ sha256: { 0: <32 bytes>, 16: <32 bytes> } }`; banks in selection order. */

@@ -103,6 +103,11 @@ export const serverConfigSchema = defineConfig({
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
     .describe('Plugin log level; SPIRE filters further by its own log_level.'),
+  challenge_timeout: duration({ min: '1s', max: '10m' })
+    .default('30s')
+    .describe(
+      "Time an agent has to answer the challenge (credential activation and quote on its TPM); past it the attestation is refused with DeadlineExceeded and the challenge's nonce and secret are wiped.",
+    ),
 });
 
 type RawServerConfig = ConfigOf<typeof serverConfigSchema>;
@@ -124,6 +129,8 @@ export interface ServerConfig {
   verifier: (typeof VERIFIERS)[number];
   /** The Keylime connection (TLS material read from the files), when verifier = "keylime". */
   keylime?: KeylimeVerifierOptions;
+  /** challenge_timeout in milliseconds. */
+  challengeTimeoutMs: number;
 }
 
 /**
@@ -286,6 +293,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     ekTrust: c.ek_trust,
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
+    challengeTimeoutMs: c.challenge_timeout,
   };
   if (c.verifier === 'keylime' && c.keylime !== undefined) {
     const loaded = loadKeylimeTls(c.keylime);

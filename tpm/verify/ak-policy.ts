@@ -30,7 +30,7 @@ function checkScheme(pub: TpmtPublic): void {
   if (!SIGNING_SCHEMES[pub.type]?.includes(scheme.scheme))
     throw new TpmVerifyError(
       'AK_SCHEME_WEAK',
-      `AK signing scheme ${hex4(scheme.scheme)} is not RSASSA, RSAPSS or ECDSA`,
+      `AK signing scheme ${hex4(scheme.scheme)} is not ${pub.type === C.TPM_ALG_RSA ? 'RSASSA or RSAPSS (an RSA key)' : 'ECDSA (an ECC key)'}`,
     );
   const hash = scheme.details?.hashAlg ?? 0;
   if (!SIGNATURE_HASHES.includes(hash))

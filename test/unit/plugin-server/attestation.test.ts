@@ -2,13 +2,8 @@
 // (test/fixtures/tpm): each refusal is asserted with its gRPC code and message together.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
 import { Code } from '../../../plugin-sdk';
-import {
-  AttestationChallengeSchema,
-  AttestationPayloadSchema,
-  type AttestationChallenge,
-} from '../../../proto/gen/tpmquote/v1/attestation_pb';
+import { AttestationChallengeSchema, type AttestationChallenge } from '../../../proto/gen/tpmquote/v1/attestation_pb';
 import { fromBinary } from '@bufbuild/protobuf';
 import { parsePcrBlob, pcrBlobToValues } from '../../../tpm/keylime/pcr-blob';
 import { configureServer, type ServerConfig } from '../../../plugin-server/config';
@@ -88,21 +83,14 @@ describe('server attestation checks, in order', () => {
   });
 
   test("the node's tpm_info is kept for the log only: printable and bounded, never a selector", async () => {
-    const bytes = toBinary(
-      AttestationPayloadSchema,
-      create(AttestationPayloadSchema, {
-        version: 1,
-        ekCertificate: fx('ek-rsa-cert.der'),
-        ekPublic: strip2b(fx('ek-rsa.pub')),
-        akPublic: strip2b(fx('ak-rsa.pub')),
-        tpmInfo: {
-          manufacturer: 'IBM\n\u0000',
-          vendor: 'v'.repeat(500),
-          firmwareVersion: '8217.4131',
-          pcrBanks: ['sha1', 'sha256'],
-        },
-      }),
-    );
+    const bytes = payload({
+      tpmInfo: {
+        manufacturer: 'IBM\n\u0000',
+        vendor: 'v'.repeat(500),
+        firmwareVersion: '8217.4131',
+        pcrBanks: ['sha1', 'sha256'],
+      },
+    });
     const pending = startAttestation(config(), bytes, deps());
     expect(pending.reportedTpm).toEqual({
       manufacturer: 'IBM??',

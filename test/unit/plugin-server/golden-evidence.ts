@@ -42,7 +42,13 @@ export function goldenConfig(dir: string, extra = ''): ServerConfig {
 }
 
 export function payload(
-  overrides: Partial<{ ekCertificate: Uint8Array; ekPublic: Uint8Array; akPublic: Uint8Array; version: number }> = {},
+  overrides: Partial<{
+    ekCertificate: Uint8Array;
+    ekPublic: Uint8Array;
+    akPublic: Uint8Array;
+    version: number;
+    tpmInfo: { manufacturer: string; vendor: string; firmwareVersion: string; pcrBanks: string[] };
+  }> = {},
 ): Uint8Array {
   return toBinary(
     AttestationPayloadSchema,

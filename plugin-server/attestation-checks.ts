@@ -29,6 +29,7 @@ import type { ServerConfig } from './config';
 import { checkEkTrust } from './ek-trust';
 import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
+import { policyRefusalForCaller } from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
@@ -90,6 +91,13 @@ export interface PendingAttestation {
   challenge: Uint8Array;
   /** Judges the response. Single use: the nonce and secret are wiped whatever the outcome. */
   finish(response: Uint8Array): Promise<AttestationResult>;
+  /**
+   * True once credential activation (check 3) passed: from then on `ekHash` is proven to be the hash of the
+   * EK of the TPM holding the AK; before, it is only what the caller claims.
+   */
+  readonly activated: boolean;
+  /** Wipes the nonce and secret (a stream cancelled or timed out before its response); idempotent. */
+  dispose(): void;
 }
 
 /**
@@ -149,6 +157,11 @@ export function startAttestation(
       pcrSelection: config.pcrSelection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) })),
     });
     let used = false;
+    let activated = false;
+    const wipe = () => {
+      nonce.fill(0);
+      secret.fill(0);
+    };
 
     const judge = async (responseBytes: Uint8Array): Promise<AttestationResult> => {
       const response = protocol(() => parseChallengeResponse(responseBytes));
@@ -159,6 +172,7 @@ export function startAttestation(
           'the activated secret differs from the one sent (the AK is not in the TPM that holds this EK, or the response is not for this challenge)',
         );
       }
+      activated = true;
       // Check 4: the quote.
       const { values, list } = responsePcrs(response);
       let quote: VerifiedQuote;
@@ -177,9 +191,10 @@ export function startAttestation(
       // Checks 5 and 6: the event log replays to the signed PCRs; the boot facts it proves meet the boot policy.
       const boot = checkMeasuredBoot(config, response.eventLog, values);
       // Check 7: the PCR policy (in Keylime mode, Keylime's verdict comes after our own event-log replay).
-      if (config.pcrPolicy) {
+      const policy = config.pcrPolicy;
+      if (policy) {
         try {
-          await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek }), config.pcrPolicy, {
+          await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek }), policy, {
             signal: deps.signal,
           });
         } catch (err) {
@@ -187,6 +202,7 @@ export function startAttestation(
             check: 'pcr_policy',
             what: 'evidence',
             detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (policy ${config.pcrPolicyPath})` : d),
+            publicDetail: (e) => policyRefusalForCaller(e, policy.hashAlg),
           });
         }
       }
@@ -232,11 +248,19 @@ export function startAttestation(
         throw err;
       } finally {
         // Single use: whatever happened, this nonce and secret can never be matched again.
-        nonce.fill(0);
-        secret.fill(0);
+        wipe();
       }
     };
 
-    return { ekHash, reportedTpm: reportedTpmInfo(payload), challenge, finish };
+    return {
+      ekHash,
+      reportedTpm: reportedTpmInfo(payload),
+      challenge,
+      finish,
+      get activated() {
+        return activated;
+      },
+      dispose: wipe,
+    };
   });
 }

@@ -15,7 +15,8 @@ export const CHECKS = [
 export type CheckName = (typeof CHECKS)[number];
 
 /** Why an attestation failed: a check (PermissionDenied) or malformed input (InvalidArgument). */
-export type FailureReason = CheckName | 'malformed' | 'verifier_unavailable' | 'not_configured' | 'internal';
+export type FailureReason =
+  CheckName | 'malformed' | 'verifier_unavailable' | 'challenge_timeout' | 'cancelled' | 'not_configured' | 'internal';
 
 const CHECK_TITLES: Record<CheckName, string> = {
   ek_trust: 'EK trust',
@@ -27,21 +28,38 @@ const CHECK_TITLES: Record<CheckName, string> = {
   pcr_policy: 'PCR policy',
 };
 
-/** A refused attestation: the gRPC code, the reason (for logs and metrics) and the EK hash when known. */
+/**
+ * A refused attestation: the gRPC code, the reason (for logs and metrics), the EK hash when known, the full
+ * detail (`message`, for the server's log) and `publicMessage`, the text SPIRE relays to the unauthenticated
+ * caller: the failed check and what about the caller's own evidence failed, never an allowed value, a file
+ * path or a URL of the server's.
+ */
 export class AttestationError extends PluginError {
   readonly reason: FailureReason;
+  readonly publicMessage: string;
   ekHash?: string;
-  constructor(code: Code, reason: FailureReason, message: string, options?: { cause?: unknown; ekHash?: string }) {
+  constructor(
+    code: Code,
+    reason: FailureReason,
+    message: string,
+    options?: { cause?: unknown; ekHash?: string; publicMessage?: string },
+  ) {
     super(code, message, { cause: options?.cause });
     this.reason = reason;
     this.ekHash = options?.ekHash;
+    this.publicMessage = options?.publicMessage ?? message;
   }
 }
 
-/** A failed check: PermissionDenied, "<Check> check failed: <detail>". */
-export function refused(check: CheckName, detail: string, cause?: unknown): AttestationError {
-  return new AttestationError(Code.PERMISSION_DENIED, check, `${CHECK_TITLES[check]} check failed: ${detail}`, {
+/**
+ * A failed check: PermissionDenied, "<Check> check failed: <detail>"; the caller is told `publicDetail`
+ * instead when the detail names server-side material (allowed values, paths, URLs).
+ */
+export function refused(check: CheckName, detail: string, publicDetail?: string, cause?: unknown): AttestationError {
+  const title = `${CHECK_TITLES[check]} check failed: `;
+  return new AttestationError(Code.PERMISSION_DENIED, check, title + detail, {
     cause,
+    publicMessage: title + (publicDetail ?? detail),
   });
 }
 
@@ -58,6 +76,12 @@ export interface RefusalOptions {
   what?: string;
   /** Rewords the error's detail, e.g. to add the policy file to a PCR policy denial. */
   detail?: (detail: string, code: Code) => string;
+  /**
+   * The caller's version of a PermissionDenied or InvalidArgument detail, when the error's own text names
+   * server-side material. Default: the detail itself (the caller's own evidence). An Unavailable verifier's
+   * detail (its URL, the network error) is never sent.
+   */
+  publicDetail?: (err: unknown, code: Code) => string;
 }
 
 /**
@@ -70,12 +94,17 @@ export function refusal(err: unknown, options: RefusalOptions): AttestationError
   if (err instanceof AttestationError) return err;
   const { check, what } = options;
   const title = check === undefined ? '' : CHECK_TITLES[check];
+  const word = (code: Code, detail: string | undefined): string => {
+    if (code === Code.INVALID_ARGUMENT) return `malformed ${what === undefined ? '' : `${what}: `}${detail}`;
+    if (code === Code.PERMISSION_DENIED) return `${title} check failed: ${detail}`;
+    return `${title} verifier unavailable${detail === undefined ? '' : `: ${detail}`}`;
+  };
+  let publicMessage = '';
   const mapped = toPluginError(err, {
     message(code, raw) {
-      const detail = options.detail ? options.detail(raw, code) : raw;
-      if (code === Code.INVALID_ARGUMENT) return `malformed ${what === undefined ? '' : `${what}: `}${detail}`;
-      if (code === Code.PERMISSION_DENIED) return `${title} check failed: ${detail}`;
-      return `${title} verifier unavailable: ${detail}`;
+      const shown = code === Code.UNAVAILABLE ? undefined : (options.publicDetail?.(err, code) ?? raw);
+      publicMessage = word(code, shown);
+      return word(code, options.detail ? options.detail(raw, code) : raw);
     },
   });
   const reason: FailureReason | undefined =
@@ -89,7 +118,17 @@ export function refusal(err: unknown, options: RefusalOptions): AttestationError
             ? 'verifier_unavailable'
             : undefined;
   if (reason === undefined) throw err;
-  return new AttestationError(mapped.code, reason, mapped.message, { cause: err });
+  return new AttestationError(mapped.code, reason, mapped.message, { cause: err, publicMessage });
+}
+
+/**
+ * The error SPIRE relays to the caller for an attestation error: an AttestationError's publicMessage, a
+ * not-configured error as it is, anything else (our own bug) Internal without its text.
+ */
+export function forCaller(err: unknown): PluginError {
+  if (err instanceof AttestationError) return new PluginError(err.code, err.publicMessage);
+  if (err instanceof PluginError && err.code === Code.FAILED_PRECONDITION) return err;
+  return new PluginError(Code.INTERNAL, 'internal error in the tpm_quote server plugin (detail in the server log)');
 }
 
 /** Runs a proto/tpmquote/protocol.ts check; a ProtocolError is malformed input naming the field. */

@@ -1,7 +1,15 @@
 // The server plugin's configuration: keys declared once (types, defaults, docs), then the trust material
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from 'node:crypto';
-import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from '../plugin-sdk';
+import {
+  type ConfigOf,
+  type ConfigureHook,
+  defineConfig,
+  duration,
+  enumOf,
+  type LogLevel,
+  string,
+} from '../plugin-sdk';
 import {
   IMA_PCR,
   type KeylimeVerifierOptions,
@@ -62,6 +70,11 @@ export const serverConfigSchema = defineConfig({
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
     .describe('Plugin log level; SPIRE filters further by its own log_level.'),
+  challenge_timeout: duration({ min: '1s', max: '10m' })
+    .default('30s')
+    .describe(
+      "Time an agent has to answer the challenge (credential activation and quote on its TPM); past it the attestation is refused with DeadlineExceeded and the challenge's nonce and secret are wiped.",
+    ),
 });
 
 type RawServerConfig = ConfigOf<typeof serverConfigSchema>;
@@ -83,6 +96,8 @@ export interface ServerConfig extends MeasuredBootConfig {
   verifier: (typeof VERIFIERS)[number];
   /** The Keylime connection (TLS material read from the files), when verifier = "keylime". */
   keylime?: KeylimeVerifierOptions;
+  /** challenge_timeout in milliseconds. */
+  challengeTimeoutMs: number;
 }
 
 /**
@@ -183,6 +198,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
     eventLog: c.event_log,
+    challengeTimeoutMs: c.challenge_timeout,
   };
   if (c.boot_policy_path !== undefined && c.event_log !== 'ignore') {
     const loaded = loadBootPolicy(c.boot_policy_path, c.pcr_selection);

@@ -40,24 +40,32 @@ export function checkEkTrust(
         "the EK certificate's public key differs from ek_public (the key credential activation uses)",
       );
   }
+  // The log's detail names the files; the caller is told only what about its own EK failed.
   const problems: string[] = [];
+  const shown: string[] = [];
   let caOk = false;
   let hashOk = false;
   if (config.ekCas) {
-    if (!certificate) problems.push(`no EK certificate was sent, so it cannot chain to ek_ca_path ${config.ekCaPath}`);
-    else {
+    if (!certificate) {
+      problems.push(`no EK certificate was sent, so it cannot chain to ek_ca_path ${config.ekCaPath}`);
+      shown.push('no EK certificate was sent');
+    } else {
       try {
         verifyEkCertificate({ certificate, trusted: config.ekCas, now });
         caOk = true;
       } catch (err) {
         if (!(err instanceof TpmVerifyError)) throw err;
         problems.push(`EK certificate does not chain to ek_ca_path ${config.ekCaPath}: ${err.message} (${err.code})`);
+        shown.push(`the EK certificate does not chain to a trusted CA (${err.code})`);
       }
     }
   }
   if (config.ekHashes) {
     hashOk = config.ekHashes.has(ekHash);
-    if (!hashOk) problems.push(`EK hash ${ekHash} is not in ek_hash_path ${config.ekHashPath}`);
+    if (!hashOk) {
+      problems.push(`EK hash ${ekHash} is not in ek_hash_path ${config.ekHashPath}`);
+      shown.push(`EK hash ${ekHash} is not allowed`);
+    }
   }
   const ok =
     config.ekTrust === 'all'
@@ -65,6 +73,11 @@ export function checkEkTrust(
         (config.ekHashes === undefined || hashOk) &&
         (config.ekCas !== undefined || config.ekHashes !== undefined)
       : caOk || hashOk;
-  if (!ok) throw refused('ek_trust', `${problems.join('; ')} (ek_trust = "${config.ekTrust}")`);
+  if (!ok)
+    throw refused(
+      'ek_trust',
+      `${problems.join('; ')} (ek_trust = "${config.ekTrust}")`,
+      shown.join('; ') || 'the EK is not trusted',
+    );
   return { certificate, chained: caOk };
 }

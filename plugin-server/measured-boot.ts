@@ -108,5 +108,6 @@ export function checkMeasuredBoot(config: MeasuredBootConfig, logBytes: Uint8Arr
 function eventLogRefusal(err: unknown, check: 'event_log' | 'boot_policy', suffix = '') {
   if (!(err instanceof eventlog.EventLogError)) throw err;
   if (err.kind === 'malformed') return malformed('challenge_response.event_log', err.message, err);
-  return refused(check, `${err.message}${suffix}`, err);
+  // The caller is told about its own evidence only; the policy file's path goes to the server's log.
+  return refused(check, `${err.message}${suffix}`, err.message, err);
 }

@@ -10,32 +10,39 @@ import {
 } from '../verifier-client';
 import type { ServerConfig } from './config';
 
-/** A Keylime client shared by attestations, closed once it is retired and no verification still uses it. */
+/** A verifier held by one attestation from its start to its verdict; `release` once, when it ends. */
+export interface VerifierLease {
+  verifier: Verifier;
+  release(): void;
+}
+
+/** A Keylime client shared by attestations, closed once it is retired and no attestation still holds it. */
 interface SharedKeylime {
   key: string;
-  verifier: Verifier;
+  acquire(): VerifierLease;
   retire(): void;
 }
 
 function sharedKeylime(key: string, inner: Verifier): SharedKeylime {
-  let inFlight = 0;
+  let held = 0;
   let retired = false;
   const closeIfIdle = () => {
-    if (retired && inFlight === 0) inner.close();
+    if (retired && held === 0) inner.close();
   };
   return {
     key,
-    verifier: {
-      async verify(evidence, policy, options) {
-        inFlight++;
-        try {
-          return await inner.verify(evidence, policy, options);
-        } finally {
-          inFlight--;
+    acquire() {
+      held++;
+      let released = false;
+      return {
+        verifier: inner,
+        release() {
+          if (released) return;
+          released = true;
+          held--;
           closeIfIdle();
-        }
-      },
-      close: () => inner.close(),
+        },
+      };
     },
     retire() {
       retired = true;
@@ -45,13 +52,14 @@ function sharedKeylime(key: string, inner: Verifier): SharedKeylime {
 }
 
 /**
- * The verifier for a configuration: the in-process one, or in Keylime mode the gated verifier (our quote
- * checks, then Keylime) over one Keylime client. The client (its keep-alive connections) is kept while the
- * Keylime settings stay the same across Configure calls; when they change it is retired and closed once
- * the attestations that started under the old settings have their verdicts (closing it at once would turn
- * their pending Keylime calls into Unavailable).
+ * The verifier for a configuration, held by one attestation: the in-process one, or in Keylime mode the
+ * gated verifier (our quote checks, then Keylime) over one Keylime client. The client (its keep-alive
+ * connections) is kept while the Keylime settings stay the same across Configure calls; when they change it
+ * is retired and closed once every attestation that acquired it (at its start, before the challenge) has
+ * released it at its verdict: an attestation waiting for its agent's response when Configure changes the
+ * settings still finishes on its own client.
  */
-export function createVerifierSelector(override?: Verifier): (config: ServerConfig) => Verifier {
+export function createVerifierSelector(override?: Verifier): (config: ServerConfig) => VerifierLease {
   const inProcess = createInProcessVerifier();
   let keylime: SharedKeylime | undefined;
   const keyOf = (k: KeylimeVerifierOptions): string =>
@@ -63,15 +71,16 @@ export function createVerifierSelector(override?: Verifier): (config: ServerConf
       String(k.clientCertPem ?? ''),
       String(k.clientKeyPem ?? ''),
     ]);
+  const unshared = (verifier: Verifier): VerifierLease => ({ verifier, release() {} });
   return (config) => {
-    if (override) return override;
-    if (config.verifier !== 'keylime') return inProcess;
+    if (override) return unshared(override);
+    if (config.verifier !== 'keylime') return unshared(inProcess);
     if (!config.keylime) throw new PluginError(Code.INTERNAL, 'verifier = "keylime" without a keylime configuration');
     const key = keyOf(config.keylime);
     if (keylime?.key !== key) {
       keylime?.retire();
       keylime = sharedKeylime(key, createGatedVerifier(createKeylimeVerifier(config.keylime)));
     }
-    return keylime.verifier;
+    return keylime.acquire();
   };
 }

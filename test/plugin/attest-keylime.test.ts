@@ -78,9 +78,11 @@ describe('tpm_quote in Keylime mode (real keylime_verifier)', () => {
     const out = await attest(agent, s);
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.PERMISSION_DENIED);
-    expect(out.serverError?.details).toMatch(
+    // The caller learns which of its PCRs failed; Keylime's URL, its detail and the policy file are logged only.
+    expect(out.serverError?.details).toBe('PCR policy check failed: PCR sha256:7 is not allowed');
+    expect(s.proc.stderr()).toMatch(
       new RegExp(
-        `^PCR policy check failed: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence refused the evidence: pcr_validation\\.invalid_pcr_7: PCR value is not in allowlist \\(got "[0-9a-f]{64}"\\) \\(policy ${mismatch}\\)$`,
+        `"reason":"pcr_policy".*"error":"PCR policy check failed: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence refused the evidence: pcr_validation\\.invalid_pcr_7: PCR value is not in allowlist \\(got \\\\"[0-9a-f]{64}\\\\"\\) \\(policy ${mismatch}\\)"`,
       ),
     );
   });
@@ -93,9 +95,10 @@ describe('tpm_quote in Keylime mode (real keylime_verifier)', () => {
       const out = await attest(agent, s);
       expect(out.attributes).toBeUndefined();
       expect(out.serverError?.code).toBe(status.UNAVAILABLE);
-      expect(out.serverError?.details).toMatch(
+      expect(out.serverError?.details).toBe('PCR policy verifier unavailable');
+      expect(s.proc.stderr()).toMatch(
         new RegExp(
-          `^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: connection (refused|reset)`,
+          `"reason":"verifier_unavailable".*"error":"PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: connection (refused|reset)`,
         ),
       );
     } finally {
@@ -120,9 +123,10 @@ describe('tpm_quote in Keylime mode (real keylime_verifier)', () => {
     const ms = Date.now() - t0;
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.UNAVAILABLE);
-    expect(out.serverError?.details).toMatch(
+    expect(out.serverError?.details).toBe('PCR policy verifier unavailable');
+    expect(s.proc.stderr()).toMatch(
       new RegExp(
-        `^PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: no answer within 1000 ms$`,
+        `"error":"PCR policy verifier unavailable: keylime verifier ${kl.url}/v2\\.[0-9]+/verify/evidence: no answer within 1000 ms"`,
       ),
     );
     expect(ms).toBeGreaterThanOrEqual(1000);
@@ -157,6 +161,34 @@ describe('tpm_quote in Keylime mode (real keylime_verifier)', () => {
       const out = await inFlight;
       expect(out.serverError).toBeUndefined();
       expect(out.attributes?.spiffeId).toMatch(AGENT_ID);
+    } finally {
+      other.stop();
+    }
+  });
+
+  test('Configure changes Keylime while an attestation waits for its agent: it still finishes on the client it started with', async () => {
+    const other = startKeylimeVerifier();
+    try {
+      const s = await server(keylimeHcl(good));
+      expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
+      const challenges = () => (s.proc.stderr().match(/"@message":"sending attestation challenge"/g) ?? []).length;
+      const sent = challenges();
+      let answer!: () => void;
+      const waiting = attest(agent, s, { holdResponse: new Promise<void>((r) => (answer = r)) });
+      for (let i = 0; i < 200 && challenges() === sent; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(challenges()).toBe(sent + 1);
+      await s.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: keylimeHcl(good, '5s', other),
+      });
+      // The next attestation switches to the new Keylime and retires the old client, still held by `waiting`.
+      expect((await attest(agent, s)).attributes?.spiffeId).toMatch(AGENT_ID);
+      const oldPosts = posts();
+      answer();
+      const out = await waiting;
+      expect(out.serverError).toBeUndefined();
+      expect(out.attributes?.spiffeId).toMatch(AGENT_ID);
+      expect(posts()).toBe(oldPosts + 1);
     } finally {
       other.stop();
     }

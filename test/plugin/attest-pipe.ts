@@ -77,6 +77,8 @@ export interface AttestOptions {
   replaceResponse?: (response: Uint8Array) => Uint8Array;
   /** Replaces the server's challenge before it reaches the agent (e.g. a malformed one). */
   replaceChallenge?: (challenge: Uint8Array) => Uint8Array;
+  /** Holds the agent's challenge_response until this settles (a slow agent, or one that never answers). */
+  holdResponse?: Promise<unknown>;
   timeoutMs?: number;
 }
 
@@ -108,6 +110,7 @@ export async function attest(agent: Session, server: Session, options: AttestOpt
           toServer.push({ request: { case: 'payload', value: m.data.value } });
         } else if (m.data.case === 'challengeResponse') {
           out.response = m.data.value;
+          if (options.holdResponse) await options.holdResponse;
           const value = options.replaceResponse ? options.replaceResponse(m.data.value) : m.data.value;
           toServer.push({ request: { case: 'challengeResponse', value } });
         }

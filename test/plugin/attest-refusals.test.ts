@@ -1,5 +1,7 @@
 // Refusals through both built plugin executables over real go-plugin gRPC against a real swtpm: each
-// failed check is a PermissionDenied naming the check; a replayed response is refused; a stopped swtpm
+// failed check is a PermissionDenied naming the check and what about the caller's own evidence failed (never
+// the server's files or allowed values, which go to the server's warn log); a silent agent is refused at
+// challenge_timeout; a replayed response is refused; a stopped swtpm
 // fails the agent's stream with Unavailable naming the TPM, and attestation works again after restart;
 // no transient object is left in the TPM.
 import { createHash, X509Certificate } from 'node:crypto';
@@ -71,11 +73,14 @@ describe('tpm_quote refusals (RSA EK)', () => {
     const out = await attest(agent, s);
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.PERMISSION_DENIED);
-    expect(out.serverError?.details).toMatch(
-      /^EK trust check failed: EK certificate does not chain to ek_ca_path .*other-cas.*EK_CERT_UNTRUSTED/,
+    expect(out.serverError?.details).toBe(
+      'EK trust check failed: the EK certificate does not chain to a trusted CA (EK_CERT_UNTRUSTED)',
     );
+    // The log has the detail; the hash is only claimed (no credential activation yet).
     expect(s.proc.stderr()).toMatch(
-      new RegExp(`"@level":"warn","@message":"attestation refused".*"reason":"ek_trust".*"ek_hash":"${ekHash}"`),
+      new RegExp(
+        `"@level":"warn","@message":"attestation refused".*"reason":"ek_trust".*"claimed_ek_hash":"${ekHash}".*"error":"EK trust check failed: EK certificate does not chain to ek_ca_path [^"]*other-cas`,
+      ),
     );
   });
 
@@ -84,8 +89,9 @@ describe('tpm_quote refusals (RSA EK)', () => {
     const out = await attest(agent, s);
     expect(out.attributes).toBeUndefined();
     expect(out.serverError?.code).toBe(status.PERMISSION_DENIED);
-    expect(out.serverError?.details).toBe(
-      `EK trust check failed: EK hash ${ekHash} is not in ek_hash_path ${join(dir, 'others.txt')} (ek_trust = "any")`,
+    expect(out.serverError?.details).toBe(`EK trust check failed: EK hash ${ekHash} is not allowed`);
+    expect(s.proc.stderr()).toContain(
+      `"error":"EK trust check failed: EK hash ${ekHash} is not in ek_hash_path ${join(dir, 'others.txt')} (ek_trust = \\"any\\")"`,
     );
   });
 
@@ -95,7 +101,7 @@ describe('tpm_quote refusals (RSA EK)', () => {
     );
     const out = await attest(agent, s);
     expect(out.serverError?.code).toBe(status.PERMISSION_DENIED);
-    expect(out.serverError?.details).toMatch(/^EK trust check failed: EK hash [0-9a-f]{64} is not in ek_hash_path/);
+    expect(out.serverError?.details).toBe(`EK trust check failed: EK hash ${ekHash} is not allowed`);
     // ... and "any" with the same files admits it by its certificate.
     const any = await server(
       `ek_ca_path = "${goodCas}"\nek_hash_path = "${join(dir, 'others.txt')}"\nek_trust = "any"\n`,
@@ -122,8 +128,12 @@ describe('tpm_quote refusals (RSA EK)', () => {
     const after = await attest(agent, s);
     expect(after.attributes).toBeUndefined();
     expect(after.serverError?.code).toBe(status.PERMISSION_DENIED);
-    expect(after.serverError?.details).toBe(
-      `PCR policy check failed: PCR policy: PCR sha256:16 is ${now16}, the policy allows ${values['16']} (policy ${join(dir, 'policy.json')})`,
+    expect(after.serverError?.details).toBe('PCR policy check failed: PCR sha256:16 is not allowed');
+    // The allowed value and the policy file go to the server's log only, with the (now proven) ek_hash.
+    expect(s.proc.stderr()).toMatch(
+      new RegExp(
+        `"reason":"pcr_policy".*"ek_hash":"${ekHash}".*"error":"PCR policy check failed: PCR policy: PCR sha256:16 is ${now16}, the policy allows ${values['16']} \\(policy ${join(dir, 'policy.json')}\\)"`,
+      ),
     );
   });
 
@@ -136,6 +146,23 @@ describe('tpm_quote refusals (RSA EK)', () => {
     expect(replay.attributes).toBeUndefined();
     expect(replay.serverError?.code).toBe(status.PERMISSION_DENIED);
     expect(replay.serverError?.details).toMatch(/^credential activation check failed: the activated secret differs/);
+  });
+
+  test('an agent silent past challenge_timeout -> DeadlineExceeded, logged and the stream freed', async () => {
+    const s = await server(`ek_ca_path = "${goodCas}"\nchallenge_timeout = "1s"\n`);
+    const out = await attest(agent, s, { holdResponse: new Promise((r) => setTimeout(r, 3000)) });
+    expect(out.attributes).toBeUndefined();
+    expect(out.serverError?.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(out.serverError?.details).toBe('no challenge response within challenge_timeout (1000 ms)');
+    expect(s.proc.stderr()).toMatch(
+      new RegExp(
+        `"@level":"warn","@message":"attestation refused".*"reason":"challenge_timeout".*"code":"DEADLINE_EXCEEDED".*"claimed_ek_hash":"${ekHash}"`,
+      ),
+    );
+    // The same server attests the next (prompt) agent.
+    expect((await attest(agent, s)).attributes?.spiffeId).toBe(
+      `spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`,
+    );
   });
 
   test("swtpm stopped -> the agent's stream fails with Unavailable naming the TPM; after restart it attests", async () => {

@@ -26,10 +26,14 @@ function checkBits(bits: number): void {
 }
 
 // When bits is not a multiple of 8 the spec keeps the low `bits` bits: mask the first byte.
-function truncate(out: Buffer, bits: number): Uint8Array {
+// The leading `bits` of the blocks, as a fresh copy; the blocks (key material) are zeroed.
+function truncate(parts: Buffer[], bits: number): Uint8Array {
+  const out = Buffer.concat(parts);
   const bytes = Math.ceil(bits / 8);
   const r = Uint8Array.prototype.slice.call(out, 0, bytes);
   if (bits % 8 !== 0) r[0] &= (1 << (bits % 8)) - 1;
+  out.fill(0);
+  for (const p of parts) p.fill(0);
   return r;
 }
 
@@ -52,7 +56,7 @@ export function kdfa(
   const fixed = Buffer.concat([labelBytes(label), contextU, contextV, u32be(bits)]);
   const parts: Buffer[] = [];
   for (let i = 1; i <= blocks; i++) parts.push(createHmac(hash, key).update(u32be(i)).update(fixed).digest());
-  return truncate(Buffer.concat(parts), bits);
+  return truncate(parts, bits);
 }
 
 /**
@@ -74,5 +78,5 @@ export function kdfe(
   const fixed = Buffer.concat([labelBytes(label), partyU, partyV]);
   const parts: Buffer[] = [];
   for (let i = 1; i <= blocks; i++) parts.push(createHash(hash).update(u32be(i)).update(z).update(fixed).digest());
-  return truncate(Buffer.concat(parts), bits);
+  return truncate(parts, bits);
 }

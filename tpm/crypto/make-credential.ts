@@ -28,6 +28,11 @@ export interface MakeCredentialOptions {
   credential: Uint8Array;
   /** Randomness source (default crypto.randomBytes); tests may pin it. Used for the RSA seed only. */
   random?: (n: number) => Uint8Array;
+  /**
+   * Tests: shown the seed and derived keys (seed, storage key, plaintext credential, HMAC key) just before
+   * they are zeroed, so a test can see them non-zero and then zero.
+   */
+  onWipe?: (buffers: readonly Uint8Array[]) => void;
 }
 
 export interface MadeCredential {
@@ -69,8 +74,12 @@ function seedFor(ek: TpmtPublic, random: (n: number) => Uint8Array): { seed: Uin
     const y = new Uint8Array(Buffer.from(jwk.y!, 'base64url'));
     // Node returns the shared point's x-coordinate, padded to the field size, as the TPM computes Z.
     const z = diffieHellman({ privateKey: eph.privateKey, publicKey: key });
-    const seed = kdfe(hash.name, z, 'IDENTITY', x, ek.unique.x, hash.size * 8);
-    return { seed, secret: marshal(TpmsEccPoint, { x, y }) };
+    try {
+      const seed = kdfe(hash.name, z, 'IDENTITY', x, ek.unique.x, hash.size * 8);
+      return { seed, secret: marshal(TpmsEccPoint, { x, y }) };
+    } finally {
+      z.fill(0);
+    }
   }
   throw new TpmCryptoError(
     'UNSUPPORTED_ALGORITHM',
@@ -112,13 +121,26 @@ export function makeCredential(options: MakeCredentialOptions): MadeCredential {
     );
 
   const { seed, secret } = seedFor(ek, options.random ?? ((n) => new Uint8Array(randomBytes(n))));
-  const symKey = kdfa(hash.name, seed, 'STORAGE', objectName, new Uint8Array(0), sym.keyBits!);
-  const cipher = createCipheriv(`aes-${sym.keyBits}-cfb`, symKey, Buffer.alloc(16));
-  const encIdentity = Buffer.concat([cipher.update(tpm2b(credential)), cipher.final()]);
-  const hmacKey = kdfa(hash.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), hash.size * 8);
-  const integrity = createHmac(hash.name, hmacKey).update(encIdentity).update(objectName).digest();
-  return {
-    idObject: tpm2b(Uint8Array.from([...tpm2b(integrity), ...encIdentity])),
-    encryptedSecret: tpm2b(secret),
-  };
+  // The seed, the keys derived from it and the plaintext copy of the credential are wiped before returning
+  // (on every path): with any of them, a copy of the challenge could be opened without the TPM. Node's
+  // cipher and HMAC objects keep their own key copies, released with the objects.
+  const wiped: Uint8Array[] = [seed];
+  try {
+    const symKey = kdfa(hash.name, seed, 'STORAGE', objectName, new Uint8Array(0), sym.keyBits!);
+    wiped.push(symKey);
+    const cipher = createCipheriv(`aes-${sym.keyBits}-cfb`, symKey, Buffer.alloc(16));
+    const plain = tpm2b(credential);
+    wiped.push(plain);
+    const encIdentity = Buffer.concat([cipher.update(plain), cipher.final()]);
+    const hmacKey = kdfa(hash.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), hash.size * 8);
+    wiped.push(hmacKey);
+    const integrity = createHmac(hash.name, hmacKey).update(encIdentity).update(objectName).digest();
+    return {
+      idObject: tpm2b(Uint8Array.from([...tpm2b(integrity), ...encIdentity])),
+      encryptedSecret: tpm2b(secret),
+    };
+  } finally {
+    options.onWipe?.(wiped);
+    for (const b of wiped) b.fill(0);
+  }
 }

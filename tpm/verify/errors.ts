@@ -31,6 +31,7 @@ export const REJECTED_CODES = [
   'AK_NOT_SIGNING', // sign clear
   'AK_DECRYPT', // decrypt set: not a pure signing key
   'AK_KEY_WEAK', // not RSA >= 2048 or a NIST curve >= P-256
+  'AK_SCHEME_WEAK', // a fixed signing scheme other than RSASSA/RSAPSS/ECDSA over SHA-256/384/512
   'AK_NAME_ALG_WEAK', // nameAlg not SHA-256 or stronger
   // verifyEkCertificate:
   'EK_CERT_UNTRUSTED', // no path to a certificate of the CA bundle

@@ -1,24 +1,31 @@
 // The server's checks, in their documented order, driven with golden evidence captured from swtpm
 // (test/fixtures/tpm): each refusal is asserted with its gRPC code and message together.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Code } from '../../../plugin-sdk';
-import {
-  AttestationChallengeSchema,
-  AttestationPayloadSchema,
-  ChallengeResponseSchema,
-  type AttestationChallenge,
-} from '../../../proto/gen/tpmquote/v1/attestation_pb';
+import { AttestationChallengeSchema, type AttestationChallenge } from '../../../proto/gen/tpmquote/v1/attestation_pb';
 import { fromBinary } from '@bufbuild/protobuf';
 import { parsePcrBlob, pcrBlobToValues } from '../../../tpm/keylime/pcr-blob';
 import { configureServer, type ServerConfig } from '../../../plugin-server/config';
 import { AttestationError } from '../../../plugin-server/attestation-error';
 import { startAttestation } from '../../../plugin-server/attestation-checks';
-import { createInProcessVerifier } from '../../../verifier-client/in-process';
+import {
+  deps,
+  fx,
+  goldenConfig,
+  goldenDir,
+  NONCE,
+  payload,
+  pcrValues,
+  response,
+  SECRET,
+  SELECTION,
+  strip2b,
+} from './golden-evidence';
 import { qualifiedNameUnderEk } from '../../../tpm/crypto/public-key';
-import { parseTpmtPublic } from '../../../tpm/crypto/public-key';
+import { encodeTpm2bPublic, parseTpm2bPublic, parseTpmtPublic } from '../../../tpm/crypto/public-key';
+import type { TpmtPublic } from '../../../tpm/crypto/public-codec';
+import * as C from '../../../tpm/marshal/constants';
 import { TpmsAttest } from '../../../tpm/types/attest';
 import { unmarshal } from '../../../tpm/marshal/codec';
 import { createEventLog, encodeEventLog, EV } from '../../../tpm/eventlog';
@@ -31,96 +38,22 @@ const PCR0_LOG = encodeEventLog(
   }),
 );
 
-const FX = resolve(__dirname, '../../fixtures/tpm');
-const fx = (name: string) => new Uint8Array(readFileSync(join(FX, name)));
-const strip2b = (b: Uint8Array) => b.subarray(2);
-
-const NONCE = Buffer.from(readFileSync(join(FX, 'nonce.hex'), 'utf8').trim(), 'hex');
-const SECRET = new Uint8Array(32).fill(0x42);
-const SELECTION = 'sha256:0,1,2,3,16+sha1:16';
-
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tpmq-unit-attest-'));
-  writeFileSync(
-    join(dir, 'cas.pem'),
-    readFileSync(join(FX, 'ca-root.pem'), 'utf8') + readFileSync(join(FX, 'ca-issuer.pem'), 'utf8'),
-  );
-  writeFileSync(
-    join(dir, 'other-cas.pem'),
-    readFileSync(join(FX, 'other-ca-root.pem'), 'utf8') + readFileSync(join(FX, 'other-ca-issuer.pem'), 'utf8'),
-  );
+  dir = goldenDir();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function config(extra = ''): ServerConfig {
-  const r = configureServer(
-    { trustDomain: 'example.org' },
-    `ek_ca_path = "${join(dir, 'cas.pem')}"\npcr_selection = "${SELECTION}"\n${extra}`,
-  );
-  if (!('config' in r)) throw new Error(r.notes.join('; '));
-  return r.config;
-}
+const config = (extra = ''): ServerConfig => goldenConfig(dir, extra);
 
-function payload(
-  overrides: Partial<{ ekCertificate: Uint8Array; ekPublic: Uint8Array; akPublic: Uint8Array; version: number }> = {},
-): Uint8Array {
-  return toBinary(
-    AttestationPayloadSchema,
-    create(AttestationPayloadSchema, {
-      version: 1,
-      ekCertificate: fx('ek-rsa-cert.der'),
-      ekPublic: strip2b(fx('ek-rsa.pub')),
-      akPublic: strip2b(fx('ak-rsa.pub')),
-      ...overrides,
-    }),
-  );
-}
-
-/** The golden quote's PCR values as the response carries them. */
-function pcrValues() {
-  const values = pcrBlobToValues(parsePcrBlob(fx('quote-rsa.pcrs')));
-  return Object.entries(values).map(([bank, byIndex]) => ({
-    bank,
-    values: Object.entries(byIndex ?? {}).map(([i, d]) => ({ index: Number(i), digest: d })),
-  }));
-}
-
-function response(
-  overrides: Partial<{
-    activatedSecret: Uint8Array;
-    quoteAttest: Uint8Array;
-    quoteSignature: Uint8Array;
-    pcrValues: ReturnType<typeof pcrValues>;
-    version: number;
-    eventLog: Uint8Array;
-  }> = {},
-) {
-  return toBinary(
-    ChallengeResponseSchema,
-    create(ChallengeResponseSchema, {
-      version: 1,
-      activatedSecret: SECRET,
-      quoteAttest: fx('quote-rsa.attest'),
-      quoteSignature: fx('quote-rsa.sig'),
-      pcrValues: pcrValues(),
-      ...overrides,
-    }),
-  );
-}
-
-/** Injects the golden nonce, then the known secret, in the order the server draws them. */
-function deps(nonce: Uint8Array = NONCE) {
-  const draws = [nonce, SECRET];
-  return { verifier: createInProcessVerifier(), random: () => new Uint8Array(draws.shift()!), now: () => new Date() };
-}
-
-async function refusal(fn: () => unknown): Promise<{ code: number; message: string; reason: string }> {
+async function refusal(
+  fn: () => unknown,
+): Promise<{ code: number; message: string; reason: string; publicMessage: string }> {
   try {
     await fn();
   } catch (err) {
     if (!(err instanceof AttestationError)) throw err;
-    return { code: err.code, message: err.message, reason: err.reason };
+    return { code: err.code, message: err.message, reason: err.reason, publicMessage: err.publicMessage };
   }
   throw new Error('expected a refusal');
 }
@@ -159,21 +92,14 @@ describe('server attestation checks, in order', () => {
   });
 
   test("the node's tpm_info is kept for the log only: printable and bounded, never a selector", async () => {
-    const bytes = toBinary(
-      AttestationPayloadSchema,
-      create(AttestationPayloadSchema, {
-        version: 1,
-        ekCertificate: fx('ek-rsa-cert.der'),
-        ekPublic: strip2b(fx('ek-rsa.pub')),
-        akPublic: strip2b(fx('ak-rsa.pub')),
-        tpmInfo: {
-          manufacturer: 'IBM\n\u0000',
-          vendor: 'v'.repeat(500),
-          firmwareVersion: '8217.4131',
-          pcrBanks: ['sha1', 'sha256'],
-        },
-      }),
-    );
+    const bytes = payload({
+      tpmInfo: {
+        manufacturer: 'IBM\n\u0000',
+        vendor: 'v'.repeat(500),
+        firmwareVersion: '8217.4131',
+        pcrBanks: ['sha1', 'sha256'],
+      },
+    });
     const pending = startAttestation(config(), bytes, deps());
     expect(pending.reportedTpm).toEqual({
       manufacturer: 'IBM??',
@@ -227,6 +153,10 @@ describe('server attestation checks, in order', () => {
     expect(r.message).toMatch(
       /^EK trust check failed: EK certificate does not chain to ek_ca_path .*other-cas\.pem: .*\(EK_CERT_UNTRUSTED\) \(ek_trust = "any"\)$/,
     );
+    // The caller is not told which file (nor which CAs) it was checked against.
+    expect(r.publicMessage).toBe(
+      'EK trust check failed: the EK certificate does not chain to a trusted CA (EK_CERT_UNTRUSTED)',
+    );
   });
 
   test('1. EK certificate whose key is not ek_public -> PermissionDenied (even when the certificate is trusted)', async () => {
@@ -243,6 +173,7 @@ describe('server attestation checks, in order', () => {
     const r = await refusal(() => startAttestation(config(), payload({ ekCertificate: new Uint8Array() }), deps()));
     expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'ek_trust' });
     expect(r.message).toMatch(/^EK trust check failed: no EK certificate was sent, so it cannot chain to ek_ca_path/);
+    expect(r.publicMessage).toBe('EK trust check failed: no EK certificate was sent');
   });
 
   test('1. the EK hash allowlist admits an EK without a certificate', async () => {
@@ -267,6 +198,42 @@ describe('server attestation checks, in order', () => {
     const r = await refusal(() => startAttestation(config(), payload({ akPublic: ak }), deps()));
     expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'ak_attributes' });
     expect(r.message).toMatch(/^AK attributes check failed: AK attribute fixedTPM is not set .*\(AK_NOT_FIXED_TPM\)$/);
+  });
+
+  test.each([
+    [
+      'an AK fixed to SHA-1 signatures -> PermissionDenied (AK attributes)',
+      (pub: TpmtPublic) =>
+        ({
+          ...pub,
+          parameters: { ...pub.parameters, scheme: { scheme: C.TPM_ALG_RSASSA, details: { hashAlg: C.TPM_ALG_SHA1 } } },
+        }) as TpmtPublic,
+      'ak-rsa.pub',
+      Code.PERMISSION_DENIED,
+      'AK attributes check failed: AK signing scheme hash 0x0004 is not SHA-256, SHA-384 or SHA-512 (AK_SCHEME_WEAK)',
+    ],
+    [
+      'an ECC AK whose point is off its curve -> InvalidArgument',
+      (pub: TpmtPublic) => {
+        const u = pub.unique as { x: Uint8Array; y: Uint8Array };
+        const y = Uint8Array.from(u.y);
+        y[y.length - 1] ^= 1;
+        return { ...pub, unique: { x: u.x, y } } as TpmtPublic;
+      },
+      'ak-ecc.pub',
+      Code.INVALID_ARGUMENT,
+      /^malformed payload\.ak_public: AK public key: /,
+    ],
+  ])('2. %s, before any challenge is made', async (_n, edit, file, code, message) => {
+    const ak = strip2b(encodeTpm2bPublic(edit(parseTpm2bPublic(fx(file)).value)));
+    let draws = 0;
+    const r = await refusal(() =>
+      startAttestation(config(), payload({ akPublic: ak }), { ...deps(), random: (n) => (draws++, new Uint8Array(n)) }),
+    );
+    expect(r.code).toBe(code);
+    expect(r.message).toMatch(message);
+    expect(r.publicMessage).toBe(r.message);
+    expect(draws).toBe(0);
   });
 
   test('3. wrong activated secret -> PermissionDenied naming credential activation', async () => {
@@ -359,6 +326,8 @@ describe('server attestation checks, in order', () => {
     expect(r.message).toBe(
       `PCR policy check failed: PCR policy: PCR sha256:16 is ${got16}, the policy allows ${'ab'.repeat(32)} (policy ${join(dir, 'policy.json')})`,
     );
+    // The caller learns which of its PCRs failed, never the allowed values nor the policy file.
+    expect(r.publicMessage).toBe('PCR policy check failed: PCR sha256:16 is not allowed');
   });
 
   test('5. a matching PCR policy passes', async () => {

@@ -1,8 +1,10 @@
-# expect-attestation-refused NAME CONF WHAT REGEX: start spire-agent NAME with CONF; it must fail to attest and
-# exit non-zero within 90 s, its log must show the server's Unavailable error matching REGEX (a JS regex over
-# the error text), and the server must not list any agent as attested by this attempt. Prints the seconds it took.
+# expect-attestation-refused NAME CONF WHAT SERVER_REGEX: start spire-agent NAME with CONF; it must fail to
+# attest and exit non-zero within 90 s, its log must show the server's Unavailable error "PCR policy verifier
+# unavailable" without the verifier's URL, the server's log must give the detail (an "attestation refused"
+# error matching SERVER_REGEX, a JS regex), and the server must not list any agent as attested by this
+# attempt. Prints the seconds it took.
 expect-attestation-refused() {
-  local name=$1 conf=$2 what=$3 regex=$4 t0 rc lines
+  local name=$1 conf=$2 what=$3 regex="PCR policy verifier unavailable" server_regex=$4 t0 rc lines
   t0=$(date +%s%N)
   start-spire-agent "$conf" "$name"
   rc=$(wait-for-exit "$name" 90)
@@ -12,6 +14,11 @@ expect-attestation-refused() {
   [ -n "$lines" ] || { tail -5 "$LOGDIR/$name.log"; fail-now "$what: no agent error with code Unavailable matching /$regex/"; }
   echo "$lines" | head -n 1 | node -e 'const e=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("  agent error: " + e.error)'
   ! grep -q '"msg":"Node attestation was successful"' "$LOGDIR/$name.log" || fail-now "$what: the agent attested"
+  ! grep -qF "$KEYLIME_URL" "$LOGDIR/$name.log" || fail-now "$what: the agent was told the Keylime URL"
+  lines=$(REGEX=$server_regex spire-json-lines "$LOGDIR/spire-server.log" \
+    'e.msg === "attestation refused" && e.reason === "verifier_unavailable" && new RegExp(process.env.REGEX).test(String(e.error ?? ""))')
+  [ -n "$lines" ] || fail-now "$what: no server 'attestation refused' whose error matches /$server_regex/"
+  echo "$lines" | tail -n 1 | node -e 'const e=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("  server log error: " + e.error)'
   echo $((($(date +%s%N) - t0) / 1000000)) >"$STATEDIR/last-refusal-ms"
 }
 

@@ -228,6 +228,30 @@ describe('makeCredential', () => {
     );
   });
 
+  it.each(cases)('%s: the seed, derived keys and plaintext credential are zero once it returns', (_n, ek, priv) => {
+    let seen: Uint8Array[] = [];
+    const copies: string[] = [];
+    let drawn: Uint8Array | undefined;
+    const m = makeCredential({
+      ekPublic: ek,
+      objectName: akName,
+      credential,
+      random: (n) => (drawn = new Uint8Array(n).fill(0xa5)),
+      onWipe: (buffers) => {
+        seen = [...buffers];
+        copies.push(...buffers.map(hex));
+      },
+    });
+    // seed, storage key, TPM2B credential, HMAC key: non-zero when handed over, zero afterwards.
+    expect(seen).toHaveLength(4);
+    for (const c of copies) expect(c).not.toMatch(/^(00)*$/);
+    for (const b of seen) expect(b.every((v) => v === 0)).toBe(true);
+    // The RSA seed is the buffer the random source filled.
+    if (ek.type === C.TPM_ALG_RSA) expect(seen[0]).toBe(drawn);
+    // ... and the blob made from them still activates.
+    expect(hex(softwareActivate(ek, priv, akName, m.idObject, m.encryptedSecret))).toBe(hex(credential));
+  });
+
   it.each<[string, () => unknown, string]>([
     [
       'an empty credential',

@@ -312,7 +312,29 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
   });
 });
 
+/** The public area with its signing scheme fixed to `scheme` over `hashAlg`. */
+const withScheme = (pub: TpmtPublic, scheme: number, hashAlg: number): TpmtPublic =>
+  ({ ...pub, parameters: { ...pub.parameters, scheme: { scheme, details: { hashAlg } } } }) as TpmtPublic;
+
+/** The ECC public area with its point moved off the curve (last bit of y flipped). */
+function offCurve(pub: TpmtPublic): TpmtPublic {
+  const unique = pub.unique as { x: Uint8Array; y: Uint8Array };
+  const y = Uint8Array.from(unique.y);
+  y[y.length - 1] ^= 1;
+  return { ...pub, unique: { x: unique.x, y } } as TpmtPublic;
+}
+
 describe('verifyAkPolicy', () => {
+  it('the golden AKs fix SHA-256 schemes and NULL is left to the quote', () => {
+    const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).value;
+    expect((ecc.parameters as { scheme: { details?: { hashAlg: number } } }).scheme.details?.hashAlg).toBe(
+      C.TPM_ALG_SHA256,
+    );
+    const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).value;
+    const nullScheme = { ...rsa, parameters: { ...rsa.parameters, scheme: { scheme: C.TPM_ALG_NULL } } } as TpmtPublic;
+    expect(verifyAkPolicy(nullScheme).type).toBe(C.TPM_ALG_RSA);
+  });
+
   it.each(['rsa', 'ecc', 'rsapss'])('accepts the tpm2_createak %s AK', (n) => {
     expect(verifyAkPolicy(fixture(`ak-${n}.pub`)).nameAlg).toBe(C.TPM_ALG_SHA256);
   });
@@ -365,6 +387,25 @@ describe('verifyAkPolicy', () => {
       'AK nameAlg 0x0004 is not SHA-256, SHA-384 or SHA-512',
     ],
     ['truncated bytes', fixture('ak-rsa.pub').slice(0, 50), 'PUBLIC_MALFORMED', 'AK public area: '],
+    [
+      'fixed to SHA-1 signatures',
+      withScheme(base, C.TPM_ALG_RSASSA, C.TPM_ALG_SHA1),
+      'AK_SCHEME_WEAK',
+      'AK signing scheme hash 0x0004 is not SHA-256, SHA-384 or SHA-512',
+    ],
+    [
+      'RSA fixed to ECDSA',
+      withScheme(base, C.TPM_ALG_ECDSA, C.TPM_ALG_SHA256),
+      'AK_SCHEME_WEAK',
+      'AK signing scheme 0x0018 is not RSASSA or RSAPSS (an RSA key)',
+    ],
+    [
+      'ECC fixed to SHA-1 ECDSA',
+      withScheme(eccBase, C.TPM_ALG_ECDSA, C.TPM_ALG_SHA1),
+      'AK_SCHEME_WEAK',
+      'AK signing scheme hash 0x0004',
+    ],
+    ['an ECC point off its curve', offCurve(eccBase), 'PUBLIC_MALFORMED', 'AK public key: '],
   ])('rejects an AK that is %s', (_n, pub, code, message) => {
     const e = thrown(TpmVerifyError, () => verifyAkPolicy(pub));
     expect(e.code).toBe(code);

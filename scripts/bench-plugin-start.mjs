@@ -1,19 +1,25 @@
 #!/usr/bin/env node
-// Plugin start-up benchmark: time from spawn to the go-plugin handshake line on stdout (median over N
-// runs) and peak RSS at that moment, for dist/tpm-quote-agent and dist/tpm-quote-server, beside an empty
-// Node program started the same way (an executable file with the same shebang that prints a
-// handshake-like line), with the ratios.
+// Plugin start-up benchmark: file size, time from spawn to the go-plugin handshake line on stdout (median
+// over N runs) and peak RSS at that moment, side by side for the self-contained executables
+// (dist/tpm_quote/tpm-quote-{agent,server}), today's bundles run by the host's node
+// (dist/tpm-quote-{agent,server}) and an empty Node program started the same way (an executable file with
+// the bundles' shebang that prints a handshake-like line), with the ratios.
 //
 //   node scripts/bench-plugin-start.mjs [--runs N] [executable...]
 //
 // Each executable is started as SPIRE starts it: exec'd directly, stdout/stderr piped, with the magic
 // cookie and go-plugin's variables in the environment (PLUGIN_UNIX_SOCKET_DIR under a temp dir). Peak RSS
-// is VmHWM from /proc/<pid>/status read as soon as the handshake line arrives; the process is then sent
-// SIGTERM and awaited before the next run. Runs alternate between the programs so drift hits all alike.
+// is VmHWM from /proc/<pid>/status read as soon as the handshake line arrives (the self-contained
+// executables exec node in the same pid, so this is node's, the launcher's own being smaller and gone);
+// the process is then sent SIGTERM and awaited before the next run. Runs alternate between the programs
+// so drift hits all alike. "file" is the size of the executable itself (what plugin_checksum hashes);
+// "with runtime" adds what it runs on: node for a shebang script, the lib/ directory beside a launcher.
+// For the launchers, the median time they spent checking lib/ against their pinned SHA-256 digests (from
+// their debug log line) is printed below the table.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname, basename } from 'node:path';
+import { join, resolve, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +31,11 @@ for (let i = 0; i < args.length; i++) {
   else programs.push(resolve(args[i]));
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-if (programs.length === 0) programs.push(join(root, 'dist/tpm-quote-agent'), join(root, 'dist/tpm-quote-server'));
+if (programs.length === 0) {
+  for (const f of ['dist/tpm_quote/tpm-quote-agent', 'dist/tpm_quote/tpm-quote-server', 'dist/tpm-quote-agent', 'dist/tpm-quote-server']) {
+    programs.push(join(root, f));
+  }
+}
 for (const p of programs) {
   if (!existsSync(p)) {
     console.error(`bench-plugin-start: ${p} is missing: run \`npm run build\` first`);
@@ -34,9 +44,13 @@ for (const p of programs) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'tpmq-bench-'));
-// The baseline: same shebang as the first plugin, prints a handshake-like line, then idles like a plugin.
-const shebang = readFileSync(programs[0], 'utf8').split('\n', 1)[0];
-if (!shebang.startsWith('#!')) throw new Error(`${programs[0]} has no shebang line`);
+/** The program's first line when it is a shebang line, else undefined (a launcher executable). */
+const shebangOf = (file) => {
+  const head = readFileSync(file).subarray(0, 256).toString('latin1').split('\n', 1)[0];
+  return head.startsWith('#!') ? head : undefined;
+};
+// The baseline: the bundles' shebang, prints a handshake-like line, then idles like a plugin.
+const shebang = programs.map(shebangOf).find(Boolean) ?? '#!/usr/bin/env node';
 const baseline = join(work, 'empty-node-plugin');
 writeFileSync(
   baseline,
@@ -47,7 +61,14 @@ chmodSync(baseline, 0o755);
 
 const HANDSHAKE = /^1\|1\|(unix|tcp)\|[^|]+\|grpc$/;
 
-/** One start: resolves {ms, rssKiB} at the handshake line, after the process has exited again. */
+/** Bytes of the program's runtime: node for a shebang script, every file under lib/ beside a launcher. */
+function runtimeBytes(file) {
+  if (shebangOf(file)) return statSync(realpathSync(process.execPath)).size;
+  const lib = join(dirname(file), 'lib');
+  return readdirSync(lib).reduce((n, f) => n + statSync(join(lib, f)).size, 0);
+}
+
+/** One start: resolves {ms, rssKiB, verifyMs} at the handshake line, after the process has exited again. */
 function startOnce(file) {
   return new Promise((resolvePromise, reject) => {
     const sockDir = mkdtempSync(join(work, 'sock-'));
@@ -93,7 +114,8 @@ function startOnce(file) {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       rmSync(sockDir, { recursive: true, force: true });
-      if (result) resolvePromise(result);
+      const verify = /"verify_ms":([0-9.]+)/.exec(err);
+      if (result) resolvePromise({ ...result, verifyMs: verify ? Number(verify[1]) : undefined });
       else reject(new Error(`${file}: exited (${code ?? signal}) before a handshake; stderr: ${err.slice(0, 2000)}`));
     });
   });
@@ -107,6 +129,8 @@ const median = (xs) => {
 
 const all = [baseline, ...programs];
 const samples = new Map(all.map((p) => [p, []]));
+// Sizes now: the baseline's temp dir is gone when the table is printed.
+const sizes = new Map(all.map((p) => [p, { file: statSync(p).size, runtime: runtimeBytes(p) }]));
 try {
   // One warm-up start each (page cache), not counted.
   for (const p of all) await startOnce(p);
@@ -117,22 +141,33 @@ try {
 
 const stats = (p) => {
   const s = samples.get(p);
+  const verify = s.map((x) => x.verifyMs).filter((x) => x !== undefined);
   return {
     ms: median(s.map((x) => x.ms)),
     min: Math.min(...s.map((x) => x.ms)),
     max: Math.max(...s.map((x) => x.ms)),
-    rssMiB: median(s.map((x) => x.rssKiB)) / 1024,
     peakMiB: Math.max(...s.map((x) => x.rssKiB)) / 1024,
+    fileMiB: sizes.get(p).file / 2 ** 20,
+    runtimeMiB: sizes.get(p).runtime / 2 ** 20,
+    verifyMs: verify.length ? median(verify) : undefined,
   };
 };
 const base = stats(baseline);
+const mib = (x) => x.toFixed(1).padStart(9);
 const row = (name, s, ratio) =>
-  `${name.padEnd(22)} ${s.ms.toFixed(1).padStart(8)} ${`${s.min.toFixed(1)}-${s.max.toFixed(1)}`.padStart(13)} ` +
-  `${s.peakMiB.toFixed(1).padStart(14)} ${ratio}`;
+  `${name.padEnd(32)} ${mib(s.fileMiB)} ${mib(s.fileMiB + s.runtimeMiB).padStart(12)} ${s.ms.toFixed(1).padStart(9)} ` +
+  `${`${s.min.toFixed(1)}-${s.max.toFixed(1)}`.padStart(13)} ${s.peakMiB.toFixed(1).padStart(13)} ${ratio}`;
+const label = (p) => relative(root, p).startsWith('..') ? p : relative(root, p);
 console.log(`plugin start -> handshake line, ${runs} runs each (node ${process.version}, ${process.platform}/${process.arch})`);
-console.log(`${'program'.padEnd(22)} ${'median ms'.padStart(8)} ${'min-max ms'.padStart(13)} ${'peak RSS MiB'.padStart(14)} ratio vs empty node (time, RSS)`);
+console.log(
+  `${'program'.padEnd(32)} ${'file MiB'.padStart(9)} ${'with runtime'.padStart(12)} ${'median ms'.padStart(9)} ` +
+    `${'min-max ms'.padStart(13)} ${'peak RSS MiB'.padStart(13)} ratio vs empty node (time, RSS)`,
+);
 console.log(row('empty node (baseline)', base, '1.00x, 1.00x'));
+const verifyNotes = [];
 for (const p of programs) {
   const s = stats(p);
-  console.log(row(basename(p), s, `${(s.ms / base.ms).toFixed(2)}x, ${(s.peakMiB / base.peakMiB).toFixed(2)}x`));
+  console.log(row(label(p), s, `${(s.ms / base.ms).toFixed(2)}x, ${(s.peakMiB / base.peakMiB).toFixed(2)}x`));
+  if (s.verifyMs !== undefined) verifyNotes.push(`${label(p)}: median ${s.verifyMs.toFixed(1)} ms checking lib/ (part of its start time)`);
 }
+for (const n of verifyNotes) console.log(n);

@@ -1,9 +1,12 @@
 // Bundles each plugin into one executable file (shebang, mode 0755) that needs no
-// node_modules at run time: dist/tpm-quote-agent and dist/tpm-quote-server.
+// node_modules at run time: dist/tpm-quote-agent and dist/tpm-quote-server (run by the host's node; the
+// host test suites use them). Then assembles dist/tpm_quote/, the self-contained plugin directory with
+// the same bundles inside (scripts/build-plugin-dir.mjs): what the README installs.
 import { chmod, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildPluginDir } from "./build-plugin-dir.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const targets = [
@@ -31,3 +34,9 @@ for (const { entry, out } of targets) {
   await chmod(outfile, 0o755);
   process.stderr.write(`built ${out}\n`);
 }
+
+const dir = await buildPluginDir({
+  root,
+  plugins: Object.fromEntries(targets.map(({ out }) => [out.slice("dist/".length), join(root, out)])),
+});
+process.stderr.write(`built ${dir.slice(root.length + 1)}/\n`);

@@ -15,12 +15,8 @@ if have spire-server && have spire-agent; then
   echo "spire $version already in $bin"
   exit 0
 fi
-command -v go >/dev/null || { echo "install-spire: Go is required (go.dev toolchain on PATH)" >&2; exit 1; }
-mkdir -p "$bin"
-cd "$root/tools/spire"
-# The proxy here refuses `go install pkg@version` outside a module, so the tools module pins SPIRE.
-if ! grep -q "github.com/spiffe/spire $version" go.mod 2>/dev/null; then
-  go get -tool "github.com/spiffe/spire/cmd/spire-server@$version" "github.com/spiffe/spire/cmd/spire-agent@$version"
-fi
-GOBIN="$bin" go install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+. "$root/scripts/lib/go-tools.sh"
+pkgs=(github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent)
+go_tool_pin "$root/tools/spire" github.com/spiffe/spire "$version" "${pkgs[@]}"
+go_tool_install "$root/tools/spire" "$bin" "" "${pkgs[@]}"
 "$bin/spire-server" --version

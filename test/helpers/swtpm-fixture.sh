@@ -6,12 +6,14 @@
 #                                   SWTPM_CA_ROOT, SWTPM_CA_ISSUER, SWTPM_TCTI, SWTPM_STATE, SWTPM_DIR)
 #   swtpm-fixture.sh restart <dir>  stops swtpm and starts it again on the same ports and state
 #   swtpm-fixture.sh stop <dir>     kills the swtpm started for <dir> (by its pid file)
+#   swtpm-fixture.sh serve <dir>    for a container (packaging/docker/swtpm): the same TPM, run in the
+#                                   foreground on SWTPM_BIND (default 0.0.0.0) ports 2321 (data) / 2322 (ctrl)
 set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start|restart|stop <dir>" >&2
+  echo "usage: $0 start|restart|stop|serve <dir>" >&2
   exit 2
 fi
 mkdir -p "$dir"
@@ -77,14 +79,20 @@ CONF
     }
 }
 
+# swtpm_args BIND PORT: sets swtpm_argv to the swtpm command serving the state on BIND:PORT (data) and
+# BIND:PORT+1 (control).
+swtpm_args() {
+  swtpm_argv=(swtpm socket --tpm2 --tpmstate dir="$state"
+    --server type=tcp,port="$2",bindaddr="$1"
+    --ctrl type=tcp,port=$(($2 + 1)),bindaddr="$1"
+    --flags not-need-init,startup-clear)
+}
+
 launch() {
   local port=$1
   rm -f "$pidfile"
-  swtpm socket --tpm2 --tpmstate dir="$state" \
-    --server type=tcp,port="$port",bindaddr=127.0.0.1 \
-    --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
-    --flags not-need-init,startup-clear \
-    --pid file="$pidfile" --log file="$log" --daemon
+  swtpm_args 127.0.0.1 "$port"
+  "${swtpm_argv[@]}" --pid file="$pidfile" --log file="$log" --daemon
   for _ in $(seq 1 100); do
     if [[ -s "$pidfile" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return 0
@@ -138,6 +146,12 @@ case "$cmd" in
     ;;
   stop)
     stop_swtpm
+    ;;
+  serve)
+    [[ -f "$state/tpm2-00.permall" ]] || setup_state
+    echo "swtpm: EK CA $ca/swtpm-localca-rootca-cert.pem, serving on ${SWTPM_BIND:-0.0.0.0}:2321" >&2
+    swtpm_args "${SWTPM_BIND:-0.0.0.0}" 2321
+    exec "${swtpm_argv[@]}" --log level=1
     ;;
   *)
     echo "unknown command $cmd" >&2

@@ -49,18 +49,9 @@ free-port() {
   fail-now "free-port: no free port found"
 }
 
-# render-conf SRC DST: copy SRC to DST replacing every ${NAME} with the value of the shell variable NAME.
-# Fails naming the variable when one is unset, so a template and a suite cannot silently disagree.
-render-conf() {
-  local src=$1 dst=$2 text name value
-  text=$(<"$src")
-  for name in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$src" | sort -u | tr -d '${}'); do
-    [ -n "${!name+x}" ] || fail-now "render-conf: $src uses \${$name}, which is not set"
-    value=${!name}
-    text=${text//"\${$name}"/"$value"}
-  done
-  printf '%s\n' "$text" >"$dst"
-}
+# render-conf SRC DST (test/helpers/render-conf.sh, shared with the container suites in test/upstream-suites).
+# shellcheck source=../helpers/render-conf.sh
+source "$REPODIR/test/helpers/render-conf.sh"
 
 # replace-plugin-data FILE NAME_REGEX NEW_BODY_FILE: replace the body of the first `plugin_data {` block that
 # follows a line matching NAME_REGEX (e.g. 'NodeAttestor "tpm_quote"') with the lines of NEW_BODY_FILE.
@@ -267,13 +258,24 @@ spire-layout() {
   save-var AGENT_SOCKET "$RUNDIR/sockets/agent.sock"
   save-var AGENT_ADMIN_SOCKET "$RUNDIR/sockets/agent-admin.sock"
   save-var TRUST_BUNDLE "$RUNDIR/bundle.pem"
+  # Addresses in conf/: all on loopback here (the container suites give container names).
+  save-var SERVER_BIND_ADDRESS 127.0.0.1
+  save-var SERVER_ADDRESS 127.0.0.1
+  save-var SWTPM_HOST 127.0.0.1
   # The suite runs its own copy of the built plugins, so a rebuild of dist/ mid-run cannot change them.
   save-var PLUGIN_DIR "$RUNDIR/plugins"
   mkdir -p "$PLUGIN_DIR"
   local exe
-  for exe in tpm-quote-server tpm-quote-agent; do
-    if [ -x "$DISTDIR/$exe" ]; then cp -p "$DISTDIR/$exe" "$PLUGIN_DIR/$exe"; fi
-  done
+  if [ "${PLUGIN_FROM:-bundle}" = dir ]; then
+    # PLUGIN_FROM=dir (a suite's save-var before its first spire-layout): the self-contained
+    # dist/tpm_quote/ that the README installs, whole, instead of the bundles run by the host's node.
+    [ -x "$DISTDIR/tpm_quote/tpm-quote-agent" ] || fail-now "dist/tpm_quote/ missing: npm run build"
+    cp -a "$DISTDIR/tpm_quote/." "$PLUGIN_DIR/"
+  else
+    for exe in tpm-quote-server tpm-quote-agent; do
+      if [ -x "$DISTDIR/$exe" ]; then cp -p "$DISTDIR/$exe" "$PLUGIN_DIR/$exe"; fi
+    done
+  fi
   save-var LOG_LEVEL "${LOG_LEVEL:-DEBUG}"
   save-var PLUGIN_LOG_LEVEL "${PLUGIN_LOG_LEVEL:-debug}"
   save-var TRUST_DOMAIN "$TRUST_DOMAIN"
@@ -316,15 +318,16 @@ render-agent-conf() {
 start-spire-server() {
   local conf=${1:-$RUNDIR/server.conf} name=${2:-spire-server}
   spire-layout
-  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-server" run -config "$conf"
+  start-bg "$name" "$LOGDIR/$name.log" env ${SPIRE_PATH:+PATH="$SPIRE_PATH"} PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-server" run -config "$conf"
 }
 
 # start-spire-agent [CONF] [NAME] [ARGS...]: start spire-agent (e.g. ARGS = -joinToken TOKEN).
+# Both run with PATH=$SPIRE_PATH when a suite saved one (e.g. a PATH holding no node).
 start-spire-agent() {
   local conf=${1:-$RUNDIR/agent.conf} name=${2:-spire-agent}
   shift 2 || shift $#
   spire-layout
-  start-bg "$name" "$LOGDIR/$name.log" env PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-agent" run -config "$conf" "$@"
+  start-bg "$name" "$LOGDIR/$name.log" env ${SPIRE_PATH:+PATH="$SPIRE_PATH"} PLUGIN_UNIX_SOCKET_DIR="$PLUGIN_TMP" TMPDIR="$PLUGIN_TMP" "$BINDIR/spire-agent" run -config "$conf" "$@"
 }
 
 stop-spire-server() { track-descendants "${1:-spire-server}"; stop-bg "${1:-spire-server}" 15; }

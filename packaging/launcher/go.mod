@@ -1,0 +1,3 @@
+module tpm-quote/packaging/launcher
+
+go 1.22

@@ -1,0 +1,236 @@
+// Command launcher is the executable part of a tpm_quote plugin in a self-contained plugin directory
+// (dist/tpm_quote/). It is a static program, so it starts in a root filesystem without libc or node.
+//
+// The plugin file is this launcher followed by a payload (the plugin's JavaScript bundle), a JSON
+// manifest and a fixed trailer. The manifest pins, by SHA-256, every file the launcher loads from the
+// plugin directory (the dynamic loader, node and node's libraries), so SPIRE's plugin_checksum over this
+// one file pins node, its libraries and the plugin code. The launcher checks each pinned file, then
+// replaces itself (same pid: go-plugin's signals reach node) with
+//
+//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
+//
+// and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
+// Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
+// puts it in SPIRE's log as an error), and exit status 1. Unless TPM_QUOTE_LOG_LEVEL is info, warn or
+// error, a debug line reports what was verified and how long it took.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed bootstrap.js
+var bootstrap string
+
+// The trailer is the file's last 24 bytes: manifest offset and length (uint64, little endian), then magic.
+const (
+	trailerMagic = "TPMQPLD1"
+	trailerSize  = 24
+)
+
+type pinnedFile struct {
+	Path   string `json:"path"` // relative to the executable's directory
+	SHA256 string `json:"sha256"`
+}
+
+type manifest struct {
+	Loader  string       `json:"loader"`
+	LibDir  string       `json:"libDir"`
+	Node    string       `json:"node"`
+	Files   []pinnedFile `json:"files"`
+	Payload struct {
+		Offset int64  `json:"offset"`
+		Length int64  `json:"length"`
+		SHA256 string `json:"sha256"`
+	} `json:"payload"`
+}
+
+func main() {
+	self, err := selfPath()
+	if err == nil {
+		err = run(self)
+	}
+	logLine("error", fmt.Sprintf("%s: refusing to start: %v", filepath.Base(os.Args[0]), err), nil)
+	os.Exit(1)
+}
+
+// logLine writes one hclog JSON line (the plugins' log format) to stderr.
+func logLine(level, message string, fields map[string]any) {
+	line := map[string]any{"@level": level, "@message": message,
+		"@timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")}
+	for k, v := range fields {
+		line[k] = v
+	}
+	b, _ := json.Marshal(line)
+	os.Stderr.Write(append(b, '\n'))
+}
+
+// selfPath is this executable's absolute path with symlinks resolved (lib/ is beside the real file):
+// argv[0] when it holds a slash (SPIRE runs plugin_cmd by absolute path), else /proc/self/exe (not there
+// in a bare chroot, so it is only the fallback).
+func selfPath() (string, error) {
+	if strings.Contains(os.Args[0], "/") {
+		p, err := filepath.Abs(os.Args[0])
+		if err != nil {
+			return "", err
+		}
+		return filepath.EvalSymlinks(p)
+	}
+	p, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return "", fmt.Errorf("cannot find its own file: argv[0] %q has no slash and %v", os.Args[0], err)
+	}
+	return p, nil
+}
+
+// run returns only on failure.
+func run(self string) error {
+	m, err := readManifest(self)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(self)
+	start := time.Now()
+	if err := checkLibDir(dir, m); err != nil {
+		return err
+	}
+	var total int64
+	for _, f := range m.Files {
+		n, err := verifyFile(dir, f)
+		if err != nil {
+			return err
+		}
+		total += n
+	}
+	switch os.Getenv("TPM_QUOTE_LOG_LEVEL") {
+	case "info", "warn", "error":
+	default:
+		logLine("debug", "launcher: plugin directory verified", map[string]any{"@module": "launcher",
+			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
+	}
+	loader := filepath.Join(dir, m.Loader)
+	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir),
+		filepath.Join(dir, m.Node), "-e", bootstrap, "--", self,
+		strconv.FormatInt(m.Payload.Offset, 10), strconv.FormatInt(m.Payload.Length, 10), m.Payload.SHA256}
+	argv = append(argv, os.Args[1:]...)
+	err = syscall.Exec(loader, argv, pluginEnv(os.Environ()))
+	return fmt.Errorf("exec %s: %v", m.Loader, err)
+}
+
+// readManifest reads the manifest named by the trailer at the end of the file self.
+func readManifest(self string) (*manifest, error) {
+	f, err := os.Open(self)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var t [trailerSize]byte
+	if st.Size() < trailerSize {
+		return nil, fmt.Errorf("%s has no plugin trailer (file too short)", self)
+	}
+	if _, err := f.ReadAt(t[:], st.Size()-trailerSize); err != nil {
+		return nil, fmt.Errorf("%s: reading its trailer: %v", self, err)
+	}
+	if string(t[16:]) != trailerMagic {
+		return nil, fmt.Errorf("%s has no plugin trailer (magic %q missing)", self, trailerMagic)
+	}
+	off := binary.LittleEndian.Uint64(t[0:8])
+	n := binary.LittleEndian.Uint64(t[8:16])
+	if n > 1<<20 || off+n+trailerSize != uint64(st.Size()) {
+		return nil, fmt.Errorf("%s: trailer gives manifest offset %d length %d, not a fit for a %d-byte file", self, off, n, st.Size())
+	}
+	raw := make([]byte, n)
+	if _, err := f.ReadAt(raw, int64(off)); err != nil {
+		return nil, fmt.Errorf("%s: reading its manifest: %v", self, err)
+	}
+	var m manifest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: manifest: %v", self, err)
+	}
+	if m.Loader == "" || m.Node == "" || m.LibDir == "" || m.Payload.Length <= 0 || len(m.Payload.SHA256) != 64 {
+		return nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
+	}
+	return &m, nil
+}
+
+// checkLibDir checks that the library directory holds only pinned files and that the loader and node are
+// pinned: the loader searches subdirectories of --library-path before it (glibc 2.36:
+// glibc-hwcaps/x86-64-v4..v2/, tls/, x86_64/), so an unpinned entry there could replace a pinned library.
+func checkLibDir(dir string, m *manifest) error {
+	pinned := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		pinned[f.Path] = true
+	}
+	for _, p := range []string{m.Loader, m.Node} {
+		if !pinned[p] {
+			return fmt.Errorf("manifest does not pin %s", p)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, m.LibDir))
+	if err != nil {
+		return fmt.Errorf("%s: %v", m.LibDir, errors.Unwrap(err))
+	}
+	for _, e := range entries {
+		if p := m.LibDir + "/" + e.Name(); !pinned[p] {
+			return fmt.Errorf("%s is not pinned by this executable (the loader could load it): remove it", p)
+		}
+	}
+	return nil
+}
+
+// verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256; returns its size.
+func verifyFile(dir string, f pinnedFile) (int64, error) {
+	h := sha256.New()
+	file, err := os.Open(filepath.Join(dir, f.Path))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", f.Path, errors.Unwrap(err))
+	}
+	defer file.Close()
+	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s: not a regular file", f.Path)
+	}
+	n, err := io.CopyBuffer(h, file, make([]byte, 1<<20))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", f.Path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+		return 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (sha256 %s, pinned %s)", f.Path, got, f.SHA256)
+	}
+	return n, nil
+}
+
+// pluginEnv is SPIRE's environment minus what would make the loader or node run code this file does not
+// pin: LD_* (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH...) and node's NODE_OPTIONS (--require, --import...),
+// NODE_PATH and NODE_REPL_EXTERNAL_MODULE.
+func pluginEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "LD_"), k == "NODE_OPTIONS", k == "NODE_PATH", k == "NODE_REPL_EXTERNAL_MODULE":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}

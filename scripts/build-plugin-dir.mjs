@@ -1,0 +1,124 @@
+// Assembles dist/tpm_quote/: the self-contained plugin directory (see packaging/launcher/main.go).
+//
+//   dist/tpm_quote/tpm-quote-agent, tpm-quote-server   static launcher + bundled plugin code + manifest
+//   dist/tpm_quote/lib/                                node (the one running this build), its dynamic
+//                                                      loader and the libraries ldd lists for it
+//
+// Each executable's manifest pins every lib/ file by SHA-256, so plugin_checksum (SHA-256 of the
+// executable) pins the whole directory. Needs Go (the launcher is built with CGO_ENABLED=0; Go's build
+// cache makes rebuilds take about a second) and ldd.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+
+const TRAILER_MAGIC = "TPMQPLD1";
+const LIB_DIR = "lib";
+
+/** The Go toolchain: $GO, else `go` on PATH, else the usual /usr/local/go install. */
+function goCommand() {
+  if (process.env.GO) return process.env.GO;
+  try {
+    execFileSync("go", ["version"], { stdio: "ignore" });
+    return "go";
+  } catch {
+    if (existsSync("/usr/local/go/bin/go")) return "/usr/local/go/bin/go";
+    throw new Error("build-plugin-dir: Go is needed to build packaging/launcher (set GO=/path/to/go)");
+  }
+}
+
+/** Builds the static launcher into a temp file and returns its bytes. */
+async function buildLauncher(root) {
+  const work = await mkdtemp(join(tmpdir(), "tpmq-launcher-"));
+  try {
+    const out = join(work, "launcher");
+    execFileSync(goCommand(), ["build", "-trimpath", "-ldflags=-s -w", "-o", out, "."], {
+      cwd: join(root, "packaging/launcher"),
+      env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    return await readFile(out);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What node needs at run time, from `ldd node`: the dynamic loader ({ source, name }) and each library
+ * ({ source, name } with name the soname node asks for). Fails when ldd reports a library not found.
+ */
+function runtimeFiles(node) {
+  const text = execFileSync("ldd", [node], { encoding: "utf8" });
+  const libs = [];
+  let loader;
+  for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+    let m;
+    if ((m = /^(\S+) => not found/.exec(line))) throw new Error(`build-plugin-dir: ldd ${node}: ${m[1]} not found`);
+    if ((m = /^(\S+) => (\/\S+) \(0x[0-9a-f]+\)$/.exec(line))) libs.push({ name: m[1], source: m[2] });
+    else if ((m = /^(\/\S+) \(0x[0-9a-f]+\)$/.exec(line))) loader = { name: basename(m[1]), source: m[1] };
+    else if (!/^linux-vdso\.so\.\d+ \(0x[0-9a-f]+\)$/.test(line)) throw new Error(`build-plugin-dir: unexpected ldd line: ${line}`);
+  }
+  if (!loader) throw new Error(`build-plugin-dir: ldd ${node} names no dynamic loader`);
+  return { loader, libs: libs.filter((l) => l.name !== loader.name) };
+}
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * One plugin executable: launcher, payload (the bundle), manifest, trailer (manifest offset and length
+ * as uint64 little endian, then the magic).
+ */
+function assemble(launcher, payload, pins) {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      ...pins,
+      payload: { offset: launcher.length, length: payload.length, sha256: sha256(payload) },
+    }),
+  );
+  const trailer = Buffer.alloc(24);
+  trailer.writeBigUInt64LE(BigInt(launcher.length + payload.length), 0);
+  trailer.writeBigUInt64LE(BigInt(manifest.length), 8);
+  trailer.write(TRAILER_MAGIC, 16, "latin1");
+  return Buffer.concat([launcher, payload, manifest, trailer]);
+}
+
+/**
+ * Writes <root>/dist/tpm_quote/ afresh. `plugins` maps each executable name to the path of its bundle
+ * (the host bundle from scripts/build.mjs). Files are 0755 (executables, node, loader) or 0644.
+ */
+export async function buildPluginDir({ root, plugins }) {
+  const dest = join(root, "dist/tpm_quote");
+  const stage = `${dest}.partial`;
+  await rm(stage, { recursive: true, force: true });
+  await mkdir(join(stage, LIB_DIR), { recursive: true });
+  const node = await realpath(process.execPath);
+  const { loader, libs } = runtimeFiles(node);
+  const files = [
+    { name: "node", source: node, mode: 0o755 },
+    { ...loader, mode: 0o755 },
+    ...libs.map((l) => ({ ...l, mode: 0o644 })),
+  ];
+  const pinned = [];
+  for (const f of files) {
+    const rel = `${LIB_DIR}/${f.name}`;
+    // copyFile, not writeFile of the bytes: one 100 MB write leaves node in the page cache as large
+    // folios, and every later start of it then maps (and counts in its RSS) about 15 MB more.
+    await copyFile(f.source, join(stage, rel)); // a symlink's target: the copy is a plain file
+    await chmod(join(stage, rel), f.mode);
+    pinned.push({ path: rel, sha256: sha256(await readFile(join(stage, rel))) });
+  }
+  const pins = { loader: `${LIB_DIR}/${loader.name}`, libDir: LIB_DIR, node: `${LIB_DIR}/node`, files: pinned };
+  const launcher = await buildLauncher(root);
+  for (const [name, bundle] of Object.entries(plugins)) {
+    const exe = join(stage, name);
+    await writeFile(exe, assemble(launcher, await readFile(bundle), pins));
+    await chmod(exe, 0o755);
+  }
+  await chmod(stage, 0o755);
+  await chmod(join(stage, LIB_DIR), 0o755);
+  await rm(dest, { recursive: true, force: true });
+  await rename(stage, dest);
+  return dest;
+}

@@ -105,7 +105,8 @@ stop-mode() {
   done
   [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null || true
   for i in $(seq 1 "$nodes"); do stop-bg "agent-$i" 20; forget-stopped "agent-$i"; done
-  for s in "${servers[@]}" proxy; do track-descendants "$s"; stop-bg "$s" 15; forget-stopped "$s"; done
+  # The proxy first: a connection it still relays would hold a server's graceful stop for 10 s.
+  for s in proxy "${servers[@]}"; do track-descendants "$s"; stop-bg "$s" 15; forget-stopped "$s"; done
   pg-stop
 }
 

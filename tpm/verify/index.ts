@@ -8,8 +8,10 @@ export {
   verifyEkCertificate,
   MAX_CHAIN_DEPTH,
   MAX_EK_CERT_BYTES,
+  MAX_PATH_SIGNATURE_CHECKS,
   type EkCertificate,
   type VerifiedEkCertificate,
   type VerifyEkCertificateOptions,
 } from './ek-cert';
+export { verifyEkCertificateProfile, MIN_RSA_BITS, OID_EK_CERTIFICATE_EKU, type EkProfileOptions } from './ek-profile';
 export { checkPcrValues, selectBitmap, selectedIndices, MAX_PCR_INDEX, type PcrSelection, type PcrValues } from './pcr-values';

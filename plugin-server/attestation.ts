@@ -206,7 +206,7 @@ function checkEkTrust(config: ServerConfig, payload: AttestationPayload, ekDer: 
     if (!certificate) problems.push(`no EK certificate was sent, so it cannot chain to ek_ca_path ${config.ekCaPath}`);
     else {
       try {
-        verifyEkCertificate({ certificate, trusted: config.ekCas, now });
+        verifyEkCertificate({ certificate, trusted: config.ekCas, now, ...config.ekProfile });
         caOk = true;
       } catch (err) {
         if (!(err instanceof TpmVerifyError)) throw err;

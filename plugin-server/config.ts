@@ -2,12 +2,13 @@
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import { defineConfig, duration, enumOf, object, string, type ConfigOf } from "../plugin-sdk/config";
+import { bool, defineConfig, duration, enumOf, object, string, type ConfigOf } from "../plugin-sdk/config";
 import type { ConfigureHook } from "../plugin-sdk";
 import type { LogLevel } from "../plugin-sdk";
 import { IMA_PCR, loadTpmPolicyFile, TpmPolicyError, type TpmPolicy } from "../verifier-client/policy";
 import type { KeylimeVerifierOptions } from "../verifier-client/keylime";
 import { parsePemCertificates } from "../tpm/verify/ek-cert";
+import type { EkProfileOptions } from "../tpm/verify/ek-profile";
 import { loadCaBundle, readTrustFile, trustFilesOf } from "./trust-files";
 import { DEFAULT_PCR_SELECTION, formatPcrSelection, pcrSelectionField, type BankSelection } from "./pcr-selection";
 
@@ -51,7 +52,15 @@ function keylimeUrlProblem(v: string): string | undefined {
 export const serverConfigSchema = defineConfig({
   ek_ca_path: string()
     .optional()
-    .describe("PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates)."),
+    .describe(
+      "PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates). Only CAs that issue EK certificates (TPM manufacturers' EK CAs): the EK profile checks keep other certificates such a CA signed out, but a mixed-use CA widens what is trusted.",
+    ),
+  ek_require_eku: bool()
+    .default(false)
+    .describe("Refuse EK certificates without an extended key usage. When present it must always include the EK certificate purpose 2.23.133.8.1; some EK certificates omit the extension."),
+  ek_allow_sha1: bool()
+    .default(false)
+    .describe("Accept SHA-1 signatures (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) on EK certificates and the intermediates they chain through; some older EK certificates use them. MD5 is never accepted."),
   ek_hash_path: string()
     .optional()
     .describe("EK allowlist: a file, or directory of files, with one hex SHA-256 of the EK public key (PKIX DER) per line; `#` starts a comment."),
@@ -86,6 +95,8 @@ export interface ServerConfig {
   /** Trust anchors from ek_ca_path, when set. */
   ekCaPath?: string;
   ekCas?: readonly X509Certificate[];
+  /** The EK certificate profile options (ek_require_eku, ek_allow_sha1). */
+  ekProfile: EkProfileOptions;
   /** Lowercase hex SHA-256 EK hashes from ek_hash_path, when set. */
   ekHashPath?: string;
   ekHashes?: ReadonlySet<string>;
@@ -229,6 +240,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     trustDomain: built.trustDomain,
     logLevel: c.log_level,
     ekTrust: c.ek_trust,
+    ekProfile: { requireEku: c.ek_require_eku, allowSha1: c.ek_allow_sha1 },
     pcrSelection: c.pcr_selection,
     verifier: c.verifier as ServerConfig["verifier"],
   };

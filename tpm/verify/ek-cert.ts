@@ -3,7 +3,7 @@
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { TpmCryptoError } from '../crypto/errors';
 import { children, decodeOid, decodeString, DerError, expectTag, readElement, TAG_OID, TAG_SEQUENCE, TAG_SET } from './der';
-import { checkCriticalExtensions, checkKeyStrength, checkSignatureAlgorithm, certificateLabel, verifyEkCertificateProfile, OID_BASIC_CONSTRAINTS, OID_EK_CERTIFICATE_EKU, OID_EXT_KEY_USAGE, OID_SAN, type EkProfileOptions } from './ek-profile';
+import { checkCriticalExtensions, checkKeyStrength, checkSignatureAlgorithm, certificateLabel, oneLineDn, verifyEkCertificateProfile, OID_BASIC_CONSTRAINTS, OID_EK_CERTIFICATE_EKU, OID_EXT_KEY_USAGE, OID_SAN, type EkProfileOptions } from './ek-profile';
 import { TpmVerifyError } from './errors';
 import { certificateExtensions, decodeBasicConstraints, oidSequence } from './x509-fields';
 
@@ -240,7 +240,7 @@ function extendPath(chain: X509Certificate[], search: PathSearch): X509Certifica
     }
   }
   if (failures.length === 0)
-    throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate ${certificateLabel(chain[0])}: issuer "${current.issuer}" of ${certificateLabel(current)} is not in the CA bundle or does not verify`);
+    throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate ${certificateLabel(chain[0])}: issuer "${oneLineDn(current.issuer)}" of ${certificateLabel(current)} is not in the CA bundle or does not verify`);
   // The most telling failure: a candidate that signed but broke a rule, before "no issuer further up".
   throw failures.find((f) => f.code !== 'EK_CERT_UNTRUSTED') ?? failures[0];
 }

@@ -73,7 +73,12 @@ export interface EkProfileOptions {
 
 /** How a certificate is named in messages: its subject, or serial and issuer when the subject is empty (as in Google's vTPM EK certificates). */
 export function certificateLabel(c: X509Certificate): string {
-  return c.subject ? `"${c.subject}"` : `serial ${c.serialNumber} from "${c.issuer}"`;
+  return c.subject ? `"${oneLineDn(c.subject)}"` : `serial ${c.serialNumber} from "${oneLineDn(c.issuer)}"`;
+}
+
+/** A distinguished name as Node prints it (one RDN per line) on one line, for messages and logs. */
+export function oneLineDn(dn: string): string {
+  return dn.replace(/\n/g, ', ');
 }
 
 function hashOf(el: DerElement | undefined, what: string): SigHash | string {

@@ -62,7 +62,8 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
     expect(e.message).toContain(message);
   });
 
-  // Chains with faults swtpm's CA cannot show, and the EK profile rules: ek-profile.test.ts (openssl at test time).
+  // Chains with faults swtpm's CA cannot show, and the EK profile rules: ek-profile.test.ts (openssl at test time);
+  // real EK certificates from the field: ek-real-world.test.ts.
 
   it('fuzz: random and mutated certificates throw only TpmVerifyError EK_CERT_MALFORMED', () => {
     let parsed = 0;
@@ -78,5 +79,30 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
       }
     }
     expect(parsed).toBeGreaterThan(0);
+  });
+
+  it('fuzz: mutated certificates that parse go through the profile and path checks with typed errors only', () => {
+    let verified = 0;
+    let profiled = 0;
+    for (const name of ['ek-rsa-cert.der', 'ek-ecc-cert.der']) {
+      for (const m of mutations(fixture(name), 2500, name.length * 104729)) {
+        let ek;
+        try {
+          ek = parseEkCertificate(m);
+        } catch {
+          continue;
+        }
+        profiled++;
+        try {
+          verifyEkCertificate({ certificate: ek, trusted: issuer });
+          verified++;
+        } catch (e) {
+          if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`);
+        }
+      }
+    }
+    expect(profiled).toBeGreaterThan(0);
+    // Padding-only mutations still verify; any change to the signed bytes must not.
+    expect(verified).toBeLessThan(profiled);
   });
 });

@@ -161,6 +161,7 @@ export interface VerifiedEkCertificate {
 export const MAX_PATH_SIGNATURE_CHECKS = 64;
 
 interface PathSearch {
+  leaf: X509Certificate;
   options: VerifyEkCertificateOptions;
   now: Date;
   /** Signature checks left. */
@@ -172,7 +173,7 @@ interface PathSearch {
 function issues(issuer: X509Certificate, subject: X509Certificate, search: PathSearch): boolean {
   try {
     if (!subject.checkIssued(issuer)) return false;
-    if (search.budget-- <= 0) throw new TpmVerifyError('EK_CERT_UNTRUSTED', `no path found within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`);
+    if (search.budget-- <= 0) throw new TpmVerifyError('EK_CERT_UNTRUSTED', `EK certificate ${certificateLabel(search.leaf)}: no path found within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`);
     return subject.verify(issuer.publicKey);
   } catch (e) {
     if (e instanceof TpmVerifyError) throw e;
@@ -266,6 +267,6 @@ export function verifyEkCertificate(options: VerifyEkCertificateOptions): Verifi
   const now = options.now ?? new Date();
   verifyEkCertificateProfile(ek.certificate, options);
   checkDates(ek.certificate, now, 'EK certificate');
-  const chain = extendPath([ek.certificate], { options, now, budget: MAX_PATH_SIGNATURE_CHECKS });
+  const chain = extendPath([ek.certificate], { leaf: ek.certificate, options, now, budget: MAX_PATH_SIGNATURE_CHECKS });
   return { ek, publicKey: ek.publicKey, issuer: ek.issuer, chain };
 }

@@ -1,7 +1,7 @@
 // The EK certificate profile and path search, on certificates openssl makes at test time (test/helpers/
 // openssl-pki): one certificate per rule, each refusal asserted with its code and the message naming it.
 import { X509Certificate } from "node:crypto";
-import { verifyEkCertificate } from "../../../tpm/verify/ek-cert";
+import { MAX_PATH_SIGNATURE_CHECKS, verifyEkCertificate } from "../../../tpm/verify/ek-cert";
 import { TpmVerifyError } from "../../../tpm/verify/errors";
 import { CA_EXT, createPki, EK_EXT_EC, EK_EXT_RSA, type MadeCert, type Pki } from "../../helpers/openssl-pki";
 import { thrown } from "../../helpers/thrown";
@@ -115,6 +115,17 @@ describe("EK certificate path: every candidate issuer is tried, each CA checked"
     const twins = [1, 2, 3].map((i) => pki.make(`twin${i}`, { subject: "CN=profile test twin root", ext: CA_EXT }));
     const l = leaf("under-twin3", { ext: EK_EXT_EC, issuer: twins[2] });
     expect(verify(l, { trusted: twins.map((t) => t.x509), intermediates: [] }).chain[1].raw.equals(twins[2].x509.raw)).toBe(true);
+  });
+
+  test("the search is bounded: many same-name impostor issuers end it after MAX_PATH_SIGNATURE_CHECKS (EK_CERT_UNTRUSTED)", () => {
+    // Without an authorityKeyIdentifier the leaf names its issuer by subject only, so every impostor costs a signature check.
+    const l = leaf("under-ca-bounded", { ext: [...EK_EXT_EC, "authorityKeyIdentifier=none"] });
+    const impostor = pki.make("impostor", { subject: "CN=profile test EK CA", issuer: root, ext: CA_EXT });
+    const e = thrown(TpmVerifyError, () => verify(l, { intermediates: Array(MAX_PATH_SIGNATURE_CHECKS + 5).fill(impostor.x509) }));
+    expect(e.code).toBe("EK_CERT_UNTRUSTED");
+    expect(e.message).toBe(`EK certificate "CN=under-ca-bounded": no path found within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`);
+    // With the real CA among them, found while the budget lasts.
+    expect(verify(l, { intermediates: [...Array(10).fill(impostor.x509), ca.x509] }).chain).toHaveLength(3);
   });
 
   test("an anchor failing its checks does not hide another that passes (pathlen 0 root, then a root without)", () => {

@@ -190,13 +190,13 @@ function pathLenConstraint(c: X509Certificate): number | undefined {
     if (values.length !== 1) throw new DerError(`${values.length} basicConstraints extensions`);
     return decodeBasicConstraints(values[0]).pathLen;
   } catch (e) {
-    throw new TpmVerifyError('EK_CERT_MALFORMED', `CA certificate "${c.subject}": basicConstraints: ${(e as Error).message}`, { cause: e });
+    throw new TpmVerifyError('EK_CERT_MALFORMED', `CA certificate ${certificateLabel(c)}: basicConstraints: ${(e as Error).message}`, { cause: e });
   }
 }
 
 function checkDates(c: X509Certificate, now: Date, what: string): void {
   if (now < new Date(c.validFrom) || now > new Date(c.validTo))
-    throw new TpmVerifyError('EK_CERT_EXPIRED', `${what} "${c.subject}" is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`);
+    throw new TpmVerifyError('EK_CERT_EXPIRED', `${what} ${certificateLabel(c)} is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`);
 }
 
 // The CA checks of `issuer` as the next certificate above `chain` (leaf first).

@@ -59,7 +59,13 @@ export function checkEkTrust(
     if (!certificate) problems.push(`no EK certificate was sent, so it cannot chain to ek_ca_path ${config.ekCaPath}`);
     else {
       try {
-        verifyEkCertificate({ certificate, trusted: config.ekCas, intermediates: intermediatesOf(payload), now });
+        verifyEkCertificate({
+          certificate,
+          trusted: config.ekCas,
+          intermediates: intermediatesOf(payload),
+          now,
+          ...config.ekProfile,
+        });
         caOk = true;
       } catch (err) {
         if (!(err instanceof TpmVerifyError)) throw err;

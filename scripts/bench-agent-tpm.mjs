@@ -8,7 +8,8 @@
 // Scenarios: swtpm as provisioned (persistent RSA EK 0x81010001, AK file); persistent EK + persistent AK
 // (ak_handle, new only); no persistent EK (evicted: the EK is derived by CreatePrimary).
 // Usage: node scripts/bench-agent-tpm.mjs [runs, default 20]
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,8 @@ try {
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
   const env = { ...process.env, TPM2TOOLS_TCTI: vars.SWTPM_TCTI };
-  const tools = (...args) => execFileSync(args[0], args.slice(1), { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Asynchronous: the proxy (same event loop) must keep relaying and closing connections meanwhile.
+  const tools = (...args) => promisify(execFile)(args[0], args.slice(1), { env, cwd: dir });
 
   // The counting proxy: every TPM command crossing it (header: tag u16, size u32, code u32).
   const counts = { total: 0, createPrimary: 0 };
@@ -130,12 +132,24 @@ try {
   await measure('old (2a6633e), persistent EK, AK file', () => oldAttest(OLD, join(dir, 'ak-old')));
   await measure('new, persistent EK, AK file', () => newAttest(NEW, join(dir, 'ak-new')));
   // A persistent AK (child of the persistent EK), as ak_handle.
-  tools('tpm2_createak', '-C', '0x81010001', '-c', join(dir, 'ak.ctx'), '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa');
-  tools('tpm2_evictcontrol', '-C', 'o', '-c', join(dir, 'ak.ctx'), '0x81000100');
-  tools('tpm2_flushcontext', '-t');
+  await tools(
+    'tpm2_createak',
+    '-C',
+    '0x81010001',
+    '-c',
+    join(dir, 'ak.ctx'),
+    '-G',
+    'rsa',
+    '-g',
+    'sha256',
+    '-s',
+    'rsassa',
+  );
+  await tools('tpm2_evictcontrol', '-C', 'o', '-c', join(dir, 'ak.ctx'), '0x81000100');
+  await tools('tpm2_flushcontext', '-t');
   await measure('new, persistent EK, persistent AK (ak_handle)', () => newAttest(NEW, '', 0x81000100));
-  tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81000100');
-  tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81010001');
+  await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81000100');
+  await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81010001');
   await measure('old (2a6633e), no persistent EK, AK file', () => oldAttest(OLD, join(dir, 'ak-old2')));
   await measure('new, no persistent EK, AK file', () => newAttest(NEW, join(dir, 'ak-new2')));
   proxy.close();

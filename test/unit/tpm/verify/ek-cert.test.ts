@@ -1,5 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { parseEkCertificate, parsePemCertificates, verifyEkCertificate, MAX_EK_CERT_BYTES } from '../../../../tpm/verify/ek-cert';
+import {
+  parseEkCertificate,
+  parsePemCertificates,
+  verifyEkCertificate,
+  MAX_EK_CERT_BYTES,
+} from '../../../../tpm/verify/ek-cert';
 import { TpmVerifyError } from '../../../../tpm/verify/errors';
 import { thrown } from '../../../helpers/thrown';
 import { fixture, fixtureText, mutations } from '../fixtures';
@@ -46,16 +51,75 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
   });
 
   it.each<[string, () => unknown, string, string]>([
-    ['another CA', () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: [...otherRoot, ...otherIssuer] }), 'EK_CERT_UNTRUSTED', 'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify'],
-    ['root without the intermediate', () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: root }), 'EK_CERT_UNTRUSTED', 'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify'],
-    ['intermediate of another CA', () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: root, intermediates: otherIssuer }), 'EK_CERT_UNTRUSTED', 'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify'],
-    ['before its notBefore', () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: issuer, now: new Date('2000-01-01T00:00:00Z') }), 'EK_CERT_EXPIRED', 'EK certificate "CN=unknown" is valid from '],
-    ['a leaf used as CA', () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: [new X509Certificate(fixture('ek-ecc-cert.der'))] }), 'EK_CERT_UNTRUSTED', 'is not in the CA bundle'],
-    ['empty', () => parseEkCertificate(new Uint8Array(0)), 'EK_CERT_MALFORMED', 'EK certificate: DER element at byte 0: truncated header'],
-    ['oversized', () => parseEkCertificate(new Uint8Array(MAX_EK_CERT_BYTES + 1)), 'EK_CERT_MALFORMED', `EK certificate: ${MAX_EK_CERT_BYTES + 1} bytes exceeds the maximum ${MAX_EK_CERT_BYTES}`],
-    ['truncated', () => parseEkCertificate(fixture('ek-rsa-cert.der').slice(0, 500)), 'EK_CERT_MALFORMED', 'EK certificate: DER element at byte 0: length 1012 exceeds the 496 bytes left'],
-    ['junk after the DER', () => parseEkCertificate(Uint8Array.from([...fixture('ek-rsa-cert.der'), 0x30])), 'EK_CERT_MALFORMED', 'EK certificate: non-padding byte after the certificate at byte 1016'],
-    ['not a SEQUENCE', () => parseEkCertificate(Uint8Array.from([0x04, 0x01, 0x00])), 'EK_CERT_MALFORMED', 'EK certificate: Certificate: expected DER tag 0x30, got 0x4'],
+    [
+      'another CA',
+      () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: [...otherRoot, ...otherIssuer] }),
+      'EK_CERT_UNTRUSTED',
+      'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify',
+    ],
+    [
+      'root without the intermediate',
+      () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: root }),
+      'EK_CERT_UNTRUSTED',
+      'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify',
+    ],
+    [
+      'intermediate of another CA',
+      () => verifyEkCertificate({ certificate: fixture('ek-rsa-cert.der'), trusted: root, intermediates: otherIssuer }),
+      'EK_CERT_UNTRUSTED',
+      'EK certificate "CN=unknown": issuer "CN=swtpm-localca" of "CN=unknown" is not in the CA bundle or does not verify',
+    ],
+    [
+      'before its notBefore',
+      () =>
+        verifyEkCertificate({
+          certificate: fixture('ek-rsa-cert.der'),
+          trusted: issuer,
+          now: new Date('2000-01-01T00:00:00Z'),
+        }),
+      'EK_CERT_EXPIRED',
+      'EK certificate "CN=unknown" is valid from ',
+    ],
+    [
+      'a leaf used as CA',
+      () =>
+        verifyEkCertificate({
+          certificate: fixture('ek-rsa-cert.der'),
+          trusted: [new X509Certificate(fixture('ek-ecc-cert.der'))],
+        }),
+      'EK_CERT_UNTRUSTED',
+      'is not in the CA bundle',
+    ],
+    [
+      'empty',
+      () => parseEkCertificate(new Uint8Array(0)),
+      'EK_CERT_MALFORMED',
+      'EK certificate: DER element at byte 0: truncated header',
+    ],
+    [
+      'oversized',
+      () => parseEkCertificate(new Uint8Array(MAX_EK_CERT_BYTES + 1)),
+      'EK_CERT_MALFORMED',
+      `EK certificate: ${MAX_EK_CERT_BYTES + 1} bytes exceeds the maximum ${MAX_EK_CERT_BYTES}`,
+    ],
+    [
+      'truncated',
+      () => parseEkCertificate(fixture('ek-rsa-cert.der').slice(0, 500)),
+      'EK_CERT_MALFORMED',
+      'EK certificate: DER element at byte 0: length 1012 exceeds the 496 bytes left',
+    ],
+    [
+      'junk after the DER',
+      () => parseEkCertificate(Uint8Array.from([...fixture('ek-rsa-cert.der'), 0x30])),
+      'EK_CERT_MALFORMED',
+      'EK certificate: non-padding byte after the certificate at byte 1016',
+    ],
+    [
+      'not a SEQUENCE',
+      () => parseEkCertificate(Uint8Array.from([0x04, 0x01, 0x00])),
+      'EK_CERT_MALFORMED',
+      'EK certificate: Certificate: expected DER tag 0x30, got 0x4',
+    ],
   ])('refuses %s', (_n, f, code, message) => {
     const e = thrown(TpmVerifyError, f);
     expect(e.code).toBe(code);
@@ -73,7 +137,8 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
           parseEkCertificate(m);
           parsed++;
         } catch (e) {
-          if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`);
+          if (!(e instanceof TpmVerifyError))
+            throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
           expect(e.code).toBe('EK_CERT_MALFORMED');
         }
       }
@@ -97,7 +162,8 @@ describe('EK certificate (swtpm NV 0x01c00002 / 0x01c00016)', () => {
           verifyEkCertificate({ certificate: ek, trusted: issuer });
           verified++;
         } catch (e) {
-          if (!(e instanceof TpmVerifyError)) throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`);
+          if (!(e instanceof TpmVerifyError))
+            throw new Error(`non-typed error for ${Buffer.from(m).toString('hex')}: ${e}`, { cause: e });
         }
       }
     }

@@ -6,6 +6,8 @@ import {
   type Challenge,
   encodeChallengeResponse,
   encodePayload,
+  MAX_EK_CERTIFICATE_BYTES,
+  MAX_EK_INTERMEDIATES,
   parseChallenge,
   type PayloadOrChallengeResponseSchema,
 } from '../proto';
@@ -19,8 +21,10 @@ import {
   type PcrValues,
   type TpmClient,
   type TpmsPcrSelection,
+  type AttestationSession,
 } from '../tpm';
 import type { AgentConfig } from './config';
+import { readEkCertificateFile, type EkCertificateFile } from './ek-certificate-file';
 import { readEventLog } from './event-log';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 
@@ -80,10 +84,11 @@ function samePcrs(a: PcrValues, b: PcrValues): boolean {
 }
 
 /**
- * Creates the AidAttestation handler: reads the TPM's facts, EK (and certificate) and AK (loaded from
- * ak_data_dir or created), sends the payload, then for each challenge activates the credential, reads the
- * PCRs and quotes them (re-reading when a PCR changed meanwhile) and sends the response. An unreachable TPM
- * fails the stream with Unavailable naming the transport.
+ * Creates the AidAttestation handler: opens one attestation on the TPM (facts, EK and certificate, AK from
+ * ak_handle or ak_data_dir; each key loaded once), sends the payload, answers exactly one challenge
+ * (activates the credential, quotes the PCRs, re-quoting when a PCR changed meanwhile), then releases what
+ * it loaded on every path. TPM commands are counted (debug log and metric). An unreachable TPM fails the
+ * stream with Unavailable naming the transport.
  */
 export function createAidAttestation(
   plugin: PluginContext<AgentConfig>,
@@ -101,6 +106,8 @@ export function createAidAttestation(
     const o = { signal: call.signal };
     const started = Date.now();
     let tpmMs = 0;
+    let session: AttestationSession | undefined;
+    const counts = () => session?.counts();
     // Runs one TPM step: times it, and turns a failure into the plugin error (and a failure metric named by `label`).
     const step = async <T>(label: string, name: string, fn: () => Promise<T>): Promise<T> => {
       const t0 = Date.now();
@@ -110,104 +117,158 @@ export function createAidAttestation(
         return result;
       } catch (err) {
         tpmMs += Date.now() - t0;
-        telemetry.record('failure', label, started, tpmMs);
+        telemetry.record('failure', label, started, tpmMs, counts());
         throw tpmFailure(spec, name, err);
       }
     };
 
-    const info = await step('tpm_info', 'reading TPM properties', () => tpm.getInfo(o));
-    const ek = await step('ek', 'reading the EK', () => tpm.readEk(config.ekAlgorithm, o));
-    // The AK is the EK's child (endorsement hierarchy): quotes then carry the real firmware version.
-    const ak = await step('ak', 'loading the AK', () =>
-      tpm.loadOrCreateAk(config.akDataDir, config.akAlgorithm, { ...o, parent: 'ek', ek }),
-    );
-    if (ak.created) log.info('created a new attestation key', { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
-    // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
-    // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
-    const firmwareVersion1 = info.firmwareVersion.split('.').slice(0, 2).join('.');
-    const payload = encodePayload({
-      ekCertificate: ek.certificate ?? new Uint8Array(),
-      ekPublic: ek.public.bytes,
-      akPublic: ak.public.bytes,
-      tpmInfo: {
-        manufacturer: info.manufacturer,
-        vendor: info.vendor,
-        firmwareVersion: firmwareVersion1,
-        pcrBanks: info.pcrBanks.map((b) => b.hashName),
-      },
-    });
-    log.debug('sending attestation payload', {
-      tpm: spec,
-      ek_kind: ek.kind,
-      ek_certificate: ek.certificate !== undefined,
-      manufacturer: info.manufacturer,
-    });
-    // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
-    let waitMs = 0;
-    let waitFrom = Date.now();
-    yield { data: { case: 'payload', value: payload } };
-
-    for await (const c of challenges) {
-      waitMs += Date.now() - waitFrom;
-      let parsed;
+    let fromFile: EkCertificateFile | undefined;
+    if (config.ekCertificatePath) {
       try {
-        parsed = readChallenge(c.challenge);
+        fromFile = await readEkCertificateFile(config.ekCertificatePath);
       } catch (err) {
-        telemetry.record('failure', 'challenge', started, tpmMs);
-        throw err;
+        telemetry.record('failure', 'ek_certificate_path', started, tpmMs);
+        throw PluginError.failedPrecondition(`ek_certificate_path: ${(err as Error).message}`);
       }
-      const { challenge, selection } = parsed;
-
-      const secret = await step('activate_credential', 'activating the credential', () =>
-        tpm.activateCredential(ak, ek, challenge.credentialBlob, challenge.encryptedSecret, o),
-      );
-      let quote;
-      let pcrs;
-      for (let attempt = 1; ; attempt++) {
-        const before = await step('pcr_read', 'reading PCRs', () => tpm.readPcrs(selection, o));
-        quote = await step('quote', 'quoting PCRs', () => tpm.quote(ak, challenge.nonce, selection, o));
-        const after = await step('pcr_read', 'reading PCRs', () => tpm.readPcrs(selection, o));
-        if (samePcrs(before, after)) {
-          pcrs = after;
-          break;
-        }
-        if (attempt >= PCR_READ_ATTEMPTS) {
-          telemetry.record('failure', 'pcrs_changing', started, tpmMs);
-          throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
-        }
-        log.debug('PCRs changed while quoting; quoting again', { attempt });
-      }
-      let eventLog;
-      try {
-        eventLog = readEventLog(config.eventLogPath);
-      } catch (err) {
-        telemetry.record('failure', 'event_log', started, tpmMs);
-        throw err;
-      }
-      if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
-      log.info('quote read from the TPM', {
+    }
+    // Opening reports its phase, so a failure names the step (tpm_info, ek, ak) as before.
+    const phases = {
+      tpm_info: 'reading TPM properties',
+      ek: 'reading the EK',
+      ak:
+        config.akHandle === undefined
+          ? 'loading the AK'
+          : `reading the AK at ak_handle 0x${config.akHandle.toString(16)}`,
+    };
+    let phase: keyof typeof phases = 'tpm_info';
+    let info;
+    const t0 = Date.now();
+    try {
+      const opened = await tpm.beginAttestation({
+        ...o,
+        ekChoice: config.ekAlgorithm,
+        ekCertificate: fromFile?.certificate,
+        maxIntermediates: MAX_EK_INTERMEDIATES - (fromFile?.intermediates.length ?? 0),
+        maxCertificateBytes: MAX_EK_CERTIFICATE_BYTES,
+        ak:
+          config.akHandle === undefined
+            ? { dataDir: config.akDataDir, alg: config.akAlgorithm }
+            : { handle: config.akHandle },
+        onPhase: (p) => (phase = p),
+      });
+      session = opened.session;
+      info = opened.info;
+      tpmMs += Date.now() - t0;
+    } catch (err) {
+      tpmMs += Date.now() - t0;
+      telemetry.record('failure', phase, started, tpmMs);
+      throw tpmFailure(spec, phases[phase], err);
+    }
+    try {
+      const { ek, ak } = session;
+      if (ak.created) log.info('created a new attestation key', { ak_path: ak.path, ak_algorithm: config.akAlgorithm });
+      // getInfo() reports both firmware words ("v1hi.v1lo.v2hi.v2lo"); tpm_info carries TPM_PT_FIRMWARE_VERSION_1
+      // only, as "<major>.<minor>", the form the server's firmware_version selector takes from the signed quote.
+      const firmwareVersion1 = info.firmwareVersion.split('.').slice(0, 2).join('.');
+      const intermediates = [...(fromFile?.intermediates ?? []), ...ek.intermediates];
+      const payload = encodePayload({
+        ekCertificate: ek.certificate ?? new Uint8Array(),
+        ekPublic: ek.public.bytes,
+        akPublic: ak.public.bytes,
+        ekIntermediates: intermediates,
+        tpmInfo: {
+          manufacturer: info.manufacturer,
+          vendor: info.vendor,
+          firmwareVersion: firmwareVersion1,
+          pcrBanks: info.pcrBanks.map((b) => b.hashName),
+        },
+      });
+      log.debug('sending attestation payload', {
         tpm: spec,
-        pcrs: formatPcrSelection(selection),
-        ak_algorithm: config.akAlgorithm,
         ek_kind: ek.kind,
-        tpm_ms: tpmMs,
-        busy_ms: Date.now() - started - waitMs,
-        event_log_bytes: 'bytes' in eventLog ? eventLog.bytes.length : 0,
+        ek_persistent: ek.persistentHandle !== undefined,
+        ek_certificate: ek.certificate === undefined ? 'none' : ek.certIndex === undefined ? 'file' : 'nv',
+        ek_intermediates: intermediates.length,
+        ak_persistent: ak.persistentHandle !== undefined,
+        manufacturer: info.manufacturer,
       });
-      const response = encodeChallengeResponse({
-        activatedSecret: secret,
-        quoteAttest: quote.attest.bytes,
-        quoteSignature: quote.signature.bytes,
-        pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({
-          bank,
-          values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })),
-        })),
-        eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
-      });
-      // Counted before yielding: SPIRE cancels the stream once the server has answered.
-      telemetry.record('success', 'none', started, tpmMs);
-      yield { data: { case: 'challengeResponse', value: response } };
-      waitFrom = Date.now();
+      // Time spent waiting for the server's challenge: busy_ms (logged) is the plugin's own time without it.
+      let waitMs = 0;
+      const waitFrom = Date.now();
+      yield { data: { case: 'payload', value: payload } };
+
+      // Exactly one challenge is answered: the server sends one (docs/protocol.md), and a second would be
+      // another use of the same credential and AK in one stream.
+      for await (const c of challenges) {
+        waitMs += Date.now() - waitFrom;
+        let parsed;
+        try {
+          parsed = readChallenge(c.challenge);
+        } catch (err) {
+          telemetry.record('failure', 'challenge', started, tpmMs, counts());
+          throw err;
+        }
+        const { challenge, selection } = parsed;
+        const s = session;
+        const secret = await step('activate_credential', 'activating the credential', () =>
+          s.activateCredential(challenge.credentialBlob, challenge.encryptedSecret, o),
+        );
+        let quote;
+        let pcrs;
+        for (let attempt = 1; ; attempt++) {
+          const before = await step('pcr_read', 'reading PCRs', () => s.readPcrs(selection, o));
+          quote = await step('quote', 'quoting PCRs', () => s.quote(challenge.nonce, selection, o));
+          const after = await step('pcr_read', 'reading PCRs', () => s.readPcrs(selection, o));
+          if (samePcrs(before, after)) {
+            pcrs = after;
+            break;
+          }
+          if (attempt >= PCR_READ_ATTEMPTS) {
+            telemetry.record('failure', 'pcrs_changing', started, tpmMs, counts());
+            throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
+          }
+          log.debug('PCRs changed while quoting; quoting again', { attempt });
+        }
+        let eventLog;
+        try {
+          eventLog = readEventLog(config.eventLogPath);
+        } catch (err) {
+          telemetry.record('failure', 'event_log', started, tpmMs, counts());
+          throw err;
+        }
+        if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
+        const commands = s.counts();
+        log.info('quote read from the TPM', {
+          tpm: spec,
+          pcrs: formatPcrSelection(selection),
+          ak_algorithm: config.akAlgorithm,
+          ek_kind: ek.kind,
+          tpm_ms: tpmMs,
+          busy_ms: Date.now() - started - waitMs,
+          event_log_bytes: 'bytes' in eventLog ? eventLog.bytes.length : 0,
+        });
+        log.debug('TPM commands for this attestation', {
+          tpm: spec,
+          tpm_commands: commands.total,
+          tpm_create_primary: commands.createPrimary,
+        });
+        const response = encodeChallengeResponse({
+          activatedSecret: secret,
+          quoteAttest: quote.attest.bytes,
+          quoteSignature: quote.signature.bytes,
+          pcrValues: Object.entries(pcrs).map(([bank, byIndex]) => ({
+            bank,
+            values: Object.entries(byIndex ?? {}).map(([index, digest]) => ({ index: Number(index), digest })),
+          })),
+          eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
+        });
+        // Counted before yielding: SPIRE cancels the stream once the server has answered.
+        telemetry.record('success', 'none', started, tpmMs, commands);
+        yield { data: { case: 'challengeResponse', value: response } };
+        break;
+      }
+    } finally {
+      await session.close();
     }
   };
 }

@@ -1,6 +1,6 @@
 // The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
 // error-collecting builder for both Configure and Validate.
-import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, type LogLevel, string } from '../plugin-sdk';
+import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, int, type LogLevel, string } from '../plugin-sdk';
 import { DEFAULT_TRANSPORT, parseTransportSpec } from '../tpm';
 import { DEFAULT_EVENT_LOG_PATH } from './event-log';
 
@@ -22,10 +22,23 @@ export const agentConfigSchema = defineConfig({
     .describe(
       'How to reach the TPM: `device:/dev/tpmrm0` (kernel resource manager), `device:/dev/tpm0`, `swtpm:host=127.0.0.1,port=2321` or `swtpm:path=/run/swtpm.sock`.',
     ),
-  ek_algorithm: enumOf(['auto', 'rsa', 'ecc'])
+  ek_algorithm: enumOf(['auto', 'rsa', 'ecc', 'rsa2048', 'ecc-p256', 'ecc-p384', 'rsa3072'])
     .default('auto')
     .describe(
-      'Which EK to use: `auto` (the first with a certificate in NV: RSA-2048, then ECC P-256, then ECC P-384), `rsa` or `ecc`.',
+      'Which EK to use: `auto` (the first with a certificate in NV, low range first: RSA-2048, ECC P-256, then high range: RSA-2048, ECC P-256, ECC P-384, RSA-3072), `rsa`, `ecc`, or one kind. A persistent EK (0x81010000-0x810100ff) of the kind, matching the certificate, is used when present.',
+    ),
+  ek_certificate_path: string()
+    .optional()
+    .check((p) =>
+      p.startsWith('/') ? undefined : `expected an absolute file path, got ${JSON.stringify(p.slice(0, 60))}`,
+    )
+    .describe(
+      'EK certificate file (PEM or DER) for a TPM without one in NV; further PEM certificates in it are sent as intermediates. When set, NV certificates are not read (NV CA certificates still are).',
+    ),
+  ak_handle: int({ min: 0x81000000, max: 0x81ffffff })
+    .optional()
+    .describe(
+      'Persistent handle of a provisioned AK (a restricted signing key, e.g. `0x81010010`), used instead of the AK file in `ak_data_dir`.',
     ),
   ak_algorithm: enumOf(['rsa', 'ecc'])
     .default('rsa')
@@ -63,6 +76,8 @@ export interface AgentConfig {
   akDataDir: string;
   /** "" = never send an event log. */
   eventLogPath: string;
+  ekCertificatePath?: string;
+  akHandle?: number;
 }
 
 /** Parses the agent's plugin_data (every problem reported, each naming its key). */
@@ -79,6 +94,8 @@ export const configureAgent: ConfigureHook<AgentConfig> = (core, hcl) => {
       akAlgorithm: c.ak_algorithm,
       akDataDir: c.ak_data_dir,
       eventLogPath: c.event_log_path,
+      ekCertificatePath: c.ek_certificate_path,
+      akHandle: c.ak_handle,
     },
   };
 };

@@ -2,6 +2,7 @@
 // they point at (EK CA bundle, EK hash allowlist, PCR policy) loaded and checked at Configure.
 import { X509Certificate } from 'node:crypto';
 import {
+  bool,
   type ConfigOf,
   type ConfigureHook,
   defineConfig,
@@ -18,6 +19,7 @@ import {
   TpmPolicyError,
 } from '../verifier-client';
 import { formatPcrSelection, hashAlgId, selectedPcrs, type TpmsPcrSelection } from '../tpm';
+import type { EkProfileOptions } from '../tpm';
 import { keylimeBlock, loadKeylimeTls } from './keylime-config';
 import { loadCaBundle, readTrustFile, trustFilesOf } from './trust-files';
 import { DEFAULT_PCR_SELECTION, pcrSelectionField } from './pcr-selection';
@@ -30,7 +32,19 @@ export const VERIFIERS = ['in_process', 'keylime'] as const;
 export const serverConfigSchema = defineConfig({
   ek_ca_path: string()
     .optional()
-    .describe('PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates).'),
+    .describe(
+      "PEM file, or directory of PEM files, of CAs an EK certificate must chain to (roots and intermediates). Only CAs that issue EK certificates (TPM manufacturers' EK CAs): the EK profile checks keep other certificates such a CA signed out, but a mixed-use CA widens what is trusted.",
+    ),
+  ek_require_eku: bool()
+    .default(false)
+    .describe(
+      'Refuse EK certificates without an extended key usage. When present it must always include the EK certificate purpose 2.23.133.8.1; some EK certificates omit the extension.',
+    ),
+  ek_allow_sha1: bool()
+    .default(false)
+    .describe(
+      'Accept SHA-1 signatures (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) on EK certificates and the intermediates they chain through; some older EK certificates use them. MD5 is never accepted.',
+    ),
   ek_hash_path: string()
     .optional()
     .describe(
@@ -87,6 +101,8 @@ export interface ServerConfig extends MeasuredBootConfig {
   /** Trust anchors from ek_ca_path, when set. */
   ekCaPath?: string;
   ekCas?: readonly X509Certificate[];
+  /** The EK certificate profile options (ek_require_eku, ek_allow_sha1). */
+  ekProfile: EkProfileOptions;
   /** Lowercase hex SHA-256 EK hashes from ek_hash_path, when set. */
   ekHashPath?: string;
   ekHashes?: ReadonlySet<string>;
@@ -195,6 +211,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     trustDomain: built.trustDomain,
     logLevel: c.log_level,
     ekTrust: c.ek_trust,
+    ekProfile: { requireEku: c.ek_require_eku, allowSha1: c.ek_allow_sha1 },
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
     eventLog: c.event_log,

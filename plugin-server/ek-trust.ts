@@ -1,5 +1,6 @@
 // Check 1 of docs/protocol.md: the EK is trusted per ek_trust (CA bundle and/or hash allowlist), and an EK
 // certificate sent holds the very key credential activation uses.
+import type { X509Certificate } from 'node:crypto';
 import type { AttestationPayload } from '../proto';
 import { type EkCertificate, parseEkCertificate, TpmVerifyError, verifyEkCertificate } from '../tpm';
 import { refusal, refused } from './attestation-error';
@@ -11,6 +12,17 @@ export interface TrustedEk {
   certificate?: EkCertificate;
   /** Set when the certificate chained to the CA bundle. */
   chained: boolean;
+}
+
+// The agent's CA certificates (from its TPM's NV or its configuration): untrusted, only ever intermediates.
+function intermediatesOf(payload: AttestationPayload): X509Certificate[] {
+  return payload.ekIntermediates.map((der, i) => {
+    try {
+      return parseEkCertificate(der).certificate;
+    } catch (err) {
+      throw refusal(err, { check: 'ek_trust', what: `payload.ek_intermediates[${i}]` });
+    }
+  });
 }
 
 /**
@@ -51,7 +63,13 @@ export function checkEkTrust(
       shown.push('no EK certificate was sent');
     } else {
       try {
-        verifyEkCertificate({ certificate, trusted: config.ekCas, now });
+        verifyEkCertificate({
+          certificate,
+          trusted: config.ekCas,
+          intermediates: intermediatesOf(payload),
+          now,
+          ...config.ekProfile,
+        });
         caOk = true;
       } catch (err) {
         if (!(err instanceof TpmVerifyError)) throw err;

@@ -18,6 +18,8 @@ import { makeCredential } from './tpm/crypto/make-credential';
 import { parseTpm2bPublic, publicToKeyObject, tpmName } from './tpm/crypto/public-key';
 import { keylimeQuoteString, parseKeylimeQuote } from './tpm/keylime/quote-string';
 import { parsePcrBlob, pcrBlobToValues } from './tpm/keylime/pcr-blob';
+import { parseEkCertificate, parsePemCertificates, verifyEkCertificate } from './tpm/verify/ek-cert';
+import { verifyEkCertificateProfile } from './tpm/verify/ek-profile';
 export function setup(root) {
   const f = (n) => new Uint8Array(readFileSync(join(root, 'test/fixtures/tpm', n)));
   const nonce = Buffer.from(readFileSync(join(root, 'test/fixtures/tpm/nonce.hex'), 'utf8'), 'hex');
@@ -29,12 +31,16 @@ export function setup(root) {
   const akKey = publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public);
   const rawSig = f('quote-rsa.sig').subarray(6);
   const keylime = keylimeQuoteString(rsa.attest, rsa.signature, f('quote-rsa.pcrs'));
+  const ekCert = f('ek-rsa-cert.der');
+  const swtpmCas = parsePemCertificates(readFileSync(join(root, 'test/fixtures/tpm/ca-root.pem'), 'utf8') + readFileSync(join(root, 'test/fixtures/tpm/ca-issuer.pem'), 'utf8'));
   return {
     'Node raw RSA-2048 PKCS#1 v1.5 verify (SHA-256)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: akKey, padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
     'Node raw RSA-2048 verify, key imported per call (as for each new AK)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public), padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
     'verifyQuote, RSA-2048 RSASSA AK (6 PCRs, 2 banks)': () => verifyQuote(rsa),
     'verifyQuote, ECC P-256 ECDSA AK (11 PCRs)': () => verifyQuote(ecc),
     'verifyQuote from a Keylime quote string (parse + verify, RSA)': () => { const k = parseKeylimeQuote(keylime); verifyQuote({ ...rsa, attest: k.attest, signature: k.signature, pcrs: pcrBlobToValues(k.pcrBlob) }); },
+    'EK certificate profile only (swtpm RSA EK certificate, parsed)': ((ek) => () => verifyEkCertificateProfile(ek.certificate))(parseEkCertificate(ekCert)),
+    'verifyEkCertificate: parse + profile + path (swtpm RSA EK, RSA-3072 issuer)': () => verifyEkCertificate({ certificate: ekCert, trusted: swtpmCas }),
     'makeCredential, RSA-2048 EK': () => makeCredential({ ekPublic: ekRsa, objectName: akName, credential: randomBytes(16) }),
     'makeCredential, ECC P-384 EK': () => makeCredential({ ekPublic: ekEcc, objectName: akName, credential: randomBytes(16) }),
     'server attestation = verifyAkPolicy + verifyQuote + makeCredential (RSA EK, RSA AK)': () => { verifyAkPolicy(rsa.akPublic); verifyQuote(rsa); makeCredential({ ekPublic: ekRsa, objectName: akName, credential: randomBytes(16) }); },

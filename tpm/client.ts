@@ -4,15 +4,19 @@ import * as C from './marshal/constants';
 import { constantName } from './marshal/names';
 import { openTransport, type TpmTransport, type TransportOptions } from './transport/transport';
 import { getHandles, getPcrBanks, getProperties } from './commands/capability';
-import { TPM2_ActivateCredential, TPM2_Quote } from './commands/definitions';
-import { execute, type CallOptions } from './commands/execute';
-import { NULL_SIG_SCHEME } from './commands/params';
+import { TPM2_ActivateCredential } from './commands/definitions';
+import { execute, type CallOptions, type TpmSender } from './commands/execute';
+import {
+  openAttestationSession,
+  quoteWith,
+  type AttestationSession,
+  type AttestationSessionOptions,
+  type Quote,
+} from './attestation-session';
 import { pcrRead } from './commands/pcr-read';
 import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
-import type { TpmsAttest } from './types/attest';
-import type { TpmtSignature } from './types/signature';
-import { unmarshal, type WithBytes } from './marshal/codec';
+import { unmarshal } from './marshal/codec';
 import { readEk as discoverEk, withEkHandle, type EkChoice, type EkInfo } from './ek/ek';
 import {
   loadOrCreateAk as akLoadOrCreate,
@@ -38,13 +42,7 @@ export interface TpmInfo {
   pcrBanks: { hash: number; hashName: string; pcrs: number[] }[];
 }
 
-/** A TPM2_Quote answer: each part decoded, with its bytes exactly as the TPM returned them. */
-export interface Quote {
-  /** The TPMS_ATTEST; `bytes` is what the signature covers. */
-  attest: WithBytes<TpmsAttest>;
-  /** The TPMT_SIGNATURE. */
-  signature: WithBytes<TpmtSignature>;
-}
+export type { Quote } from './attestation-session';
 
 export interface TpmClient {
   readonly transport: TpmTransport;
@@ -75,6 +73,11 @@ export interface TpmClient {
   quote(ak: AkBlob, nonce: Uint8Array, selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<Quote>;
   /** Reads PCR values (all of them, even beyond 8 per command), banks in selection order; sha1/sha256/sha384/sha512 banks only. */
   readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
+  /**
+   * Opens one attestation (see attestation-session.ts): reads the TPM facts, finds the EK and the AK and
+   * keeps them loaded until `session.close()`; every command is counted.
+   */
+  beginAttestation(options: AttestationSessionOptions): Promise<{ session: AttestationSession; info: TpmInfo }>;
   /** Counts of loaded transient objects and loaded sessions (HMAC and policy), e.g. for a leak check. */
   loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
   close(): Promise<void>;
@@ -91,50 +94,53 @@ function ascii(n: number): string {
   return b.toString('latin1');
 }
 
+/** Manufacturer, vendor strings, firmware version and PCR banks (TPM2_GetCapability). */
+async function readInfo(t: TpmSender, o: CallOptions): Promise<TpmInfo> {
+  const p = await getProperties(
+    t,
+    C.TPM_PT_FAMILY_INDICATOR,
+    C.TPM_PT_FIRMWARE_VERSION_2 - C.TPM_PT_FAMILY_INDICATOR + 1,
+    o,
+  );
+  const get = (k: number) => p.get(k) ?? 0;
+  const vendor = [
+    C.TPM_PT_VENDOR_STRING_1,
+    C.TPM_PT_VENDOR_STRING_2,
+    C.TPM_PT_VENDOR_STRING_3,
+    C.TPM_PT_VENDOR_STRING_4,
+  ]
+    .map((k) => ascii(get(k)))
+    .join('')
+    .replace(/[\0\s]+$/g, '')
+    .replace(/\0/g, '');
+  const fw1 = get(C.TPM_PT_FIRMWARE_VERSION_1) >>> 0;
+  const fw2 = get(C.TPM_PT_FIRMWARE_VERSION_2) >>> 0;
+  const banks = (await getPcrBanks(t, o))
+    .map((b) => ({
+      hash: b.hash,
+      hashName: constantName('TPM_ALG_', b.hash).replace('TPM_ALG_', '').toLowerCase(),
+      pcrs: selectedPcrs(b),
+    }))
+    .filter((b) => b.pcrs.length > 0);
+  return {
+    manufacturer: ascii(get(C.TPM_PT_MANUFACTURER)).replace(/[\0\s]+$/g, ''),
+    manufacturerId: get(C.TPM_PT_MANUFACTURER) >>> 0,
+    vendor,
+    firmwareVersion: `${fw1 >>> 16}.${fw1 & 0xffff}.${fw2 >>> 16}.${fw2 & 0xffff}`,
+    family: ascii(get(C.TPM_PT_FAMILY_INDICATOR)).replace(/\0+$/g, ''),
+    level: get(C.TPM_PT_LEVEL),
+    revision: get(C.TPM_PT_REVISION),
+    pcrBanks: banks,
+  };
+}
+
 /** Opens a TPM by transport spec (`device:/dev/tpmrm0` by default; see openTransport for the syntax). */
 export function openTpm(spec?: string, options: TransportOptions = {}): TpmClient {
   const t = openTransport(spec, options);
   return {
     transport: t,
 
-    async getInfo(o = {}) {
-      const p = await getProperties(
-        t,
-        C.TPM_PT_FAMILY_INDICATOR,
-        C.TPM_PT_FIRMWARE_VERSION_2 - C.TPM_PT_FAMILY_INDICATOR + 1,
-        o,
-      );
-      const get = (k: number) => p.get(k) ?? 0;
-      const vendor = [
-        C.TPM_PT_VENDOR_STRING_1,
-        C.TPM_PT_VENDOR_STRING_2,
-        C.TPM_PT_VENDOR_STRING_3,
-        C.TPM_PT_VENDOR_STRING_4,
-      ]
-        .map((k) => ascii(get(k)))
-        .join('')
-        .replace(/[\0\s]+$/g, '')
-        .replace(/\0/g, '');
-      const fw1 = get(C.TPM_PT_FIRMWARE_VERSION_1) >>> 0;
-      const fw2 = get(C.TPM_PT_FIRMWARE_VERSION_2) >>> 0;
-      const banks = (await getPcrBanks(t, o))
-        .map((b) => ({
-          hash: b.hash,
-          hashName: constantName('TPM_ALG_', b.hash).replace('TPM_ALG_', '').toLowerCase(),
-          pcrs: selectedPcrs(b),
-        }))
-        .filter((b) => b.pcrs.length > 0);
-      return {
-        manufacturer: ascii(get(C.TPM_PT_MANUFACTURER)).replace(/[\0\s]+$/g, ''),
-        manufacturerId: get(C.TPM_PT_MANUFACTURER) >>> 0,
-        vendor,
-        firmwareVersion: `${fw1 >>> 16}.${fw1 & 0xffff}.${fw2 >>> 16}.${fw2 & 0xffff}`,
-        family: ascii(get(C.TPM_PT_FAMILY_INDICATOR)).replace(/\0+$/g, ''),
-        level: get(C.TPM_PT_LEVEL),
-        revision: get(C.TPM_PT_REVISION),
-        pcrBanks: banks,
-      };
-    },
+    getInfo: (o = {}) => readInfo(t, o),
 
     readEk: (alg = 'auto', o = {}) => discoverEk(t, alg, o),
 
@@ -167,16 +173,12 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
       return r.params.certInfo;
     },
 
-    async quote(ak, nonce, selection, o = {}) {
-      if (nonce.length > 64) throw new RangeError(`quote nonce is ${nonce.length} bytes; at most 64`);
-      const params = { qualifyingData: nonce, inScheme: NULL_SIG_SCHEME, PCRselect: [...nonEmpty(selection)] };
-      const q = await withAkHandle(
-        t,
-        ak,
-        (signHandle) => execute(t, TPM2_Quote, { handles: { signHandle }, params, signal: o.signal }),
-        o,
-      );
-      return { attest: q.params.quoted, signature: q.params.signature };
+    quote: (ak, nonce, selection, o = {}) =>
+      withAkHandle(t, ak, (signHandle) => quoteWith(t, signHandle, nonce, selection, o), o),
+
+    async beginAttestation(options) {
+      const r = await openAttestationSession(t, options, (counted) => readInfo(counted, options));
+      return { session: r.session, info: r.before };
     },
 
     async readPcrs(selection, o = {}) {

@@ -2,6 +2,8 @@
 // from, the structures, and the server-side crypto and verification.
 export { openTpm } from './client';
 export type { TpmClient, TpmInfo, Quote } from './client';
+export type { AttestationSession, AttestationSessionOptions, SessionAk } from './attestation-session';
+export type { CommandCounts } from './commands/counting';
 export {
   MAX_PCR_INDEX,
   DEFAULT_PCR_SELECTION,

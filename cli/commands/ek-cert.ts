@@ -42,7 +42,7 @@ export const ekCertCommand: Command = {
     const bundlePath = stringOption(values, 'ca-bundle');
     const trusted = bundlePath === undefined ? undefined : loadBundle(bundlePath);
     const ek = await withTpm(stringOption(values, 'tpm'), (tpm) => readChosenEk(tpm, values));
-    const where = `NV 0x${ek.certIndex.toString(16)} (${ek.kind} EK)`;
+    const where = `${ek.certIndex === undefined ? 'no NV index' : `NV 0x${ek.certIndex.toString(16)}`} (${ek.kind} EK)`;
     if (!ek.certificate) throw badInput(`the TPM holds no EK certificate at ${where}`);
     let pem: string;
     try {

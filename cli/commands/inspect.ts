@@ -51,7 +51,11 @@ const ATTRIBUTES: [number, string][] = [
 
 /** The EK profile whose template `p` was made from, if any. */
 function ekKindOf(p: types.TpmtPublic): EkKind | undefined {
-  return (Object.keys(EK_PROFILES) as EkKind[]).find((k) => sameKeyType(p, EK_PROFILES[k].template()));
+  return (Object.keys(EK_PROFILES) as EkKind[]).find((k) => {
+    // H-1/H-2 have no template here: a persistent key of theirs is matched by the agent's attribute checks instead.
+    const template = EK_PROFILES[k].template;
+    return template !== undefined && sameKeyType(p, template());
+  });
 }
 
 async function persistentHandles(tpm: TpmClient) {

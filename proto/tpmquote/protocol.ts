@@ -38,6 +38,11 @@ export const MAX_EVENT_LOG_BYTES = eventlog.MAX_EVENT_LOG_BYTES;
  */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_RESPONSE_BYTES = 64 * 1024 + MAX_EVENT_LOG_BYTES;
+/** Most CA certificates a payload carries in ek_intermediates (Intel PTT keeps two or three in NV). */
+export const MAX_EK_INTERMEDIATES = 8;
+/** Largest certificate (EK or CA) an agent reads from NV or a file, and a payload's ek_intermediates entry. */
+export const MAX_EK_CERTIFICATE_BYTES = 4096;
+
 /** Largest challenge an agent accepts before decoding. */
 export const MAX_CHALLENGE_BYTES = 16 * 1024;
 
@@ -103,11 +108,22 @@ function decode<D extends DescMessage>(field: string, schema: D, max: number, by
 }
 
 /**
- * Decodes the agent's payload: bounded by MAX_PAYLOAD_BYTES, version checked. Does NOT parse the keys or
- * the certificate (the server's checks do, naming the field). Throws ProtocolError.
+ * Decodes the agent's payload: bounded by MAX_PAYLOAD_BYTES, version checked, at most MAX_EK_INTERMEDIATES
+ * ek_intermediates of at most MAX_EK_CERTIFICATE_BYTES each. Does NOT parse the keys or the certificates
+ * (the server's checks do, naming the field). Throws ProtocolError.
  */
 export function parsePayload(bytes: Uint8Array): AttestationPayload {
-  return decode('payload', AttestationPayloadSchema, MAX_PAYLOAD_BYTES, bytes);
+  const payload = decode('payload', AttestationPayloadSchema, MAX_PAYLOAD_BYTES, bytes);
+  const cas = payload.ekIntermediates;
+  if (cas.length > MAX_EK_INTERMEDIATES)
+    throw new ProtocolError('payload.ek_intermediates', `${cas.length} certificates (at most ${MAX_EK_INTERMEDIATES})`);
+  const big = cas.findIndex((c) => c.length === 0 || c.length > MAX_EK_CERTIFICATE_BYTES);
+  if (big >= 0)
+    throw new ProtocolError(
+      'payload.ek_intermediates',
+      `certificate ${big} is ${cas[big].length} bytes (1-${MAX_EK_CERTIFICATE_BYTES} expected)`,
+    );
+  return payload;
 }
 
 /** A TPM2B field must be exactly one size-prefixed buffer. */

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Bundles `source` (TypeScript, imports relative to the repo root) and returns its exports. */
-export async function loadTs(source) {
+/** Bundles `source` (TypeScript, imports relative to `root`, default this repo) and returns its exports. */
+export async function loadTs(source, root = repoRoot) {
   const out = await build({
-    stdin: { contents: source, resolveDir: repoRoot, loader: 'ts', sourcefile: 'bench-entry.ts' },
+    stdin: { contents: source, resolveDir: root, loader: 'ts', sourcefile: 'bench-entry.ts' },
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -39,7 +39,7 @@ describe.each([
   test('the profile template re-creates exactly the provisioned EK', async () => {
     const created = await execute(env.tpm.transport, TPM2_CreatePrimary, {
       handles: { primaryHandle: C.TPM_RH_ENDORSEMENT },
-      params: keyCreateParams(EK_PROFILES[kind].template()),
+      params: keyCreateParams(EK_PROFILES[kind].template!()),
     });
     try {
       const ek = await env.tpm.readEk(kind);

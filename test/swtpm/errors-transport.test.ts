@@ -67,7 +67,7 @@ describe('typed TPM errors from real bad commands', () => {
 
   test('CreatePrimary with an RSA key size the TPM does not support: parameter 2 (inPublic)', async () => {
     const t = openTransport(s.transportSpec);
-    const tpl = EK_PROFILES.rsa2048.template();
+    const tpl = EK_PROFILES.rsa2048.template!();
     if (tpl.type !== C.TPM_ALG_RSA) throw new Error('not RSA');
     tpl.parameters.keyBits = 1000;
     const e = await tpmError(

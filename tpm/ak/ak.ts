@@ -18,7 +18,7 @@ import * as C from '../marshal/constants';
 import { unmarshal, withBytes, type WithBytes } from '../marshal/codec';
 import { TpmError } from '../errors';
 import { TpmtPublic } from '../types';
-import { TPM2_Create, TPM2_CreatePrimary, TPM2_Load } from '../commands/definitions';
+import { TPM2_Create, TPM2_CreatePrimary, TPM2_Load, TPM2_ReadPublic } from '../commands/definitions';
 import { execute, type AuthHandle, type CallOptions, type TpmSender } from '../commands/execute';
 import { flushQuietly } from '../commands/flush';
 import { keyCreateParams } from '../commands/params';
@@ -204,37 +204,37 @@ export interface LoadOrCreateAkOptions extends CallOptions {
   ek?: EkInfo;
 }
 
+/** Runs one command with the AK's parent loaded and authorized (e.g. withParent bound to a parent). */
+export type ParentScope = <T>(fn: (parent: number | AuthHandle) => Promise<T>) => Promise<T>;
+
 /**
- * Loads the AK saved in `dataDir` (see akPath) and checks it still loads and has the expected Name; creates
- * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
- * cleared or replaced). Returns the blob; no TPM handle stays loaded.
+ * Loads the AK saved at `path` under its parent (through `scope`) and checks its Name; creates, saves and
+ * loads a new one when there is none, or when the saved one no longer loads (TPM cleared or replaced).
+ * Returns the blob and the loaded AK's transient handle, which the caller flushes.
  */
-export async function loadOrCreateAk(
+export async function loadOrCreateAkLoaded(
   tpm: TpmSender,
   dataDir: string,
-  alg: AkAlg = 'rsa',
-  o: LoadOrCreateAkOptions = {},
-): Promise<AkBlob & { created: boolean }> {
+  alg: AkAlg,
+  parent: AkParent,
+  scope: ParentScope,
+  o: CallOptions = {},
+): Promise<{ blob: AkBlob; handle: number; created: boolean }> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new RangeError(`unknown AK algorithm "${alg}" (rsa, ecc)`);
-  const kind = o.parent ?? 'ek';
-  if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');
-  const parent: AkParent = kind === 'ek' ? { type: 'ek', ek: o.ek! } : { type: 'srk' };
   const path = akPath(dataDir, alg, parent);
+  const load = (blob: AkBlob) =>
+    scope(async (p) => {
+      const loaded = await loadUnder(tpm, p, blob, o);
+      if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(blob.name)) !== 0) {
+        await flushQuietly(tpm, loaded.handle);
+        throw new Error(`AK file ${path}: the TPM computes a different Name`);
+      }
+      return loaded.handle;
+    });
   const saved = await readBlob(path, alg, parent);
   if (saved) {
     try {
-      await withParent(
-        tpm,
-        parent,
-        async (p) => {
-          const loaded = await loadUnder(tpm, p, saved, o);
-          await flushQuietly(tpm, loaded.handle);
-          if (Buffer.compare(Buffer.from(loaded.name), Buffer.from(saved.name)) !== 0)
-            throw new Error(`AK file ${path}: the TPM computes a different Name`);
-        },
-        o,
-      );
-      return { ...saved, created: false };
+      return { blob: saved, handle: await load(saved), created: false };
     } catch (e) {
       // Made under another seed (hierarchy cleared, other TPM): make a new AK. Other errors propagate.
       if (!(e instanceof TpmError) || e.warning) throw e;
@@ -242,16 +242,12 @@ export async function loadOrCreateAk(
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const made = (
-    await withParent(
-      tpm,
-      parent,
-      (parentHandle) =>
-        execute(tpm, TPM2_Create, {
-          handles: { parentHandle },
-          params: keyCreateParams(akTemplate(alg)),
-          signal: o.signal,
-        }),
-      o,
+    await scope((parentHandle) =>
+      execute(tpm, TPM2_Create, {
+        handles: { parentHandle },
+        params: keyCreateParams(akTemplate(alg)),
+        signal: o.signal,
+      }),
     )
   ).params;
   const blob: AkBlob = {
@@ -263,5 +259,52 @@ export async function loadOrCreateAk(
     path,
   };
   await writeBlob(blob);
-  return { ...blob, created: true };
+  return { blob, handle: await load(blob), created: true };
+}
+
+/**
+ * Loads the AK saved in `dataDir` (see akPath) and checks it still loads and has the expected Name; creates
+ * and saves a new one when there is none, or when the saved one no longer loads under its parent (TPM
+ * cleared or replaced). Returns the blob; no TPM handle stays loaded.
+ */
+export async function loadOrCreateAk(
+  tpm: TpmSender,
+  dataDir: string,
+  alg: AkAlg = 'rsa',
+  o: LoadOrCreateAkOptions = {},
+): Promise<AkBlob & { created: boolean }> {
+  const kind = o.parent ?? 'ek';
+  if (kind === 'ek' && !o.ek) throw new RangeError('an EK-child AK needs the EK (options.ek)');
+  const parent: AkParent = kind === 'ek' ? { type: 'ek', ek: o.ek! } : { type: 'srk' };
+  const r = await loadOrCreateAkLoaded(tpm, dataDir, alg, parent, (fn) => withParent(tpm, parent, fn, o), o);
+  await flushQuietly(tpm, r.handle);
+  return { ...r.blob, created: r.created };
+}
+
+/** The AK attributes: a restricted signing key fixed to this TPM, whose private part the TPM made. */
+const AK_ATTRS =
+  C.TPMA_OBJECT_fixedTPM |
+  C.TPMA_OBJECT_fixedParent |
+  C.TPMA_OBJECT_sensitiveDataOrigin |
+  C.TPMA_OBJECT_restricted |
+  C.TPMA_OBJECT_sign;
+
+/**
+ * The AK provisioned at persistent `handle` (the agent's ak_handle): its public and Name (TPM2_ReadPublic).
+ * Throws naming the handle when it holds no restricted signing key fixed to the TPM, or one that also
+ * decrypts. The server checks the same attributes again.
+ */
+export async function readPersistentAk(
+  tpm: TpmSender,
+  handle: number,
+  o: CallOptions = {},
+): Promise<{ public: WithBytes<TpmtPublic>; name: Uint8Array }> {
+  const r = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal }))
+    .params;
+  const attrs = r.outPublic.value.objectAttributes;
+  if ((attrs & AK_ATTRS) !== AK_ATTRS || attrs & C.TPMA_OBJECT_decrypt)
+    throw new Error(
+      `persistent AK 0x${handle.toString(16)}: not a restricted signing key fixed to this TPM (objectAttributes 0x${attrs.toString(16)})`,
+    );
+  return { public: r.outPublic, name: r.name };
 }

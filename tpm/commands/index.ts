@@ -21,6 +21,7 @@ export type {
   TpmSender,
 } from './execute';
 export { getHandles, getPcrBanks, getProperties, getProperty } from './capability';
+export { countingSender, type CommandCounts } from './counting';
 export { flushQuietly } from './flush';
 export { nvReadAll } from './nv-read';
 export { pcrRead, type PcrReadResult } from './pcr-read';

@@ -12,16 +12,26 @@ import {
   passwordAuth,
   policyAuth,
   type AuthHandle,
-  type AuthSession,
   type CallOptions,
   type TpmSender,
 } from '../commands/execute';
 import { flushQuietly } from '../commands/flush';
 import { nvReadAll } from '../commands/nv-read';
 import { keyCreateParams, POLICY_SECRET_PARAMS, policySessionParams, UNBOUND_SESSION } from '../commands/params';
-import { EK_PROFILES, type EkKind } from './templates';
+import { getHandles } from '../commands/capability';
+import {
+  EK_CERT_NV_FIRST,
+  EK_INTERMEDIATE_NV_FIRST,
+  EK_INTERMEDIATE_NV_LAST,
+  EK_PERSISTENT_FIRST,
+  EK_PERSISTENT_LAST,
+  EK_PROFILES,
+  hasEkAttributes,
+  type EkKind,
+  type EkProfile,
+} from './templates';
 
-/** Which EK to use: `auto` (the first kind with a certificate in NV: RSA-2048, ECC P-256, ECC P-384), an algorithm family, or one kind. */
+/** Which EK to use: `auto` (the first kind with a certificate in NV, low range first, see ORDER), an algorithm family, or one kind. */
 export type EkChoice = 'auto' | 'rsa' | 'ecc' | EkKind;
 
 /** An EK as found on the TPM. Holds no TPM handle: `withEkHandle` loads it when needed. */
@@ -33,7 +43,8 @@ export interface EkInfo {
   name: Uint8Array;
   /** DER EK certificate (trimmed to its DER length), when the TPM holds one. */
   certificate?: Uint8Array;
-  certIndex: number;
+  /** NV index the certificate was read from (undefined when it came from a file). */
+  certIndex?: number;
   /** The persistent handle the EK lives at, or undefined when it is re-created from its template. */
   persistentHandle?: number;
 }
@@ -43,22 +54,26 @@ export class EkCertificateMismatchError extends Error {
   override readonly name = 'EkCertificateMismatchError';
   constructor(
     readonly kind: EkKind,
-    readonly certIndex: number,
+    readonly certIndex: number | undefined,
     template: string,
   ) {
+    const where = certIndex === undefined ? 'from ek_certificate_path' : `at NV 0x${certIndex.toString(16)}`;
     super(
-      `EK certificate at NV 0x${certIndex.toString(16)} does not certify the ${kind} EK created from template ${template}, and no persistent EK matches it`,
+      `EK certificate ${where} does not certify the ${kind} EK (template ${template}), and no persistent EK matches it`,
     );
   }
 }
 
 const ORDER: Record<EkChoice, EkKind[]> = {
-  auto: ['rsa2048', 'ecc-p256', 'ecc-p384'],
-  rsa: ['rsa2048'],
-  ecc: ['ecc-p256', 'ecc-p384'],
+  auto: ['rsa2048', 'ecc-p256', 'rsa2048-h', 'ecc-p256-h', 'ecc-p384', 'rsa3072'],
+  rsa: ['rsa2048', 'rsa2048-h', 'rsa3072'],
+  ecc: ['ecc-p256', 'ecc-p256-h', 'ecc-p384'],
   rsa2048: ['rsa2048'],
   'ecc-p256': ['ecc-p256'],
+  'rsa2048-h': ['rsa2048-h'],
+  'ecc-p256-h': ['ecc-p256-h'],
   'ecc-p384': ['ecc-p384'],
+  rsa3072: ['rsa3072'],
 };
 
 /** TPM Name of a public area: nameAlg (u16) || H_nameAlg(TPMT_PUBLIC bytes) (Part 1, 16). */
@@ -85,9 +100,13 @@ export function trimDer(data: Uint8Array): Uint8Array | undefined {
   return total <= data.length ? data.slice(0, total) : undefined;
 }
 
-async function readCert(tpm: TpmSender, index: number, o: CallOptions): Promise<Uint8Array | undefined> {
+async function readCert(
+  tpm: TpmSender,
+  index: number,
+  o: CallOptions & { maxSize: number; chunkSize?: number },
+): Promise<Uint8Array | undefined> {
   try {
-    const raw = await nvReadAll(tpm, index, { ...o, maxSize: 8192 });
+    const raw = await nvReadAll(tpm, index, o);
     return trimDer(raw) ?? raw;
   } catch (e) {
     if (e instanceof TpmError && e.is(TPM_RC_HANDLE)) return undefined;
@@ -118,66 +137,106 @@ export function sameKeyType(a: TpmtPublic, b: TpmtPublic): boolean {
   return false;
 }
 
+/** Where readEk looks besides NV, and whether a created EK stays loaded. */
+export interface ReadEkOptions extends CallOptions {
+  /** An EK certificate from elsewhere (the agent's ek_certificate_path): used instead of NV certificates. */
+  certificate?: Uint8Array;
+  /** Most CA certificates read from NV 0x01c00100-0x01c001ff (default 0: none read). */
+  maxIntermediates?: number;
+  /** Largest NV certificate read, leaf or CA (default 8192 bytes). */
+  maxCertificateBytes?: number;
+  /** Keep an EK created from its template loaded: returned as `transientHandle`, which the caller flushes. */
+  keepLoaded?: boolean;
+  /** NV read chunk size (TPM_PT_NV_BUFFER_MAX; asked of the TPM when not given). */
+  chunkSize?: number;
+}
+
+/** readEk's answer: the EK, the CA certificates found in NV, and the handle of a created EK kept loaded. */
+export interface FoundEk extends EkInfo {
+  intermediates: Uint8Array[];
+  transientHandle?: number;
+}
+
+// The EK public `pub` is one of `profile`'s: its template's (attributes, name algorithm, policy, key size),
+// or for a kind without a template the EK attributes and the key type and size.
+function isProfileEk(profile: EkProfile, pub: TpmtPublic): boolean {
+  if (profile.template) return sameKeyType(pub, profile.template());
+  if (!hasEkAttributes(pub) || pub.nameAlg !== C.TPM_ALG_SHA256) return false;
+  const shape = profile.shape;
+  if (shape.type === 'rsa') return pub.type === C.TPM_ALG_RSA && pub.parameters.keyBits === shape.keyBits;
+  return pub.type === C.TPM_ALG_ECC && pub.parameters.curveID === shape.curveID;
+}
+
 /**
- * Finds the EK of the chosen kind. For each candidate kind (see EkChoice) it reads the certificate from NV;
- * the first kind with a certificate wins (or the first kind when none has one). The EK itself is the
- * persistent one when a persistent handle holds a key of the template's type whose key matches the
- * certificate; otherwise it is re-created from the template (CreatePrimary, flushed before returning).
- * Throws EkCertificateMismatchError when the certificate certifies neither (fails closed). A certificate
- * that Node cannot parse is passed on unchecked (the server's EK certificate check decides).
+ * Finds the EK of the chosen kind. The certificate is `o.certificate` when given, else the first of the
+ * candidate kinds' NV certificates (low and high range, see EkChoice) present. The EK is the persistent
+ * one (EK range 0x81010000-0x810100ff) whose public is an EK template's of a candidate kind and whose key
+ * the certificate certifies; otherwise it is created from a candidate template whose key the certificate
+ * certifies (CreatePrimary; flushed before returning unless `o.keepLoaded`). Throws
+ * EkCertificateMismatchError when no EK matches the certificate (fails closed). A certificate Node cannot
+ * parse is passed on unchecked (the server's EK certificate check decides). CA certificates in NV
+ * (0x01c00100 up, at most `o.maxIntermediates`) are returned as found, unchecked.
  */
-export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: CallOptions = {}): Promise<EkInfo> {
+export async function readEk(tpm: TpmSender, choice: EkChoice = 'auto', o: ReadEkOptions = {}): Promise<FoundEk> {
   const kinds = ORDER[choice];
-  if (!kinds) throw new RangeError(`unknown EK choice "${choice}" (auto, rsa, ecc, rsa2048, ecc-p256, ecc-p384)`);
-  let picked: { kind: EkKind; cert?: Uint8Array } | undefined;
-  for (const kind of kinds) {
-    const cert = await readCert(tpm, EK_PROFILES[kind].certIndex, o);
-    if (cert) {
-      picked = { kind, cert };
-      break;
+  if (!kinds) throw new RangeError(`unknown EK choice "${choice}" (${Object.keys(ORDER).join(', ')})`);
+  const maxSize = o.maxCertificateBytes ?? 8192;
+  const nv = new Set(await getHandles(tpm, EK_CERT_NV_FIRST, o));
+  let cert = o.certificate;
+  let certIndex: number | undefined;
+  let candidates = kinds;
+  if (!cert) {
+    for (const kind of kinds.filter((k) => nv.has(EK_PROFILES[k].certIndex))) {
+      cert = await readCert(tpm, EK_PROFILES[kind].certIndex, { ...o, maxSize });
+      if (cert) {
+        candidates = [kind];
+        certIndex = EK_PROFILES[kind].certIndex;
+        break;
+      }
     }
   }
-  picked ??= { kind: kinds[0] };
-  const profile = EK_PROFILES[picked.kind];
-  const template = profile.template();
+  const intermediates: Uint8Array[] = [];
+  const caIndices = [...nv].filter((h) => h >= EK_INTERMEDIATE_NV_FIRST && h <= EK_INTERMEDIATE_NV_LAST);
+  for (const index of caIndices.slice(0, o.maxIntermediates ?? 0)) {
+    const der = await readCert(tpm, index, { ...o, maxSize });
+    if (der) intermediates.push(der);
+  }
+  const certifies = (pub: TpmtPublic) => !cert || certMatchesPublic(cert, pub) !== false;
+  const found = (kind: EkKind, pub: WithBytes<TpmtPublic>, name: Uint8Array) => ({
+    kind,
+    public: pub,
+    name,
+    certificate: cert,
+    certIndex: certIndex ?? (o.certificate ? undefined : EK_PROFILES[kind].certIndex),
+    intermediates,
+  });
 
-  for (const handle of profile.persistentHandles) {
-    let found;
+  const persistent = (await getHandles(tpm, EK_PERSISTENT_FIRST, o)).filter((h) => h <= EK_PERSISTENT_LAST);
+  for (const handle of persistent) {
+    const { outPublic, name } = (
+      await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal })
+    ).params;
+    const kind = candidates.find((k) => isProfileEk(EK_PROFILES[k], outPublic.value));
+    if (kind && certifies(outPublic.value)) return { ...found(kind, outPublic, name), persistentHandle: handle };
+  }
+
+  for (const kind of candidates) {
+    const template = EK_PROFILES[kind].template;
+    if (!template) continue;
+    const created = await createEk(tpm, template(), o);
+    let keep = false;
     try {
-      found = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal }))
-        .params;
-    } catch (e) {
-      if (e instanceof TpmError && e.is(TPM_RC_HANDLE)) continue;
-      throw e;
+      // Fail closed: a certificate for another key would only fail later, on the server, less clearly.
+      if (!certifies(created.params.outPublic.value)) continue;
+      keep = o.keepLoaded === true;
+      const ek = found(kind, created.params.outPublic, created.params.name);
+      return keep ? { ...ek, transientHandle: created.handle } : ek;
+    } finally {
+      if (!keep) await flushQuietly(tpm, created.handle);
     }
-    if (!sameKeyType(found.outPublic.value, template)) continue;
-    if (picked.cert && certMatchesPublic(picked.cert, found.outPublic.value) === false) continue;
-    return {
-      kind: picked.kind,
-      public: found.outPublic,
-      name: found.name,
-      certificate: picked.cert,
-      certIndex: profile.certIndex,
-      persistentHandle: handle,
-    };
   }
-
-  const created = await createEk(tpm, template, o);
-  try {
-    // Fail closed: a certificate for another key would only fail later, on the server, less clearly.
-    if (picked.cert && certMatchesPublic(picked.cert, created.params.outPublic.value) === false) {
-      throw new EkCertificateMismatchError(picked.kind, profile.certIndex, profile.profileTemplate);
-    }
-    return {
-      kind: picked.kind,
-      public: created.params.outPublic,
-      name: created.params.name,
-      certificate: picked.cert,
-      certIndex: profile.certIndex,
-    };
-  } finally {
-    await flushQuietly(tpm, created.handle);
-  }
+  const kind = candidates[0];
+  throw new EkCertificateMismatchError(kind, certIndex, EK_PROFILES[kind].profileTemplate);
 }
 
 // TPM2_CreatePrimary of an EK template in the endorsement hierarchy (empty password); the caller flushes it.
@@ -191,9 +250,42 @@ async function createEk(tpm: TpmSender, template: TpmtPublic, o: CallOptions) {
 }
 
 /**
- * Runs `fn` with the EK loaded and authorized, then releases everything it created (the transient EK, the
- * policy session) on every path. The authorization follows the EK's attributes: a policy session satisfying
- * PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise.
+ * Runs `fn` (one command) with the EK at `handle` authorized as its attributes require: a policy session
+ * satisfying PolicySecret(TPM_RH_ENDORSEMENT) when userWithAuth is clear, an empty password otherwise. The
+ * session has continueSession clear, so the TPM flushes it when the command succeeds; on failure it is
+ * flushed here.
+ */
+export async function withEkAuth<T>(
+  tpm: TpmSender,
+  ek: EkInfo,
+  handle: number,
+  fn: (ek: AuthHandle) => Promise<T>,
+  o: CallOptions = {},
+): Promise<T> {
+  if (ek.public.value.objectAttributes & C.TPMA_OBJECT_userWithAuth) return fn({ handle, auth: passwordAuth() });
+  const session = (
+    await execute(tpm, TPM2_StartAuthSession, {
+      handles: UNBOUND_SESSION,
+      params: policySessionParams({ hashAlg: ek.public.value.nameAlg }),
+      signal: o.signal,
+    })
+  ).handle;
+  try {
+    await execute(tpm, TPM2_PolicySecret, {
+      handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session },
+      params: POLICY_SECRET_PARAMS,
+      signal: o.signal,
+    });
+    return await fn({ handle, auth: policyAuth(session, 0) });
+  } catch (e) {
+    await flushQuietly(tpm, session);
+    throw e;
+  }
+}
+
+/**
+ * Runs `fn` (one command) with the EK loaded and authorized (withEkAuth), then releases a transient EK it
+ * created on every path.
  */
 export async function withEkHandle<T>(
   tpm: TpmSender,
@@ -202,37 +294,20 @@ export async function withEkHandle<T>(
   o: CallOptions = {},
 ): Promise<T> {
   let transient: number | undefined;
-  let session: number | undefined;
   try {
     let handle = ek.persistentHandle;
     if (handle === undefined) {
-      const created = await createEk(tpm, EK_PROFILES[ek.kind].template(), o);
+      const template = EK_PROFILES[ek.kind].template;
+      if (!template) throw new Error(`EK ${ek.kind}: no template to re-create it from, and no persistent handle`);
+      const created = await createEk(tpm, template(), o);
       transient = created.handle;
       handle = created.handle;
       if (Buffer.compare(Buffer.from(created.params.name), Buffer.from(ek.name)) !== 0) {
         throw new Error(`EK ${ek.kind}: re-created EK has a different Name than the one read before`);
       }
     }
-    let auth: AuthSession;
-    if (ek.public.value.objectAttributes & C.TPMA_OBJECT_userWithAuth) {
-      auth = passwordAuth();
-    } else {
-      const s = await execute(tpm, TPM2_StartAuthSession, {
-        handles: UNBOUND_SESSION,
-        params: policySessionParams({ hashAlg: ek.public.value.nameAlg }),
-        signal: o.signal,
-      });
-      session = s.handle;
-      await execute(tpm, TPM2_PolicySecret, {
-        handles: { authHandle: C.TPM_RH_ENDORSEMENT, policySession: session },
-        params: POLICY_SECRET_PARAMS,
-        signal: o.signal,
-      });
-      auth = policyAuth(session, C.TPMA_SESSION_continueSession);
-    }
-    return await fn({ handle, auth });
+    return await withEkAuth(tpm, ek, handle, fn, o);
   } finally {
-    await flushQuietly(tpm, session);
     await flushQuietly(tpm, transient);
   }
 }

@@ -7,24 +7,31 @@ import {
   decodeOid,
   decodeString,
   DerError,
-  DerElement,
   expectTag,
   readElement,
-  TAG_BOOLEAN,
-  TAG_INTEGER,
-  TAG_OCTET_STRING,
   TAG_OID,
   TAG_SEQUENCE,
   TAG_SET,
 } from './der';
+import {
+  checkCriticalExtensions,
+  checkKeyStrength,
+  checkSignatureAlgorithm,
+  certificateLabel,
+  oneLineDn,
+  verifyEkCertificateProfile,
+  OID_BASIC_CONSTRAINTS,
+  OID_EK_CERTIFICATE_EKU,
+  OID_EXT_KEY_USAGE,
+  OID_SAN,
+  type EkProfileOptions,
+} from './ek-profile';
 import { TpmVerifyError } from './errors';
+import { certificateExtensions, decodeBasicConstraints, oidSequence } from './x509-fields';
 
-const OID_SAN = '2.5.29.17';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_TPM_MANUFACTURER = '2.23.133.2.1';
 const OID_TPM_MODEL = '2.23.133.2.2';
 const OID_TPM_VERSION = '2.23.133.2.3';
-const OID_EK_CERTIFICATE_EKU = '2.23.133.8.1';
 
 /** EK certificates read from NV are a few KiB; anything far larger is not one. */
 export const MAX_EK_CERT_BYTES = 16 * 1024;
@@ -54,27 +61,18 @@ function malformed(message: string, cause?: unknown): TpmVerifyError {
   return new TpmVerifyError('EK_CERT_MALFORMED', `EK certificate: ${message}`, { cause });
 }
 
-// The extnValue OCTET STRINGs of a certificate's extensions with id `oid` (RFC 5280, 4.1 and 4.2).
-function extensionValues(cert: DerElement, oid: string): DerElement[] {
-  const tbs = expectTag(children(cert)[0], TAG_SEQUENCE, 'tbsCertificate');
-  const exts = children(tbs).find((e) => e.tag === 0xa3);
-  if (!exts) return [];
-  const extList = expectTag(children(exts)[0], TAG_SEQUENCE, 'extensions');
-  const out: DerElement[] = [];
-  for (const ext of children(extList)) {
-    const parts = children(expectTag(ext, TAG_SEQUENCE, 'extension'));
-    if (decodeOid(expectTag(parts[0], TAG_OID, 'extension id').content) !== oid) continue;
-    const value = parts[1]?.tag === TAG_BOOLEAN ? parts[2] : parts[1];
-    out.push(expectTag(value, TAG_OCTET_STRING, `extension ${oid} value`));
-  }
-  return out;
+// The extnValue contents of a certificate's extensions with id `oid` (RFC 5280, 4.1 and 4.2).
+function extensionValues(der: Uint8Array, oid: string): Uint8Array[] {
+  return certificateExtensions(der)
+    .filter((e) => e.oid === oid)
+    .map((e) => e.value);
 }
 
 // Walks Certificate -> tbsCertificate -> extensions -> SubjectAltName -> directoryName -> TPM attributes.
-function tpmAttributes(cert: DerElement): Map<string, string> {
+function tpmAttributes(der: Uint8Array): Map<string, string> {
   const attrs = new Map<string, string>();
-  for (const octets of extensionValues(cert, OID_SAN)) {
-    const names = expectTag(readElement(octets.content), TAG_SEQUENCE, 'GeneralNames');
+  for (const value of extensionValues(der, OID_SAN)) {
+    const names = expectTag(readElement(value), TAG_SEQUENCE, 'GeneralNames');
     for (const gn of children(names)) {
       if (gn.tag !== 0xa4) continue; // directoryName [4]
       const name = expectTag(children(gn)[0], TAG_SEQUENCE, 'directoryName');
@@ -106,13 +104,16 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
     throw malformed(`${bytes.length} bytes exceeds the maximum ${MAX_EK_CERT_BYTES}`);
   let attrs: Map<string, string>;
   let der: Uint8Array;
+  let ekCertificateEku: boolean;
   try {
     const top = expectTag(readElement(bytes), TAG_SEQUENCE, 'Certificate');
     der = bytes.subarray(0, top.total);
     for (let i = top.total; i < bytes.length; i++)
       if (bytes[i] !== 0x00 && bytes[i] !== 0xff)
         throw new DerError(`non-padding byte after the certificate at byte ${i}`);
-    attrs = tpmAttributes(top);
+    attrs = tpmAttributes(der);
+    const eku = extensionValues(der, OID_EXT_KEY_USAGE);
+    ekCertificateEku = eku.length === 1 && oidSequence(eku[0], 'extKeyUsage').includes(OID_EK_CERTIFICATE_EKU);
   } catch (e) {
     if (e instanceof DerError) throw malformed(e.message, e);
     throw e;
@@ -132,12 +133,6 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
   }
   const manufacturer = attrs.get(OID_TPM_MANUFACTURER);
   const m = manufacturer ? /^id:([0-9a-fA-F]{8})$/.exec(manufacturer) : null;
-  let eku: string[];
-  try {
-    eku = certificate.keyUsage ?? [];
-  } catch {
-    eku = [];
-  }
   return {
     der: Uint8Array.from(der),
     certificate,
@@ -148,7 +143,7 @@ export function parseEkCertificate(bytes: Uint8Array): EkCertificate {
     tpmModel: attrs.get(OID_TPM_MODEL),
     tpmVersion: attrs.get(OID_TPM_VERSION),
     tpmManufacturerId: m ? parseInt(m[1], 16) : undefined,
-    ekCertificateEku: eku.includes(OID_EK_CERTIFICATE_EKU),
+    ekCertificateEku,
   };
 }
 
@@ -171,7 +166,7 @@ export function parsePemCertificates(text: string, source = 'PEM text'): X509Cer
   return out;
 }
 
-export interface VerifyEkCertificateOptions {
+export interface VerifyEkCertificateOptions extends EkProfileOptions {
   /** EK certificate bytes (NV padding allowed) or an already parsed one. */
   certificate: Uint8Array | EkCertificate;
   /** Trust anchors (e.g. the server plugin's ek_ca_path bundle). */
@@ -192,10 +187,30 @@ export interface VerifiedEkCertificate {
   chain: X509Certificate[];
 }
 
-function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
+/** Most signatures checked while searching for a path (bounds the work an agent's intermediates can cause). */
+export const MAX_PATH_SIGNATURE_CHECKS = 64;
+
+interface PathSearch {
+  leaf: X509Certificate;
+  options: VerifyEkCertificateOptions;
+  now: Date;
+  /** Signature checks left. */
+  budget: number;
+}
+
+// True when `issuer` names and signed `subject`. Node's checkIssued compares the names, the key
+// identifiers and the issuer's keyUsage (keyCertSign); only then is the signature checked.
+function issues(issuer: X509Certificate, subject: X509Certificate, search: PathSearch): boolean {
   try {
-    return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
-  } catch {
+    if (!subject.checkIssued(issuer)) return false;
+    if (search.budget-- <= 0)
+      throw new TpmVerifyError(
+        'EK_CERT_UNTRUSTED',
+        `EK certificate ${certificateLabel(search.leaf)}: no path found within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`,
+      );
+    return subject.verify(issuer.publicKey);
+  } catch (e) {
+    if (e instanceof TpmVerifyError) throw e;
     return false;
   }
 }
@@ -205,18 +220,13 @@ function issues(issuer: X509Certificate, subject: X509Certificate): boolean {
 // not decode fails closed.
 function pathLenConstraint(c: X509Certificate): number | undefined {
   try {
-    const values = extensionValues(readElement(new Uint8Array(c.raw)), OID_BASIC_CONSTRAINTS);
+    const values = extensionValues(new Uint8Array(c.raw), OID_BASIC_CONSTRAINTS);
     if (values.length !== 1) throw new DerError(`${values.length} basicConstraints extensions`);
-    const fields = children(expectTag(readElement(values[0].content), TAG_SEQUENCE, 'BasicConstraints'));
-    const len = fields.find((f) => f.tag === TAG_INTEGER);
-    if (!len) return undefined;
-    if (len.content.length === 0 || len.content.length > 4 || len.content[0] & 0x80)
-      throw new DerError('pathLenConstraint is not a small non-negative INTEGER');
-    return len.content.reduce((n, b) => n * 256 + b, 0);
+    return decodeBasicConstraints(values[0]).pathLen;
   } catch (e) {
     throw new TpmVerifyError(
       'EK_CERT_MALFORMED',
-      `CA certificate "${c.subject}": basicConstraints: ${(e as Error).message}`,
+      `CA certificate ${certificateLabel(c)}: basicConstraints: ${(e as Error).message}`,
       { cause: e },
     );
   }
@@ -226,58 +236,96 @@ function checkDates(c: X509Certificate, now: Date, what: string): void {
   if (now < new Date(c.validFrom) || now > new Date(c.validTo))
     throw new TpmVerifyError(
       'EK_CERT_EXPIRED',
-      `${what} "${c.subject}" is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`,
+      `${what} ${certificateLabel(c)} is valid from ${c.validFrom} to ${c.validTo}, not at ${now.toISOString()}`,
     );
 }
 
+// The CA checks of `issuer` as the next certificate above `chain` (leaf first).
+function checkIssuer(
+  issuer: X509Certificate,
+  chain: readonly X509Certificate[],
+  anchor: boolean,
+  search: PathSearch,
+): void {
+  const below = chain[chain.length - 1];
+  if (!issuer.ca)
+    throw new TpmVerifyError(
+      'EK_CERT_NOT_CA',
+      `certificate ${certificateLabel(issuer)} signed ${certificateLabel(below)} but is not a CA`,
+    );
+  // CAs between the EK certificate and `issuer`: chain[1..] (RFC 5280, 6.1.4 (l)/(m)).
+  const cas = chain.length - 1;
+  const maxPath = pathLenConstraint(issuer);
+  if (maxPath !== undefined && cas > maxPath)
+    throw new TpmVerifyError(
+      'EK_CERT_PATH_LENGTH',
+      `CA certificate ${certificateLabel(issuer)} allows ${maxPath} intermediate CA${maxPath === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${cas}`,
+    );
+  checkKeyStrength(issuer.publicKey, issuer, 'CA certificate');
+  checkDates(issuer, search.now, 'CA certificate');
+  if (!anchor) {
+    // An intermediate is only as good as its own fields: the anchors are the operator's choice, these are not.
+    checkCriticalExtensions(issuer, 'CA certificate');
+    checkSignatureAlgorithm(issuer, 'CA certificate', search.options);
+  }
+}
+
+// Depth-first over every certificate that issued the top of `chain`: trust anchors first, then the
+// untrusted intermediates. A candidate that fails a check does not end the search; the next one is tried.
+function extendPath(chain: X509Certificate[], search: PathSearch): X509Certificate[] {
+  const current = chain[chain.length - 1];
+  if (chain.length >= MAX_CHAIN_DEPTH)
+    throw new TpmVerifyError(
+      'EK_CERT_UNTRUSTED',
+      `EK certificate ${certificateLabel(chain[0])}: no trust anchor within ${MAX_CHAIN_DEPTH} certificates`,
+    );
+  const candidates = [
+    ...search.options.trusted.map((c) => ({ c, anchor: true })),
+    ...(search.options.intermediates ?? []).filter((c) => !chain.includes(c)).map((c) => ({ c, anchor: false })),
+  ];
+  const failures: TpmVerifyError[] = [];
+  for (const { c, anchor } of candidates) {
+    if (!issues(c, current, search)) continue;
+    try {
+      checkIssuer(c, chain, anchor, search);
+      // The walk ends at the first trust anchor that passes: what lies above it is the operator's trust.
+      return anchor ? [...chain, c] : extendPath([...chain, c], search);
+    } catch (e) {
+      if (!(e instanceof TpmVerifyError)) throw e;
+      if (search.budget <= 0) throw e;
+      failures.push(e);
+    }
+  }
+  if (failures.length === 0)
+    throw new TpmVerifyError(
+      'EK_CERT_UNTRUSTED',
+      `EK certificate ${certificateLabel(chain[0])}: issuer "${oneLineDn(current.issuer)}" of ${certificateLabel(current)} is not in the CA bundle or does not verify`,
+    );
+  // The most telling failure: a candidate that signed but broke a rule, before "no issuer further up".
+  throw failures.find((f) => f.code !== 'EK_CERT_UNTRUSTED') ?? failures[0];
+}
+
 /**
- * Validates an EK certificate against a CA bundle. Checks, in order: it parses (EK_CERT_MALFORMED); the EK
- * certificate is within its validity dates (EK_CERT_EXPIRED); then walking up, each issuer is found among the
- * trust anchors first, then the intermediates, by issuer name/key identifier and signature
- * (EK_CERT_UNTRUSTED when none), is a CA by basic constraints (EK_CERT_NOT_CA), has no more CAs below it
- * than its pathLenConstraint allows (EK_CERT_PATH_LENGTH; trust anchors too, as Go's x509.Verify does) and is
- * within its dates (EK_CERT_EXPIRED). The walk stops at the first trust anchor; at most MAX_CHAIN_DEPTH
- * certificates.
- * Does NOT check revocation, name constraints, policies, or the EKU. The caller still owes: proving the
- * TPM holds this EK (credential activation), and comparing the returned key with the EK public area used.
+ * Validates an EK certificate against a CA bundle. Checks, in order: it parses (EK_CERT_MALFORMED); it is an
+ * EK certificate by its own fields (verifyEkCertificateProfile: EK_CERT_CRITICAL_EXTENSION, EK_CERT_IS_CA,
+ * EK_CERT_KEY_USAGE, EK_CERT_EKU, EK_CERT_KEY_WEAK, EK_CERT_SIGNATURE_ALGORITHM); it is within its validity
+ * dates (EK_CERT_EXPIRED); then a path is searched: every certificate that names and signed the current one
+ * is tried, trust anchors first, then the intermediates (several anchors with one subject, a renewed CA
+ * next to an expired one), until one path passes. Each issuer on a path is a CA by basic constraints
+ * (EK_CERT_NOT_CA), has no more CAs below it than its pathLenConstraint allows (EK_CERT_PATH_LENGTH; trust
+ * anchors too, as Go's x509.Verify does), has a strong key (EK_CERT_KEY_WEAK) and is within its dates
+ * (EK_CERT_EXPIRED); an intermediate also has no unknown critical extension and an allow-listed signature
+ * algorithm. No issuer at all: EK_CERT_UNTRUSTED; when every candidate failed, the first failure that is not
+ * EK_CERT_UNTRUSTED is thrown. A path ends at the first trust anchor; at most MAX_CHAIN_DEPTH certificates
+ * and MAX_PATH_SIGNATURE_CHECKS signature checks.
+ * Does NOT check revocation, name constraints or policies. The caller still owes: proving the TPM holds this
+ * EK (credential activation), and comparing the returned key with the EK public area used.
  */
 export function verifyEkCertificate(options: VerifyEkCertificateOptions): VerifiedEkCertificate {
   const ek = options.certificate instanceof Uint8Array ? parseEkCertificate(options.certificate) : options.certificate;
   const now = options.now ?? new Date();
-  const intermediates = options.intermediates ?? [];
+  verifyEkCertificateProfile(ek.certificate, options);
   checkDates(ek.certificate, now, 'EK certificate');
-  const chain: X509Certificate[] = [ek.certificate];
-  let current = ek.certificate;
-  for (;;) {
-    if (chain.length >= MAX_CHAIN_DEPTH)
-      throw new TpmVerifyError(
-        'EK_CERT_UNTRUSTED',
-        `EK certificate "${ek.subject}": no trust anchor within ${MAX_CHAIN_DEPTH} certificates`,
-      );
-    const anchor = options.trusted.find((c) => issues(c, current));
-    const next = anchor ?? intermediates.find((c) => !chain.includes(c) && issues(c, current));
-    if (!next)
-      throw new TpmVerifyError(
-        'EK_CERT_UNTRUSTED',
-        `EK certificate "${ek.subject}": issuer "${current.issuer}" of "${current.subject}" is not in the CA bundle or does not verify`,
-      );
-    if (!next.ca)
-      throw new TpmVerifyError(
-        'EK_CERT_NOT_CA',
-        `certificate "${next.subject}" signed "${current.subject}" but is not a CA`,
-      );
-    // CAs between the EK certificate and `next`: chain[1..] (RFC 5280, 6.1.4 (l)/(m)).
-    const below = chain.length - 1;
-    const maxPath = pathLenConstraint(next);
-    if (maxPath !== undefined && below > maxPath)
-      throw new TpmVerifyError(
-        'EK_CERT_PATH_LENGTH',
-        `CA certificate "${next.subject}" allows ${maxPath} intermediate CA${maxPath === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${below}`,
-      );
-    checkDates(next, now, 'CA certificate');
-    chain.push(next);
-    if (anchor) break;
-    current = next;
-  }
+  const chain = extendPath([ek.certificate], { leaf: ek.certificate, options, now, budget: MAX_PATH_SIGNATURE_CHECKS });
   return { ek, publicKey: ek.publicKey, issuer: ek.issuer, chain };
 }

@@ -33,7 +33,14 @@ export const REJECTED_CODES = [
   'AK_KEY_WEAK', // not RSA >= 2048 or a NIST curve >= P-256
   'AK_SCHEME_WEAK', // a fixed signing scheme other than RSASSA/RSAPSS/ECDSA over SHA-256/384/512
   'AK_NAME_ALG_WEAK', // nameAlg not SHA-256 or stronger
-  // verifyEkCertificate:
+  // verifyEkCertificate; first the EK certificate profile (verifyEkCertificateProfile), in order:
+  'EK_CERT_CRITICAL_EXTENSION', // a critical extension this code does not process (the leaf or an intermediate)
+  'EK_CERT_IS_CA', // the EK certificate is a CA (basicConstraints cA) or allows keyCertSign
+  'EK_CERT_KEY_USAGE', // keyUsage lacks keyEncipherment (RSA EK) or keyAgreement (EC EK)
+  'EK_CERT_EKU', // extKeyUsage lacks 2.23.133.8.1 (or is absent when required)
+  'EK_CERT_KEY_WEAK', // a key on the path is not RSA >= 2048 or EC P-256/384/521
+  'EK_CERT_SIGNATURE_ALGORITHM', // signed with an algorithm off the allow-list (MD5; SHA-1 unless allowed)
+  // then the path:
   'EK_CERT_UNTRUSTED', // no path to a certificate of the CA bundle
   'EK_CERT_EXPIRED', // outside its validity period (leaf or a CA on the path)
   'EK_CERT_NOT_CA', // a certificate on the path is not a CA (basic constraints)

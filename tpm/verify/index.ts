@@ -8,8 +8,10 @@ export {
   verifyEkCertificate,
   MAX_CHAIN_DEPTH,
   MAX_EK_CERT_BYTES,
+  MAX_PATH_SIGNATURE_CHECKS,
   type EkCertificate,
   type VerifiedEkCertificate,
   type VerifyEkCertificateOptions,
 } from './ek-cert';
 export { checkPcrValues, bankName } from './pcr-values';
+export { verifyEkCertificateProfile, MIN_RSA_BITS, OID_EK_CERTIFICATE_EKU, type EkProfileOptions } from './ek-profile';

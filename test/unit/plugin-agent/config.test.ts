@@ -44,13 +44,16 @@ describe('agent config', () => {
     ],
     ['tpm = "swtpm:port=99999"\n', /^key "tpm": .*bad port/],
     ['tpm = ""\n', /^key "tpm": expected a non-empty string, got ""$/],
-    ['ek_algorithm = "dsa"\n', /^key "ek_algorithm": expected one of "auto", "rsa", "ecc", got "dsa"$/],
+    [
+      'ek_algorithm = "dsa"\n',
+      /^key "ek_algorithm": expected one of "auto", "rsa", "ecc", "rsa2048", "ecc-p256", "ecc-p384", "rsa3072", got "dsa"$/,
+    ],
     ['ak_algorithm = "auto"\n', /^key "ak_algorithm": expected one of "rsa", "ecc", got "auto"$/],
     ['ak_data_dir = "relative/dir"\n', /^key "ak_data_dir": expected an absolute directory path, got "relative\/dir"$/],
     ['event_log_path = "log.bin"\n', /^key "event_log_path": expected an absolute file path or "", got "log.bin"$/],
     [
       'ak_dir = "/x"\n',
-      /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ak_algorithm, ak_data_dir, event_log_path, log_level/,
+      /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ek_certificate_path, ak_handle, ak_algorithm, ak_data_dir, event_log_path, log_level/,
     ],
   ])('%j -> a note naming the key', (hcl, note) => {
     const r = build(hcl);

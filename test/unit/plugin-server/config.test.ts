@@ -36,6 +36,7 @@ describe('server config', () => {
     const r = build(`ek_hash_path = "${hashes}"\n`);
     if (!('config' in r)) throw new Error(r.notes.join('; '));
     expect(r.config).toMatchObject({ trustDomain: 'example.org', ekTrust: 'any', verifier: 'in_process' });
+    expect(r.config.ekProfile).toEqual({ requireEku: false, allowSha1: false });
     expect(r.config.pcrPolicy).toBeUndefined();
     expect(r.config.pcrSelection).toEqual([pcrSelection(TPM_ALG_SHA256, [0, 1, 2, 3, 4, 5, 6, 7])]);
     expect([...r.config.ekHashes!]).toEqual([H]);
@@ -54,6 +55,12 @@ describe('server config', () => {
     ]);
     expect([...r.config.pcrPolicy!.pcrs.keys()]).toEqual([0, 7]);
     expect(r.config.logLevel).toBe('info');
+  });
+
+  test('ek_require_eku and ek_allow_sha1 reach the EK profile options', () => {
+    const r = build(`ek_ca_path = "${cas}"\nek_require_eku = true\nek_allow_sha1 = true\n`);
+    if (!('config' in r)) throw new Error(r.notes.join('; '));
+    expect(r.config.ekProfile).toEqual({ requireEku: true, allowSha1: true });
   });
 
   test('JSON plugin_data works too', () => {
@@ -140,6 +147,16 @@ describe('server config', () => {
       'policy file missing',
       `ek_hash_path = "HASHES"\npcr_policy_path = "/nonexistent/p.json"\n`,
       [/^key "pcr_policy_path": tpm policy \/nonexistent\/p.json: cannot read/],
+    ],
+    [
+      'ek_allow_sha1 as a string',
+      `ek_hash_path = "HASHES"\nek_allow_sha1 = "yes"\n`,
+      [/^key "ek_allow_sha1": expected a bool \(true or false\), got string$/],
+    ],
+    [
+      'ek_require_eku as a number',
+      `ek_hash_path = "HASHES"\nek_require_eku = 1\n`,
+      [/^key "ek_require_eku": expected a bool \(true or false\), got integer 1$/],
     ],
     ['bad log level', `ek_hash_path = "HASHES"\nlog_level = "loud"\n`, [/^key "log_level": expected one of/]],
     ['not HCL', `ek_hash_path = `, [/^configuration is not valid HCL/]],

@@ -1,20 +1,7 @@
-import {
-  createDecipheriv,
-  createHash,
-  createHmac,
-  diffieHellman,
-  generateKeyPairSync,
-  KeyObject,
-  privateDecrypt,
-  constants,
-  createPublicKey,
-  X509Certificate,
-} from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as C from '../../../../tpm/marshal/constants';
-import { unmarshal } from '../../../../tpm/marshal/codec';
-import { TpmsEccPoint } from '../../../../tpm/types/public';
 import { kdfa, kdfe } from '../../../../tpm/crypto/kdf';
 import { DIGEST_SIZES, HASH_NAMES, hashAlgId, hashInfo, hashSize, isHashName } from '../../../../tpm/crypto/hash';
 import {
@@ -28,6 +15,7 @@ import {
 import type { TpmtPublic } from '../../../../tpm/crypto/public-codec';
 import { makeCredential } from '../../../../tpm/crypto/make-credential';
 import { TpmCryptoError } from '../../../../tpm/crypto/errors';
+import { softwareActivate } from '../../../helpers/software-tpm';
 
 const FIX = join(__dirname, '..', '..', '..', 'fixtures', 'tpm');
 const fixture = (n: string) => new Uint8Array(readFileSync(join(FIX, n)));
@@ -140,53 +128,8 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
   });
 });
 
-// An independent software ActivateCredential with the EK private key (Part 1, 24), to check our blobs
-// round-trip; the swtpm suite checks them against a real TPM via tpm2_activatecredential.
-function softwareActivate(
-  ek: TpmtPublic,
-  ekPrivate: KeyObject,
-  name: Uint8Array,
-  idObject: Uint8Array,
-  secret: Uint8Array,
-): Uint8Array {
-  const h = hashInfo(ek.nameAlg);
-  const enc = secret.subarray(2);
-  let seed: Uint8Array;
-  if (ek.type === C.TPM_ALG_RSA) {
-    seed = privateDecrypt(
-      {
-        key: ekPrivate,
-        padding: constants.RSA_PKCS1_OAEP_PADDING,
-        oaepHash: h.name,
-        oaepLabel: Buffer.from('IDENTITY\0'),
-      },
-      enc,
-    );
-  } else {
-    const pt = unmarshal(TpmsEccPoint, enc);
-    const crv = { [C.TPM_ECC_NIST_P256]: 'P-256', [C.TPM_ECC_NIST_P384]: 'P-384' }[
-      (ek as Extract<TpmtPublic, { type: 0x23 }>).parameters.curveID
-    ]!;
-    const eph = createPublicKey({
-      key: { kty: 'EC', crv, x: Buffer.from(pt.x).toString('base64url'), y: Buffer.from(pt.y).toString('base64url') },
-      format: 'jwk',
-    });
-    const z = diffieHellman({ privateKey: ekPrivate, publicKey: eph });
-    seed = kdfe(h.name, z, 'IDENTITY', pt.x, (ek.unique as { x: Uint8Array }).x, h.size * 8);
-  }
-  const body = idObject.subarray(2);
-  const hmacLen = (body[0] << 8) | body[1];
-  const integrity = body.subarray(2, 2 + hmacLen);
-  const encIdentity = body.subarray(2 + hmacLen);
-  const hmacKey = kdfa(h.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), h.size * 8);
-  if (hex(createHmac(h.name, hmacKey).update(encIdentity).update(name).digest()) !== hex(integrity))
-    throw new Error('integrity HMAC mismatch');
-  const bits = (ek.parameters as { symmetric: { keyBits?: number } }).symmetric.keyBits!;
-  const symKey = kdfa(h.name, seed, 'STORAGE', name, new Uint8Array(0), bits);
-  const d = createDecipheriv(`aes-${bits}-cfb`, symKey, Buffer.alloc(16));
-  const plain = Buffer.concat([d.update(encIdentity), d.final()]);
-  return plain.subarray(2, 2 + ((plain[0] << 8) | plain[1]));
-}
+// softwareActivate (test/helpers/software-tpm): an independent software ActivateCredential with the EK private
+// key (Part 1, 24), to check our blobs round-trip.
 
 describe('makeCredential', () => {
   const akName = fixture('ak-rsa.name');

@@ -1,6 +1,6 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Code } from '../plugin-sdk';
 import {
   type AttestationPayload,
@@ -17,6 +17,7 @@ import {
   parseTpmtPublic,
   type PublicArea,
   publicToPkixDer,
+  ekHashOfPkixDer,
   qualifiedNameUnderEk,
   selectedPcrs,
   tpmName,
@@ -122,7 +123,7 @@ export function startAttestation(
   } catch (err) {
     throw malformed('payload.ek_public', (err as Error).message, err);
   }
-  const ekHash = createHash('sha256').update(ekDer).digest('hex');
+  const ekHash = ekHashOfPkixDer(ekDer);
   const withHash = <T>(fn: () => T): T => {
     try {
       return fn();

@@ -1,6 +1,5 @@
 // The --ek option shared by ek-hash and ek-cert: which EK, with the agent's ek_algorithm choices and more.
-import { createHash } from 'node:crypto';
-import { publicToPkixDer, type EkChoice, type EkInfo, type TpmClient } from '../../tpm';
+import { ekHashOfPkixDer, publicToPkixDer, type EkChoice, type EkInfo, type TpmClient } from '../../tpm';
 import { usageError } from '../exit-codes';
 import { stringOption, type Values } from '../command';
 
@@ -20,5 +19,5 @@ export function readChosenEk(tpm: TpmClient, values: Values): Promise<EkInfo> {
 
 /** Hex SHA-256 of the EK public key's PKIX (SubjectPublicKeyInfo) DER: the server's ek_hash and agent ID suffix. */
 export function ekHash(ek: EkInfo): string {
-  return createHash('sha256').update(publicToPkixDer(ek.public.value)).digest('hex');
+  return ekHashOfPkixDer(publicToPkixDer(ek.public.value));
 }

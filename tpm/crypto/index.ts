@@ -19,6 +19,7 @@ export {
   publicFromKeyObject,
   publicToKeyObject,
   publicToPkixDer,
+  ekHashOfPkixDer,
   qualifiedName,
   qualifiedNameUnderEk,
   tpmName,

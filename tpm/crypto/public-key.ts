@@ -151,6 +151,14 @@ export function publicToPkixDer(pub: TpmtPublic): Uint8Array {
 }
 
 /**
+ * The EK hash: hex SHA-256 of the EK's PKIX DER (`publicToPkixDer`). It is the agent ID's last segment and an
+ * `ek_hash_path` line (the value spire-tpm-plugin's get_tpm_pubhash prints).
+ */
+export function ekHashOfPkixDer(pkixDer: Uint8Array): string {
+  return createHash('sha256').update(pkixDer).digest('hex');
+}
+
+/**
  * A public area for a Node public key: `template` supplies type-specific parameters, attributes, nameAlg
  * and authPolicy; the key fills `unique` (and RSA keyBits/exponent, ECC curveID). The key type must match
  * the template's type. Throws TpmCryptoError.

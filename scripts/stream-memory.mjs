@@ -32,10 +32,11 @@ writeFileSync(
   readFileSync(join(repoRoot, 'test/fixtures/tpm/ca-root.pem'), 'utf8') +
     readFileSync(join(repoRoot, 'test/fixtures/tpm/ca-issuer.pem'), 'utf8'),
 );
+// ek_public and ak_public are bare TPMT_PUBLICs: the fixtures' TPM2B size prefix is dropped.
 const payload = encodePayload({
   ekCertificate: fx('ek-rsa-cert.der'),
-  ekPublic: fx('ek-rsa.pub'),
-  akPublic: fx('ak-rsa.pub'),
+  ekPublic: fx('ek-rsa.pub').subarray(2),
+  akPublic: fx('ak-rsa.pub').subarray(2),
 });
 
 // Heap snapshots land in the plugin's working directory: ours, the temp dir.
@@ -45,6 +46,9 @@ const server = await startSession(
   hostEnv({ NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' }),
 );
 const pid = server.proc.child.pid;
+// An interrupted run must not leave the plugin behind (it does not exit when its host dies).
+process.on('SIGINT', () => process.exit(130)).on('SIGTERM', () => process.exit(143));
+process.on('exit', () => server.proc.child.kill('SIGKILL'));
 await server.client(Init).init({ hostServiceNames: [] });
 await server.client(Config).configure({
   coreConfiguration: { trustDomain: 'example.org' },
@@ -53,6 +57,7 @@ await server.client(Config).configure({
 
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
+let shown = false;
 /** One stream: payload, wait for the challenge, cancel. Resolves with whether a challenge came. */
 async function cancelledStream() {
   const toServer = queue();
@@ -66,8 +71,12 @@ async function cancelledStream() {
         abort.abort();
       }
     }
-  } catch {
-    // the cancellation itself
+  } catch (err) {
+    // the cancellation itself; anything else is worth seeing once
+    if (!abort.signal.aborted && !shown) {
+      shown = true;
+      console.log(`stream refused before its challenge: ${String(err?.details ?? err)}`);
+    }
   }
   toServer.close();
   return challenged;

@@ -79,8 +79,8 @@ function payloadSeeds(f: Fixtures): Uint8Array[] {
   return (['rsa', 'ecc'] as const).map((k) =>
     encodePayload({
       ekCertificate: f.file(`ek-${k}-cert.der`),
-      ekPublic: f.file(`ek-${k}.pub`),
-      akPublic: f.file(`ak-${k}.pub`),
+      ekPublic: f.file(`ek-${k}.pub`).subarray(2),
+      akPublic: f.file(`ak-${k}.pub`).subarray(2),
     }),
   );
 }

@@ -6,7 +6,9 @@
 // node's --heapsnapshot-signal), what grew between stream 200 and the end: the constructors whose live
 // count or retained size went up most.
 // Usage: node scripts/stream-memory.mjs [streams, default 4000] [--rss-only: no snapshots, whose own buffers
-// count in VmRSS]
+// count in VmRSS]. PLUGIN_NODE_OPTIONS adds node options for the plugin (e.g. --max-semi-space-size=1).
+// Note: this host runs no go-plugin broker, so each attestation's host-service lookup waits out its timeout:
+// those waiters (a Promise, a Timeout, a closure each) are live in the snapshot; under SPIRE they resolve.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +45,7 @@ const payload = encodePayload({
 process.chdir(work);
 const server = await startSession(
   join(repoRoot, 'dist/tpm-quote-server'),
-  hostEnv({ NODE_OPTIONS: '--heapsnapshot-signal=SIGUSR2' }),
+  hostEnv({ NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 ${process.env.PLUGIN_NODE_OPTIONS ?? ''}`.trim() }),
 );
 const pid = server.proc.child.pid;
 // An interrupted run must not leave the plugin behind (it does not exit when its host dies).

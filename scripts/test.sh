@@ -2,6 +2,7 @@
 # THE test command (`npm test`, and what .ci/run runs). Installs what is missing, then runs, in order:
 #   typecheck (tsc), lint (ESLint, then Prettier's format check), proto staleness check, build (dist/), the
 #   self-contained plugin directory in an empty chroot and on a PATH without node, start-up benchmark smoke run,
+#   a short fuzz run of the decoders (scripts/fuzz.mjs 20000),
 #   jest (projects unit, swtpm, plugin),
 #   the integration harness self-test, the 10-node benchmark (scripts/bench-nodes.sh), every integration
 #   suite (test/integration/run.sh, real spire-server/agent), then the container suites under SPIRE's
@@ -96,6 +97,9 @@ gate plugin-dir-chroot bash scripts/check-plugin-dir.sh
 # (dist/tpm_quote/ and dist/ bundles) is a go-plugin handshake (the full benchmark: node
 # scripts/bench-plugin-start.mjs).
 gate bench-plugin-start node scripts/bench-plugin-start.mjs --runs 3
+# Short fuzz run (the full one: node scripts/fuzz.mjs, 10^6 inputs): every wire/file decoder, fails on a crash
+# (a throw that is not the decoder's documented error) or an input over the per-input bound.
+gate fuzz timeout 600 node scripts/fuzz.mjs 20000
 
 # --- jest: every project. Totals from its JSON report; a test file that fails to load counts as a failure.
 echo "==================== jest"

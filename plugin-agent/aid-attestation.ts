@@ -262,8 +262,10 @@ export function createAidAttestation(
           })),
           eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
         });
-        // Counted before yielding: SPIRE cancels the stream once the server has answered.
+        // Counted, and the keys flushed, before yielding: SPIRE cancels the stream once the server has answered,
+        // and a generator that is never resumed would hold its transient objects until the stream is collected.
         telemetry.record('success', 'none', started, tpmMs, commands);
+        await session.close();
         yield { data: { case: 'challengeResponse', value: response } };
         break;
       }

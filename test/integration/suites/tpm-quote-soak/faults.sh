@@ -52,3 +52,16 @@ recovered() {
   wait-json-count "$LOGDIR/spire-agent.log" 'e.msg === "Successfully reattested node"' $(($1 + 1)) "$2" spire-agent
   [ "$(plugin-pid spire-agent tpm-quote-agent)" = "$AGENT_PLUGIN_PID" ] || fail-now "the agent plugin process changed"
 }
+
+# no-transient-left TIMEOUT_S: the swtpm holds no transient object. An attestation in flight holds its AK (and
+# a created EK) loaded for its few milliseconds, and the agent may start the next one at once, so a sample can
+# catch one in flight: sample until one reads 0. A leaked object never goes away, so it still fails.
+no-transient-left() {
+  local deadline=$(($(date +%s) + $1)) t
+  while :; do
+    t=$(transient-handles)
+    [ "$t" -ne 0 ] || return 0
+    [ "$(date +%s)" -lt "$deadline" ] || fail-now "$t transient object(s) in the swtpm after recovering (every sample for $1 s)"
+    sleep 0.2
+  done
+}

@@ -1,46 +1,14 @@
 // Real TCG event logs published by other projects, fetched at test time through the Go module proxy into the
 // Go module cache (`go mod download -json`), never copied into this repository (design notes, section 10).
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HashName } from '../../tpm/crypto/hash';
 import type { PcrValues } from '../../tpm/types/pcr';
+import { goModuleDir } from './go-module';
 
 export const GO_EVENTLOG = 'github.com/google/go-eventlog@v0.0.2';
 export const GO_ATTESTATION = 'github.com/google/go-attestation@v0.6.1';
-
-const dirs = new Map<string, string>();
-
-/** The module's directory in the Go module cache, downloading it on first use (e.g. on a fresh CI machine). */
-export function goModuleDir(moduleAtVersion: string): string {
-  let dir = dirs.get(moduleAtVersion);
-  if (!dir) {
-    // Outside any go.mod, so nothing in the repository is read or changed.
-    let out: string;
-    try {
-      out = execFileSync('go', ['mod', 'download', '-json', moduleAtVersion], {
-        cwd: tmpdir(),
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (e) {
-      const err = e as { code?: string; stdout?: string; stderr?: string; message: string };
-      // go prints a JSON object with Error on stdout when the module cannot be fetched.
-      if (!err.stdout)
-        throw new Error(
-          `go mod download ${moduleAtVersion}: ${err.code === 'ENOENT' ? 'go is not on PATH (scripts/install-spire.sh needs it too)' : err.stderr || err.message}`,
-          { cause: e },
-        );
-      out = err.stdout;
-    }
-    const info = JSON.parse(out) as { Dir?: string; Error?: string };
-    if (!info.Dir) throw new Error(`go mod download ${moduleAtVersion}: ${info.Error ?? 'no Dir in the answer'}`);
-    dirs.set(moduleAtVersion, (dir = info.Dir));
-  }
-  return dir;
-}
 
 export interface RealEventLog {
   /** File name, e.g. `ubuntu-2404-amd-sevsnp.bin`. */

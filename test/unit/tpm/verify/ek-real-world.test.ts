@@ -21,7 +21,7 @@ let intermediates: X509Certificate[];
 const pem = (name: string) => parsePemCertificates(readFileSync(join(certsDir, name), 'utf8'), name);
 
 beforeAll(() => {
-  const dir = goModuleDir(MODULE, VERSION);
+  const dir = goModuleDir(`${MODULE}@${VERSION}`);
   certsDir = join(dir, 'internal', 'test', 'certificates');
   const caDir = join(dir, 'server', 'ca-certs');
   cas = readdirSync(caDir)

@@ -148,6 +148,27 @@ function runInit(side, pod) {
 
 const nodeAttestors = (conf) => conf.plugins.NodeAttestor.map((m) => Object.entries(m)[0]);
 
+/** Starts one container of a rendered pod, detached on the test network, as the pod would run it. */
+function runPodContainer(side, pod, name, configMaps, image, extraFlags = []) {
+  const container = pod.containers.find((c) => c.name === name);
+  containers.push(`${tag}-${side}`);
+  docker(
+    'run',
+    '-d',
+    '--pull',
+    'never',
+    '--name',
+    `${tag}-${side}`,
+    '--network',
+    net,
+    ...extraFlags,
+    ...securityFlags(pod.securityContext, container.securityContext),
+    ...mountFlags(name, pod, container, configMaps),
+    image,
+    ...container.args,
+  );
+}
+
 const IMAGES = ['tpm-quote-plugin', 'spire-server', 'spire-agent', 'tpm-quote-swtpm'].map((i) => `${i}:latest-local`);
 try {
   // Local images only (`--pull never` below too): no registry is to be asked for anything.
@@ -238,23 +259,13 @@ try {
   );
   const serverConfDir = volumeDir('configmap-spire-server');
   writeFileSync(join(serverConfDir, 'server.conf'), JSON.stringify(serverConf, null, 1));
-  const server = serverPod.containers.find((c) => c.name === 'spire-server');
-  containers.push(`${tag}-server`);
-  docker(
-    'run',
-    '-d',
-    '--pull',
-    'never',
-    '--name',
-    `${tag}-server`,
-    '--network',
-    net,
-    '--network-alias',
+  runPodContainer(
+    'server',
+    serverPod,
     'spire-server',
-    ...securityFlags(serverPod.securityContext, server.securityContext),
-    ...mountFlags('spire-server', serverPod, server, { 'spire-server': serverConfDir, 'tpm-quote-ek-ca': ekCa }),
+    { 'spire-server': serverConfDir, 'tpm-quote-ek-ca': ekCa },
     'spire-server:latest-local',
-    ...server.args,
+    ['--network-alias', 'spire-server'],
   );
   const serverCli = (...a) =>
     spawnSync('docker', ['exec', `${tag}-server`, '/opt/spire/bin/spire-server', ...a], { encoding: 'utf8' });
@@ -271,21 +282,12 @@ try {
   log(`spire-agent tpm_quote block (tpm replaced): ${JSON.stringify(agentBlock)}`);
   const agentConfDir = volumeDir('configmap-spire-agent');
   writeFileSync(join(agentConfDir, 'agent.conf'), JSON.stringify(agentConf, null, 1));
-  const agent = agentPod.containers.find((c) => c.name === 'spire-agent');
-  containers.push(`${tag}-agent`);
-  docker(
-    'run',
-    '-d',
-    '--pull',
-    'never',
-    '--name',
-    `${tag}-agent`,
-    '--network',
-    net,
-    ...securityFlags(agentPod.securityContext, agent.securityContext),
-    ...mountFlags('spire-agent', agentPod, agent, { 'spire-agent': agentConfDir, 'spire-bundle': bundleDir }),
+  runPodContainer(
+    'agent',
+    agentPod,
+    'spire-agent',
+    { 'spire-agent': agentConfDir, 'spire-bundle': bundleDir },
     'spire-agent:latest-local',
-    ...agent.args,
   );
   const agentLog = () => {
     const r = spawnSync('docker', ['logs', `${tag}-agent`], { encoding: 'utf8' });

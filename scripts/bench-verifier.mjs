@@ -6,7 +6,7 @@
 // Usage: node scripts/bench-verifier.mjs [sequential requests per row, default 300] [concurrent requests, default 800]
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTs, percentiles, repoRoot as root } from './lib/load-ts.mjs';
@@ -18,6 +18,7 @@ const CONCURRENCY = 8;
 // Our TypeScript, bundled in memory (as the other benchmarks do).
 const vc = await loadTs(`
 export { createInProcessVerifier, createGatedVerifier, createKeylimeVerifierFromFiles, parseTpmPolicy } from './verifier-client';
+export { createToolsAk, toolsQuote, toolsPcrRead, toolsPcrExtend } from './test/helpers/keylime';
 `);
 
 function fixture(script, cmd, dir) {
@@ -55,52 +56,14 @@ process.on('SIGINT', () => process.exit(130));
 
 const tpm = fixture('swtpm-fixture.sh', 'start', swtpmDir);
 const kl = fixture('keylime-fixture.sh', 'start', klDir);
-const env = { ...process.env, TPM2TOOLS_TCTI: tpm.SWTPM_TCTI };
-const tool = (...args) =>
-  execFileSync(args[0], args.slice(1), { cwd: swtpmDir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const flush = () => {
-  tool('tpm2_flushcontext', '-t');
-  tool('tpm2_flushcontext', '-s');
-};
-
-tool('tpm2_pcrextend', `7:sha256=${'bb'.repeat(32)}`);
-tool('tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
-tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pub');
-flush();
-const nonce = randomBytes(32);
-tool(
-  'tpm2_quote',
-  '-c',
-  'ak.ctx',
-  '-l',
-  'sha256:0,1,2,3,4,5,6,7',
-  '-q',
-  nonce.toString('hex'),
-  '-g',
-  'sha256',
-  '-m',
-  'q.attest',
-  '-s',
-  'q.sig',
-  '-o',
-  'q.pcrs',
+// The evidence comes from tpm2-tools, not from our TPM code: the same helpers the Keylime tests use.
+const toolsTpm = { dir: swtpmDir, env: { ...process.env, TPM2TOOLS_TCTI: tpm.SWTPM_TCTI } };
+const PCRS = [0, 1, 2, 3, 4, 5, 6, 7];
+vc.toolsPcrExtend(toolsTpm, 7, 'sha256', 'bb'.repeat(32));
+const evidence = vc.toolsQuote(toolsTpm, vc.createToolsAk(toolsTpm, 'rsa'), { nonce: randomBytes(32), pcrs: PCRS });
+const policyDoc = Object.fromEntries(
+  [...vc.toolsPcrRead(toolsTpm, 'sha256', PCRS)].map(([pcr, hex]) => [String(pcr), [hex]]),
 );
-flush();
-const read = (f) => new Uint8Array(readFileSync(join(swtpmDir, f)));
-const evidence = {
-  attest: read('q.attest'),
-  signature: read('q.sig'),
-  pcrBlob: read('q.pcrs'),
-  nonce: new Uint8Array(nonce),
-  hashAlg: 'sha256',
-  akPublic: read('ak.pub'),
-  ekPublic: read('ek.pub'),
-};
-const policyDoc = {};
-for (const line of tool('tpm2_pcrread', 'sha256:0,1,2,3,4,5,6,7').split('\n')) {
-  const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
-  if (m) policyDoc[m[1]] = [m[2].toLowerCase()];
-}
 const policy = vc.parseTpmPolicy(JSON.stringify(policyDoc));
 
 const keylimeOptions = {

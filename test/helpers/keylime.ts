@@ -76,6 +76,9 @@ export function startKeylimeVerifier(): KeylimeVerifierProcess {
 }
 
 /** An AK made with tpm2-tools under a transient RSA EK, kept as context files in `dir`. */
+/** What the tpm2-tools helpers need of a TPM: a directory for their files and the TCTI environment. */
+export type ToolsTpm = Pick<Swtpm, 'dir' | 'env'>;
+
 export interface ToolsAk {
   dir: string;
   akContext: string;
@@ -84,11 +87,11 @@ export interface ToolsAk {
   ekPublic: Uint8Array;
 }
 
-function tools(swtpm: Swtpm, args: string[], cwd: string): string {
+function tools(swtpm: ToolsTpm, args: string[], cwd: string): string {
   return runTpmTool(swtpm, cwd, args[0], args.slice(1));
 }
 
-function flushTransients(swtpm: Swtpm, cwd: string): void {
+function flushTransients(swtpm: ToolsTpm, cwd: string): void {
   tools(swtpm, ['tpm2_flushcontext', '-t'], cwd);
   tools(swtpm, ['tpm2_flushcontext', '-s'], cwd);
 }
@@ -98,7 +101,7 @@ function flushTransients(swtpm: Swtpm, cwd: string): void {
  * `alg` 'ecc' an ECC P-256 ECDSA/SHA-256 AK, in a new temporary directory. Every transient handle is flushed
  * afterwards; the AK stays usable through its context file.
  */
-export function createToolsAk(swtpm: Swtpm, alg: 'rsa' | 'ecc' = 'rsa'): ToolsAk {
+export function createToolsAk(swtpm: ToolsTpm, alg: 'rsa' | 'ecc' = 'rsa'): ToolsAk {
   // Inside the swtpm's directory, so swtpm.stop() removes it too.
   const dir = mkdtempSync(join(swtpm.dir, 'tools-ak-'));
   try {
@@ -150,7 +153,7 @@ export interface ToolsQuoteOptions {
  * Quotes with tpm2_quote (-m attest -s sig -o pcrs, whose default "serialized" pcr format is the in-memory
  * TPML_PCR_SELECTION + TPML_DIGEST layout Keylime expects) and returns it as QuoteEvidence.
  */
-export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions): QuoteEvidence {
+export function toolsQuote(swtpm: ToolsTpm, ak: ToolsAk, options: ToolsQuoteOptions): QuoteEvidence {
   const hashAlg = options.hashAlg ?? 'sha256';
   const pcrs = options.pcrs ?? [0, 1, 2, 3, 4, 5, 6, 7];
   const nonceHex = Buffer.from(options.nonce).toString('hex');
@@ -192,7 +195,7 @@ export function toolsQuote(swtpm: Swtpm, ak: ToolsAk, options: ToolsQuoteOptions
 }
 
 /** Reads PCR values with tpm2_pcrread: index -> lowercase hex. */
-export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashName, pcrs: number[]): Map<number, string> {
+export function toolsPcrRead(swtpm: ToolsTpm, hashAlg: HashName, pcrs: number[]): Map<number, string> {
   const out = tools(swtpm, ['tpm2_pcrread', `${hashAlg}:${pcrs.join(',')}`], tmpdir());
   const values = new Map<number, string>();
   for (const line of out.split('\n')) {
@@ -205,6 +208,6 @@ export function toolsPcrRead(swtpm: Swtpm, hashAlg: HashName, pcrs: number[]): M
 }
 
 /** Extends a PCR with tpm2_pcrextend (one digest of the bank's size). */
-export function toolsPcrExtend(swtpm: Swtpm, pcr: number, hashAlg: HashName, digestHex: string): void {
+export function toolsPcrExtend(swtpm: ToolsTpm, pcr: number, hashAlg: HashName, digestHex: string): void {
   tools(swtpm, ['tpm2_pcrextend', `${pcr}:${hashAlg}=${digestHex}`], tmpdir());
 }

@@ -96,7 +96,7 @@ export interface SwtpmToolsSuite {
  * Runs a TPM tool (`cmd args`, e.g. tpm2_quote) in `cwd` against `swtpm`; returns stdout. A failure names the
  * command line and carries the tool's stderr.
  */
-export function runTpmTool(swtpm: Swtpm, cwd: string, cmd: string, args: string[]): string {
+export function runTpmTool(swtpm: Pick<Swtpm, 'env'>, cwd: string, cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { cwd, env: swtpm.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {

@@ -132,6 +132,20 @@ alive() {
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
+# recorded-alive FILE: the pid recorded in FILE, when that process is alive and is the one recorded: it started
+# before the record was written (a pid reused by a later process did not). Start times come from /proc in
+# clock ticks since boot; boot time is whole seconds, hence one second of slack.
+recorded-alive() {
+  local pid start_ticks btime hz
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  alive "$pid" || return 1
+  start_ticks=$(sed -E 's/^[0-9]+ \(.*\) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20) || return 1
+  btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
+  hz=$(getconf CLK_TCK)
+  [ -n "$start_ticks" ] && [ $((btime + start_ticks / hz)) -le $(($(stat -c %Y "$1") + 1)) ] || return 1
+  echo "$pid"
+}
+
 # descendants PID: every live descendant pid of PID, one a line.
 descendants() {
   local pid child
@@ -218,14 +232,14 @@ kill-all-started() {
     [ -e "$f" ] || continue
     name=$(basename "$f")
     case $name in *.wrapper | *.child.*) continue ;; esac
+    recorded-alive "$f" >/dev/null || continue
     track-descendants "$name"
     stop-bg "$name" 5
   done
   sleep 0.2
   for f in "$STATEDIR"/pids/*; do
     [ -e "$f" ] || continue
-    pid=$(cat "$f")
-    if alive "$pid"; then
+    if pid=$(recorded-alive "$f"); then
       kill -KILL "$pid" 2>/dev/null || true
       left+=("$(basename "$f")=$pid")
     fi

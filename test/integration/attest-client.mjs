@@ -6,15 +6,23 @@
 // arrived.
 //   node attest-client.mjs SCENARIO HOST:PORT BUNDLE_PEM
 // SCENARIO: silent:DEADLINE_MS (never answers; the caller's own deadline), late:WAIT_MS (answers 64 bytes
-// after WAIT_MS), payload-over:BYTES (a payload of BYTES), answer-over:BYTES (answers BYTES at once).
+// after WAIT_MS), half-close:0 (half-closes right after the payload), payload-over:BYTES (a payload of
+// BYTES), answer-over:BYTES (answers BYTES at once).
 import { readFileSync } from 'node:fs';
 import { loadTs } from '../../scripts/lib/load-ts.mjs';
 
 const [scenario, address, bundle] = process.argv.slice(2);
 const [kind, arg] = (scenario ?? '').split(':');
 const n = Number(arg);
-if (!address || !bundle || !Number.isInteger(n) || !['silent', 'late', 'payload-over', 'answer-over'].includes(kind)) {
-  console.error('usage: attest-client.mjs silent:MS|late:MS|payload-over:BYTES|answer-over:BYTES HOST:PORT BUNDLE_PEM');
+if (
+  !address ||
+  !bundle ||
+  !Number.isInteger(n) ||
+  !['silent', 'late', 'half-close', 'payload-over', 'answer-over'].includes(kind)
+) {
+  console.error(
+    'usage: attest-client.mjs silent:MS|late:MS|half-close:0|payload-over:BYTES|answer-over:BYTES HOST:PORT BUNDLE_PEM',
+  );
   process.exit(2);
 }
 const { openAttestAgent, encodeParams, encodeChallengeResponse, encodePayload } = await loadTs(`
@@ -32,6 +40,7 @@ const payload =
       });
 const stream = openAttestAgent(address, readFileSync(bundle), kind === 'silent' ? n : undefined);
 stream.send(encodeParams('tpm_quote', payload, new Uint8Array([0x30, 0])));
+if (kind === 'half-close') stream.end();
 for (;;) {
   const e = await stream.next();
   console.log(JSON.stringify(e));

@@ -137,7 +137,7 @@ export function createAidAttestation(
       ek: 'reading the EK',
       ak:
         config.akHandle === undefined
-          ? 'loading the AK'
+          ? 'loading the AK from ak_data_dir'
           : `reading the AK at ak_handle 0x${config.akHandle.toString(16)}`,
     };
     let phase: keyof typeof phases = 'tpm_info';

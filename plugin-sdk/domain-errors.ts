@@ -15,7 +15,11 @@ export type FailureClass =
   /** The TPM's answer did not decode: Unavailable, "TPM <tpm> sent a malformed response: <message>". */
   | 'tpm_bad_response'
   /** The TPM or the verifier could not be reached or gave no verdict: Unavailable. */
-  | 'unavailable';
+  | 'unavailable'
+  /** A local resource the operator must fix first (a directory not writable, read-only): FailedPrecondition. */
+  | 'precondition'
+  /** A disk full or a quota reached: ResourceExhausted. */
+  | 'exhausted';
 
 /** The one code table. */
 const CODES: Readonly<Record<FailureClass, Code>> = {
@@ -24,6 +28,8 @@ const CODES: Readonly<Record<FailureClass, Code>> = {
   tpm_refused: Code.FAILED_PRECONDITION,
   tpm_bad_response: Code.UNAVAILABLE,
   unavailable: Code.UNAVAILABLE,
+  precondition: Code.FAILED_PRECONDITION,
+  exhausted: Code.RESOURCE_EXHAUSTED,
 };
 
 /** A domain error this mapper understands: an Error with a failure class (and, optionally, a fuller detail). */

@@ -3,6 +3,7 @@
 // from the captured fixtures; inputs that give a new outcome join that decoder's pool. Prints per decoder:
 // inputs, distinct outcomes, crashes (a throw that is not the decoder's documented error type), hangs
 // (an input over the per-input bound), the slowest input and the peak heap. Exits 1 on any crash or hang.
+// A target may bring its own mutator (the TCG event log: the structure-aware one of scripts/fuzz-eventlog.mjs).
 // The Keylime answer decoder runs over loopback HTTPS, so it gets KEYLIME_SHARE of the inputs (its inputs
 // cost ~100x more than the others').
 // Usage: node scripts/fuzz.mjs [total inputs, default 1000000] [seed] [per-input bound ms, default 1000]
@@ -28,7 +29,7 @@ let crashes = 0;
 let hangs = 0;
 for (const [k, target] of targets.entries()) {
   const n = Math.max(1, Math.round(total * (target.async ? KEYLIME_SHARE : syncShare)));
-  const mutate = byteMutator(seed + k);
+  const mutate = (target.mutator ?? byteMutator)(seed + k);
   const pool = [...target.seeds];
   const outcomes = new Map();
   const failures = [];
@@ -42,9 +43,8 @@ for (const [k, target] of targets.entries()) {
     const s = performance.now();
     let outcome;
     try {
-      const r = target.run(input);
-      if (target.async) await r;
-      outcome = 'ok';
+      const r = target.async ? await target.run(input) : target.run(input);
+      outcome = target.labelled ? String(r) : 'ok';
     } catch (e) {
       if (target.documented.some((C) => e instanceof C)) outcome = outcomeOf(e);
       else {

@@ -37,6 +37,10 @@ import {
   type KeylimeVerifier,
 } from '../../verifier-client';
 import { HclParseError, parseConfigText } from '../../plugin-sdk/hcl';
+import { EventLogError } from '../../tpm/eventlog';
+import { eventLogMutator, fuzzSeed, runFuzzCase } from './eventlog-fuzz';
+import { realEventLogs } from './go-testdata';
+import { byteMutator, type Mutate } from './mutator';
 
 export interface FuzzTarget {
   name: string;
@@ -47,6 +51,10 @@ export interface FuzzTarget {
   run(input: Uint8Array): unknown;
   /** Set for a target that runs asynchronously (run returns a promise). */
   async?: boolean;
+  /** Set when run returns the outcome's label itself (a decoder whose documented refusals are results). */
+  labelled?: boolean;
+  /** The target's own mutator (default: the byte mutator of test/helpers/mutator.ts). */
+  mutator?(seed: number): Mutate;
   close?(): void;
 }
 
@@ -212,6 +220,31 @@ async function keylimeTarget(f: Fixtures): Promise<FuzzTarget> {
   };
 }
 
+/**
+ * The TCG event log (parse, replay, verify against the seed's replay, boot facts), seeded with the real logs
+ * of the Go module cache. A real log is mutated by the structure-aware mutator of eventlog-fuzz.ts (record
+ * sizes, digest counts, PCR indexes); an input that joined the pool by the byte mutator.
+ */
+function eventLogTarget(): FuzzTarget {
+  const seeds = realEventLogs().map((l) => fuzzSeed(l.name, l.bytes));
+  const bySeed = new Map(seeds.map((s) => [s.bytes, s]));
+  return {
+    name: 'tcg_event_log',
+    seeds: seeds.map((s) => s.bytes),
+    documented: [EventLogError],
+    labelled: true,
+    run: (b) => runFuzzCase(b, (bySeed.get(b) ?? seeds[b.length % seeds.length]).pcrs).outcome,
+    mutator(seed) {
+      const structured = eventLogMutator(seed);
+      const bytewise = byteMutator(seed, 1 << 20);
+      return (input, pool) => {
+        const real = bySeed.get(input);
+        return real ? structured(real) : bytewise(input, pool);
+      };
+    },
+  };
+}
+
 /** Every decoder target; the Keylime one starts its loopback server. */
 export async function fuzzTargets(root: string): Promise<FuzzTarget[]> {
   const f = fixtures(root);
@@ -264,6 +297,7 @@ export async function fuzzTargets(root: string): Promise<FuzzTarget[]> {
       run: (b) => parseTpmPolicy(text(b)),
     },
     { name: 'hcl', seeds: hclSeeds(f), documented: [HclParseError], run: (b) => parseConfigText(text(b)) },
+    eventLogTarget(),
   ];
 }
 

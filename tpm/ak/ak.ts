@@ -12,7 +12,7 @@
 // cost: each load under an EK whose userWithAuth is clear needs a PolicySecret session. `parent: 'srk'`
 // (an ECC P-256 SRK re-derived in the owner hierarchy; cheap) remains for callers that do not need those
 // fields. If the hierarchy's seed changes (TPM cleared) the blob no longer loads, and a new AK is made.
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as C from '../marshal/constants';
 import { unmarshal, withBytes, type WithBytes } from '../marshal/codec';
@@ -24,6 +24,7 @@ import { flushQuietly } from '../commands/flush';
 import { keyCreateParams } from '../commands/params';
 import { objectName, withEkHandle, type EkInfo } from '../ek/ek';
 import { srkTemplate } from '../ek/templates';
+import { AkStoreError, ensureAkDir, writeAkFile } from './store';
 
 export type AkAlg = 'rsa' | 'ecc';
 
@@ -104,7 +105,9 @@ async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkB
     if (size > MAX_AK_FILE_BYTES) throw new Error(`AK file ${path}: ${size} bytes, larger than ${MAX_AK_FILE_BYTES}`);
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT') return undefined;
+    if (errno !== undefined) throw new AkStoreError(`AK file ${path}: cannot read it`, e);
     throw e;
   }
   const j = JSON.parse(text) as { version?: number; alg?: string; parent?: string; public?: string; private?: string };
@@ -132,8 +135,15 @@ async function writeBlob(blob: AkBlob): Promise<void> {
     public: Buffer.from(blob.public.bytes).toString('base64'),
     private: Buffer.from(blob.private).toString('base64'),
   });
-  await writeFile(tmp, body, { mode: 0o600 });
-  await rename(tmp, blob.path);
+  try {
+    await writeAkFile(tmp, body);
+    await rename(tmp, blob.path).catch((e: unknown) => {
+      throw new AkStoreError(`AK file ${blob.path}: cannot replace it with ${tmp}`, e);
+    });
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined); // a full disk keeps what was written
+    throw e;
+  }
 }
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */
@@ -240,7 +250,7 @@ export async function loadOrCreateAkLoaded(
       if (!(e instanceof TpmError) || e.warning) throw e;
     }
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await ensureAkDir(dataDir);
   const made = (
     await scope((parentHandle) =>
       execute(tpm, TPM2_Create, {

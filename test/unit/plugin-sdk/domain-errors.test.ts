@@ -3,6 +3,7 @@ import { Code, PluginError, toPluginError, type ClassifiedError } from '../../..
 import { ProtocolError } from '../../../proto/tpmquote/protocol';
 import { TpmCryptoError } from '../../../tpm/crypto/errors';
 import { TpmError, TpmResponseError, TpmUnavailableError, TPM_RC_OBJECT_MEMORY } from '../../../tpm/errors';
+import { AkStoreError } from '../../../tpm/ak/store';
 import { TpmVerifyError } from '../../../tpm/verify/errors';
 import { VerifierError } from '../../../verifier-client/errors';
 
@@ -18,6 +19,8 @@ describe('toPluginError', () => {
       new TpmUnavailableError('swtpm:port=1', 'x'),
       new TpmError(TPM_RC_OBJECT_MEMORY, 'TPM2_Load'),
       new TpmResponseError('TPM2_Quote', 'x'),
+      new AkStoreError('AK directory /d', Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' })),
+      new AkStoreError('AK file /d/f', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
     ];
     expect(domainErrors.map((e) => e.failureClass)).toEqual([
       'malformed',
@@ -27,6 +30,8 @@ describe('toPluginError', () => {
       'unavailable',
       'tpm_refused',
       'tpm_bad_response',
+      'precondition',
+      'exhausted',
     ]);
   });
 

@@ -250,11 +250,15 @@ export function createAidAttestation(
         if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
         const clock = quote.attest.value.clockInfo;
         const facts = { resetCount: clock.resetCount, firmwareVersion: quote.attest.value.firmwareVersion };
-        if (!identitySource || identitySource === 'read') identities.fill(cacheKey, identity!, facts);
+        if (identitySource === 'read') identities.fill(cacheKey, identity!, facts);
         else {
           const dropped = identities.checkQuote(facts);
           if (dropped) log.debug('TPM identity dropped; read again next attestation', { reason: dropped });
         }
+        // Closed first so the count includes its FlushContext commands.
+        const closing = Date.now();
+        await session.close();
+        tpmMs += Date.now() - closing;
         const commands = s.counts();
         log.info('quote read from the TPM', {
           tpm: spec,
@@ -281,11 +285,10 @@ export function createAidAttestation(
           })),
           eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
         });
-        // Counted, and the keys flushed, before yielding: SPIRE cancels the stream once the server has answered,
-        // and a generator that is never resumed would hold its transient objects until the stream is collected.
+        // Counted, and the keys flushed (above), before yielding: SPIRE cancels the stream once the server has
+        // answered, and a generator that is never resumed would hold its transient objects until it is collected.
         telemetry.record('success', 'none', started, tpmMs, commands, identitySource);
         answered = true;
-        await session.close();
         yield { data: { case: 'challengeResponse', value: response } };
         break;
       }

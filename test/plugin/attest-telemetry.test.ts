@@ -211,4 +211,49 @@ describe('attestation telemetry through the Metrics host service', () => {
       host.stop();
     }
   });
+
+  test('the agent plugin reuses the TPM identity across streams (identity label), and a failed attestation drops it', async () => {
+    const host = await startMetricsHost(dir);
+    const server = await startServer(`ek_hash_path = "${join(dir, 'allowed.txt')}"\n`);
+    const a = await startSession(AGENT_EXE);
+    const stopBroker = announce(a, create(ConnInfoSchema, { serviceId: 1, network: 'unix', address: host.socketPath }));
+    try {
+      await a.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
+      await a.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: `tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, 'ak3')}"\n`,
+      });
+      const ok = async () =>
+        expect((await attest(a, server)).attributes?.spiffeId).toBe(
+          `spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`,
+        );
+      await ok();
+      await ok();
+      // A refused challenge fails the attestation: the next one reads the identity again.
+      expect(
+        (await attest(a, server, { replaceChallenge: () => new Uint8Array([0xff, 0xff, 0xff]) })).agentError?.code,
+      ).toBe(grpc.status.INVALID_ARGUMENT);
+      await ok();
+      await ok();
+      const commands = () => host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_commands');
+      await until(() => commands().length >= 5);
+      const seen = commands().map((m) => [label(m, 'result'), label(m, 'identity')]);
+      expect(seen).toEqual([
+        ['success', 'read'],
+        ['success', 'cached'],
+        ['failure', 'cached'],
+        ['success', 'read'],
+        ['success', 'cached'],
+      ]);
+      const [read, cached] = commands().map((m) => m.val);
+      expect(cached).toBeLessThan(read);
+      const createPrimary = host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_create_primary');
+      expect(createPrimary.map((m) => m.val)).toEqual([0, 0, 0, 0, 0]);
+    } finally {
+      stopBroker();
+      await a.dispose();
+      await server.dispose();
+      host.stop();
+    }
+  });
 });

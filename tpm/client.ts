@@ -76,7 +76,8 @@ export interface TpmClient {
   readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
   /**
    * Opens one attestation (see attestation-session.ts): reads the TPM facts, finds the EK and the AK and
-   * keeps them loaded until `session.close()`; every command is counted.
+   * keeps them loaded until `session.close()`; every command is counted. `cached`, an earlier attestation's
+   * `identity`, is confirmed by ReadPublic and used instead of reading facts, NV and handles again.
    */
   beginAttestation(
     options: AttestationSessionOptions & { cached?: SessionIdentity<TpmInfo> },

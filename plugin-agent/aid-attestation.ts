@@ -18,17 +18,18 @@ import {
   type HashName,
   openTpm,
   pcrSelection,
-  type PcrValues,
   type TpmClient,
   type TpmsPcrSelection,
   type AttestationSession,
+  PcrsChangingError,
 } from '../tpm';
 import type { AgentConfig } from './config';
 import { readEkCertificateFile, type EkCertificateFile } from './ek-certificate-file';
 import { readEventLog } from './event-log';
+import { createIdentityCache, identityKey, type IdentityCache } from './identity-cache';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 
-/** Times the PCRs are re-read and re-quoted when they change during a quote. */
+/** Times the PCRs are quoted and read when they change between the quote and the read. */
 export const PCR_READ_ATTEMPTS = 3;
 
 /** Keeps one TPM client per transport spec; commands open a fresh connection each, so a restarted swtpm is fine. */
@@ -72,28 +73,19 @@ function readChallenge(bytes: Uint8Array): { challenge: AttestationChallenge; se
   return { challenge, selection };
 }
 
-// Banks and indices in order, digests byte for byte.
-function samePcrs(a: PcrValues, b: PcrValues): boolean {
-  const flat = (v: PcrValues) =>
-    Object.entries(v).flatMap(([bank, byIndex]) =>
-      Object.entries(byIndex ?? {}).map(([i, d]) => `${bank}:${i}:${Buffer.from(d).toString('hex')}`),
-    );
-  const x = flat(a);
-  const y = flat(b);
-  return x.length === y.length && x.every((s, i) => s === y[i]);
-}
-
 /**
  * Creates the AidAttestation handler: opens one attestation on the TPM (facts, EK and certificate, AK from
- * ak_handle or ak_data_dir; each key loaded once), sends the payload, answers exactly one challenge
- * (activates the credential, quotes the PCRs, re-quoting when a PCR changed meanwhile), then releases what
- * it loaded on every path. TPM commands are counted (debug log and metric). An unreachable TPM fails the
- * stream with Unavailable naming the transport.
+ * ak_handle or ak_data_dir; each key loaded once; the identity an earlier stream read is reused when
+ * ReadPublic confirms it, see identity-cache.ts), sends the payload, answers exactly one challenge
+ * (activates the credential, quotes the PCRs and reads them once, re-quoting when the read does not match
+ * the quote's digest), then releases what it loaded on every path. TPM commands are counted (debug log and
+ * metric). An unreachable TPM fails the stream with Unavailable naming the transport.
  */
 export function createAidAttestation(
   plugin: PluginContext<AgentConfig>,
   pool: TpmPool = createTpmPool(),
   telemetry: AgentTelemetry = createAgentTelemetry(plugin as PluginContext<unknown>),
+  identities: IdentityCache = createIdentityCache(),
 ) {
   const log = plugin.logger;
   return async function* aidAttestation(
@@ -107,7 +99,14 @@ export function createAidAttestation(
     const started = Date.now();
     let tpmMs = 0;
     let session: AttestationSession | undefined;
+    let identitySource: 'cached' | 'read' | undefined;
+    let answered = false;
     const counts = () => session?.counts();
+    // Any failure forgets the identity: the next attestation reads it all again.
+    const fail = (step: string, commands = counts()) => {
+      identities.drop();
+      telemetry.record('failure', step, started, tpmMs, commands, identitySource);
+    };
     // Runs one TPM step: times it, and turns a failure into the plugin error (and a failure metric named by `label`).
     const step = async <T>(label: string, name: string, fn: () => Promise<T>): Promise<T> => {
       const t0 = Date.now();
@@ -117,7 +116,12 @@ export function createAidAttestation(
         return result;
       } catch (err) {
         tpmMs += Date.now() - t0;
-        telemetry.record('failure', label, started, tpmMs, counts());
+        // PCRs that never held still between quote and read are no TPM fault: Unavailable, counted apart.
+        if (err instanceof PcrsChangingError) {
+          fail('pcrs_changing');
+          throw PluginError.unavailable(`TPM ${spec}: ${err.message}`);
+        }
+        fail(label);
         throw tpmFailure(spec, name, err);
       }
     };
@@ -127,7 +131,7 @@ export function createAidAttestation(
       try {
         fromFile = await readEkCertificateFile(config.ekCertificatePath);
       } catch (err) {
-        telemetry.record('failure', 'ek_certificate_path', started, tpmMs);
+        fail('ek_certificate_path');
         throw PluginError.failedPrecondition(`ek_certificate_path: ${(err as Error).message}`);
       }
     }
@@ -142,13 +146,26 @@ export function createAidAttestation(
     };
     let phase: keyof typeof phases = 'tpm_info';
     let info;
+    let identity;
+    const maxIntermediates = MAX_EK_INTERMEDIATES - (fromFile?.intermediates.length ?? 0);
+    const cacheKey = identityKey({
+      tpm: spec,
+      ek_algorithm: config.ekAlgorithm,
+      ek_certificate: fromFile?.certificate,
+      max_intermediates: maxIntermediates,
+      ak_handle: config.akHandle,
+      ak_data_dir: config.akDataDir,
+      ak_algorithm: config.akAlgorithm,
+    });
+    const cached = identities.lookup(cacheKey, config.identityCacheMaxAgeMs);
     const t0 = Date.now();
     try {
       const opened = await tpm.beginAttestation({
+        cached: cached.identity,
         ...o,
         ekChoice: config.ekAlgorithm,
         ekCertificate: fromFile?.certificate,
-        maxIntermediates: MAX_EK_INTERMEDIATES - (fromFile?.intermediates.length ?? 0),
+        maxIntermediates,
         maxCertificateBytes: MAX_EK_CERTIFICATE_BYTES,
         ak:
           config.akHandle === undefined
@@ -158,10 +175,14 @@ export function createAidAttestation(
       });
       session = opened.session;
       info = opened.info;
+      identity = opened.identity;
+      identitySource = opened.fromCache ? 'cached' : 'read';
       tpmMs += Date.now() - t0;
+      if (!opened.fromCache)
+        log.debug('reading the TPM identity', { tpm: spec, reason: opened.cacheMiss ?? cached.miss ?? 'unknown' });
     } catch (err) {
       tpmMs += Date.now() - t0;
-      telemetry.record('failure', phase, started, tpmMs);
+      fail(phase);
       throw tpmFailure(spec, phases[phase], err);
     }
     try {
@@ -205,7 +226,7 @@ export function createAidAttestation(
         try {
           parsed = readChallenge(c.challenge);
         } catch (err) {
-          telemetry.record('failure', 'challenge', started, tpmMs, counts());
+          fail('challenge');
           throw err;
         }
         const { challenge, selection } = parsed;
@@ -213,30 +234,31 @@ export function createAidAttestation(
         const secret = await step('activate_credential', 'activating the credential', () =>
           s.activateCredential(challenge.credentialBlob, challenge.encryptedSecret, o),
         );
-        let quote;
-        let pcrs;
-        for (let attempt = 1; ; attempt++) {
-          const before = await step('pcr_read', 'reading PCRs', () => s.readPcrs(selection, o));
-          quote = await step('quote', 'quoting PCRs', () => s.quote(challenge.nonce, selection, o));
-          const after = await step('pcr_read', 'reading PCRs', () => s.readPcrs(selection, o));
-          if (samePcrs(before, after)) {
-            pcrs = after;
-            break;
-          }
-          if (attempt >= PCR_READ_ATTEMPTS) {
-            telemetry.record('failure', 'pcrs_changing', started, tpmMs, counts());
-            throw PluginError.unavailable(`PCRs of TPM ${spec} kept changing during ${PCR_READ_ATTEMPTS} quotes`);
-          }
-          log.debug('PCRs changed while quoting; quoting again', { attempt });
-        }
+        const quoted = await step('quote', 'quoting PCRs', () =>
+          s.quoteAndRead(challenge.nonce, selection, PCR_READ_ATTEMPTS, o),
+        );
+        const { quote, pcrs } = quoted;
+        if (quoted.attempts > 1)
+          log.debug('PCRs changed between quote and read; quoted again', { attempts: quoted.attempts });
         let eventLog;
         try {
           eventLog = readEventLog(config.eventLogPath);
         } catch (err) {
-          telemetry.record('failure', 'event_log', started, tpmMs, counts());
+          fail('event_log');
           throw err;
         }
         if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
+        const clock = quote.attest.value.clockInfo;
+        const facts = { resetCount: clock.resetCount, firmwareVersion: quote.attest.value.firmwareVersion };
+        if (identitySource === 'read') identities.fill(cacheKey, identity!, facts);
+        else {
+          const dropped = identities.checkQuote(facts);
+          if (dropped) log.debug('TPM identity dropped; read again next attestation', { reason: dropped });
+        }
+        // Closed first so the count includes its FlushContext commands.
+        const closing = Date.now();
+        await session.close();
+        tpmMs += Date.now() - closing;
         const commands = s.counts();
         log.info('quote read from the TPM', {
           tpm: spec,
@@ -249,6 +271,7 @@ export function createAidAttestation(
         });
         log.debug('TPM commands for this attestation', {
           tpm: spec,
+          identity: identitySource,
           tpm_commands: commands.total,
           tpm_create_primary: commands.createPrimary,
         });
@@ -262,14 +285,16 @@ export function createAidAttestation(
           })),
           eventLog: 'bytes' in eventLog ? eventLog.bytes : new Uint8Array(),
         });
-        // Counted, and the keys flushed, before yielding: SPIRE cancels the stream once the server has answered,
-        // and a generator that is never resumed would hold its transient objects until the stream is collected.
-        telemetry.record('success', 'none', started, tpmMs, commands);
-        await session.close();
+        // Counted, and the keys flushed (above), before yielding: SPIRE cancels the stream once the server has
+        // answered, and a generator that is never resumed would hold its transient objects until it is collected.
+        telemetry.record('success', 'none', started, tpmMs, commands, identitySource);
+        answered = true;
         yield { data: { case: 'challengeResponse', value: response } };
         break;
       }
     } finally {
+      // A stream that ends unanswered (server refused the payload, or cancelled) keeps no identity.
+      if (!answered) identities.drop();
       await session.close();
     }
   };

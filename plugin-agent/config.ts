@@ -1,6 +1,15 @@
 // The agent plugin's configuration: keys declared once (types, defaults, docs), parsed by the SDK's
 // error-collecting builder for both Configure and Validate.
-import { type ConfigOf, type ConfigureHook, defineConfig, enumOf, int, type LogLevel, string } from '../plugin-sdk';
+import {
+  type ConfigOf,
+  type ConfigureHook,
+  defineConfig,
+  duration,
+  enumOf,
+  int,
+  type LogLevel,
+  string,
+} from '../plugin-sdk';
 import { DEFAULT_TRANSPORT, parseTransportSpec } from '../tpm';
 import { DEFAULT_EVENT_LOG_PATH } from './event-log';
 
@@ -61,6 +70,11 @@ export const agentConfigSchema = defineConfig({
     .describe(
       'TCG event log sent with the quote (at most 1 MiB), for the server\'s `event_log` check and boot selectors. A missing file sends none (the server decides); `""` never sends one; a file that exists but cannot be read fails attestation naming it.',
     ),
+  identity_cache_max_age: duration({ max: '24h' })
+    .default('1h')
+    .describe(
+      'How long the TPM identity read by an attestation (TPM facts, EK, its NV certificate and CA certificates, the `ak_handle` public) is reused by later attestations of this agent process, each confirming it by reading the EK and AK publics. Re-read at once when they differ, a TPM command fails, an attestation fails, the TPM was reset or the plugin configuration changed, and on agent restart. `"0s"` re-reads everything at every attestation.',
+    ),
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()
     .describe('Plugin log level; SPIRE filters further by its own log_level.'),
@@ -78,6 +92,8 @@ export interface AgentConfig {
   eventLogPath: string;
   ekCertificatePath?: string;
   akHandle?: number;
+  /** identity_cache_max_age in milliseconds (0: no cache). */
+  identityCacheMaxAgeMs: number;
 }
 
 /** Parses the agent's plugin_data (every problem reported, each naming its key). */
@@ -96,6 +112,7 @@ export const configureAgent: ConfigureHook<AgentConfig> = (core, hcl) => {
       eventLogPath: c.event_log_path,
       ekCertificatePath: c.ek_certificate_path,
       akHandle: c.ak_handle,
+      identityCacheMaxAgeMs: c.identity_cache_max_age,
     },
   };
 };

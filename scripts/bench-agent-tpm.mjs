@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// TPM commands and time per agent attestation, today's agent (main at 2a6633e, built from a temporary git
-// worktree) beside this one, on one swtpm. Each attestation runs the TPM side of the agent plugin's stream
-// (old: getInfo, readEk, loadOrCreateAk, activateCredential, PCR read, quote, PCR read as main's
-// aid-attestation.ts calls them; new: beginAttestation, activateCredential, the same reads and quote, close),
-// with the credential made in-process as the server makes it. Commands are counted by a TCP proxy in front
-// of the swtpm (each command's header), so both builds are measured the same way.
+// TPM commands and time per agent attestation, side by side on one swtpm: the agent before issue 9 (main at
+// 2a6633e), the attestation session without identity cache (main at 668ed30), and this tree, the first
+// attestation of a plugin process (identity read) and a repeat one (identity cached, confirmed by ReadPublic).
+// Older builds come from temporary git worktrees. Each attestation runs the TPM side of the agent plugin's
+// stream as that build's aid-attestation.ts does (2a6633e: getInfo, readEk, loadOrCreateAk,
+// activateCredential, PCR read, quote, PCR read; 668ed30: beginAttestation, activateCredential, PCR read,
+// quote, PCR read, close; this tree: beginAttestation (with the cached identity), activateCredential, quote
+// then one PCR read checked against it, close), with the credential made in-process as the server makes it.
+// Commands are counted by a TCP proxy in front of the swtpm (each command's header), so every build is
+// measured the same way, FlushContext included.
 // Scenarios: swtpm as provisioned (persistent RSA EK 0x81010001, AK file); persistent EK + persistent AK
-// (ak_handle, new only); no persistent EK (evicted: the EK is derived by CreatePrimary).
+// (ak_handle; 668ed30 and later); no persistent EK (evicted: the EK is derived by CreatePrimary).
 // Usage: node scripts/bench-agent-tpm.mjs [runs, default 20]
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -19,6 +23,7 @@ import { loadTs, percentiles, repoRoot } from './lib/load-ts.mjs';
 
 const runs = Number(process.argv[2] ?? 20);
 const OLD_COMMIT = '2a6633e';
+const SESSION_COMMIT = '668ed30';
 const entry = `
 export { openTpm } from './tpm/client';
 export { TPM_ALG_SHA256 } from './tpm/marshal/constants';
@@ -27,14 +32,21 @@ export { pcrSelection } from './tpm/types/pcr';
 `;
 const dir = mkdtempSync(join(tmpdir(), 'bench-agent-tpm-'));
 const oldTree = join(dir, 'old');
-execFileSync('git', ['-C', repoRoot, 'worktree', 'add', '--detach', oldTree, OLD_COMMIT], { stdio: 'ignore' });
+const sessionTree = join(dir, 'session');
+for (const [tree, commit] of [
+  [oldTree, OLD_COMMIT],
+  [sessionTree, SESSION_COMMIT],
+])
+  execFileSync('git', ['-C', repoRoot, 'worktree', 'add', '--detach', tree, commit], { stdio: 'ignore' });
 const cleanup = () => {
-  execFileSync('git', ['-C', repoRoot, 'worktree', 'remove', '--force', oldTree], { stdio: 'ignore' });
+  for (const tree of [oldTree, sessionTree])
+    execFileSync('git', ['-C', repoRoot, 'worktree', 'remove', '--force', tree], { stdio: 'ignore' });
 };
 let swtpmDir;
 try {
   const NEW = await loadTs(entry);
   const OLD = await loadTs(entry, oldTree);
+  const SESSION = await loadTs(entry, sessionTree);
   const fixture = join(repoRoot, 'test/helpers/swtpm-fixture.sh');
   swtpmDir = join(dir, 'swtpm');
   const vars = Object.fromEntries(
@@ -84,15 +96,18 @@ try {
     await tpm.readPcrs(selection(m));
     await tpm.close();
   }
-  // The same with this branch's agent: one session, keys loaded once.
-  async function newAttest(m, akDir, akHandle) {
+  // One attestation session, keys loaded once (668ed30 and this tree). `cache.identity`, when set, is the
+  // identity an earlier attestation read (this tree only), and is replaced by this one's.
+  async function sessionAttest(m, akDir, akHandle, cache) {
     const tpm = m.openTpm(spec);
-    const { session } = await tpm.beginAttestation({
+    const opened = await tpm.beginAttestation({
       ekChoice: 'rsa',
       maxIntermediates: 8,
       maxCertificateBytes: 4096,
       ak: akHandle ? { handle: akHandle } : { dataDir: akDir, alg: 'rsa' },
+      cached: cache?.identity,
     });
+    const { session } = opened;
     try {
       const cred = m.makeCredential({
         ekPublic: session.ek.public.value,
@@ -100,14 +115,28 @@ try {
         credential: randomBytes(32),
       });
       await session.activateCredential(cred.idObject, cred.encryptedSecret);
-      await session.readPcrs(selection(m));
-      await session.quote(randomBytes(32), selection(m));
-      await session.readPcrs(selection(m));
+      if (session.quoteAndRead) await session.quoteAndRead(randomBytes(32), selection(m), 3);
+      else {
+        // 668ed30: PCR reads bracket the quote.
+        await session.readPcrs(selection(m));
+        await session.quote(randomBytes(32), selection(m));
+        await session.readPcrs(selection(m));
+      }
     } finally {
       await session.close();
     }
+    if (cache) {
+      if (cache.identity && !opened.fromCache) throw new Error(`cached identity not used: ${opened.cacheMiss}`);
+      cache.identity = opened.identity;
+    }
     await tpm.close();
   }
+  // This tree, both ways: a plugin process's first attestation, and a repeat one.
+  const first = (akDir, akHandle) => sessionAttest(NEW, akDir, akHandle);
+  const repeat = (akDir, akHandle) => {
+    const cache = {};
+    return () => sessionAttest(NEW, akDir, akHandle, cache);
+  };
   async function measure(label, fn) {
     await fn(); // warm-up: creates the AK file
     const cmds = [];
@@ -128,9 +157,14 @@ try {
     );
   }
 
-  console.log(`bench-agent-tpm: ${runs} attestations per row (after one warm-up), swtpm, EK rsa, AK rsa`);
-  await measure('old (2a6633e), persistent EK, AK file', () => oldAttest(OLD, join(dir, 'ak-old')));
-  await measure('new, persistent EK, AK file', () => newAttest(NEW, join(dir, 'ak-new')));
+  console.log(
+    `bench-agent-tpm: ${runs} attestations per row (after one warm-up), swtpm, EK rsa, AK rsa, PCRs sha256:0-7`,
+  );
+  console.log('-- persistent EK (0x81010001), AK file');
+  await measure(`  ${OLD_COMMIT} (before issue 9)`, () => oldAttest(OLD, join(dir, 'ak-old')));
+  await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, join(dir, 'ak-s')));
+  await measure('  now, first attestation (identity read)', () => first(join(dir, 'ak-new')));
+  await measure('  now, repeat attestation (identity cached)', repeat(join(dir, 'ak-new')));
   // A persistent AK (child of the persistent EK), as ak_handle.
   await tools(
     'tpm2_createak',
@@ -147,11 +181,17 @@ try {
   );
   await tools('tpm2_evictcontrol', '-C', 'o', '-c', join(dir, 'ak.ctx'), '0x81000100');
   await tools('tpm2_flushcontext', '-t');
-  await measure('new, persistent EK, persistent AK (ak_handle)', () => newAttest(NEW, '', 0x81000100));
+  console.log('-- persistent EK, persistent AK (ak_handle 0x81000100)');
+  await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, '', 0x81000100));
+  await measure('  now, first attestation (identity read)', () => first('', 0x81000100));
+  await measure('  now, repeat attestation (identity cached)', repeat('', 0x81000100));
   await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81000100');
   await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81010001');
-  await measure('old (2a6633e), no persistent EK, AK file', () => oldAttest(OLD, join(dir, 'ak-old2')));
-  await measure('new, no persistent EK, AK file', () => newAttest(NEW, join(dir, 'ak-new2')));
+  console.log('-- no persistent EK (derived by CreatePrimary), AK file');
+  await measure(`  ${OLD_COMMIT} (before issue 9)`, () => oldAttest(OLD, join(dir, 'ak-old2')));
+  await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, join(dir, 'ak-s2')));
+  await measure('  now, first attestation (identity read)', () => first(join(dir, 'ak-new2')));
+  await measure('  now, repeat attestation (identity cached)', repeat(join(dir, 'ak-new2')));
   proxy.close();
 } finally {
   if (swtpmDir)

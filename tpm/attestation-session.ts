@@ -1,18 +1,25 @@
 // One attestation's TPM work, with each key loaded once: the EK (persistent, or created once and flushed
-// at the end), the AK (persistent ak_handle, or loaded from its file once), every command counted.
-import { TPM2_ActivateCredential, TPM2_Quote } from './commands/definitions';
+// at the end), the AK (persistent ak_handle, or loaded from its file once), every command counted. What an
+// earlier attestation learnt (TPM facts, EK and its certificates, persistent AK) can be handed back in as
+// `cached`: it is then only confirmed by ReadPublic (or one CreatePrimary for a template EK) and Name
+// equality, and anything that differs or fails takes the full path.
+import { TPM2_ActivateCredential, TPM2_Quote, TPM2_ReadPublic } from './commands/definitions';
 import { countingSender, type CommandCounts } from './commands/counting';
 import { execute, type CallOptions, type TpmSender } from './commands/execute';
 import { flushQuietly } from './commands/flush';
 import { NULL_SIG_SCHEME } from './commands/params';
 import { pcrRead } from './commands/pcr-read';
 import { unmarshal, type WithBytes } from './marshal/codec';
+import * as C from './marshal/constants';
 import type { TpmtPublic } from './types';
 import { Tpm2bEncryptedSecret, Tpm2bIdObject } from './types/basic';
 import type { PcrValues, TpmsPcrSelection } from './types/pcr';
 import type { TpmsAttest } from './types/attest';
 import type { TpmtSignature } from './types/signature';
-import { readEk, withEkAuth, type EkChoice, type FoundEk } from './ek/ek';
+import { hashInfo } from './crypto/hash';
+import { pcrCompositeDigest } from './crypto/pcr-digest';
+import { formatPcrSelection } from './types/pcr';
+import { readEk, recreateEk, withEkAuth, type EkChoice, type FoundEk } from './ek/ek';
 import { loadOrCreateAkLoaded, readPersistentAk, type AkAlg } from './ak/ak';
 
 /** A TPM2_Quote answer: each part decoded, with its bytes exactly as the TPM returned them. */
@@ -51,6 +58,37 @@ export interface AttestationSessionOptions extends CallOptions {
   onPhase?: (phase: 'ek' | 'ak') => void;
 }
 
+/** What one attestation learnt of the TPM's identity, for the next one to confirm instead of re-reading. */
+export interface SessionIdentity<T> {
+  /** What `before` returned (e.g. the TPM facts). */
+  facts: T;
+  /** The EK as found, its certificate and NV intermediates included (no TPM handle). */
+  ek: Omit<FoundEk, 'transientHandle'>;
+  /** The persistent AK (ak_handle) as read; the AK file is checked by loading it each time anyway. */
+  ak?: { handle: number; public: WithBytes<TpmtPublic>; name: Uint8Array };
+}
+
+/** openAttestationSession's answer: the session, the facts, and the identity to cache for the next one. */
+export interface OpenedSession<T> {
+  session: AttestationSession;
+  before: T;
+  identity: SessionIdentity<T>;
+  /** True when `cached` was confirmed and used; else `cacheMiss` says why it was not (when one was given). */
+  fromCache: boolean;
+  cacheMiss?: string;
+}
+
+/** The PCRs kept changing between the quote and the read of its values (a PCR extended meanwhile). */
+export class PcrsChangingError extends Error {
+  override readonly name = 'PcrsChangingError';
+  constructor(
+    readonly selection: string,
+    readonly attempts: number,
+  ) {
+    super(`PCRs ${selection} changed between the quote and the PCR read in each of ${attempts} attempts`);
+  }
+}
+
 /** The AK of a session: its public and Name, where it came from. */
 export interface SessionAk {
   public: WithBytes<TpmtPublic>;
@@ -68,6 +106,17 @@ export interface AttestationSession {
   /** TPM2_ActivateCredential (Part 3 12.5) with marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET. */
   activateCredential(idObject: Uint8Array, encSecret: Uint8Array, o?: CallOptions): Promise<Uint8Array>;
   quote(nonce: Uint8Array, selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<Quote>;
+  /**
+   * Quotes, then reads the quoted PCRs once, and checks the read values' digest equals the quote's signed
+   * pcrDigest; quotes and reads again when a PCR moved in between, `attempts` times in all, then throws
+   * PcrsChangingError naming the selection. Returns the values that match the quote.
+   */
+  quoteAndRead(
+    nonce: Uint8Array,
+    selection: readonly TpmsPcrSelection[],
+    attempts: number,
+    o?: CallOptions,
+  ): Promise<{ quote: Quote; pcrs: PcrValues; attempts: number }>;
   readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
   /** Commands sent through this session's sender so far (its opening included). */
   counts(): CommandCounts;
@@ -75,25 +124,83 @@ export interface AttestationSession {
   close(): Promise<void>;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+}
+
+// ReadPublic of `handle`: whether it still holds the object of public `pub` and Name `name`.
+async function holds(
+  tpm: TpmSender,
+  handle: number,
+  pub: WithBytes<TpmtPublic>,
+  name: Uint8Array,
+  o: CallOptions,
+): Promise<boolean> {
+  const r = (await execute(tpm, TPM2_ReadPublic, { handles: { objectHandle: handle }, params: {}, signal: o.signal }))
+    .params;
+  return sameBytes(r.outPublic.bytes, pub.bytes) && sameBytes(r.name, name);
+}
+
 /**
- * Opens an attestation on `tpm`: finds the EK (readEk: persistent when provisioned, else created once and
- * kept loaded), then the AK (persistent, or loaded from its file under that EK, created when absent).
- * Every command goes through a counting sender (`counts()`); `before` runs first on that sender (e.g. the
- * TPM facts read). On failure everything loaded so far is flushed before the error propagates.
+ * Confirms a cached identity on the TPM: the persistent EK by ReadPublic (a template EK by re-creating it,
+ * kept loaded), the persistent AK by ReadPublic, each compared byte for byte. Returns why not, having
+ * flushed what it loaded, when anything differs or a command fails.
+ */
+async function confirmIdentity<T>(
+  tpm: TpmSender,
+  cached: SessionIdentity<T>,
+  o: AttestationSessionOptions,
+): Promise<{ ek: FoundEk; ak?: SessionIdentity<T>['ak'] } | string> {
+  const wantAk = 'handle' in o.ak ? o.ak.handle : undefined;
+  if (wantAk !== cached.ak?.handle) return 'the AK source changed';
+  let transient: number | undefined;
+  try {
+    const ek = cached.ek;
+    if (ek.persistentHandle !== undefined) {
+      if (!(await holds(tpm, ek.persistentHandle, ek.public, ek.name, o)))
+        return `persistent EK 0x${ek.persistentHandle.toString(16)} holds another key`;
+    } else transient = await recreateEk(tpm, ek, o);
+    if (cached.ak && !(await holds(tpm, cached.ak.handle, cached.ak.public, cached.ak.name, o))) {
+      await flushQuietly(tpm, transient);
+      return `ak_handle 0x${cached.ak.handle.toString(16)} holds another key`;
+    }
+    return { ek: { ...ek, transientHandle: transient }, ak: cached.ak };
+  } catch (e) {
+    await flushQuietly(tpm, transient);
+    return `confirming it failed: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * Opens an attestation on `tpm`. With `o.cached` (an earlier session's `identity`), confirms it
+ * (confirmIdentity) and skips `before` and the EK search. Otherwise, or when it does not hold: runs
+ * `before` first on the counting sender (e.g. the TPM facts read), finds the EK (readEk: persistent when
+ * provisioned, else created once and kept loaded), then the AK (persistent, or loaded from its file under
+ * that EK, created when absent). Every command goes through a counting sender (`counts()`). On failure
+ * everything loaded so far is flushed before the error propagates.
  */
 export async function openAttestationSession<T>(
   transport: TpmSender,
-  o: AttestationSessionOptions,
+  o: AttestationSessionOptions & { cached?: SessionIdentity<T> },
   before: (tpm: TpmSender) => Promise<T>,
-): Promise<{ session: AttestationSession; before: T }> {
+): Promise<OpenedSession<T>> {
   const tpm = countingSender(transport);
-  const first = await before(tpm);
-  o.onPhase?.('ek');
-  const ek = await readEk(tpm, o.ekChoice ?? 'auto', {
-    ...o,
-    certificate: o.ekCertificate,
-    keepLoaded: true,
-  });
+  let cacheMiss: string | undefined;
+  let confirmed: { facts: T; ek: FoundEk; ak?: SessionIdentity<T>['ak'] } | undefined;
+  if (o.cached) {
+    const r = await confirmIdentity(tpm, o.cached, o);
+    if (typeof r === 'string') cacheMiss = r;
+    else confirmed = { facts: o.cached.facts, ...r };
+  }
+  const facts = confirmed ? confirmed.facts : await before(tpm);
+  if (!confirmed) o.onPhase?.('ek');
+  const ek =
+    confirmed?.ek ??
+    (await readEk(tpm, o.ekChoice ?? 'auto', {
+      ...o,
+      certificate: o.ekCertificate,
+      keepLoaded: true,
+    }));
   const ekHandle = ek.persistentHandle ?? ek.transientHandle!;
   let ak: SessionAk;
   let akHandle: number;
@@ -102,7 +209,8 @@ export async function openAttestationSession<T>(
     o.onPhase?.('ak');
     if ('handle' in o.ak) {
       akHandle = o.ak.handle;
-      ak = { ...(await readPersistentAk(tpm, akHandle, o)), persistentHandle: akHandle, created: false };
+      const persistent = confirmed?.ak ?? (await readPersistentAk(tpm, akHandle, o));
+      ak = { public: persistent.public, name: persistent.name, persistentHandle: akHandle, created: false };
     } else {
       const r = await loadOrCreateAkLoaded(
         tpm,
@@ -119,6 +227,12 @@ export async function openAttestationSession<T>(
     await flushQuietly(tpm, ek.transientHandle);
     throw e;
   }
+  const { transientHandle: _loaded, ...ekFound } = ek;
+  const identity: SessionIdentity<T> = {
+    facts,
+    ek: ekFound,
+    ak: ak.persistentHandle === undefined ? undefined : { handle: akHandle, public: ak.public, name: ak.name },
+  };
   let closed = false;
   const session: AttestationSession = {
     ek,
@@ -141,6 +255,14 @@ export async function openAttestationSession<T>(
       return r.params.certInfo;
     },
     quote: (nonce, selection, co = {}) => quoteWith(tpm, akHandle, nonce, selection, co),
+    async quoteAndRead(nonce, selection, attempts, co = {}) {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const quote = await quoteWith(tpm, akHandle, nonce, selection, co);
+        const pcrs = await session.readPcrs(selection, co);
+        if (quotedValues(quote, pcrs)) return { quote, pcrs, attempts: attempt };
+      }
+      throw new PcrsChangingError(formatPcrSelection(selection), attempts);
+    },
     readPcrs: async (selection, co = {}) => {
       if (!selection.length) throw new RangeError('empty PCR selection');
       return (await pcrRead(tpm, selection, co)).values;
@@ -153,5 +275,18 @@ export async function openAttestationSession<T>(
       await flushQuietly(tpm, ek.transientHandle);
     },
   };
-  return { session, before: first };
+  return { session, before: facts, identity, fromCache: confirmed !== undefined, cacheMiss };
+}
+
+// Whether `pcrs` are the values `quote` signed: the digest of its selection, by its signature's hash.
+function quotedValues(quote: Quote, pcrs: PcrValues): boolean {
+  const sig = quote.signature.value;
+  if (sig.sigAlg !== C.TPM_ALG_RSASSA && sig.sigAlg !== C.TPM_ALG_RSAPSS && sig.sigAlg !== C.TPM_ALG_ECDSA)
+    throw new RangeError(`quote signature algorithm 0x${sig.sigAlg.toString(16)} is not RSASSA, RSAPSS or ECDSA`);
+  const attest = quote.attest.value;
+  if (attest.type !== C.TPM_ST_ATTEST_QUOTE)
+    throw new RangeError(`attest type 0x${attest.type.toString(16)} is not a quote`);
+  const attested = attest.attested;
+  const digest = pcrCompositeDigest(hashInfo(sig.signature.hash).name, attested.pcrSelect, pcrs);
+  return digest !== undefined && sameBytes(digest, attested.pcrDigest);
 }

@@ -9,9 +9,10 @@ import { execute, type CallOptions, type TpmSender } from './commands/execute';
 import {
   openAttestationSession,
   quoteWith,
-  type AttestationSession,
   type AttestationSessionOptions,
+  type OpenedSession,
   type Quote,
+  type SessionIdentity,
 } from './attestation-session';
 import { pcrRead } from './commands/pcr-read';
 import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from './types/pcr';
@@ -75,9 +76,12 @@ export interface TpmClient {
   readPcrs(selection: readonly TpmsPcrSelection[], o?: CallOptions): Promise<PcrValues>;
   /**
    * Opens one attestation (see attestation-session.ts): reads the TPM facts, finds the EK and the AK and
-   * keeps them loaded until `session.close()`; every command is counted.
+   * keeps them loaded until `session.close()`; every command is counted. `cached`, an earlier attestation's
+   * `identity`, is confirmed by ReadPublic and used instead of reading facts, NV and handles again.
    */
-  beginAttestation(options: AttestationSessionOptions): Promise<{ session: AttestationSession; info: TpmInfo }>;
+  beginAttestation(
+    options: AttestationSessionOptions & { cached?: SessionIdentity<TpmInfo> },
+  ): Promise<Omit<OpenedSession<TpmInfo>, 'before'> & { info: TpmInfo }>;
   /** Counts of loaded transient objects and loaded sessions (HMAC and policy), e.g. for a leak check. */
   loadedCounts(o?: CallOptions): Promise<{ transient: number; sessions: number }>;
   close(): Promise<void>;
@@ -177,8 +181,8 @@ export function openTpm(spec?: string, options: TransportOptions = {}): TpmClien
       withAkHandle(t, ak, (signHandle) => quoteWith(t, signHandle, nonce, selection, o), o),
 
     async beginAttestation(options) {
-      const r = await openAttestationSession(t, options, (counted) => readInfo(counted, options));
-      return { session: r.session, info: r.before };
+      const { before, ...r } = await openAttestationSession(t, options, (counted) => readInfo(counted, options));
+      return { ...r, info: before };
     },
 
     async readPcrs(selection, o = {}) {

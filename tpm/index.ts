@@ -2,7 +2,14 @@
 // from, the structures, and the server-side crypto and verification.
 export { openTpm } from './client';
 export type { TpmClient, TpmInfo, Quote } from './client';
-export type { AttestationSession, AttestationSessionOptions, SessionAk } from './attestation-session';
+export { PcrsChangingError } from './attestation-session';
+export type {
+  AttestationSession,
+  AttestationSessionOptions,
+  OpenedSession,
+  SessionAk,
+  SessionIdentity,
+} from './attestation-session';
 export type { CommandCounts } from './commands/counting';
 export {
   MAX_PCR_INDEX,

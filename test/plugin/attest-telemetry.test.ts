@@ -164,13 +164,27 @@ describe('attestation telemetry through the Metrics host service', () => {
     }
   });
 
-  test('the agent plugin counts its attestations (by failed TPM step, or a refused challenge) and its time in the TPM', async () => {
+  // An agent plugin whose metrics go to a host service, and a server plugin trusting the swtpm's EK.
+  async function withAgentMetrics(
+    fn: (a: Session, server: Session, host: Awaited<ReturnType<typeof startMetricsHost>>) => Promise<void>,
+  ) {
     const host = await startMetricsHost(dir);
     const server = await startServer(`ek_hash_path = "${join(dir, 'allowed.txt')}"\n`);
     const a = await startSession(AGENT_EXE);
     const stopBroker = announce(a, create(ConnInfoSchema, { serviceId: 1, network: 'unix', address: host.socketPath }));
     try {
       await a.client(Init).init({ hostServiceNames: ['spire.hostservice.common.metrics.v1.Metrics'] });
+      await fn(a, server, host);
+    } finally {
+      stopBroker();
+      await a.dispose();
+      await server.dispose();
+      host.stop();
+    }
+  }
+
+  test('the agent plugin counts its attestations (by failed TPM step, or a refused challenge) and its time in the TPM', async () => {
+    await withAgentMetrics(async (a, server, host) => {
       const configure = (tpm: string) =>
         a.client(Config).configure({
           coreConfiguration: { trustDomain: TRUST_DOMAIN },
@@ -204,11 +218,41 @@ describe('attestation telemetry through the Metrics host service', () => {
       const tpmMs = host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_ms');
       expect(tpmMs.map((m) => label(m, 'result'))).toEqual(['success', 'failure', 'failure']);
       expect(tpmMs[0].val).toBeGreaterThan(0);
-    } finally {
-      stopBroker();
-      await a.dispose();
-      await server.dispose();
-      host.stop();
-    }
+    });
+  });
+
+  test('the agent plugin reuses the TPM identity across streams (identity label), and a failed attestation drops it', async () => {
+    await withAgentMetrics(async (a, server, host) => {
+      await a.client(Config).configure({
+        coreConfiguration: { trustDomain: TRUST_DOMAIN },
+        hclConfiguration: `tpm = "${swtpm.transportSpec}"\nak_data_dir = "${join(dir, 'ak3')}"\n`,
+      });
+      const ok = async () =>
+        expect((await attest(a, server)).attributes?.spiffeId).toBe(
+          `spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`,
+        );
+      await ok();
+      await ok();
+      // A refused challenge fails the attestation: the next one reads the identity again.
+      expect(
+        (await attest(a, server, { replaceChallenge: () => new Uint8Array([0xff, 0xff, 0xff]) })).agentError?.code,
+      ).toBe(grpc.status.INVALID_ARGUMENT);
+      await ok();
+      await ok();
+      const commands = () => host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_commands');
+      await until(() => commands().length >= 5);
+      const seen = commands().map((m) => [label(m, 'result'), label(m, 'identity')]);
+      expect(seen).toEqual([
+        ['success', 'read'],
+        ['success', 'cached'],
+        ['failure', 'cached'],
+        ['success', 'read'],
+        ['success', 'cached'],
+      ]);
+      const [read, cached] = commands().map((m) => m.val);
+      expect(cached).toBeLessThan(read);
+      const createPrimary = host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_create_primary');
+      expect(createPrimary.map((m) => m.val)).toEqual([0, 0, 0, 0, 0]);
+    });
   });
 });

@@ -26,3 +26,4 @@ export {
   type PublicArea,
 } from './public-key';
 export { makeCredential, type MadeCredential, type MakeCredentialOptions } from './make-credential';
+export { pcrCompositeDigest } from './pcr-digest';

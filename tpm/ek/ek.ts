@@ -293,21 +293,25 @@ export async function withEkHandle<T>(
   fn: (ek: AuthHandle) => Promise<T>,
   o: CallOptions = {},
 ): Promise<T> {
-  let transient: number | undefined;
+  const transient = ek.persistentHandle === undefined ? await recreateEk(tpm, ek, o) : undefined;
   try {
-    let handle = ek.persistentHandle;
-    if (handle === undefined) {
-      const template = EK_PROFILES[ek.kind].template;
-      if (!template) throw new Error(`EK ${ek.kind}: no template to re-create it from, and no persistent handle`);
-      const created = await createEk(tpm, template(), o);
-      transient = created.handle;
-      handle = created.handle;
-      if (Buffer.compare(Buffer.from(created.params.name), Buffer.from(ek.name)) !== 0) {
-        throw new Error(`EK ${ek.kind}: re-created EK has a different Name than the one read before`);
-      }
-    }
-    return await withEkAuth(tpm, ek, handle, fn, o);
+    return await withEkAuth(tpm, ek, ek.persistentHandle ?? transient!, fn, o);
   } finally {
     await flushQuietly(tpm, transient);
   }
+}
+
+/**
+ * Re-creates the template EK `ek` (TPM2_CreatePrimary) and returns its transient handle, which the caller
+ * flushes. Throws, having flushed it, when the TPM now derives a key of another Name (seed changed).
+ */
+export async function recreateEk(tpm: TpmSender, ek: EkInfo, o: CallOptions = {}): Promise<number> {
+  const template = EK_PROFILES[ek.kind].template;
+  if (!template) throw new Error(`EK ${ek.kind}: no template to re-create it from, and no persistent handle`);
+  const created = await createEk(tpm, template(), o);
+  if (Buffer.compare(Buffer.from(created.params.name), Buffer.from(ek.name)) !== 0) {
+    await flushQuietly(tpm, created.handle);
+    throw new Error(`EK ${ek.kind}: re-created EK has a different Name than the one read before`);
+  }
+  return created.handle;
 }

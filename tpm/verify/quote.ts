@@ -1,8 +1,9 @@
 // Quote verification (TPM 2.0 Part 3, 18.4 TPM2_Quote; TPMS_ATTEST Part 2, 10.12.12): pure, no TPM.
-import { constants, createHash, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { constants, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { unmarshal, type Codec } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { hashInfo, HashName } from '../crypto/hash';
+import { pcrCompositeDigest } from '../crypto/pcr-digest';
 import { curveInfo, PublicArea, publicToKeyObject } from '../crypto/public-key';
 import type { TpmtPublic } from '../crypto/public-codec';
 import { TpmsAttest, type TpmsAttestQuote, type TpmsClockInfo } from '../types/attest';
@@ -187,7 +188,6 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
 
   const quote = attest.attested;
   const seen = new Set<HashName>();
-  const ordered: Uint8Array[] = [];
   const quotedByBank = new Map<string, Set<number>>();
   for (const sel of quote.pcrSelect) {
     const indices = selectedPcrs(sel);
@@ -209,7 +209,6 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
     for (const index of indices) {
       const v = options.pcrs[bank]?.[index];
       if (!v) throw new TpmVerifyError('PCR_NOT_SUPPLIED', `PCR ${bank}:${index} is quoted but no value was supplied`);
-      ordered.push(v);
     }
   }
   for (const [bank, values] of Object.entries(options.pcrs)) {
@@ -218,9 +217,8 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
       if (!quoted.has(Number(k)))
         throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
   }
-  const digest = createHash(hash);
-  for (const v of ordered) digest.update(v);
-  const expected = new Uint8Array(digest.digest());
+  // Every quoted PCR has a value (checked above), so the digest is defined.
+  const expected = pcrCompositeDigest(hash, quote.pcrSelect, options.pcrs)!;
   if (!sameBytes(expected, quote.pcrDigest))
     throw new TpmVerifyError(
       'PCR_DIGEST_MISMATCH',

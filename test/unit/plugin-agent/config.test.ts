@@ -15,6 +15,7 @@ describe('agent config', () => {
       akAlgorithm: 'rsa',
       akDataDir: DEFAULT_AK_DATA_DIR,
       eventLogPath: DEFAULT_EVENT_LOG_PATH,
+      identityCacheMaxAgeMs: 3_600_000,
     });
     expect(DEFAULT_EVENT_LOG_PATH).toBe('/sys/kernel/security/tpm0/binary_bios_measurements');
   });
@@ -22,6 +23,15 @@ describe('agent config', () => {
   test.each(['/tmp/log.bin', ''])('event_log_path = %j is taken as written ("" = never send a log)', (path) => {
     const r = build(`event_log_path = ${JSON.stringify(path)}\n`);
     expect('config' in r && r.config.eventLogPath).toBe(path);
+  });
+
+  test.each([
+    ['0s', 0],
+    ['10m', 600_000],
+    ['24h', 86_400_000],
+  ])('identity_cache_max_age = %j -> %i ms ("0s" = no cache)', (text, ms) => {
+    const r = build(`identity_cache_max_age = "${text}"\n`);
+    expect('config' in r && r.config.identityCacheMaxAgeMs).toBe(ms);
   });
 
   test('everything set', () => {
@@ -50,10 +60,14 @@ describe('agent config', () => {
     ],
     ['ak_algorithm = "auto"\n', /^key "ak_algorithm": expected one of "rsa", "ecc", got "auto"$/],
     ['ak_data_dir = "relative/dir"\n', /^key "ak_data_dir": expected an absolute directory path, got "relative\/dir"$/],
+    [
+      'identity_cache_max_age = "25h"\n',
+      /^key "identity_cache_max_age": expected a duration of at most 24h like "30s" or "1m30s", got 25h/,
+    ],
     ['event_log_path = "log.bin"\n', /^key "event_log_path": expected an absolute file path or "", got "log.bin"$/],
     [
       'ak_dir = "/x"\n',
-      /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ek_certificate_path, ak_handle, ak_algorithm, ak_data_dir, event_log_path, log_level/,
+      /^unknown key "ak_dir" \(known keys: tpm, ek_algorithm, ek_certificate_path, ak_handle, ak_algorithm, ak_data_dir, event_log_path, identity_cache_max_age, log_level/,
     ],
   ])('%j -> a note naming the key', (hcl, note) => {
     const r = build(hcl);

@@ -12,6 +12,8 @@ import {
   encodeChallengeResponse,
   encodePayload,
   MAX_CHALLENGE_BYTES,
+  MAX_EK_CERTIFICATE_BYTES,
+  MAX_EK_INTERMEDIATES,
   MAX_EVENT_LOG_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_RESPONSE_BYTES,
@@ -261,5 +263,36 @@ describe('tpm_quote protocol', () => {
         }
       }
     }
+  });
+
+  describe('payload ek_intermediates bounds', () => {
+    const payload = (cas: Uint8Array[]) => encodePayload({ ekPublic: new Uint8Array([1, 2]), ekIntermediates: cas });
+    const cert = (n: number) => new Uint8Array(n).fill(0x30);
+
+    test(`${MAX_EK_INTERMEDIATES} certificates of ${MAX_EK_CERTIFICATE_BYTES} bytes each pass`, () => {
+      const p = parsePayload(
+        payload(Array.from({ length: MAX_EK_INTERMEDIATES }, () => cert(MAX_EK_CERTIFICATE_BYTES))),
+      );
+      expect(p.ekIntermediates.map((c) => c.length)).toEqual(
+        Array(MAX_EK_INTERMEDIATES).fill(MAX_EK_CERTIFICATE_BYTES),
+      );
+    });
+
+    test.each<[string, Uint8Array[], string]>([
+      [
+        'one certificate too many',
+        Array.from({ length: MAX_EK_INTERMEDIATES + 1 }, () => cert(10)),
+        `${MAX_EK_INTERMEDIATES + 1} certificates (at most ${MAX_EK_INTERMEDIATES})`,
+      ],
+      [
+        'one byte over the size bound',
+        [cert(10), cert(MAX_EK_CERTIFICATE_BYTES + 1)],
+        `certificate 1 is ${MAX_EK_CERTIFICATE_BYTES + 1} bytes (1-${MAX_EK_CERTIFICATE_BYTES} expected)`,
+      ],
+      ['an empty certificate', [cert(0)], `certificate 0 is 0 bytes (1-${MAX_EK_CERTIFICATE_BYTES} expected)`],
+    ])('refused naming payload.ek_intermediates: %s', (_name, cas, detail) => {
+      const e = refusal(() => parsePayload(payload(cas)));
+      expect([e.field, e.detail]).toEqual(['payload.ek_intermediates', detail]);
+    });
   });
 });

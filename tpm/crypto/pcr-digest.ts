@@ -1,0 +1,29 @@
+// The PCR composite digest a TPM2_Quote signs (TPMS_QUOTE_INFO.pcrDigest, Part 3 18.4): one function for
+// the agent (checking a PCR read against its quote) and the server (verifying the values sent).
+import { createHash } from 'node:crypto';
+import { selectedPcrs, type PcrValues, type TpmsPcrSelection } from '../types/pcr';
+import { hashInfo, type HashName } from './hash';
+
+/**
+ * H_hash of the values of `selection`'s PCRs concatenated in selection order (banks as listed, indices
+ * ascending), or undefined when `values` lacks one of them. A bank this project does not compute throws
+ * (hashInfo's UNSUPPORTED_ALGORITHM).
+ */
+export function pcrCompositeDigest(
+  hash: HashName,
+  selection: readonly TpmsPcrSelection[],
+  values: PcrValues,
+): Uint8Array | undefined {
+  const h = createHash(hash);
+  for (const sel of selection) {
+    const indices = selectedPcrs(sel);
+    if (indices.length === 0) continue;
+    const bank = values[hashInfo(sel.hash).name];
+    for (const i of indices) {
+      const v = bank?.[i];
+      if (!v) return undefined;
+      h.update(v);
+    }
+  }
+  return new Uint8Array(h.digest());
+}

@@ -30,6 +30,11 @@ export interface KeylimeVerifierOptions {
   maxResponseBytes?: number;
   /** Most concurrent connections to the verifier. Default 8. */
   maxSockets?: number;
+  /**
+   * Keylime measured-boot reference state (`mb_refstate` JSON text, checked by the caller), sent as `mb_policy`
+   * with the evidence's event log as `mb_log`. When set, evidence without an event log is refused unsent.
+   */
+  mbRefstate?: string;
 }
 
 /** File-path form of the TLS options, as the plugin config names them. */
@@ -268,7 +273,7 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     const version = await apiVersion(opts);
     const path = `/v${version}/verify/evidence`;
     const url = `${baseLabel}${path}`;
-    const body = Buffer.from(JSON.stringify(keylimeEvidenceBody(evidence, policy)), 'utf8');
+    const body = Buffer.from(JSON.stringify(keylimeEvidenceBody(evidence, policy, options.mbRefstate)), 'utf8');
     const answer = await sendRetryingStale('POST', path, body, opts.signal);
     const doc = parseJson(answer.body);
     const results = isRecord(doc) && isRecord(doc.results) ? doc.results : undefined;
@@ -331,10 +336,14 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
 /**
  * The JSON body Keylime's /verify/evidence expects for TPM evidence. The nonce is sent base64-encoded:
  * Keylime compares extraData with the nonce string's UTF-8 bytes and, failing that, its base64 decoding.
+ * With `mbRefstate`, the event log goes as `mb_log` (base64 of the binary log) and the reference state as
+ * `mb_policy`, the fields Keylime 7.14.3's VerifyEvidenceHandler._tpm_verify reads; evidence without a log is
+ * refused here (permission_denied, `measured_boot.missing_log`): measured boot was asked for.
  */
 export function keylimeEvidenceBody(
   evidence: QuoteEvidence,
   policy: TpmPolicy,
+  mbRefstate?: string,
 ): { type: 'tpm'; data: Record<string, string> } {
   if (policy.hashAlg !== evidence.hashAlg) {
     // Keylime would compare values of one bank against digests of another and list every PCR as invalid.
@@ -354,8 +363,20 @@ export function keylimeEvidenceBody(
       tpm_ak: b64(evidence.akPublic),
       tpm_ek: b64(evidence.ekPublic),
       tpm_policy: formatTpmPolicy(policy),
+      ...(mbRefstate === undefined ? {} : { mb_policy: mbRefstate, mb_log: measuredBootLog(evidence) }),
     },
   };
+}
+
+function measuredBootLog(evidence: QuoteEvidence): string {
+  if (!evidence.eventLog || evidence.eventLog.length === 0) {
+    throw new VerifierError(
+      'permission_denied',
+      'measured boot: the evidence carries no event log, and a measured-boot reference state is configured',
+      { failures: [{ type: 'measured_boot.missing_log', context: {} }] },
+    );
+  }
+  return b64(evidence.eventLog);
 }
 
 function b64(bytes: Uint8Array): string {
@@ -421,6 +442,8 @@ function describeFailures(failures: readonly VerifierFailure[]): string {
         detail = c.context;
         if ('got' in c) detail += ` (got ${JSON.stringify(c.got)})`;
         if ('data' in c) detail += ` (${JSON.stringify(c.data)})`;
+        // A measured-boot policy failure: why the log broke the reference state (the state itself is left out).
+        if (typeof c.reason === 'string') detail += `: ${truncate(c.reason, 1000)}`;
       } else if (c !== undefined) detail = truncate(JSON.stringify(c));
       return detail ? `${f.type}: ${detail}` : f.type;
     })

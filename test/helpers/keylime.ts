@@ -33,11 +33,19 @@ export interface KeylimeVerifierProcess {
   restart(): void;
 }
 
-const runFixture = (cmd: string, dir: string): Record<string, string> =>
-  runFixtureScript('keylime-fixture.sh', cmd, dir);
+export interface KeylimeVerifierStartOptions {
+  /**
+   * Measured-boot policy to judge reference states with (`measured_boot_policy_name`, e.g. "example"); also sets
+   * measured_boot_evaluate = always. Default: the template's accept-all / once.
+   */
+  mbPolicy?: string;
+}
 
 /** Starts a real keylime_verifier (sqlite, self-made CA) on a free loopback port in a new temporary directory. */
-export function startKeylimeVerifier(): KeylimeVerifierProcess {
+export function startKeylimeVerifier(options: KeylimeVerifierStartOptions = {}): KeylimeVerifierProcess {
+  const env = options.mbPolicy ? { KEYLIME_MB_POLICY: options.mbPolicy } : undefined;
+  const runFixture = (cmd: string, dir: string): Record<string, string> =>
+    runFixtureScript('keylime-fixture.sh', cmd, dir, env);
   const dir = mkdtempSync(join(tmpdir(), 'keylime-'));
   let vars: Record<string, string>;
   try {

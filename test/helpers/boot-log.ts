@@ -79,8 +79,8 @@ export function makeBootLog(options: {
   /**
    * Events in the shapes real firmware, shim and grub write and Keylime's parser (tpm2_eventlog + libefivar)
    * and its `example` measured-boot policy read: PK/KEK/db/dbx as EFI_SIGNATURE_LISTs, boot applications as
-   * image load events with a file device path, the kernel loaded by shim as a third boot application, and an
-   * initrd in PCR 9. Default false (opaque random variable and image data).
+   * image load events with a file device path, with Secure Boot on the kernel verified by shim as a third boot
+   * application, and an initrd in PCR 9. Default false (opaque random variable and image data).
    */
   firmwareShapes?: boolean;
 }): BootLog {
@@ -91,6 +91,7 @@ export function makeBootLog(options: {
   const over = (data: Uint8Array): Partial<Record<HashName, Uint8Array>> =>
     Object.fromEntries(banks.map((b) => [b, createHash(b).update(data).digest()]));
   const shapes = options.firmwareShapes === true;
+  const kernelApp = shapes && options.secureBoot !== false;
   const keyData = (type: 'x509' | 'sha256', n: number, size: number): Uint8Array =>
     shapes ? signatureList(type, [randomBytes(size)]) : randomBytes(n);
   const db = keyData('sha256', 300, 32);
@@ -133,7 +134,7 @@ export function makeBootLog(options: {
     { pcr: 4, type: EV.EV_EFI_BOOT_SERVICES_APPLICATION, data: image('\\EFI\\test\\grubx64.efi'), digests: grub },
     { pcr: 8, type: EV.EV_IPL, data: text(`grub_cmd: linux ${cmdline}\0`), digests: over(text(`linux ${cmdline}`)) },
     // With Secure Boot, shim verifies the kernel for grub and measures it as a boot application too.
-    ...(shapes
+    ...(kernelApp
       ? [{ pcr: 4, type: EV.EV_EFI_BOOT_SERVICES_APPLICATION, data: image(kernelPath), digests: kernel }]
       : []),
     { pcr: 9, type: EV.EV_IPL, data: text(`${kernelPath}\0`), digests: kernel },
@@ -153,7 +154,7 @@ export function makeBootLog(options: {
   return {
     log: createEventLog({ banks, events }),
     expect: {
-      bootApps: [shim.sha256, grub.sha256, ...(shapes ? [kernel.sha256] : [])].map((d) =>
+      bootApps: [shim.sha256, grub.sha256, ...(kernelApp ? [kernel.sha256] : [])].map((d) =>
         Buffer.from(d!).toString('hex'),
       ),
       kernel: Buffer.from(kernel.sha256!).toString('hex'),

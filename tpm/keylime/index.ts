@@ -21,3 +21,4 @@ export {
   KEYLIME_EXAMPLE_POLICY_PCRS,
   type KeylimeMbRefstate,
 } from './mb-refstate';
+export { keylimeMbRefstateFromLog, MbRefstateFromLogError } from './mb-refstate-from-log';

@@ -136,6 +136,30 @@ describe('request', () => {
     });
   });
 
+  test('with a reference state: mb_policy is the state and mb_log the base64 log; without one no mb_ field', async () => {
+    const log = Uint8Array.from([3, 0, 0, 0, 1, 2]);
+    const state = '{"kernels":[]}';
+    expect(keylimeEvidenceBody({ ...evidence, eventLog: log }, policy, state).data).toMatchObject({
+      mb_policy: state,
+      mb_log: 'AwAAAAEC',
+    });
+    expect(Object.keys(keylimeEvidenceBody({ ...evidence, eventLog: log }, policy).data)).not.toContain('mb_log');
+    const c = client({ apiVersion: '2.6', mbRefstate: state });
+    handler = (_req, res) => json(res, 200, VALID);
+    await c.verify({ ...evidence, eventLog: log }, policy);
+    expect(JSON.parse(seen[0].body).data).toMatchObject({ mb_policy: state, mb_log: 'AwAAAAEC' });
+  });
+
+  test('with a reference state, evidence without a log -> permission_denied measured_boot.missing_log, unsent', async () => {
+    const c = client({ apiVersion: '2.6', mbRefstate: '{"kernels":[]}' });
+    for (const eventLog of [undefined, new Uint8Array(0)]) {
+      const e = await refusal(c.verify({ ...evidence, eventLog }, policy));
+      expect(e.code).toBe('permission_denied');
+      expect(e.failures.map((f) => f.type)).toEqual(['measured_boot.missing_log']);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
   test('one keep-alive connection is reused for sequential requests', async () => {
     const c = client({ apiVersion: '2.6' });
     for (let i = 0; i < 5; i++) await c.verify(evidence, policy);
@@ -211,6 +235,30 @@ describe('verdicts', () => {
       'permission_denied',
       () =>
         `keylime verifier ${url()} refused the evidence: pcr_validation.invalid_pcr_0: PCR value is not in allowlist (got "ab"); pcr_validation.missing_pcrs: PCRs are missing in quote ([7])`,
+    ],
+    [
+      "measured-boot policy failure -> permission_denied with Keylime's reason, not its reference state",
+      200,
+      {
+        code: 200,
+        results: {
+          valid: false,
+          failures: [
+            {
+              type: 'measured_boot.policy_example',
+              context: {
+                context: 'Boot attestation failed',
+                policy: 'example',
+                refstate: "{'db': [{'SignatureData': '0xsecret'}]}",
+                reason: "Event VariableData [SignatureData is not 'abab']",
+              },
+            },
+          ],
+        },
+      },
+      'permission_denied',
+      () =>
+        `keylime verifier ${url()} refused the evidence: measured_boot.policy_example: Boot attestation failed: Event VariableData [SignatureData is not 'abab']`,
     ],
     [
       'valid=true with failures listed -> permission_denied (never accept a contradiction)',

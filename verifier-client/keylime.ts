@@ -4,7 +4,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { keylimeQuoteString } from '../tpm';
+import { eventlog, keylimeQuoteString, keylimeUnreadableDevicePath } from '../tpm';
 import { VerifierError, type VerifierFailure } from './errors';
 import { formatTpmPolicy, type TpmPolicy } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
@@ -374,6 +374,22 @@ function measuredBootLog(evidence: QuoteEvidence): string {
       'permission_denied',
       'measured boot: the evidence carries no event log, and a measured-boot reference state is configured',
       { failures: [{ type: 'measured_boot.missing_log', context: {} }] },
+    );
+  }
+  // Keylime 7.14.3's parser reads image-load device paths with the length the event claims: a log that
+  // replays but claims more crashes a verifier worker (docs/keylime.md, "Measured boot"). Not sent.
+  let problem: string | undefined;
+  try {
+    problem = keylimeUnreadableDevicePath(eventlog.parseEventLog(evidence.eventLog));
+  } catch (err) {
+    if (!(err instanceof eventlog.EventLogError)) throw err;
+    problem = err.message;
+  }
+  if (problem !== undefined) {
+    throw new VerifierError(
+      'permission_denied',
+      `measured boot: the event log is not sent to Keylime, whose parser cannot read it safely: ${problem}`,
+      { failures: [{ type: 'measured_boot.device_path_malformed', context: { message: problem } }] },
     );
   }
   return b64(evidence.eventLog);

@@ -2,6 +2,7 @@
 // quoted by tpm2-tools, sent with a reference state that Keylime's own `keylime-policy create measured-boot`
 // wrote from that log. Needs scripts/install-keylime.sh and scripts/install-tpm-tools.sh to have run.
 import { execFileSync } from 'node:child_process';
+import { request } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { parseKeylimeMbRefstate } from '../../tpm';
 import { encodeEventLog } from '../../tpm/eventlog';
 import {
   createKeylimeVerifier,
+  keylimeEvidenceBody,
   parseTpmPolicy,
   VerifierError,
   type KeylimeVerifier,
@@ -36,6 +38,24 @@ const MB_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14];
 const VENV = join(__dirname, '..', '..', '.tools', 'keylime-venv');
 
 const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
+
+/** POSTs a body our client would not send; resolves with the HTTP status, rejects when the connection breaks. */
+function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(JSON.stringify(body));
+    const req = request(`${kl.url}/v${kl.apiVersion}/verify/evidence`, {
+      method: 'POST',
+      ca: readFileSync(kl.caPath),
+      headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.end(data);
+  });
+}
 
 describe('Keylime measured boot (mb_log + mb_policy) against a real keylime_verifier', () => {
   let swtpm: Swtpm;
@@ -129,6 +149,33 @@ describe('Keylime measured boot (mb_log + mb_policy) against a real keylime_veri
     const before = kl.log().length;
     const err = await refusal(client(kl, refstate).verify(evidence(undefined), policy));
     expect(err.failures.map((f) => f.type)).toEqual(['measured_boot.missing_log']);
+    expect(kl.log().slice(before)).not.toMatch(/verify\/evidence/);
+  });
+
+  // The test-made log without firmware shapes has random image-load data: its digests replay, but the
+  // LengthOfDevicePath it claims runs past the event.
+  const unreadable = () => encodeEventLog(makeBootLog({ banks: ['sha256'] }).log);
+
+  test('OBSERVED: Keylime alone, given a replaying log whose device path length runs past the event, loses its worker (connection reset)', async () => {
+    const e = evidence(undefined);
+    const body = keylimeEvidenceBody(e, policy);
+    body.data.mb_policy = refstate;
+    body.data.mb_log = Buffer.from(unreadable()).toString('base64');
+    const before = kl.log().length;
+    await expect(rawPost(kl, body)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    // The verifier's worker died inside the log parser (libefivar) and was replaced; the next request passes.
+    expect(kl.log().slice(before)).toMatch(/tpm2_eventlog produced warnings/);
+    await expect(client(kl, refstate).verify(evidence(logBytes), policy)).resolves.toBeDefined();
+  });
+
+  test('our client refuses that log unsent: measured_boot.device_path_malformed naming the event', async () => {
+    const before = kl.log().length;
+    const err = await refusal(client(kl, refstate).verify(evidence(unreadable()), policy));
+    expect(err.code).toBe('permission_denied');
+    expect(err.failures.map((f) => f.type)).toEqual(['measured_boot.device_path_malformed']);
+    expect(err.message).toMatch(
+      /event \d+ \(EV_EFI_BOOT_SERVICES_APPLICATION, PCR 4\): LengthOfDevicePath \d+ but the event holds 8 bytes/,
+    );
     expect(kl.log().slice(before)).not.toMatch(/verify\/evidence/);
   });
 

@@ -22,3 +22,4 @@ export {
   type KeylimeMbRefstate,
 } from './mb-refstate';
 export { keylimeMbRefstateFromLog, MbRefstateFromLogError } from './mb-refstate-from-log';
+export { keylimeUnreadableDevicePath } from './device-paths';

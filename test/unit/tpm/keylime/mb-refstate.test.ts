@@ -1,7 +1,12 @@
 // Keylime measured-boot reference states: the checker (what Keylime's example policy needs of a state) and the
 // writer (a state from a log), on test-made logs. Agreement with Keylime's own tool and policy on real logs is
 // test/swtpm/keylime-mb-refstate-differential.test.ts.
-import { keylimeMbRefstateFromLog, MbRefstateError, parseKeylimeMbRefstate } from '../../../../tpm';
+import {
+  keylimeMbRefstateFromLog,
+  keylimeUnreadableDevicePath,
+  MbRefstateError,
+  parseKeylimeMbRefstate,
+} from '../../../../tpm';
 import { EV, parseEventLog, encodeEventLog, createEventLog } from '../../../../tpm/eventlog';
 import { makeBootLog } from '../../../helpers/boot-log';
 
@@ -166,5 +171,50 @@ describe('keylimeMbRefstateFromLog', () => {
     ],
   ])('%s -> refused naming what is missing', (_name, bytes, message) => {
     expect(() => keylimeMbRefstateFromLog(parseEventLog(bytes()))).toThrow(message);
+  });
+});
+
+describe('keylimeUnreadableDevicePath', () => {
+  const END = [0x7f, 0xff, 4, 0];
+  // A UEFI_IMAGE_LOAD_EVENT whose header claims `claimed` device path bytes, followed by `path`.
+  const imageLoad = (path: number[], claimed = path.length): Uint8Array => {
+    const head = Buffer.alloc(32);
+    head.writeBigUInt64LE(BigInt(claimed), 24);
+    return new Uint8Array(Buffer.concat([head, Buffer.from(path)]));
+  };
+  const logWith = (data: Uint8Array) =>
+    parseEventLog(
+      encodeEventLog(
+        createEventLog({
+          banks: ['sha256'],
+          events: [
+            { pcr: 4, type: EV.EV_EFI_BOOT_SERVICES_APPLICATION, data, digests: { sha256: new Uint8Array(32) } },
+          ],
+        }),
+      ),
+    );
+
+  test('the firmware-shaped test log reads safely', () => {
+    const log = parseEventLog(encodeEventLog(makeBootLog({ banks: ['sha256'], firmwareShapes: true }).log));
+    expect(keylimeUnreadableDevicePath(log)).toBeUndefined();
+  });
+
+  test.each<[string, Uint8Array, string | undefined]>([
+    ['a file node then the end node', imageLoad([4, 4, 6, 0, 0x41, 0, ...END]), undefined],
+    ['only the end node', imageLoad(END), undefined],
+    [
+      'a claimed length past the event',
+      imageLoad(END, 4096),
+      'LengthOfDevicePath 4096 but the event holds 4 bytes of device path',
+    ],
+    ['a header cut short', new Uint8Array(20), 'UEFI_IMAGE_LOAD_EVENT of 20 bytes is truncated'],
+    ['a node of length 2', imageLoad([4, 4, 2, 0, ...END]), 'device path: node at byte 0 claims 2 bytes'],
+    ['a node past the path', imageLoad([4, 4, 40, 0, ...END]), 'device path: node at byte 0 claims 40 bytes'],
+    ['no end node', imageLoad([4, 4, 4, 0]), 'device path: no End Entire Device Path node'],
+    ['bytes after the end node', imageLoad([...END, 1, 2]), 'device path: 2 bytes follow the end node'],
+  ])('%s', (_name, data, problem) => {
+    expect(keylimeUnreadableDevicePath(logWith(data))).toBe(
+      problem && `event 1 (EV_EFI_BOOT_SERVICES_APPLICATION, PCR 4): ${problem}`,
+    );
   });
 });

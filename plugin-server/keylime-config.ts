@@ -36,7 +36,7 @@ export const keylimeBlock = object({
   mb_refstate_path: string()
     .optional()
     .describe(
-      'Keylime measured-boot reference state (JSON for Keylime\'s `example` policy, as `tpm-quote boot-policy --keylime` or `keylime_create_policy measured-boot` write it): the agent\'s event log, after this plugin\'s own replay passed, goes to Keylime with it and Keylime judges the boot. Needs event_log = "required", PCRs 0-9 and 14 in pcr_selection, and a verifier run with measured_boot_policy_name = "example" and measured_boot_evaluate = "always" (docs/keylime.md).',
+      'Keylime measured-boot reference state (JSON for Keylime\'s `example` policy, as `tpm-quote boot-policy --keylime` or `keylime-policy create measured-boot` write it): the agent\'s event log, after this plugin\'s own replay passed, goes to Keylime with it and Keylime judges the boot. Needs event_log = "required", PCRs 0-9 and 14 in pcr_selection, and a verifier run with measured_boot_policy_name = "example" and measured_boot_evaluate = "always" (docs/keylime.md).',
     ),
 });
 

@@ -91,6 +91,8 @@ export function createKeylimeVerifierFromFiles(options: KeylimeVerifierFileOptio
  * Keylime's reason; anything else (refused, reset, TLS failure, timeout, oversize or unreadable answer, a 200
  * without a boolean `valid` or whose `failures` is not a list, other statuses) rejects 'unavailable' naming
  * the URL. It never resolves on an error.
+ * With `mbRefstate`, the evidence's event log and the reference state go too (keylimeEvidenceBody), and Keylime
+ * replays the log and judges the state when the verifier runs with measured_boot_evaluate = always.
  * Keylime checks the quote's signature, nonce, PCR digest and the PCR policy; it does NOT reliably report a
  * bad signature (see docs/keylime.md) and takes PCR numbers from the unsigned pcrBlob, so the caller still
  * owes every cryptographic check of the evidence itself.

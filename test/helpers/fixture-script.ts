@@ -11,7 +11,7 @@ export function runFixtureScript(
 ): Record<string, string> {
   const out = execFileSync('bash', [join(__dirname, script), command, dir], {
     encoding: 'utf8',
-    env: env ? { ...process.env, ...env } : undefined,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const vars: Record<string, string> = {};

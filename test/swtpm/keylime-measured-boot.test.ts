@@ -2,7 +2,6 @@
 // quoted by tpm2-tools, sent with a reference state that Keylime's own `keylime-policy create measured-boot`
 // wrote from that log. Needs scripts/install-keylime.sh and scripts/install-tpm-tools.sh to have run.
 import { execFileSync } from 'node:child_process';
-import { request } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import {
 import { makeBootLog, pcrExtendArgs } from '../helpers/boot-log';
 import {
   createToolsAk,
+  rawPost,
   startKeylimeVerifier,
   toolsPcrExtend,
   toolsPcrRead,
@@ -38,24 +38,6 @@ const MB_PCRS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14];
 const VENV = join(__dirname, '..', '..', '.tools', 'keylime-venv');
 
 const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
-
-/** POSTs a body our client would not send; resolves with the HTTP status, rejects when the connection breaks. */
-function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = Buffer.from(JSON.stringify(body));
-    const req = request(`${kl.url}/v${kl.apiVersion}/verify/evidence`, {
-      method: 'POST',
-      ca: readFileSync(kl.caPath),
-      headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.end(data);
-  });
-}
 
 describe('Keylime measured boot (mb_log + mb_policy) against a real keylime_verifier', () => {
   let swtpm: Swtpm;

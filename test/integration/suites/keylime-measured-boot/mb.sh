@@ -15,19 +15,10 @@ pcr_selection = "sha256:0-9,14"
 pcr_policy_path = "$RUNDIR/tpm-policy.json"
 event_log = "required"
 verifier = "keylime"
-keylime {
-    url = "$KEYLIME_URL"
-    ca_path = "$KEYLIME_CA"
-    client_cert_path = "$KEYLIME_CLIENT_CERT"
-    client_key_path = "$KEYLIME_CLIENT_KEY"
-    timeout = "20s"
-    mb_refstate_path = "$1"
-}
+$(keylime-block 20s "mb_refstate_path = \"$1\"")
 log_level = "debug"
 HCL
-  [ -z "$(pid-of spire-server)" ] || stop-spire-server
-  rm -rf "$SERVER_DATA_DIR" && mkdir -p "$SERVER_DATA_DIR"
-  server-with "$RUNDIR/mb.hcl"
+  fresh-server-with "$RUNDIR/mb.hcl"
 }
 
 # keylime-evidence-posts: how many POST /verify/evidence Keylime has served.

@@ -30,7 +30,7 @@ import type { ServerConfig } from './config';
 import { checkEkTrust } from './ek-trust';
 import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
-import { policyRefusalForCaller } from './policy-refusal';
+import { bootRefusalForCaller, isMeasuredBootRefusal, policyRefusalForCaller } from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
@@ -191,14 +191,26 @@ export function startAttestation(
       checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
       // Checks 5 and 6: the event log replays to the signed PCRs; the boot facts it proves meet the boot policy.
       const boot = checkMeasuredBoot(config, response.eventLog, values);
-      // Check 7: the PCR policy (in Keylime mode, Keylime's verdict comes after our own event-log replay).
+      // Check 7: the PCR policy (in Keylime mode, Keylime's verdict comes after our own event-log replay; with
+      // a measured-boot reference state Keylime also judges the log, which only reaches it once it replayed).
       const policy = config.pcrPolicy;
       if (policy) {
+        const eventLog = config.eventLog === 'ignore' ? undefined : response.eventLog;
         try {
-          await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek }), policy, {
+          await deps.verifier.verify(quoteEvidence({ response, quote, values, nonce, ak, ek, eventLog }), policy, {
             signal: deps.signal,
           });
         } catch (err) {
+          // Keylime's measured-boot failures are a boot policy refusal (its reference state), the rest check 7.
+          if (isMeasuredBootRefusal(err)) {
+            const refstate = config.keylimeMbRefstatePath;
+            throw refusal(err, {
+              check: 'boot_policy',
+              what: 'evidence',
+              detail: (d, code) => (code === Code.PERMISSION_DENIED ? `${d} (reference state ${refstate})` : d),
+              publicDetail: (e) => bootRefusalForCaller(e),
+            });
+          }
           throw refusal(err, {
             check: 'pcr_policy',
             what: 'evidence',

@@ -18,7 +18,13 @@ import {
   type TpmPolicy,
   TpmPolicyError,
 } from '../verifier-client';
-import { formatPcrSelection, hashAlgId, selectedPcrs, type TpmsPcrSelection } from '../tpm';
+import {
+  formatPcrSelection,
+  hashAlgId,
+  KEYLIME_EXAMPLE_POLICY_PCRS,
+  selectedPcrs,
+  type TpmsPcrSelection,
+} from '../tpm';
 import type { EkProfileOptions } from '../tpm';
 import { keylimeBlock, loadKeylimeTls } from './keylime-config';
 import { loadCaBundle, readTrustFile, trustFilesOf } from './trust-files';
@@ -112,6 +118,8 @@ export interface ServerConfig extends MeasuredBootConfig {
   verifier: (typeof VERIFIERS)[number];
   /** The Keylime connection (TLS material read from the files), when verifier = "keylime". */
   keylime?: KeylimeVerifierOptions;
+  /** keylime.mb_refstate_path, when Keylime judges the boot log too (its content is in `keylime.mbRefstate`). */
+  keylimeMbRefstatePath?: string;
   /** challenge_timeout in milliseconds. */
   challengeTimeoutMs: number;
 }
@@ -189,6 +197,17 @@ function crossCheck(c: RawServerConfig): string[] {
         `key "pcr_selection": with verifier = "keylime" it must not include PCR ${IMA_PCR} (Keylime checks a quoted PCR ${IMA_PCR} against an IMA log, which is not sent), got "${formatPcrSelection(c.pcr_selection)}"`,
       );
     }
+    if (c.keylime?.mb_refstate_path !== undefined) {
+      // Measured boot was asked for: a node without a log must be refused, never judged by Keylime without one.
+      if (c.event_log !== 'required')
+        notes.push(`key "keylime.mb_refstate_path": needs event_log = "required" (event_log is "${c.event_log}")`);
+      const quoted = new Set(c.pcr_selection.flatMap((s) => selectedPcrs(s)));
+      const missing = KEYLIME_EXAMPLE_POLICY_PCRS.filter((p) => !quoted.has(p));
+      if (missing.length > 0)
+        notes.push(
+          `key "keylime.mb_refstate_path": Keylime's example policy reads PCR ${missing.join(', ')}, which pcr_selection ("${formatPcrSelection(c.pcr_selection)}") does not quote`,
+        );
+    }
   } else if (c.keylime !== undefined) {
     notes.push(`key "keylime": only used with verifier = "keylime" (verifier is "${c.verifier}")`);
   }
@@ -228,7 +247,10 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
   if (c.verifier === 'keylime' && c.keylime !== undefined) {
     const loaded = loadKeylimeTls(c.keylime);
     if ('notes' in loaded) notes.push(...loaded.notes);
-    else config.keylime = loaded.options;
+    else {
+      config.keylime = loaded.options;
+      config.keylimeMbRefstatePath = c.keylime.mb_refstate_path;
+    }
   }
   if (c.ek_ca_path !== undefined) {
     try {

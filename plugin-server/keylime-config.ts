@@ -1,8 +1,8 @@
-// The server plugin's `keylime { ... }` block (verifier = "keylime"): its keys, and the TLS material its files
-// hold, read and checked at Configure.
+// The server plugin's `keylime { ... }` block (verifier = "keylime"): its keys, and the TLS material and the
+// measured-boot reference state its files hold, read and checked at Configure.
 import { createSecureContext } from 'node:tls';
 import { duration, type Field, object, string } from '../plugin-sdk';
-import { parsePemCertificates } from '../tpm';
+import { MAX_MB_REFSTATE_BYTES, MbRefstateError, parseKeylimeMbRefstate, parsePemCertificates } from '../tpm';
 import type { KeylimeVerifierOptions } from '../verifier-client';
 import { readTrustFile } from './trust-files';
 
@@ -33,6 +33,11 @@ export const keylimeBlock = object({
     .describe(
       'Keylime API version to post to (`/v<api_version>/verify/evidence`). Default: asked once with GET /version.',
     ),
+  mb_refstate_path: string()
+    .optional()
+    .describe(
+      'Keylime measured-boot reference state (JSON for Keylime\'s `example` policy, as `tpm-quote boot-policy --keylime` or `keylime-policy create measured-boot` write it): the agent\'s event log, after this plugin\'s own replay passed, goes to Keylime with it and Keylime judges the boot. Needs event_log = "required", PCRs 0-9 and 14 in pcr_selection, and a verifier run with measured_boot_policy_name = "example" and measured_boot_evaluate = "always" (docs/keylime.md).',
+    ),
 });
 
 function keylimeUrlProblem(v: string): string | undefined {
@@ -47,6 +52,20 @@ function keylimeUrlProblem(v: string): string | undefined {
   if (url.username || url.password || url.search || url.hash)
     return 'expected an https URL without credentials, query or fragment';
   return undefined;
+}
+
+/**
+ * Reads and checks the Keylime measured-boot reference state file (parseKeylimeMbRefstate); returns the JSON
+ * text to send, or a note naming the key, the file and the JSON path at fault.
+ */
+export function loadKeylimeMbRefstate(path: string): { refstate: string } | { notes: string[] } {
+  const key = 'keylime.mb_refstate_path';
+  try {
+    return { refstate: JSON.stringify(parseKeylimeMbRefstate(readTrustFile(path, MAX_MB_REFSTATE_BYTES))) };
+  } catch (err) {
+    if (err instanceof MbRefstateError) return { notes: [`key "${key}": ${path}: ${err.message}`] };
+    return { notes: [`key "${key}": ${(err as Error).message}`] };
+  }
 }
 
 /** The keylime block as parsed (file paths not yet read). */
@@ -68,7 +87,8 @@ function readPem(key: string, path: string, notes: string[]): string | undefined
 }
 
 /**
- * Reads and checks the Keylime block's TLS material: the CA file holds certificates (each parsed), the client
+ * Reads and checks the Keylime block's files: the measured-boot reference state when set
+ * (loadKeylimeMbRefstate), and the TLS material: the CA file holds certificates (each parsed), the client
  * certificate and key come together and belong to each other (Node's TLS context refuses a mismatched pair).
  */
 export function loadKeylimeTls(k: RawKeylime): { options: KeylimeVerifierOptions } | { notes: string[] } {
@@ -102,9 +122,16 @@ export function loadKeylimeTls(k: RawKeylime): { options: KeylimeVerifierOptions
       }
     }
   }
+  let mbRefstate: string | undefined;
+  if (k.mb_refstate_path !== undefined) {
+    const loaded = loadKeylimeMbRefstate(k.mb_refstate_path);
+    if ('notes' in loaded) notes.push(...loaded.notes);
+    else mbRefstate = loaded.refstate;
+  }
   if (notes.length > 0) return { notes };
   return {
     options: {
+      mbRefstate,
       url: k.url,
       caPem: caPem!,
       clientCertPem,

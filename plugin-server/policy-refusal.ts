@@ -6,6 +6,9 @@ import { VerifierError } from '../verifier-client';
 // Keylime's failure types (the in-process verifier types its failures the same way).
 const INVALID_PCR = /^pcr_validation\.invalid_pcr_([0-9]{1,2})$/;
 const MISSING_PCRS = 'pcr_validation.missing_pcrs';
+// Keylime's measured-boot component: its replay of the log, its parser, its policy's verdict; and ours when the
+// log is missing.
+const MEASURED_BOOT = 'measured_boot.';
 // A failure type is the verifier's vocabulary, not server data; still bounded and plain before it is echoed.
 const PLAIN_TYPE = /^[a-z0-9_.]{1,64}$/;
 
@@ -31,4 +34,27 @@ export function policyRefusalForCaller(err: unknown, bank: string): string {
     } else said.add(`the verifier refused the evidence (${PLAIN_TYPE.test(f.type) ? f.type : 'unnamed failure'})`);
   }
   return said.size > 0 ? [...said].join('; ') : 'the verifier refused the evidence';
+}
+
+const failuresOf = (err: unknown) => (err instanceof VerifierError ? err.failures : []);
+
+/** Whether a verifier refusal lists a measured-boot failure (Keylime judged the boot log against its state). */
+export function isMeasuredBootRefusal(err: unknown): boolean {
+  return failuresOf(err).some((f) => f.type.startsWith(MEASURED_BOOT));
+}
+
+/**
+ * The caller's version of a measured-boot refusal by Keylime: its measured-boot failure types only. Keylime's
+ * reason quotes the reference state (allowed digests, keys, command-line patterns), so it goes to the
+ * server's log alone.
+ */
+export function bootRefusalForCaller(err: unknown): string {
+  const types = [
+    ...new Set(
+      failuresOf(err)
+        .filter((f) => f.type.startsWith(MEASURED_BOOT))
+        .map((f) => (PLAIN_TYPE.test(f.type) ? f.type : 'unnamed failure')),
+    ),
+  ];
+  return `the verifier refused the boot log against its measured-boot reference state (${types.join(', ')})`;
 }

@@ -93,6 +93,8 @@ export function quoteEvidence(o: {
   nonce: Uint8Array;
   ak: PublicArea;
   ek: PublicArea;
+  /** The event log, only once it replayed to the quoted PCRs (check event_log passed). */
+  eventLog?: Uint8Array;
 }): QuoteEvidence {
   const ordered: PcrValues = {};
   for (const s of o.quote.pcrSelection) {
@@ -107,5 +109,6 @@ export function quoteEvidence(o: {
     hashAlg: o.quote.hash,
     akPublic: asTpm2bPublic(o.ak.bytes),
     ekPublic: asTpm2bPublic(o.ek.bytes),
+    ...(o.eventLog && o.eventLog.length > 0 ? { eventLog: o.eventLog } : {}),
   };
 }

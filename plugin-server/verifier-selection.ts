@@ -70,6 +70,7 @@ export function createVerifierSelector(override?: Verifier): (config: ServerConf
       String(k.caPem),
       String(k.clientCertPem ?? ''),
       String(k.clientKeyPem ?? ''),
+      k.mbRefstate ?? '',
     ]);
   const unshared = (verifier: Verifier): VerifierLease => ({ verifier, release() {} });
   return (config) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Keylime 7.14.3 from PyPI into .tools/keylime-venv (git-ignored), plus what its verifier needs at
-# run time: Debian's python3-gpg (the `gpg` module) and tpm2-tools on PATH. Idempotent: a venv whose keylime
-# already reports the wanted version and imports `gpg` is reused.
+# run time: Debian's python3-gpg (the `gpg` module), libefivar1 (its measured-boot log parser) and tpm2-tools
+# on PATH. Idempotent: a venv whose keylime already reports the wanted version and imports `gpg` is reused.
 #
 # Debian's python3-gpg is built for Debian's /usr/bin/python3, not for a pyenv python that may come first on
 # PATH, so the venv is made from /usr/bin/python3 with --system-site-packages.
@@ -36,6 +36,8 @@ missing=()
 command -v tpm2_startup >/dev/null || missing+=(tpm2-tools)
 dpkg -s python3-gpg >/dev/null 2>&1 || missing+=(python3-gpg)
 dpkg -s python3-venv >/dev/null 2>&1 || missing+=(python3-venv)
+# Keylime's measured-boot log parser loads libefivar.so.1 (ctypes) to decode device paths and GUIDs.
+dpkg -s libefivar1 >/dev/null 2>&1 || missing+=(libefivar1)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 "$py" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' ||

@@ -4,7 +4,7 @@
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { keylimeQuoteString } from '../tpm';
+import { eventlog, keylimeQuoteString, keylimeUnreadableDevicePath } from '../tpm';
 import { VerifierError, type VerifierFailure } from './errors';
 import { formatTpmPolicy, type TpmPolicy } from './policy';
 import type { QuoteEvidence, Verifier, VerifierVerdict, VerifyOptions } from './types';
@@ -30,6 +30,11 @@ export interface KeylimeVerifierOptions {
   maxResponseBytes?: number;
   /** Most concurrent connections to the verifier. Default 8. */
   maxSockets?: number;
+  /**
+   * Keylime measured-boot reference state (`mb_refstate` JSON text, checked by the caller), sent as `mb_policy`
+   * with the evidence's event log as `mb_log`. When set, evidence without an event log is refused unsent.
+   */
+  mbRefstate?: string;
 }
 
 /** File-path form of the TLS options, as the plugin config names them. */
@@ -86,6 +91,8 @@ export function createKeylimeVerifierFromFiles(options: KeylimeVerifierFileOptio
  * Keylime's reason; anything else (refused, reset, TLS failure, timeout, oversize or unreadable answer, a 200
  * without a boolean `valid` or whose `failures` is not a list, other statuses) rejects 'unavailable' naming
  * the URL. It never resolves on an error.
+ * With `mbRefstate`, the evidence's event log and the reference state go too (keylimeEvidenceBody), and Keylime
+ * replays the log and judges the state when the verifier runs with measured_boot_evaluate = always.
  * Keylime checks the quote's signature, nonce, PCR digest and the PCR policy; it does NOT reliably report a
  * bad signature (see docs/keylime.md) and takes PCR numbers from the unsigned pcrBlob, so the caller still
  * owes every cryptographic check of the evidence itself.
@@ -268,7 +275,7 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
     const version = await apiVersion(opts);
     const path = `/v${version}/verify/evidence`;
     const url = `${baseLabel}${path}`;
-    const body = Buffer.from(JSON.stringify(keylimeEvidenceBody(evidence, policy)), 'utf8');
+    const body = Buffer.from(JSON.stringify(keylimeEvidenceBody(evidence, policy, options.mbRefstate)), 'utf8');
     const answer = await sendRetryingStale('POST', path, body, opts.signal);
     const doc = parseJson(answer.body);
     const results = isRecord(doc) && isRecord(doc.results) ? doc.results : undefined;
@@ -331,10 +338,14 @@ export function createKeylimeVerifier(options: KeylimeVerifierOptions): KeylimeV
 /**
  * The JSON body Keylime's /verify/evidence expects for TPM evidence. The nonce is sent base64-encoded:
  * Keylime compares extraData with the nonce string's UTF-8 bytes and, failing that, its base64 decoding.
+ * With `mbRefstate`, the event log goes as `mb_log` (base64 of the binary log) and the reference state as
+ * `mb_policy`, the fields Keylime 7.14.3's VerifyEvidenceHandler._tpm_verify reads; evidence without a log is
+ * refused here (permission_denied, `measured_boot.missing_log`): measured boot was asked for.
  */
 export function keylimeEvidenceBody(
   evidence: QuoteEvidence,
   policy: TpmPolicy,
+  mbRefstate?: string,
 ): { type: 'tpm'; data: Record<string, string> } {
   if (policy.hashAlg !== evidence.hashAlg) {
     // Keylime would compare values of one bank against digests of another and list every PCR as invalid.
@@ -354,8 +365,36 @@ export function keylimeEvidenceBody(
       tpm_ak: b64(evidence.akPublic),
       tpm_ek: b64(evidence.ekPublic),
       tpm_policy: formatTpmPolicy(policy),
+      ...(mbRefstate === undefined ? {} : { mb_policy: mbRefstate, mb_log: measuredBootLog(evidence) }),
     },
   };
+}
+
+function measuredBootLog(evidence: QuoteEvidence): string {
+  if (!evidence.eventLog || evidence.eventLog.length === 0) {
+    throw new VerifierError(
+      'permission_denied',
+      'measured boot: the evidence carries no event log, and a measured-boot reference state is configured',
+      { failures: [{ type: 'measured_boot.missing_log', context: {} }] },
+    );
+  }
+  // Keylime 7.14.3's parser reads image-load device paths with the length the event claims: a log that
+  // replays but claims more crashes a verifier worker (docs/keylime.md, "Measured boot"). Not sent.
+  let problem: string | undefined;
+  try {
+    problem = keylimeUnreadableDevicePath(eventlog.parseEventLog(evidence.eventLog));
+  } catch (err) {
+    if (!(err instanceof eventlog.EventLogError)) throw err;
+    problem = err.message;
+  }
+  if (problem !== undefined) {
+    throw new VerifierError(
+      'permission_denied',
+      `measured boot: the event log is not sent to Keylime, whose parser cannot read it safely: ${problem}`,
+      { failures: [{ type: 'measured_boot.device_path_malformed', context: { message: problem } }] },
+    );
+  }
+  return b64(evidence.eventLog);
 }
 
 function b64(bytes: Uint8Array): string {
@@ -421,6 +460,8 @@ function describeFailures(failures: readonly VerifierFailure[]): string {
         detail = c.context;
         if ('got' in c) detail += ` (got ${JSON.stringify(c.got)})`;
         if ('data' in c) detail += ` (${JSON.stringify(c.data)})`;
+        // A measured-boot policy failure: why the log broke the reference state (the state itself is left out).
+        if (typeof c.reason === 'string') detail += `: ${truncate(c.reason, 1000)}`;
       } else if (c !== undefined) detail = truncate(JSON.stringify(c));
       return detail ? `${f.type}: ${detail}` : f.type;
     })

@@ -18,6 +18,11 @@ export interface QuoteEvidence {
   akPublic: Uint8Array;
   /** The EK's TPM2B_PUBLIC (size prefix included). */
   ekPublic: Uint8Array;
+  /**
+   * The TCG event log the node sent, when the caller has already replayed it against these PCRs. Keylime mode
+   * sends it as Keylime's measured-boot evidence (`mb_log`) when a reference state is configured.
+   */
+  eventLog?: Uint8Array;
 }
 
 /** A positive verdict. Negative verdicts are never returned: they are thrown as VerifierError. */

@@ -3,9 +3,15 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export function runFixtureScript(script: string, command: string, dir: string): Record<string, string> {
+export function runFixtureScript(
+  script: string,
+  command: string,
+  dir: string,
+  env?: Record<string, string>,
+): Record<string, string> {
   const out = execFileSync('bash', [join(__dirname, script), command, dir], {
     encoding: 'utf8',
+    ...(env ? { env: { ...process.env, ...env } } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const vars: Record<string, string> = {};

@@ -11,6 +11,8 @@
 #                                    SIGSTOPped it; SIGTERM, then SIGKILL after 10 s).
 #
 # Needs scripts/install-keylime.sh to have run (KEYLIME_VENV overrides .tools/keylime-venv).
+# KEYLIME_MB_POLICY=<name> (e.g. example) sets measured_boot_policy_name and measured_boot_evaluate = always;
+# unset, both keep the template defaults (accept-all, once).
 # Nothing registers with a registrar: only the stateless POST /v2.x/verify/evidence is used.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,7 +26,10 @@ free_port() {
 }
 
 write_configs() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 mb_evaluate=once
+  # The stateless endpoint only judges a measured-boot reference state with measured_boot_evaluate = always
+  # (docs/keylime.md, "Measured boot"); KEYLIME_MB_POLICY names the policy that judges it.
+  [ -z "${KEYLIME_MB_POLICY:-}" ] || mb_evaluate=always
   # Every option of Keylime 7.14.3's verifier.conf template (config version 2.6), at its default except
   # ip/port/database and the things a test instance must not do (no registrar, no revocation notifier).
   cat >"$dir/verifier.conf" <<EOF
@@ -58,9 +63,9 @@ max_retries = 5
 quote_interval = 2
 max_upload_size = 104857600
 request_timeout = 60.0
-measured_boot_policy_name = accept-all
+measured_boot_policy_name = ${KEYLIME_MB_POLICY:-accept-all}
 measured_boot_imports = []
-measured_boot_evaluate = once
+measured_boot_evaluate = $mb_evaluate
 severity_labels = ["info", "notice", "warning", "error", "critical", "alert", "emergency"]
 severity_policy = [{"event_id": ".*", "severity_label" : "emergency"}]
 ignore_tomtou_errors = False

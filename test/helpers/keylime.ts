@@ -2,6 +2,7 @@
 // evidence with tpm2-tools on a swtpm (independent of our own TPM code, so it can cross-check it).
 import { runFixtureScript } from './fixture-script';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuoteEvidence } from '../../verifier-client';
@@ -33,11 +34,19 @@ export interface KeylimeVerifierProcess {
   restart(): void;
 }
 
-const runFixture = (cmd: string, dir: string): Record<string, string> =>
-  runFixtureScript('keylime-fixture.sh', cmd, dir);
+export interface KeylimeVerifierStartOptions {
+  /**
+   * Measured-boot policy to judge reference states with (`measured_boot_policy_name`, e.g. "example"); also sets
+   * measured_boot_evaluate = always. Default: the template's accept-all / once.
+   */
+  mbPolicy?: string;
+}
 
 /** Starts a real keylime_verifier (sqlite, self-made CA) on a free loopback port in a new temporary directory. */
-export function startKeylimeVerifier(): KeylimeVerifierProcess {
+export function startKeylimeVerifier(options: KeylimeVerifierStartOptions = {}): KeylimeVerifierProcess {
+  const env = options.mbPolicy ? { KEYLIME_MB_POLICY: options.mbPolicy } : undefined;
+  const runFixture = (cmd: string, dir: string): Record<string, string> =>
+    runFixtureScript('keylime-fixture.sh', cmd, dir, env);
   const dir = mkdtempSync(join(tmpdir(), 'keylime-'));
   let vars: Record<string, string>;
   try {
@@ -210,4 +219,40 @@ export function toolsPcrRead(swtpm: ToolsTpm, hashAlg: HashName, pcrs: number[])
 /** Extends a PCR with tpm2_pcrextend (one digest of the bank's size). */
 export function toolsPcrExtend(swtpm: ToolsTpm, pcr: number, hashAlg: HashName, digestHex: string): void {
   tools(swtpm, ['tpm2_pcrextend', `${pcr}:${hashAlg}=${digestHex}`], tmpdir());
+}
+
+/** The part of Keylime's /verify/evidence answer tests read (the body is whatever Keylime sent). */
+export interface EvidenceAnswer {
+  results: { valid: boolean; failures: Array<{ type: string }> };
+}
+
+/**
+ * Posts a raw body to the verifier's /verify/evidence, to see what Keylime does with bodies our client would
+ * never send. Rejects when the connection breaks before an answer.
+ */
+export function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: number; json: EvidenceAnswer }> {
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(JSON.stringify(body));
+    const req = request(`${kl.url}/v${kl.apiVersion}/verify/evidence`, {
+      method: 'POST',
+      ca: readFileSync(kl.caPath),
+      headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = text;
+        }
+        resolve({ status: res.statusCode ?? 0, json: json as EvidenceAnswer });
+      });
+    });
+    req.end(data);
+  });
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEventLog, EV, parseEventLog } from '../../tpm/eventlog';
+import { parseKeylimeMbRefstate } from '../../tpm';
 import { makeBootLog, pcrExtendArgs } from '../helpers/boot-log';
 import { realEventLogs } from '../helpers/go-testdata';
 import { startSwtpm, type Swtpm } from '../helpers/swtpm';
@@ -241,5 +242,26 @@ describe('tpm-quote eventlog and boot-policy', () => {
     expect(r.status).toBe(5);
     expect(r.stderr).toMatch(/PCR sha256:4.*\(EVENT_LOG_PCR_MISMATCH\)/);
     expect(cli('boot-policy', '--log', file, '--tpm', swtpm.transportSpec).status).toBe(5);
+  });
+
+  test('boot-policy --keylime: a Keylime reference state the server loads; a log lacking its pieces is exit 6', () => {
+    const boot = makeBootLog({ banks: ['sha256'], firmwareShapes: true });
+    const file = join(dir, 'keylime-boot.bin');
+    writeFileSync(file, encodeEventLog(boot.log));
+    const state = parseKeylimeMbRefstate(ok('boot-policy', '--log', file, '--keylime'));
+    expect(state.has_secureboot).toBe(true);
+    expect(state.kernels).toEqual([
+      expect.objectContaining({
+        shim_authcode_sha256: `0x${boot.expect.bootApps[0]}`,
+        kernel_authcode_sha256: `0x${boot.expect.bootApps[2]}`,
+      }),
+    ]);
+    const plain = join(dir, 'plain-boot.bin');
+    writeFileSync(plain, encodeEventLog(makeBootLog({ banks: ['sha256'] }).log));
+    const r = cli('boot-policy', '--log', plain, '--keylime');
+    expect(r.status).toBe(6);
+    expect(r.stderr).toMatch(
+      /the log makes no Keylime reference state: event 3 \(EV_EFI_VARIABLE_DRIVER_CONFIG, PCR 7\): EFI_SIGNATURE_LIST/,
+    );
   });
 });

@@ -3,7 +3,6 @@
 import { rejected } from '../helpers/thrown';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import {
   VerifierError,
   createKeylimeVerifier,
@@ -17,6 +16,7 @@ import {
 import { startSwtpm, type Swtpm } from '../helpers/swtpm';
 import {
   createToolsAk,
+  rawPost,
   startKeylimeVerifier,
   toolsPcrExtend,
   toolsPcrRead,
@@ -39,39 +39,6 @@ function policyFrom(values: Map<number, string>, override: Record<number, string
 }
 
 const refusal = (p: Promise<unknown>): Promise<VerifierError> => rejected(VerifierError, p);
-
-/** Posts a raw body to /verify/evidence, to see what Keylime answers to bodies our client would never send. */
-/** The part of Keylime's /verify/evidence answer these tests read (the body is whatever Keylime sent). */
-interface EvidenceAnswer {
-  results: { valid: boolean; failures: Array<{ type: string }> };
-}
-
-function rawPost(kl: KeylimeVerifierProcess, body: unknown): Promise<{ status: number; json: EvidenceAnswer }> {
-  return new Promise((resolve, reject) => {
-    const data = Buffer.from(JSON.stringify(body));
-    const req = request(`${kl.url}/v${kl.apiVersion}/verify/evidence`, {
-      method: 'POST',
-      ca: readFileSync(kl.caPath),
-      headers: { 'Content-Type': 'application/json', 'Content-Length': data.length },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode ?? 0, json: json as EvidenceAnswer });
-      });
-    });
-    req.end(data);
-  });
-}
 
 describe('Keylime verifier client against a real keylime_verifier', () => {
   let swtpm: Swtpm;

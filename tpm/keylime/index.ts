@@ -14,3 +14,12 @@ export {
   MAX_PCR_BLOB_BYTES,
   type PcrBlob,
 } from './pcr-blob';
+export {
+  parseKeylimeMbRefstate,
+  MbRefstateError,
+  MAX_MB_REFSTATE_BYTES,
+  KEYLIME_EXAMPLE_POLICY_PCRS,
+  type KeylimeMbRefstate,
+} from './mb-refstate';
+export { keylimeMbRefstateFromLog, MbRefstateFromLogError } from './mb-refstate-from-log';
+export { keylimeUnreadableDevicePath } from './device-paths';

@@ -19,8 +19,31 @@ beforeAll(() => {
   writeFileSync(policy, JSON.stringify({ 0: ['00'.repeat(32)], 7: ['11'.repeat(32)] }));
   writeFileSync(join(dir, 'not-pem.txt'), 'hello\n');
   writeFileSync(join(dir, 'bad-cert.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  writeFileSync(join(dir, 'refstate.json'), JSON.stringify(REFSTATE));
+  writeFileSync(join(dir, 'refstate-empty.json'), '{}');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const REFSTATE = {
+  has_secureboot: true,
+  scrtm_and_bios: [{ scrtm: { sha256: `0x${'01'.repeat(32)}` }, platform_firmware: [] }],
+  pk: [],
+  kek: [],
+  db: [{ SignatureOwner: '77fa9abd-0359-4d32-bd60-28f4e78f784b', SignatureData: `0x${'02'.repeat(32)}` }],
+  dbx: [],
+  mokdig: [],
+  mokxdig: [],
+  kernels: [
+    {
+      shim_authcode_sha256: `0x${'03'.repeat(32)}`,
+      grub_authcode_sha256: `0x${'04'.repeat(32)}`,
+      kernel_authcode_sha256: `0x${'05'.repeat(32)}`,
+      initrd_plain_sha256: `0x${'06'.repeat(32)}`,
+      kernel_cmdline: 'ro\\ quiet',
+    },
+  ],
+};
+const MB = 'pcr_policy_path = "POLICY"\nevent_log = "required"\npcr_selection = "sha256:0-9,14"\n';
 
 const build = (hcl: string) => configureServer({ trustDomain: 'example.org' }, hcl);
 
@@ -34,7 +57,9 @@ const fill = (text: string): string =>
     .replace('"H"', JSON.stringify(hashes))
     .replace('"POLICY"', JSON.stringify(policy))
     .replace('"NOTPEM"', JSON.stringify(join(dir, 'not-pem.txt')))
-    .replace('"BADCERT"', JSON.stringify(join(dir, 'bad-cert.pem')));
+    .replace('"BADCERT"', JSON.stringify(join(dir, 'bad-cert.pem')))
+    .replace('"REFSTATE"', JSON.stringify(join(dir, 'refstate.json')))
+    .replace('"EMPTYSTATE"', JSON.stringify(join(dir, 'refstate-empty.json')));
 const CA = join(VC, 'ca.crt');
 const CERT = join(VC, 'server.crt');
 const KEY = join(VC, 'server.key');
@@ -67,7 +92,40 @@ describe('server config, Keylime mode', () => {
     });
   });
 
+  test('mb_refstate_path: the state is read and checked, sent as JSON text; its path kept for the log', () => {
+    const path = join(dir, 'refstate.json');
+    const r = build(fill(hcl(`url = "https://k:1"\nca_path = "${CA}"\nmb_refstate_path = "${path}"`, MB)));
+    if (!('config' in r)) throw new Error(r.notes.join('; '));
+    expect(JSON.parse(r.config.keylime!.mbRefstate!)).toEqual({ ...REFSTATE, vendor_db: [] });
+    expect(r.config.keylimeMbRefstatePath).toBe(path);
+  });
+
   test.each([
+    [
+      'mb_refstate_path with event_log optional',
+      hcl(
+        `url = "https://k:1"\nca_path = "${CA}"\nmb_refstate_path = "REFSTATE"`,
+        MB.replace('"required"', '"optional"'),
+      ),
+      [/^key "keylime.mb_refstate_path": needs event_log = "required" \(event_log is "optional"\)$/],
+    ],
+    [
+      'mb_refstate_path without PCRs 8, 9, 14 quoted',
+      hcl(`url = "https://k:1"\nca_path = "${CA}"\nmb_refstate_path = "REFSTATE"`, MB.replace('0-9,14', '0-7')),
+      [
+        /^key "keylime.mb_refstate_path": Keylime's example policy reads PCR 8, 9, 14, which pcr_selection \("sha256:0,1,2,3,4,5,6,7"\) does not quote$/,
+      ],
+    ],
+    [
+      'mb_refstate_path naming a missing file',
+      hcl(`url = "https://k:1"\nca_path = "${CA}"\nmb_refstate_path = "/nonexistent/refstate.json"`, MB),
+      [/^key "keylime.mb_refstate_path": .*\/nonexistent\/refstate.json/],
+    ],
+    [
+      'mb_refstate_path naming {} (Keylime would accept anything)',
+      hcl(`url = "https://k:1"\nca_path = "${CA}"\nmb_refstate_path = "EMPTYSTATE"`, MB),
+      [/^key "keylime.mb_refstate_path": .*refstate-empty.json: \$.scrtm_and_bios: is required$/],
+    ],
     [
       'no keylime block',
       `ek_hash_path = "H"\nverifier = "keylime"\npcr_policy_path = "POLICY"\n`,

@@ -1,6 +1,10 @@
 // What a caller is told about a check-5 refusal, from the verifier's typed failures (Keylime's and the
 // in-process verifier's): its failing PCRs, never the allowed values, the policy file or the verifier URL.
-import { policyRefusalForCaller } from '../../../plugin-server/policy-refusal';
+import {
+  bootRefusalForCaller,
+  isMeasuredBootRefusal,
+  policyRefusalForCaller,
+} from '../../../plugin-server/policy-refusal';
 import { VerifierError, type VerifierFailure } from '../../../verifier-client';
 
 const denied = (failures: VerifierFailure[]) =>
@@ -58,5 +62,27 @@ describe('policyRefusalForCaller', () => {
     expect(policyRefusalForCaller(new Error('/etc/policy.json: boom'), 'sha256')).toBe(
       'the verifier refused the evidence',
     );
+  });
+});
+
+describe('measured-boot refusals (Keylime judged the boot log)', () => {
+  const mb = denied([
+    {
+      type: 'measured_boot.policy_example',
+      context: { context: 'Boot attestation failed', refstate: "{'db': ['0xsecret']}", reason: "is not '0xsecret'" },
+    },
+    { type: 'pcr_validation.invalid_pcr_7', context: {} },
+  ]);
+  test('a measured_boot.* failure makes it a boot refusal; PCR failures alone do not', () => {
+    expect(isMeasuredBootRefusal(mb)).toBe(true);
+    expect(isMeasuredBootRefusal(denied([{ type: 'pcr_validation.invalid_pcr_7', context: {} }]))).toBe(false);
+    expect(isMeasuredBootRefusal(new Error('x'))).toBe(false);
+  });
+  test('the caller is told the measured-boot failure types only, never the reason or the state', () => {
+    const text = bootRefusalForCaller(mb);
+    expect(text).toBe(
+      'the verifier refused the boot log against its measured-boot reference state (measured_boot.policy_example)',
+    );
+    expect(text).not.toMatch(/secret|10\.0\.0\.1/);
   });
 });

@@ -17,6 +17,8 @@ import {
   type KeylimeVerifierOptions,
   type QuoteEvidence,
 } from '../../../verifier-client';
+import { encodeEventLog } from '../../../tpm/eventlog';
+import { makeBootLog } from '../../helpers/boot-log';
 
 const FIX = join(__dirname, 'fixtures');
 const CA = readFileSync(join(FIX, 'ca.crt'));
@@ -136,6 +138,47 @@ describe('request', () => {
     });
   });
 
+  test('with a reference state: mb_policy is the state and mb_log the base64 log; without one no mb_ field', async () => {
+    const log = encodeEventLog(makeBootLog({ banks: ['sha256'], firmwareShapes: true }).log);
+    const logB64 = Buffer.from(log).toString('base64');
+    const state = '{"kernels":[]}';
+    expect(keylimeEvidenceBody({ ...evidence, eventLog: log }, policy, state).data).toMatchObject({
+      mb_policy: state,
+      mb_log: logB64,
+    });
+    expect(Object.keys(keylimeEvidenceBody({ ...evidence, eventLog: log }, policy).data)).not.toContain('mb_log');
+    const c = client({ apiVersion: '2.6', mbRefstate: state });
+    handler = (_req, res) => json(res, 200, VALID);
+    await c.verify({ ...evidence, eventLog: log }, policy);
+    expect(JSON.parse(seen[0].body).data).toMatchObject({ mb_policy: state, mb_log: logB64 });
+  });
+
+  test.each([
+    ['bytes that are no event log', Uint8Array.from([3, 0, 0, 0, 1, 2]), /^measured boot: .*not sent to Keylime/],
+    [
+      'a log whose image-load device path length runs past the event',
+      encodeEventLog(makeBootLog({ banks: ['sha256'] }).log),
+      /EV_EFI_BOOT_SERVICES_APPLICATION, PCR 4\): LengthOfDevicePath \d+ but the event holds 8 bytes of device path$/,
+    ],
+  ])('with a reference state, %s -> measured_boot.device_path_malformed, unsent', async (_n, eventLog, message) => {
+    const c = client({ apiVersion: '2.6', mbRefstate: '{"kernels":[]}' });
+    const e = await refusal(c.verify({ ...evidence, eventLog }, policy));
+    expect(e.code).toBe('permission_denied');
+    expect(e.failures.map((f) => f.type)).toEqual(['measured_boot.device_path_malformed']);
+    expect(e.message).toMatch(message);
+    expect(seen).toHaveLength(0);
+  });
+
+  test('with a reference state, evidence without a log -> permission_denied measured_boot.missing_log, unsent', async () => {
+    const c = client({ apiVersion: '2.6', mbRefstate: '{"kernels":[]}' });
+    for (const eventLog of [undefined, new Uint8Array(0)]) {
+      const e = await refusal(c.verify({ ...evidence, eventLog }, policy));
+      expect(e.code).toBe('permission_denied');
+      expect(e.failures.map((f) => f.type)).toEqual(['measured_boot.missing_log']);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
   test('one keep-alive connection is reused for sequential requests', async () => {
     const c = client({ apiVersion: '2.6' });
     for (let i = 0; i < 5; i++) await c.verify(evidence, policy);
@@ -211,6 +254,30 @@ describe('verdicts', () => {
       'permission_denied',
       () =>
         `keylime verifier ${url()} refused the evidence: pcr_validation.invalid_pcr_0: PCR value is not in allowlist (got "ab"); pcr_validation.missing_pcrs: PCRs are missing in quote ([7])`,
+    ],
+    [
+      "measured-boot policy failure -> permission_denied with Keylime's reason, not its reference state",
+      200,
+      {
+        code: 200,
+        results: {
+          valid: false,
+          failures: [
+            {
+              type: 'measured_boot.policy_example',
+              context: {
+                context: 'Boot attestation failed',
+                policy: 'example',
+                refstate: "{'db': [{'SignatureData': '0xsecret'}]}",
+                reason: "Event VariableData [SignatureData is not 'abab']",
+              },
+            },
+          ],
+        },
+      },
+      'permission_denied',
+      () =>
+        `keylime verifier ${url()} refused the evidence: measured_boot.policy_example: Boot attestation failed: Event VariableData [SignatureData is not 'abab']`,
     ],
     [
       'valid=true with failures listed -> permission_denied (never accept a contradiction)',

@@ -42,16 +42,9 @@ keylime-verified-count() {
   ' "$KEYLIME_LOG"
 }
 
-# keylime-server-conf TIMEOUT: render conf/server.conf for this suite and switch its tpm_quote plugin to Keylime
-# mode: PCR 7 is extended first (so the policy means something), then the swtpm's sha256 PCRs 0-7 become the
-# tpm_policy file both modes read.
-keylime-server-conf() {
-  local timeout=$1 pcrs
-  render-server-conf
-  render-agent-conf
-  TPM2TOOLS_TCTI="$SWTPM_TCTI" tpm2_pcrextend "7:sha256=$(printf 'ab%.0s' $(seq 1 32))" >/dev/null
-  pcrs=$(TPM2TOOLS_TCTI="$SWTPM_TCTI" tpm2_pcrread sha256:0,1,2,3,4,5,6,7)
-  echo "$pcrs" | node -e '
+# keylime-tpm-policy: write $RUNDIR/tpm-policy.json, a tpm_policy of the swtpm's sha256 PCRs 0-7 as they are now.
+keylime-tpm-policy() {
+  TPM2TOOLS_TCTI="$SWTPM_TCTI" tpm2_pcrread sha256:0,1,2,3,4,5,6,7 | node -e '
     const doc = {};
     for (const l of require("fs").readFileSync(0, "utf8").split("\n")) {
       const m = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(l);
@@ -59,20 +52,35 @@ keylime-server-conf() {
     }
     if (Object.keys(doc).length !== 8) { console.error("tpm2_pcrread gave " + Object.keys(doc).length + " PCRs"); process.exit(1); }
     process.stdout.write(JSON.stringify(doc, null, 2));
-  ' >"$RUNDIR/tpm-policy.json"
+  ' >"$RUNDIR/tpm-policy.json" || fail-now "making the tpm_policy from tpm2_pcrread failed"
   save-var POLICY_PCR_COUNT 8
+}
+
+# keylime-block TIMEOUT [LINE...]: the plugin's keylime { ... } block for the fixture's verifier, with LINEs added.
+keylime-block() {
+  local timeout=$1 line
+  shift
+  printf 'keylime {\n    url = "%s"\n    ca_path = "%s"\n    client_cert_path = "%s"\n    client_key_path = "%s"\n    timeout = "%s"\n' \
+    "$KEYLIME_URL" "$KEYLIME_CA" "$KEYLIME_CLIENT_CERT" "$KEYLIME_CLIENT_KEY" "$timeout"
+  for line in "$@"; do printf '    %s\n' "$line"; done
+  printf '}\n'
+}
+
+# keylime-server-conf TIMEOUT: render conf/server.conf for this suite and switch its tpm_quote plugin to Keylime
+# mode: PCR 7 is extended first (so the policy means something), then the swtpm's sha256 PCRs 0-7 become the
+# tpm_policy file both modes read.
+keylime-server-conf() {
+  local timeout=$1
+  render-server-conf
+  render-agent-conf
+  TPM2TOOLS_TCTI="$SWTPM_TCTI" tpm2_pcrextend "7:sha256=$(printf 'ab%.0s' $(seq 1 32))" >/dev/null
+  keylime-tpm-policy
   cat >"$RUNDIR/plugin-data.hcl" <<CONF
 ek_ca_path = "$EK_CA_PATH"
 pcr_selection = "sha256:0-7"
 pcr_policy_path = "$RUNDIR/tpm-policy.json"
 verifier = "keylime"
-keylime {
-    url = "$KEYLIME_URL"
-    ca_path = "$KEYLIME_CA"
-    client_cert_path = "$KEYLIME_CLIENT_CERT"
-    client_key_path = "$KEYLIME_CLIENT_KEY"
-    timeout = "$timeout"
-}
+$(keylime-block "$timeout")
 log_level = "$PLUGIN_LOG_LEVEL"
 CONF
   replace-plugin-data "$RUNDIR/server.conf" 'NodeAttestor "tpm_quote"' "$RUNDIR/plugin-data.hcl"

@@ -14,9 +14,7 @@ event_log = "required"
 boot_policy_path = "$1"
 log_level = "debug"
 HCL
-  [ -z "$(pid-of spire-server)" ] || stop-spire-server
-  rm -rf "$SERVER_DATA_DIR" && mkdir -p "$SERVER_DATA_DIR"
-  server-with "$RUNDIR/boot.hcl"
+  fresh-server-with "$RUNDIR/boot.hcl"
 }
 
 # boot-policy FILE JSON: write a boot policy.

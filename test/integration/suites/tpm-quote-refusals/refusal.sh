@@ -45,6 +45,13 @@ server-with() {
   write-trust-bundle
 }
 
+# fresh-server-with BODY_FILE: server-with on an emptied data dir, so no agent attested earlier is listed.
+fresh-server-with() {
+  [ -z "$(pid-of spire-server)" ] || stop-spire-server
+  rm -rf "$SERVER_DATA_DIR" && mkdir -p "$SERVER_DATA_DIR"
+  server-with "$1"
+}
+
 # fresh-agent NAME: start spire-agent as NAME with an empty data dir (a first attestation).
 fresh-agent() {
   rm -rf "$AGENT_DATA_DIR" && mkdir -p "$AGENT_DATA_DIR"

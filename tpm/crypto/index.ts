@@ -20,6 +20,7 @@ export {
   publicToKeyObject,
   publicToPkixDer,
   ekHashOfPkixDer,
+  KEY_CACHE_ENTRIES,
   qualifiedName,
   qualifiedNameUnderEk,
   tpmName,

@@ -6,6 +6,7 @@ import * as C from '../marshal/constants';
 import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
 import { TpmCryptoError } from './errors';
 import { hashInfo } from './hash';
+import { createLruCache } from '../lru-cache';
 
 /** NIST curves we map to Node: TPM_ECC_CURVE -> JWK curve name and field size in bytes. */
 const CURVES: Readonly<Record<number, { jwk: string; node: string; size: number }>> = {
@@ -106,12 +107,25 @@ function leftPad(b: Uint8Array, size: number, what: string): Uint8Array {
   return out;
 }
 
-/**
- * The Node public KeyObject of an RSA or NIST-curve ECC public area. Checks the modulus length against
- * keyBits and that the ECC point is on the curve (Node refuses it otherwise). Does NOT look at attributes,
- * schemes or nameAlg. Throws TpmCryptoError (UNSUPPORTED_ALGORITHM, INVALID_KEY).
- */
-export function publicToKeyObject(pub: TpmtPublic): KeyObject {
+/** Most distinct public keys whose KeyObject (and PKIX DER) is kept: an EK and an AK per recent node. */
+export const KEY_CACHE_ENTRIES = 2048;
+
+// KeyObjects by the exact key fields they are made from: importing a key (and exporting its DER) costs more
+// than the quote signature check it serves, and a node attests with the same EK and AK each time.
+const keyCache = createLruCache<string, { key: KeyObject; spki?: Uint8Array }>(KEY_CACHE_ENTRIES);
+
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+
+// Every field importKey reads, unambiguously: numbers first, then the variable-length bytes.
+function keyFields(pub: TpmtPublic): string | undefined {
+  if (pub.type === C.TPM_ALG_RSA)
+    return `rsa:${pub.parameters.keyBits}:${pub.parameters.exponent}:${latin1(pub.unique)}`;
+  if (pub.type === C.TPM_ALG_ECC)
+    return `ecc:${pub.parameters.curveID}:${pub.unique.x.length}:${latin1(pub.unique.x)}${latin1(pub.unique.y)}`;
+  return undefined;
+}
+
+function importKey(pub: TpmtPublic): KeyObject {
   try {
     if (pub.type === C.TPM_ALG_RSA) {
       const n = pub.unique;
@@ -145,9 +159,31 @@ export function publicToKeyObject(pub: TpmtPublic): KeyObject {
   );
 }
 
-/** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`). */
+function cachedKey(pub: TpmtPublic): { key: KeyObject; spki?: Uint8Array } {
+  const fields = keyFields(pub);
+  const hit = fields === undefined ? undefined : keyCache.get(fields);
+  if (hit) return hit;
+  // Only keys Node accepted are kept: a bad key fails again, with its own error, every time.
+  const entry = { key: importKey(pub) };
+  if (fields !== undefined) keyCache.set(fields, entry);
+  return entry;
+}
+
+/**
+ * The Node public KeyObject of an RSA or NIST-curve ECC public area. Checks the modulus length against
+ * keyBits and that the ECC point is on the curve (Node refuses it otherwise). Does NOT look at attributes,
+ * schemes or nameAlg. Throws TpmCryptoError (UNSUPPORTED_ALGORITHM, INVALID_KEY). The same key fields give
+ * the same (immutable) KeyObject while they stay among the KEY_CACHE_ENTRIES most recently used.
+ */
+export function publicToKeyObject(pub: TpmtPublic): KeyObject {
+  return cachedKey(pub).key;
+}
+
+/** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`); a fresh copy. */
 export function publicToPkixDer(pub: TpmtPublic): Uint8Array {
-  return new Uint8Array(publicToKeyObject(pub).export({ type: 'spki', format: 'der' }));
+  const entry = cachedKey(pub);
+  entry.spki ??= new Uint8Array(entry.key.export({ type: 'spki', format: 'der' }));
+  return entry.spki.slice();
 }
 
 /**

@@ -44,3 +44,51 @@ export function createLruCache<K, V>(maxEntries: number): LruCache<K, V> {
     maxEntries,
   };
 }
+
+/**
+ * An LRU cache keyed by exact byte strings (a list of them: a certificate and its intermediates, a key's
+ * fields). Lookups go by a short fingerprint (the lengths and 32 bytes sampled across each part), so a
+ * certificate-sized key is neither hashed nor copied into a string; a hit still needs every byte equal.
+ * Two inputs with one fingerprint share a slot: the later replaces the earlier (a miss, never a false hit).
+ */
+export interface BytesCache<V> {
+  get(parts: readonly Uint8Array[]): V | undefined;
+  /** Keeps `value` for copies of `parts` (the caller's buffers are not retained). */
+  set(parts: readonly Uint8Array[], value: V): void;
+  readonly size: number;
+}
+
+const SAMPLES = 32;
+
+function fingerprint(parts: readonly Uint8Array[]): string {
+  const codes: number[] = [];
+  for (const p of parts) {
+    codes.push(p.length >>> 16, p.length & 0xffff);
+    // Evenly spaced, the last byte always included.
+    const n = Math.min(SAMPLES, p.length);
+    for (let i = 1; i <= n; i++) codes.push(p[Math.ceil((i * p.length) / n) - 1]);
+  }
+  return String.fromCharCode(...codes);
+}
+
+const equal = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+
+/** Creates an empty BytesCache of at most `maxEntries` entries. */
+export function createBytesCache<V>(maxEntries: number): BytesCache<V> {
+  const lru = createLruCache<string, { parts: Uint8Array[]; value: V }>(maxEntries);
+  return {
+    get(parts) {
+      const hit = lru.get(fingerprint(parts));
+      return hit && hit.parts.length === parts.length && hit.parts.every((p, i) => equal(p, parts[i]))
+        ? hit.value
+        : undefined;
+    },
+    set(parts, value) {
+      lru.set(fingerprint(parts), { parts: parts.map((p) => Uint8Array.from(p)), value });
+    },
+    get size() {
+      return lru.size;
+    },
+  };
+}

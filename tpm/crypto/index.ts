@@ -23,6 +23,7 @@ export {
   KEY_CACHE_ENTRIES,
   qualifiedName,
   qualifiedNameUnderEk,
+  endorsementQualifiedName,
   tpmName,
   type PublicArea,
 } from './public-key';

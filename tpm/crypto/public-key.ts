@@ -6,7 +6,7 @@ import * as C from '../marshal/constants';
 import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
 import { TpmCryptoError } from './errors';
 import { hashInfo } from './hash';
-import { createLruCache } from '../lru-cache';
+import { createBytesCache } from '../lru-cache';
 
 /** NIST curves we map to Node: TPM_ECC_CURVE -> JWK curve name and field size in bytes. */
 const CURVES: Readonly<Record<number, { jwk: string; node: string; size: number }>> = {
@@ -61,16 +61,31 @@ export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
   return nameOfPublicBytes(nameAlg, bytes);
 }
 
-/**
- * The Qualified Name of an object (TPM 2.0 Part 1, 16): nameAlg || H_nameAlg(QN(parent) || Name(object)).
- * A primary object's parent QN is its hierarchy handle (4 bytes, e.g. TPM_RH_ENDORSEMENT).
- */
-export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicArea): Uint8Array {
-  const name = tpmName(object);
+// nameAlg || H_nameAlg(QN(parent) || Name(object))
+function qualify(parentQualifiedName: Uint8Array, nameAlg: number, name: Uint8Array): Uint8Array {
   const input = new Uint8Array(parentQualifiedName.length + name.length);
   input.set(parentQualifiedName);
   input.set(name, parentQualifiedName.length);
-  return nameOfPublicBytes(object.value.nameAlg, input);
+  return nameOfPublicBytes(nameAlg, input);
+}
+
+/**
+ * The Qualified Name of an object (TPM 2.0 Part 1, 16): nameAlg || H_nameAlg(QN(parent) || Name(object)).
+ * A primary object's parent QN is its hierarchy handle (4 bytes, e.g. TPM_RH_ENDORSEMENT). `name` is the
+ * object's Name when the caller already has it (default: computed).
+ */
+export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicArea, name = tpmName(object)): Uint8Array {
+  return qualify(parentQualifiedName, object.value.nameAlg, name);
+}
+
+/**
+ * The Qualified Name of a primary key in the endorsement hierarchy (parent QN TPM_RH_ENDORSEMENT), from its
+ * nameAlg and TPMT_PUBLIC bytes.
+ */
+export function endorsementQualifiedName(nameAlg: number, publicBytes: Uint8Array): Uint8Array {
+  const endorsement = new Uint8Array(4);
+  new DataView(endorsement.buffer).setUint32(0, C.TPM_RH_ENDORSEMENT);
+  return qualify(endorsement, nameAlg, nameOfPublicBytes(nameAlg, publicBytes));
 }
 
 /**
@@ -79,9 +94,7 @@ export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicAre
  * (TPM 2.0 Part 3, 18.1).
  */
 export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
-  const endorsement = new Uint8Array(4);
-  new DataView(endorsement.buffer).setUint32(0, C.TPM_RH_ENDORSEMENT);
-  return qualifiedName(qualifiedName(endorsement, ek), ak);
+  return qualifiedName(endorsementQualifiedName(ek.value.nameAlg, ek.bytes), ak);
 }
 
 /**
@@ -112,16 +125,14 @@ export const KEY_CACHE_ENTRIES = 2048;
 
 // KeyObjects by the exact key fields they are made from: importing a key (and exporting its DER) costs more
 // than the quote signature check it serves, and a node attests with the same EK and AK each time.
-const keyCache = createLruCache<string, { key: KeyObject; spki?: Uint8Array }>(KEY_CACHE_ENTRIES);
+const keyCache = createBytesCache<{ key: KeyObject; spki?: Uint8Array }>(KEY_CACHE_ENTRIES);
 
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
-
-// Every field importKey reads, unambiguously: numbers first, then the variable-length bytes.
-function keyFields(pub: TpmtPublic): string | undefined {
+// Every field importKey reads: the type and its numbers, then the key bytes.
+function keyFields(pub: TpmtPublic): Uint8Array[] | undefined {
+  const numbers = (...n: number[]) => new Uint8Array(new Uint32Array(n).buffer);
   if (pub.type === C.TPM_ALG_RSA)
-    return `rsa:${pub.parameters.keyBits}:${pub.parameters.exponent}:${latin1(pub.unique)}`;
-  if (pub.type === C.TPM_ALG_ECC)
-    return `ecc:${pub.parameters.curveID}:${pub.unique.x.length}:${latin1(pub.unique.x)}${latin1(pub.unique.y)}`;
+    return [numbers(pub.type, pub.parameters.keyBits, pub.parameters.exponent), pub.unique];
+  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID), pub.unique.x, pub.unique.y];
   return undefined;
 }
 

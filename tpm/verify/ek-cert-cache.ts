@@ -2,7 +2,7 @@
 // certificate, and Node's X.509 parser and the path search cost far more than the attestation's own RSA
 // operations. A verified path is reused only for the same anchor set and profile; failures are not kept.
 import type { X509Certificate } from 'node:crypto';
-import { createLruCache } from '../lru-cache';
+import { createBytesCache } from '../lru-cache';
 import { type EkCertificate, parseEkCertificate, type VerifiedEkCertificate, verifyEkCertificate } from './ek-cert';
 import type { EkProfileOptions } from './ek-profile';
 
@@ -58,10 +58,6 @@ interface VerifiedEntry {
   validity: ReadonlyArray<readonly [number, number]>;
 }
 
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
-// Length-prefixed, so no two different lists of byte strings give the same key.
-const bytesKey = (parts: readonly Uint8Array[]) => parts.map((p) => `${p.length}:${latin1(p)}`).join('');
-
 const profileOf = (o: EkProfileOptions) => `${o.requireEku === true}:${o.allowSha1 === true}`;
 
 /**
@@ -70,11 +66,11 @@ const profileOf = (o: EkProfileOptions) => `${o.requireEku === true}:${o.allowSh
  */
 export function createEkCertificateCache(options: EkCertificateCacheOptions = {}): EkCertificateCache {
   const max = options.maxEntries ?? EK_CERT_CACHE_ENTRIES;
-  const parsed = createLruCache<string, ParsedEkCertificate>(max);
-  const verified = createLruCache<string, VerifiedEntry>(max);
+  const parsed = createBytesCache<ParsedEkCertificate>(max);
+  const verified = createBytesCache<VerifiedEntry>(max);
 
   const parse = (bytes: Uint8Array): ParsedEkCertificate => {
-    const key = bytesKey([bytes]);
+    const key = [bytes];
     const hit = parsed.get(key);
     if (hit) return hit;
     const ek = parseEkCertificate(bytes);
@@ -87,7 +83,7 @@ export function createEkCertificateCache(options: EkCertificateCacheOptions = {}
     parse,
     verify(options) {
       const { certificate, trusted, intermediates = [], parseIntermediate, now = new Date() } = options;
-      const key = bytesKey([certificate, ...intermediates]);
+      const key = [certificate, ...intermediates];
       const profile = profileOf(options);
       const hit = verified.get(key);
       const t = now.getTime();
@@ -98,7 +94,6 @@ export function createEkCertificateCache(options: EkCertificateCacheOptions = {}
         hit.validity.every(([from, to]) => t >= from && t <= to)
       )
         return hit.result;
-      verified.delete(key);
       const toCertificate = parseIntermediate ?? ((der: Uint8Array) => parseEkCertificate(der).certificate);
       const result = verifyEkCertificate({
         certificate: parse(certificate),

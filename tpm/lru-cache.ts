@@ -47,9 +47,10 @@ export function createLruCache<K, V>(maxEntries: number): LruCache<K, V> {
 
 /**
  * An LRU cache keyed by exact byte strings (a list of them: a certificate and its intermediates, a key's
- * fields). Lookups go by a short fingerprint (the lengths and 32 bytes sampled across each part), so a
- * certificate-sized key is neither hashed nor copied into a string; a hit still needs every byte equal.
- * Two inputs with one fingerprint share a slot: the later replaces the earlier (a miss, never a false hit).
+ * fields). Lookups go by a 32-bit fingerprint of the lengths and 32 bytes sampled across each part, so a
+ * certificate-sized key is neither hashed in full nor copied into a string; a hit still needs every byte
+ * equal. Two inputs with one fingerprint share a slot: the later replaces the earlier (a miss, never a false
+ * hit).
  */
 export interface BytesCache<V> {
   get(parts: readonly Uint8Array[]): V | undefined;
@@ -60,23 +61,29 @@ export interface BytesCache<V> {
 
 const SAMPLES = 32;
 
-function fingerprint(parts: readonly Uint8Array[]): string {
-  const codes: number[] = [];
+// FNV-1a over each part's length and sampled bytes (evenly spaced, the last byte always included).
+function fingerprint(parts: readonly Uint8Array[]): number {
+  let h = 0x811c9dc5;
+  const mix = (b: number) => {
+    h = Math.imul(h ^ b, 0x01000193);
+  };
   for (const p of parts) {
-    codes.push(p.length >>> 16, p.length & 0xffff);
-    // Evenly spaced, the last byte always included.
-    const n = Math.min(SAMPLES, p.length);
-    for (let i = 1; i <= n; i++) codes.push(p[Math.ceil((i * p.length) / n) - 1]);
+    const len = p.length;
+    mix(len >>> 24);
+    mix((len >>> 16) & 0xff);
+    mix((len >>> 8) & 0xff);
+    mix(len & 0xff);
+    const n = Math.min(SAMPLES, len);
+    for (let i = 1; i <= n; i++) mix(p[Math.ceil((i * len) / n) - 1]);
   }
-  return String.fromCharCode(...codes);
+  return h >>> 0;
 }
 
-const equal = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 
 /** Creates an empty BytesCache of at most `maxEntries` entries. */
 export function createBytesCache<V>(maxEntries: number): BytesCache<V> {
-  const lru = createLruCache<string, { parts: Uint8Array[]; value: V }>(maxEntries);
+  const lru = createLruCache<number, { parts: Uint8Array[]; value: V }>(maxEntries);
   return {
     get(parts) {
       const hit = lru.get(fingerprint(parts));

@@ -11,7 +11,9 @@ import {
   SECRET_BYTES,
 } from '../proto';
 import {
+  createBytesCache,
   formatPcrSelection,
+  KEY_CACHE_ENTRIES,
   hashInfo,
   makeCredential,
   parseTpmtPublic,
@@ -33,13 +35,22 @@ import { policyRefusalForCaller } from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
+// Decoded public areas by their exact bytes (a node sends the same EK and AK each time). Shared between
+// attestations: read only. Undecodable bytes are never kept.
+const publicAreas = createBytesCache<PublicArea>(KEY_CACHE_ENTRIES);
+
 function publicArea(what: string, bytes: Uint8Array): PublicArea {
   if (bytes.length === 0) throw malformed(what, 'empty');
+  const hit = publicAreas.get([bytes]);
+  if (hit) return hit;
+  let area: PublicArea;
   try {
-    return parseTpmtPublic(bytes);
+    area = parseTpmtPublic(bytes);
   } catch (err) {
     throw malformed(what, `not a TPMT_PUBLIC: ${(err as Error).message}`, err);
   }
+  publicAreas.set([bytes], area);
+  return area;
 }
 
 // Node-chosen text headed for a log line.

@@ -11,14 +11,14 @@ import {
   SECRET_BYTES,
 } from '../proto';
 import {
+  createBytesCache,
   formatPcrSelection,
+  KEY_CACHE_ENTRIES,
   hashInfo,
   makeCredential,
   parseTpmtPublic,
   type PublicArea,
-  publicToPkixDer,
-  ekHashOfPkixDer,
-  qualifiedNameUnderEk,
+  qualifiedName,
   selectedPcrs,
   tpmName,
   type VerifiedQuote,
@@ -28,19 +28,29 @@ import { type Verifier, verifyQuoteFreshByNonce } from '../verifier-client';
 import { AttestationError, malformed, protocol, refusal, refused } from './attestation-error';
 import type { ServerConfig } from './config';
 import { checkEkTrust } from './ek-trust';
+import { type EkIdentity, ekIdentityOf } from './ek-identity';
 import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
 import { bootRefusalForCaller, isMeasuredBootRefusal, policyRefusalForCaller } from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
+// Decoded public areas by their exact bytes (a node sends the same EK and AK each time). Shared between
+// attestations: read only. Undecodable bytes are never kept.
+const publicAreas = createBytesCache<PublicArea>(KEY_CACHE_ENTRIES);
+
 function publicArea(what: string, bytes: Uint8Array): PublicArea {
   if (bytes.length === 0) throw malformed(what, 'empty');
+  const hit = publicAreas.get([bytes]);
+  if (hit) return hit;
+  let area: PublicArea;
   try {
-    return parseTpmtPublic(bytes);
+    area = parseTpmtPublic(bytes);
   } catch (err) {
     throw malformed(what, `not a TPMT_PUBLIC: ${(err as Error).message}`, err);
   }
+  publicAreas.set([bytes], area);
+  return area;
 }
 
 // Node-chosen text headed for a log line.
@@ -117,13 +127,13 @@ export function startAttestation(
   const now = deps.now ?? (() => new Date());
   const payload = protocol(() => parsePayload(payloadBytes));
   const ek = publicArea('payload.ek_public', payload.ekPublic);
-  let ekDer: Uint8Array;
+  let ekIdentity: EkIdentity;
   try {
-    ekDer = publicToPkixDer(ek.value);
+    ekIdentity = ekIdentityOf(ek);
   } catch (err) {
     throw malformed('payload.ek_public', (err as Error).message, err);
   }
-  const ekHash = ekHashOfPkixDer(ekDer);
+  const ekHash = ekIdentity.hash;
   const withHash = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -136,7 +146,7 @@ export function startAttestation(
   return withHash(() => {
     const ak = publicArea('payload.ak_public', payload.akPublic);
     // Check 1: EK trusted.
-    const trusted = checkEkTrust(config, payload, ekDer, ekHash, now());
+    const trusted = checkEkTrust(config, payload, ekIdentity.pkixDer, ekHash, now());
     // Check 2: AK attributes.
     try {
       verifyAkPolicy(ak.value);
@@ -146,8 +156,10 @@ export function startAttestation(
     const nonce = random(NONCE_BYTES);
     const secret = random(SECRET_BYTES);
     let credential;
+    let akName: Uint8Array;
     try {
-      credential = makeCredential({ ekPublic: ek.value, objectName: tpmName(ak), credential: secret });
+      akName = tpmName(ak);
+      credential = makeCredential({ ekPublic: ek.value, objectName: akName, credential: secret });
     } catch (err) {
       throw refusal(err, { what: 'payload.ek_public', detail: (d) => `no credential can be made for this EK: ${d}` });
     }
@@ -230,7 +242,7 @@ export function startAttestation(
               }
             : undefined,
         // Only an AK in the endorsement hierarchy signs the real firmware version.
-        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnderEk(ek, ak))
+        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedName(ekIdentity.qualifiedName(), ak, akName))
           ? quote.firmwareVersion
           : undefined,
         pcrs: inSignedOrder(list, quote),

@@ -19,13 +19,15 @@ import {
   TpmPolicyError,
 } from '../verifier-client';
 import {
+  createEkCertificateCache,
+  type EkCertificateCache,
+  type EkProfileOptions,
   formatPcrSelection,
   hashAlgId,
   KEYLIME_EXAMPLE_POLICY_PCRS,
   selectedPcrs,
   type TpmsPcrSelection,
 } from '../tpm';
-import type { EkProfileOptions } from '../tpm';
 import { keylimeBlock, loadKeylimeTls } from './keylime-config';
 import { loadCaBundle, readTrustFile, trustFilesOf } from './trust-files';
 import { DEFAULT_PCR_SELECTION, pcrSelectionField } from './pcr-selection';
@@ -109,6 +111,11 @@ export interface ServerConfig extends MeasuredBootConfig {
   ekCas?: readonly X509Certificate[];
   /** The EK certificate profile options (ek_require_eku, ek_allow_sha1). */
   ekProfile: EkProfileOptions;
+  /**
+   * Parsed EK certificates and paths verified against `ekCas`: new (empty) at each Configure, so nothing
+   * verified under an earlier configuration is reused.
+   */
+  ekCertificates: EkCertificateCache;
   /** Lowercase hex SHA-256 EK hashes from ek_hash_path, when set. */
   ekHashPath?: string;
   ekHashes?: ReadonlySet<string>;
@@ -231,6 +238,7 @@ export const configureServer: ConfigureHook<ServerConfig> = (core, hcl) => {
     logLevel: c.log_level,
     ekTrust: c.ek_trust,
     ekProfile: { requireEku: c.ek_require_eku, allowSha1: c.ek_allow_sha1 },
+    ekCertificates: createEkCertificateCache(),
     pcrSelection: c.pcr_selection,
     verifier: c.verifier,
     eventLog: c.event_log,

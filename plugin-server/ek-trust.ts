@@ -1,8 +1,7 @@
 // Check 1 of docs/protocol.md: the EK is trusted per ek_trust (CA bundle and/or hash allowlist), and an EK
 // certificate sent holds the very key credential activation uses.
-import type { X509Certificate } from 'node:crypto';
 import type { AttestationPayload } from '../proto';
-import { type EkCertificate, parseEkCertificate, TpmVerifyError, verifyEkCertificate } from '../tpm';
+import { type EkCertificate, type ParsedEkCertificate, parseEkCertificate, TpmVerifyError } from '../tpm';
 import { refusal, refused } from './attestation-error';
 import type { ServerConfig } from './config';
 import { sameBytes } from './same-bytes';
@@ -15,21 +14,21 @@ export interface TrustedEk {
 }
 
 // The agent's CA certificates (from its TPM's NV or its configuration): untrusted, only ever intermediates.
-function intermediatesOf(payload: AttestationPayload): X509Certificate[] {
-  return payload.ekIntermediates.map((der, i) => {
-    try {
-      return parseEkCertificate(der).certificate;
-    } catch (err) {
-      throw refusal(err, { check: 'ek_trust', what: `payload.ek_intermediates[${i}]` });
-    }
-  });
+function parseIntermediate(der: Uint8Array, i: number) {
+  try {
+    return parseEkCertificate(der).certificate;
+  } catch (err) {
+    throw refusal(err, { check: 'ek_trust', what: `payload.ek_intermediates[${i}]` });
+  }
 }
 
 /**
  * Check 1: the EK is trusted per ek_trust (`any`: a configured mechanism passes; `all`: both are configured
  * and pass), and a certificate sent holds `ekDer`, the key credential activation uses. Throws
  * AttestationError: PermissionDenied (ek_trust) naming every mechanism that failed, InvalidArgument for an
- * undecodable certificate. Does NOT check revocation (no CRL or OCSP is consulted).
+ * undecodable certificate. Does NOT check revocation (no CRL or OCSP is consulted). Parsing and path
+ * validation go through the configuration's EK certificate cache (same bytes, same anchors: the validity
+ * dates of the path are still checked against `now` every time).
  */
 export function checkEkTrust(
   config: ServerConfig,
@@ -38,15 +37,14 @@ export function checkEkTrust(
   ekHash: string,
   now: Date,
 ): TrustedEk {
-  let certificate: EkCertificate | undefined;
+  let certificate: ParsedEkCertificate | undefined;
   if (payload.ekCertificate.length > 0) {
     try {
-      certificate = parseEkCertificate(payload.ekCertificate);
+      certificate = config.ekCertificates.parse(payload.ekCertificate);
     } catch (err) {
       throw refusal(err, { check: 'ek_trust', what: 'payload.ek_certificate' });
     }
-    const certKey = new Uint8Array(certificate.publicKey.export({ type: 'spki', format: 'der' }));
-    if (!sameBytes(certKey, ekDer))
+    if (!sameBytes(certificate.publicKeyDer, ekDer))
       throw refused(
         'ek_trust',
         "the EK certificate's public key differs from ek_public (the key credential activation uses)",
@@ -63,12 +61,13 @@ export function checkEkTrust(
       shown.push('no EK certificate was sent');
     } else {
       try {
-        verifyEkCertificate({
-          certificate,
+        config.ekCertificates.verify({
+          certificate: payload.ekCertificate,
           trusted: config.ekCas,
-          intermediates: intermediatesOf(payload),
-          now,
           ...config.ekProfile,
+          intermediates: payload.ekIntermediates,
+          parseIntermediate,
+          now,
         });
         caOk = true;
       } catch (err) {

@@ -3,6 +3,8 @@
 import { type ChallengeResponse, checkResponsePcrValues } from '../proto';
 import {
   encodePcrBlob,
+  HASH_NAMES,
+  hashAlgId,
   hashInfo,
   type HashName,
   marshal,
@@ -74,11 +76,15 @@ export interface ResponsePcr {
 
 /** The response's PCR values in the quote's signed order: banks as the quote selects them, indices ascending. */
 export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): ResponsePcr[] {
-  return [...list].sort((a, b) => {
-    const ba = quote.pcrSelection.findIndex((s) => hashInfo(s.hash).name === a.bank);
-    const bb = quote.pcrSelection.findIndex((s) => hashInfo(s.hash).name === b.bank);
-    return ba - bb || a.index - b.index;
+  // A bank's position in the signed selection (its first), looked up once rather than per comparison.
+  const rank = new Map<string, number>();
+  quote.pcrSelection.forEach((s, i) => {
+    // A bank this project does not compute (an empty SM3 selection, say) holds no PCR of `list`.
+    const name = HASH_NAMES.find((n) => hashAlgId(n) === s.hash);
+    if (name !== undefined && !rank.has(name)) rank.set(name, i);
   });
+  const at = (bank: string) => rank.get(bank) ?? -1;
+  return [...list].sort((a, b) => at(a.bank) - at(b.bank) || a.index - b.index);
 }
 
 /**

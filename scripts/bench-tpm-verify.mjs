@@ -11,7 +11,7 @@ const seconds = Number(process.argv[2] ?? 2);
 const entry = `
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verify as cryptoVerify, constants, randomBytes } from 'node:crypto';
+import { verify as cryptoVerify, constants, createPublicKey, randomBytes } from 'node:crypto';
 import { verifyQuote } from './tpm/verify/quote';
 import { verifyAkPolicy } from './tpm/verify/ak-policy';
 import { makeCredential } from './tpm/crypto/make-credential';
@@ -25,17 +25,18 @@ export function setup(root) {
   const nonce = Buffer.from(readFileSync(join(root, 'test/fixtures/tpm/nonce.hex'), 'utf8'), 'hex');
   const q = (n) => ({ akPublic: f('ak-' + n + '.pub'), attest: f('quote-' + n + '.attest'), signature: f('quote-' + n + '.sig'), nonce, pcrs: pcrBlobToValues(parsePcrBlob(f('quote-' + n + '.pcrs'))) });
   const rsa = q('rsa'), ecc = q('ecc');
-  const ekRsa = parseTpm2bPublic(f('ek-rsa.pub')).public;
-  const ekEcc = parseTpm2bPublic(f('ek-ecc.pub')).public;
+  const ekRsa = parseTpm2bPublic(f('ek-rsa.pub')).value;
+  const ekEcc = parseTpm2bPublic(f('ek-ecc.pub')).value;
   const akName = tpmName(parseTpm2bPublic(rsa.akPublic));
-  const akKey = publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public);
+  const akKey = publicToKeyObject(parseTpm2bPublic(rsa.akPublic).value);
+  const akJwk = akKey.export({ format: 'jwk' });
   const rawSig = f('quote-rsa.sig').subarray(6);
   const keylime = keylimeQuoteString(rsa.attest, rsa.signature, f('quote-rsa.pcrs'));
   const ekCert = f('ek-rsa-cert.der');
   const swtpmCas = parsePemCertificates(readFileSync(join(root, 'test/fixtures/tpm/ca-root.pem'), 'utf8') + readFileSync(join(root, 'test/fixtures/tpm/ca-issuer.pem'), 'utf8'));
   return {
     'Node raw RSA-2048 PKCS#1 v1.5 verify (SHA-256)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: akKey, padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
-    'Node raw RSA-2048 verify, key imported per call (as for each new AK)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: publicToKeyObject(parseTpm2bPublic(rsa.akPublic).public), padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
+    'Node raw RSA-2048 verify, key imported per call (as for each new AK)': () => { if (!cryptoVerify('sha256', rsa.attest, { key: createPublicKey({ key: akJwk, format: 'jwk' }), padding: constants.RSA_PKCS1_PADDING }, rawSig)) throw new Error('raw verify'); },
     'verifyQuote, RSA-2048 RSASSA AK (6 PCRs, 2 banks)': () => verifyQuote(rsa),
     'verifyQuote, ECC P-256 ECDSA AK (11 PCRs)': () => verifyQuote(ecc),
     'verifyQuote from a Keylime quote string (parse + verify, RSA)': () => { const k = parseKeylimeQuote(keylime); verifyQuote({ ...rsa, attest: k.attest, signature: k.signature, pcrs: pcrBlobToValues(k.pcrBlob) }); },

@@ -44,6 +44,7 @@ export * as constants from './marshal/constants';
 export * as types from './types';
 export { marshal, unmarshal, tpm2b, TpmMarshalError } from './marshal/codec';
 export { constantName } from './marshal/names';
+export { createBytesCache, createLruCache, type BytesCache, type LruCache } from './lru-cache';
 // What the server side and the verifiers use: crypto without a TPM, pure verification, Keylime's formats.
 export * from './crypto';
 export * from './verify';

@@ -8,9 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Bundles `source` (TypeScript, imports relative to `root`, default this repo) and returns its exports. */
+/**
+ * Bundles `source` (TypeScript, imports relative to `root`, default this repo) and returns its exports.
+ * Packages resolve from `root` upwards, then from this repo's node_modules (a checkout of another revision
+ * extracted outside the repo has none of its own).
+ */
 export async function loadTs(source, root = repoRoot) {
   const out = await build({
+    nodePaths: [join(repoRoot, 'node_modules')],
     stdin: { contents: source, resolveDir: root, loader: 'ts', sourcefile: 'bench-entry.ts' },
     bundle: true,
     platform: 'node',

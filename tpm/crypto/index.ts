@@ -20,8 +20,10 @@ export {
   publicToKeyObject,
   publicToPkixDer,
   ekHashOfPkixDer,
+  KEY_CACHE_ENTRIES,
   qualifiedName,
   qualifiedNameUnderEk,
+  endorsementQualifiedName,
   tpmName,
   type PublicArea,
 } from './public-key';

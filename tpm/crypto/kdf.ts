@@ -20,6 +20,18 @@ function labelBytes(label: string | Uint8Array): Buffer {
   return b.length > 0 && b[b.length - 1] === 0 ? b : Buffer.concat([b, Buffer.alloc(1)]);
 }
 
+// The few constant labels (STORAGE, INTEGRITY, IDENTITY, ...) encoded once; hashing only reads them.
+const stringLabels = new Map<string, Buffer>();
+function labelOf(label: string | Uint8Array): Buffer {
+  if (typeof label !== 'string') return labelBytes(label);
+  let b = stringLabels.get(label);
+  if (!b) {
+    b = labelBytes(label);
+    if (stringLabels.size < 64) stringLabels.set(label, b);
+  }
+  return b;
+}
+
 function checkBits(bits: number): void {
   if (!Number.isInteger(bits) || bits <= 0 || bits > MAX_KDF_BITS)
     throw new TpmCryptoError('INVALID_ARGUMENT', `KDF output size ${bits} bits is not in 1..${MAX_KDF_BITS}`);
@@ -53,9 +65,13 @@ export function kdfa(
   checkBits(bits);
   const size = hashSize(hash);
   const blocks = Math.ceil(bits / 8 / size);
-  const fixed = Buffer.concat([labelBytes(label), contextU, contextV, u32be(bits)]);
+  const l = labelOf(label);
+  const size32 = u32be(bits);
   const parts: Buffer[] = [];
-  for (let i = 1; i <= blocks; i++) parts.push(createHmac(hash, key).update(u32be(i)).update(fixed).digest());
+  for (let i = 1; i <= blocks; i++)
+    parts.push(
+      createHmac(hash, key).update(u32be(i)).update(l).update(contextU).update(contextV).update(size32).digest(),
+    );
   return truncate(parts, bits);
 }
 
@@ -75,7 +91,7 @@ export function kdfe(
   checkBits(bits);
   const size = hashSize(hash);
   const blocks = Math.ceil(bits / 8 / size);
-  const fixed = Buffer.concat([labelBytes(label), partyU, partyV]);
+  const fixed = Buffer.concat([labelOf(label), partyU, partyV]);
   const parts: Buffer[] = [];
   for (let i = 1; i <= blocks; i++) parts.push(createHash(hash).update(u32be(i)).update(z).update(fixed).digest());
   return truncate(parts, bits);

@@ -136,7 +136,7 @@ export function makeCredential(options: MakeCredentialOptions): MadeCredential {
     wiped.push(hmacKey);
     const integrity = createHmac(hash.name, hmacKey).update(encIdentity).update(objectName).digest();
     return {
-      idObject: tpm2b(Uint8Array.from([...tpm2b(integrity), ...encIdentity])),
+      idObject: tpm2b(Buffer.concat([tpm2b(integrity), encIdentity])),
       encryptedSecret: tpm2b(secret),
     };
   } finally {

@@ -6,6 +6,7 @@ import * as C from '../marshal/constants';
 import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
 import { TpmCryptoError } from './errors';
 import { hashInfo } from './hash';
+import { createBytesCache } from '../lru-cache';
 
 /** NIST curves we map to Node: TPM_ECC_CURVE -> JWK curve name and field size in bytes. */
 const CURVES: Readonly<Record<number, { jwk: string; node: string; size: number }>> = {
@@ -60,16 +61,31 @@ export function tpmName(pub: PublicArea | TpmtPublic): Uint8Array {
   return nameOfPublicBytes(nameAlg, bytes);
 }
 
-/**
- * The Qualified Name of an object (TPM 2.0 Part 1, 16): nameAlg || H_nameAlg(QN(parent) || Name(object)).
- * A primary object's parent QN is its hierarchy handle (4 bytes, e.g. TPM_RH_ENDORSEMENT).
- */
-export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicArea): Uint8Array {
-  const name = tpmName(object);
+// nameAlg || H_nameAlg(QN(parent) || Name(object))
+function qualify(parentQualifiedName: Uint8Array, nameAlg: number, name: Uint8Array): Uint8Array {
   const input = new Uint8Array(parentQualifiedName.length + name.length);
   input.set(parentQualifiedName);
   input.set(name, parentQualifiedName.length);
-  return nameOfPublicBytes(object.value.nameAlg, input);
+  return nameOfPublicBytes(nameAlg, input);
+}
+
+/**
+ * The Qualified Name of an object (TPM 2.0 Part 1, 16): nameAlg || H_nameAlg(QN(parent) || Name(object)).
+ * A primary object's parent QN is its hierarchy handle (4 bytes, e.g. TPM_RH_ENDORSEMENT). `name` is the
+ * object's Name when the caller already has it (default: computed).
+ */
+export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicArea, name = tpmName(object)): Uint8Array {
+  return qualify(parentQualifiedName, object.value.nameAlg, name);
+}
+
+/**
+ * The Qualified Name of a primary key in the endorsement hierarchy (parent QN TPM_RH_ENDORSEMENT), from its
+ * nameAlg and TPMT_PUBLIC bytes.
+ */
+export function endorsementQualifiedName(nameAlg: number, publicBytes: Uint8Array): Uint8Array {
+  const endorsement = new Uint8Array(4);
+  new DataView(endorsement.buffer).setUint32(0, C.TPM_RH_ENDORSEMENT);
+  return qualify(endorsement, nameAlg, nameOfPublicBytes(nameAlg, publicBytes));
 }
 
 /**
@@ -78,9 +94,7 @@ export function qualifiedName(parentQualifiedName: Uint8Array, object: PublicAre
  * (TPM 2.0 Part 3, 18.1).
  */
 export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array {
-  const endorsement = new Uint8Array(4);
-  new DataView(endorsement.buffer).setUint32(0, C.TPM_RH_ENDORSEMENT);
-  return qualifiedName(qualifiedName(endorsement, ek), ak);
+  return qualifiedName(endorsementQualifiedName(ek.value.nameAlg, ek.bytes), ak);
 }
 
 /**
@@ -106,12 +120,23 @@ function leftPad(b: Uint8Array, size: number, what: string): Uint8Array {
   return out;
 }
 
-/**
- * The Node public KeyObject of an RSA or NIST-curve ECC public area. Checks the modulus length against
- * keyBits and that the ECC point is on the curve (Node refuses it otherwise). Does NOT look at attributes,
- * schemes or nameAlg. Throws TpmCryptoError (UNSUPPORTED_ALGORITHM, INVALID_KEY).
- */
-export function publicToKeyObject(pub: TpmtPublic): KeyObject {
+/** Most distinct public keys whose KeyObject (and PKIX DER) is kept: an EK and an AK per recent node. */
+export const KEY_CACHE_ENTRIES = 2048;
+
+// KeyObjects by the exact key fields they are made from: importing a key (and exporting its DER) costs more
+// than the quote signature check it serves, and a node attests with the same EK and AK each time.
+const keyCache = createBytesCache<{ key: KeyObject; spki?: Uint8Array }>(KEY_CACHE_ENTRIES);
+
+// Every field importKey reads: the type and its numbers, then the key bytes.
+function keyFields(pub: TpmtPublic): Uint8Array[] | undefined {
+  const numbers = (...n: number[]) => new Uint8Array(new Uint32Array(n).buffer);
+  if (pub.type === C.TPM_ALG_RSA)
+    return [numbers(pub.type, pub.parameters.keyBits, pub.parameters.exponent), pub.unique];
+  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID), pub.unique.x, pub.unique.y];
+  return undefined;
+}
+
+function importKey(pub: TpmtPublic): KeyObject {
   try {
     if (pub.type === C.TPM_ALG_RSA) {
       const n = pub.unique;
@@ -145,9 +170,31 @@ export function publicToKeyObject(pub: TpmtPublic): KeyObject {
   );
 }
 
-/** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`). */
+function cachedKey(pub: TpmtPublic): { key: KeyObject; spki?: Uint8Array } {
+  const fields = keyFields(pub);
+  const hit = fields === undefined ? undefined : keyCache.get(fields);
+  if (hit) return hit;
+  // Only keys Node accepted are kept: a bad key fails again, with its own error, every time.
+  const entry = { key: importKey(pub) };
+  if (fields !== undefined) keyCache.set(fields, entry);
+  return entry;
+}
+
+/**
+ * The Node public KeyObject of an RSA or NIST-curve ECC public area. Checks the modulus length against
+ * keyBits and that the ECC point is on the curve (Node refuses it otherwise). Does NOT look at attributes,
+ * schemes or nameAlg. Throws TpmCryptoError (UNSUPPORTED_ALGORITHM, INVALID_KEY). The same key fields give
+ * the same (immutable) KeyObject while they stay among the KEY_CACHE_ENTRIES most recently used.
+ */
+export function publicToKeyObject(pub: TpmtPublic): KeyObject {
+  return cachedKey(pub).key;
+}
+
+/** PKIX SubjectPublicKeyInfo DER of an RSA or ECC public area (see `publicToKeyObject`); a fresh copy. */
 export function publicToPkixDer(pub: TpmtPublic): Uint8Array {
-  return new Uint8Array(publicToKeyObject(pub).export({ type: 'spki', format: 'der' }));
+  const entry = cachedKey(pub);
+  entry.spki ??= new Uint8Array(entry.key.export({ type: 'spki', format: 'der' }));
+  return entry.spki.slice();
 }
 
 /**

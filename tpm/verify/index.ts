@@ -15,3 +15,11 @@ export {
 } from './ek-cert';
 export { checkPcrValues, bankName } from './pcr-values';
 export { verifyEkCertificateProfile, MIN_RSA_BITS, OID_EK_CERTIFICATE_EKU, type EkProfileOptions } from './ek-profile';
+export {
+  createEkCertificateCache,
+  EK_CERT_CACHE_ENTRIES,
+  type CachedVerifyOptions,
+  type EkCertificateCache,
+  type EkCertificateCacheOptions,
+  type ParsedEkCertificate,
+} from './ek-cert-cache';

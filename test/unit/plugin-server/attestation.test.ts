@@ -159,6 +159,24 @@ describe('server attestation checks, in order', () => {
     );
   });
 
+  test('1. the EK certificate cache: filled by an attestation, empty after Configure, dates checked on a hit', async () => {
+    const cfg = config();
+    expect(cfg.ekCertificates.size).toEqual({ parsed: 0, verified: 0 });
+    const first = startAttestation(cfg, payload(), deps());
+    first.dispose();
+    expect(cfg.ekCertificates.size).toEqual({ parsed: 1, verified: 1 });
+    // The path is remembered, the clock is not: past the certificates' notAfter (9999-12-31) it is refused.
+    const late = { ...deps(), now: () => new Date(Date.UTC(10000, 0, 1)) };
+    const r = await refusal(() => startAttestation(cfg, payload(), late));
+    expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, reason: 'ek_trust' });
+    expect(r.message).toMatch(
+      /^EK trust check failed: EK certificate does not chain to ek_ca_path .*: EK certificate .* is valid from .*\(EK_CERT_EXPIRED\)/,
+    );
+    // A new Configure (same HCL) starts empty: nothing verified under the old one is reused.
+    expect(config().ekCertificates.size).toEqual({ parsed: 0, verified: 0 });
+    expect(config().ekCertificates).not.toBe(cfg.ekCertificates);
+  });
+
   test('1. EK certificate whose key is not ek_public -> PermissionDenied (even when the certificate is trusted)', async () => {
     const r = await refusal(() =>
       startAttestation(config(), payload({ ekCertificate: fx('ek-ecc-cert.der') }), deps()),

@@ -128,6 +128,36 @@ describe('TPM Name and public keys (swtpm + tpm2-tools golden vectors)', () => {
   });
 });
 
+describe('KeyObjects kept by key fields', () => {
+  const rsa = parseTpm2bPublic(fixture('ak-rsa.pub')).value as Extract<TpmtPublic, { type: 1 }>;
+  const ecc = parseTpm2bPublic(fixture('ak-ecc.pub')).value as Extract<TpmtPublic, { type: 0x23 }>;
+  it('the same key fields give the same KeyObject, even from another decode', () => {
+    const again = parseTpm2bPublic(fixture('ak-rsa.pub')).value;
+    expect(publicToKeyObject(again)).toBe(publicToKeyObject(rsa));
+    expect(publicToKeyObject({ ...ecc })).toBe(publicToKeyObject(ecc));
+  });
+  it('one changed byte or field gives another key', () => {
+    const n = Uint8Array.from(rsa.unique);
+    n[n.length - 1] ^= 2;
+    const other = publicToKeyObject({ ...rsa, unique: n });
+    expect(other).not.toBe(publicToKeyObject(rsa));
+    expect(other.equals(publicToKeyObject(rsa))).toBe(false);
+    const e3 = publicToKeyObject({ ...rsa, parameters: { ...rsa.parameters, exponent: 3 } });
+    expect(e3.export({ format: 'jwk' }).e).toBe('Aw');
+  });
+  it('publicToPkixDer hands out a copy: changing it changes nothing kept', () => {
+    const der = publicToPkixDer(rsa);
+    const want = hex(der);
+    der.fill(0);
+    expect(hex(publicToPkixDer(rsa))).toBe(want);
+  });
+  it('a refused key is refused again (never kept)', () => {
+    const bad = { ...rsa, unique: rsa.unique.slice(1) };
+    for (let i = 0; i < 2; i++)
+      expect(() => publicToKeyObject(bad)).toThrow('RSA modulus of 255 bytes does not match keyBits 2048');
+  });
+});
+
 // softwareActivate (test/helpers/software-tpm): an independent software ActivateCredential with the EK private
 // key (Part 1, 24), to check our blobs round-trip.
 

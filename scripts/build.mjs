@@ -16,10 +16,24 @@ const withoutProtoLoader = {
     b.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: join(root, 'scripts/lib/proto-loader-stub.cjs') }));
   },
 };
+// nodeFlags: what the dist/tpm_quote/ launcher passes to node for this executable (docs/packaging.md,
+// "Start-up and memory"): a 1 MiB young generation keeps the heap near what the plugin uses, and the
+// agent plugin, whose time is all TPM commands, runs without V8's optimising compiler (its code pages
+// and compile memory). cache: how its V8 code cache is made (scripts/build-plugin-dir.mjs).
 const targets = [
-  { entry: 'plugin-agent/main.ts', out: 'dist/tpm-quote-agent' },
-  { entry: 'plugin-server/main.ts', out: 'dist/tpm-quote-server' },
-  { entry: 'cli/main.ts', out: 'dist/tpm-quote' },
+  {
+    entry: 'plugin-agent/main.ts',
+    out: 'dist/tpm-quote-agent',
+    nodeFlags: ['--max-semi-space-size=1', '--no-opt'],
+    cache: 'serve',
+  },
+  {
+    entry: 'plugin-server/main.ts',
+    out: 'dist/tpm-quote-server',
+    nodeFlags: ['--max-semi-space-size=1'],
+    cache: 'serve',
+  },
+  { entry: 'cli/main.ts', out: 'dist/tpm-quote', nodeFlags: [], cache: 'compile' },
 ];
 
 await mkdir(join(root, 'dist'), { recursive: true });
@@ -48,6 +62,11 @@ for (const { entry, out } of targets) {
 
 const dir = await buildPluginDir({
   root,
-  plugins: Object.fromEntries(targets.map(({ out }) => [out.slice('dist/'.length), join(root, out)])),
+  plugins: Object.fromEntries(
+    targets.map(({ out, nodeFlags, cache }) => [
+      out.slice('dist/'.length),
+      { bundle: join(root, out), nodeFlags, cache },
+    ]),
+  ),
 });
 process.stderr.write(`built ${dir.slice(root.length + 1)}/\n`);

@@ -7,9 +7,10 @@
 // one file pins node, its libraries and the plugin code. The launcher checks each pinned file, then
 // replaces itself (same pid: go-plugin's signals reach node) with
 //
-//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <offset> <length> <sha256> [args...]
+//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node [node flags] -e <bootstrap> -- <self> <payload offset> <length> <sha256> <code cache offset> <length> <sha256> [args...]
 //
-// and the bootstrap (bootstrap.js) reads the payload back from this file, checks its SHA-256 and runs it.
+// and the bootstrap (bootstrap.js) reads the payload and its V8 code cache back from this file, checks their
+// SHA-256 and runs the payload. The node flags (heap sizes) come from the manifest.
 // Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
 // puts it in SPIRE's log as an error), and exit status 1. Unless TPM_QUOTE_LOG_LEVEL is info, warn or
 // error, a debug line reports what was verified and how long it took (when started by go-plugin).
@@ -27,8 +28,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -42,21 +45,36 @@ const (
 	trailerSize  = 24
 )
 
+// pinnedFile is one lib/ file: its size and the SHA-256 of each consecutive chunkSize bytes (what the
+// launcher checks, in parallel), and the SHA-256 of the whole file (what sha256sum prints; the build
+// computes both from the same bytes).
 type pinnedFile struct {
-	Path   string `json:"path"` // relative to the executable's directory
+	Path   string   `json:"path"` // relative to the executable's directory
+	SHA256 string   `json:"sha256"`
+	Size   int64    `json:"size"`
+	Chunks []string `json:"chunks"`
+}
+
+// section is a byte range of the executable and its SHA-256 (checked by the bootstrap as it reads it).
+type section struct {
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
 	SHA256 string `json:"sha256"`
 }
 
 type manifest struct {
-	Loader  string       `json:"loader"`
-	LibDir  string       `json:"libDir"`
-	Node    string       `json:"node"`
-	Files   []pinnedFile `json:"files"`
-	Payload struct {
-		Offset int64  `json:"offset"`
-		Length int64  `json:"length"`
-		SHA256 string `json:"sha256"`
-	} `json:"payload"`
+	Loader    string       `json:"loader"`
+	LibDir    string       `json:"libDir"`
+	Node      string       `json:"node"`
+	NodeFlags []string     `json:"nodeFlags"`
+	ChunkSize int64        `json:"chunkSize"`
+	Files     []pinnedFile `json:"files"`
+	Payload   section      `json:"payload"`
+	CodeCache section      `json:"codeCache"` // Length 0: none
+}
+
+func (s section) args() []string {
+	return []string{strconv.FormatInt(s.Offset, 10), strconv.FormatInt(s.Length, 10), s.SHA256}
 }
 
 func main() {
@@ -108,13 +126,9 @@ func run(self string) error {
 	if err := checkLibDir(dir, m); err != nil {
 		return err
 	}
-	var total int64
-	for _, f := range m.Files {
-		n, err := verifyFile(dir, f)
-		if err != nil {
-			return err
-		}
-		total += n
+	total, err := verifyFiles(dir, m)
+	if err != nil {
+		return err
 	}
 	// The debug line is for SPIRE's log, so only a plugin started by go-plugin (which always sets
 	// PLUGIN_PROTOCOL_VERSIONS) writes it; the tpm-quote CLI run from a shell stays quiet.
@@ -128,9 +142,11 @@ func run(self string) error {
 			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
 	}
 	loader := filepath.Join(dir, m.Loader)
-	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir),
-		filepath.Join(dir, m.Node), "-e", bootstrap, "--", self,
-		strconv.FormatInt(m.Payload.Offset, 10), strconv.FormatInt(m.Payload.Length, 10), m.Payload.SHA256}
+	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), filepath.Join(dir, m.Node)}
+	argv = append(argv, m.NodeFlags...)
+	argv = append(argv, "-e", bootstrap, "--", self)
+	argv = append(argv, m.Payload.args()...)
+	argv = append(argv, m.CodeCache.args()...)
 	argv = append(argv, os.Args[1:]...)
 	err = syscall.Exec(loader, argv, pluginEnv(os.Environ()))
 	return fmt.Errorf("exec %s: %v", m.Loader, err)
@@ -172,8 +188,15 @@ func readManifest(self string) (*manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%s: manifest: %v", self, err)
 	}
-	if m.Loader == "" || m.Node == "" || m.LibDir == "" || m.Payload.Length <= 0 || len(m.Payload.SHA256) != 64 {
+	if m.Loader == "" || m.Node == "" || m.LibDir == "" || m.ChunkSize <= 0 || m.Payload.Length <= 0 || len(m.Payload.SHA256) != 64 ||
+		m.CodeCache.Length < 0 || (m.CodeCache.Length > 0 && len(m.CodeCache.SHA256) != 64) {
 		return nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
+	}
+	for _, f := range m.NodeFlags {
+		// Only options (heap sizes): a flag may not take the place of the bootstrap's -e or its arguments.
+		if !strings.HasPrefix(f, "--") || strings.ContainsAny(f, " \x00") {
+			return nil, fmt.Errorf("%s: manifest node flag %q is not a --option", self, f)
+		}
 	}
 	return &m, nil
 }
@@ -203,25 +226,95 @@ func checkLibDir(dir string, m *manifest) error {
 	return nil
 }
 
-// verifyFile checks that dir/f.Path is a regular file whose SHA-256 is f.SHA256; returns its size.
-func verifyFile(dir string, f pinnedFile) (int64, error) {
-	h := sha256.New()
+// verifyFiles checks every pinned file (verifyFile), spreading their chunks over one goroutine per CPU:
+// the SHA-256 of node (~100 MB) is most of a start's time, and chunk digests let it use every core.
+// Returns the total size, or the first failure in manifest order.
+func verifyFiles(dir string, m *manifest) (int64, error) {
+	type job struct {
+		file  *os.File
+		index int
+		want  string
+		size  int64
+		err   *error
+	}
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			for j := range jobs {
+				if err := verifyChunk(j.file, j.index, m.ChunkSize, j.size, j.want, buf); err != nil {
+					*j.err = err
+				}
+			}
+		}()
+	}
+	errs := make([]error, len(m.Files))
+	chunkErrs := make([][]error, len(m.Files))
+	var total int64
+	for i, f := range m.Files {
+		file, size, err := openPinned(dir, f, m.ChunkSize)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		defer file.Close()
+		total += size
+		chunkErrs[i] = make([]error, len(f.Chunks))
+		for c, want := range f.Chunks {
+			jobs <- job{file, c, want, size, &chunkErrs[i][c]}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for i, f := range m.Files {
+		if errs[i] != nil {
+			return 0, errs[i]
+		}
+		for c, err := range chunkErrs[i] {
+			if err != nil {
+				return 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (bytes %d.. of %d: %v)",
+					f.Path, int64(c)*m.ChunkSize, f.Size, err)
+			}
+		}
+	}
+	return total, nil
+}
+
+// openPinned opens dir/f.Path and checks that it is a regular file of the pinned size, cut into the right
+// number of pinned chunks.
+func openPinned(dir string, f pinnedFile, chunkSize int64) (*os.File, int64, error) {
 	file, err := os.Open(filepath.Join(dir, f.Path))
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", f.Path, errors.Unwrap(err))
+		return nil, 0, fmt.Errorf("%s: %v", f.Path, errors.Unwrap(err))
 	}
-	defer file.Close()
-	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s: not a regular file", f.Path)
+	st, err := file.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		file.Close()
+		return nil, 0, fmt.Errorf("%s: not a regular file", f.Path)
 	}
-	n, err := io.CopyBuffer(h, file, make([]byte, 1<<20))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %v", f.Path, err)
+	if st.Size() != f.Size || int64(len(f.Chunks)) != (f.Size+chunkSize-1)/chunkSize {
+		file.Close()
+		return nil, 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (size %d, pinned %d)",
+			f.Path, st.Size(), f.Size)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		return 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (sha256 %s, pinned %s)", f.Path, got, f.SHA256)
+	return file, st.Size(), nil
+}
+
+// verifyChunk checks the SHA-256 of chunk index of file (chunkSize bytes, the last one shorter).
+func verifyChunk(file *os.File, index int, chunkSize, size int64, want string, buf []byte) error {
+	h := sha256.New()
+	off := int64(index) * chunkSize
+	n := min(chunkSize, size-off)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(file, off, n), buf); err != nil {
+		return err
 	}
-	return n, nil
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("sha256 %s, pinned %s", got, want)
+	}
+	return nil
 }
 
 // pluginEnv is SPIRE's environment minus what would make the loader or node run code this file does not

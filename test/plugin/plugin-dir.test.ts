@@ -25,6 +25,7 @@ const NAMES = ['tpm-quote-agent', 'tpm-quote-server'] as const;
 function manifestOf(exe: string): {
   files: { path: string; sha256: string }[];
   payload: { offset: number; length: number };
+  codeCache: { offset: number; length: number };
 } {
   const bytes = readFileSync(exe);
   const trailer = bytes.subarray(bytes.length - 24);
@@ -111,6 +112,9 @@ describe.each(NAMES)('%s', (name) => {
         '@module': 'launcher',
         files: readdirSync(join(DIST, 'lib')).length,
       });
+      // V8 took the code cache made at build time (else every start compiles the bundle again).
+      const loaded = logLines(s.proc.stderr()).find((l) => l['@message'] === 'launcher: plugin code loaded');
+      expect(loaded).toMatchObject({ '@level': 'debug', code_cache: 'accepted' });
     } finally {
       await s.dispose();
     }
@@ -129,6 +133,16 @@ describe.each(NAMES)('%s', (name) => {
       name,
       flipByte(() => payload.offset + (payload.length >> 1)),
       () => expectRefusal(name, /the plugin code in .* does not match the SHA-256 pinned in it/),
+    );
+  });
+
+  test('a changed byte in its code cache is refused', async () => {
+    const { codeCache } = manifestOf(join(DIST, name));
+    expect(codeCache.length).toBeGreaterThan(0);
+    await withTampered(
+      name,
+      flipByte(() => codeCache.offset + (codeCache.length >> 1)),
+      () => expectRefusal(name, /the code cache in .* does not match the SHA-256 pinned in it/),
     );
   });
 
@@ -158,6 +172,17 @@ describe('lib/ tampering (the agent executable; both share one launcher)', () =>
       );
     },
   );
+
+  // lib/ files are checked in chunks: the last one, and the size, count as much as the first.
+  test.each([
+    ['its last byte changed', flipByte((b) => b.length - 1)],
+    ['one byte appended', (b: Buffer) => Buffer.concat([b, Buffer.of(0)])],
+    ['its last byte cut', (b: Buffer) => b.subarray(0, b.length - 1)],
+  ])('lib/node with %s is refused, naming it', async (_what, mutate) => {
+    await withTampered('lib/node', mutate, () =>
+      expectRefusal(name, /lib\/node does not match the SHA-256 pinned in this executable/),
+    );
+  });
 
   // The loader searches lib/glibc-hwcaps/<level>/ before lib/: an unpinned library there would replace a pinned one.
   test.each([

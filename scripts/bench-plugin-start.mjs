@@ -5,8 +5,6 @@
 // (dist/tpm-quote-{agent,server}) and an empty Node program started the same way (an executable file with
 // the bundles' shebang that prints a handshake-like line), with the ratios.
 //
-//   node scripts/bench-plugin-start.mjs [--runs N] [executable...]
-//
 // Each executable is started as SPIRE starts it: exec'd directly, stdout/stderr piped, with the magic
 // cookie and go-plugin's variables in the environment (PLUGIN_UNIX_SOCKET_DIR under a temp dir). Peak RSS
 // is VmHWM from /proc/<pid>/status read as soon as the handshake line arrives (the self-contained
@@ -16,7 +14,14 @@
 // "with runtime" adds what it runs on: node for a shebang script, the lib/ directory beside a launcher.
 // For the launchers, the median time they spent checking lib/ against their pinned SHA-256 digests (from
 // their debug log line) is printed below the table.
-import { spawn } from 'node:child_process';
+//
+// Then, for each agent/server pair among the programs (same directory), the memory after use: both plugins
+// started as above, Init and Configure, then --attestations N (default 100; 0 skips) attestations in a row
+// through both over go-plugin gRPC, relayed as SPIRE relays them (test/plugin/attest-pipe.ts), on one swtpm
+// with its EK CA trusted; VmRSS and peak (VmHWM) of each plugin after Configure and after the N-th.
+//
+//   node scripts/bench-plugin-start.mjs [--runs N] [--attestations N] [executable...]
+import { execFileSync, spawn } from 'node:child_process';
 import {
   mkdtempSync,
   readFileSync,
@@ -29,18 +34,22 @@ import {
   existsSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname, relative } from 'node:path';
+import { join, resolve, dirname, relative, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTs } from './lib/load-ts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 let runs = 20;
+let attestations = 100;
 const programs = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--attestations') attestations = Number(args[++i]);
   else programs.push(resolve(args[i]));
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+if (!Number.isInteger(attestations) || attestations < 0) throw new Error('--attestations must be an integer >= 0');
 if (programs.length === 0) {
   for (const f of [
     'dist/tpm_quote/tpm-quote-agent',
@@ -193,3 +202,72 @@ for (const p of programs) {
     verifyNotes.push(`${label(p)}: median ${s.verifyMs.toFixed(1)} ms checking lib/ (part of its start time)`);
 }
 for (const n of verifyNotes) console.log(n);
+
+// Memory after use: each agent/server pair attests `attestations` times.
+const pairs = programs
+  .filter((p) => basename(p) === 'tpm-quote-agent')
+  .map((agent) => ({ agent, server: join(dirname(agent), 'tpm-quote-server') }))
+  .filter(({ server }) => programs.includes(server));
+if (attestations > 0 && pairs.length > 0) await memoryAfterUse();
+
+async function memoryAfterUse() {
+  const { startSession, hostEnv, attest, Init, Config } = await loadTs(`
+export { startSession, hostEnv } from './test/plugin/go-plugin-host';
+export { attest } from './test/plugin/attest-pipe';
+export { Init } from './proto/gen/spire/service/private/init/v1/init_pb';
+export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
+`);
+  const dir = mkdtempSync(join(tmpdir(), 'tpmq-bench-attest-'));
+  const fixture = join(root, 'test/helpers/swtpm-fixture.sh');
+  const swtpmDir = join(dir, 'swtpm');
+  const sessions = [];
+  try {
+    const vars = Object.fromEntries(
+      execFileSync('bash', [fixture, 'start', swtpmDir], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    const caFile = join(dir, 'ek-ca.pem');
+    writeFileSync(caFile, readFileSync(vars.SWTPM_CA_ROOT, 'utf8') + readFileSync(vars.SWTPM_CA_ISSUER, 'utf8'));
+    const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)[1]);
+    const memory = (s) => {
+      const t = status(s.proc.child.pid);
+      return { rss: kib(t, 'VmRSS') / 1024, peak: kib(t, 'VmHWM') / 1024 };
+    };
+    console.log(`\nmemory after use: ${attestations} attestations in a row through each agent/server pair (swtpm)`);
+    console.log(
+      `${'program'.padEnd(32)} ${'after Configure: RSS / peak MiB'.padStart(32)} ${`after ${attestations}: RSS / peak MiB`.padStart(30)}`,
+    );
+    for (const { agent, server } of pairs) {
+      const configure = async (exe, hcl) => {
+        const s = await startSession(exe, hostEnv({ TPM_QUOTE_LOG_LEVEL: 'warn' }));
+        sessions.push(s);
+        await s.client(Init).init({ hostServiceNames: [] });
+        await s.client(Config).configure({ coreConfiguration: { trustDomain: 'example.org' }, hclConfiguration: hcl });
+        return s;
+      };
+      const a = await configure(agent, `tpm = "${vars.SWTPM_TCTI}"\nak_data_dir = "${join(dir, 'ak')}"\n`);
+      const s = await configure(server, `ek_ca_path = "${caFile}"\n`);
+      const before = [memory(a), memory(s)];
+      for (let i = 0; i < attestations; i++) {
+        const out = await attest(a, s);
+        if (!out.attributes) throw new Error(`attestation ${i + 1} failed: ${JSON.stringify(out)}`);
+      }
+      const after = [memory(a), memory(s)];
+      for (const [k, exe] of [agent, server].entries()) {
+        const fmt = (m) => `${m.rss.toFixed(1)} / ${m.peak.toFixed(1)}`;
+        console.log(`${label(exe).padEnd(32)} ${fmt(before[k]).padStart(32)} ${fmt(after[k]).padStart(30)}`);
+      }
+      for (const x of sessions.splice(0)) await x.dispose();
+    }
+  } finally {
+    for (const x of sessions) await x.dispose();
+    try {
+      execFileSync('bash', [fixture, 'stop', swtpmDir], { stdio: 'ignore' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

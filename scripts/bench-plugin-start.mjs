@@ -3,7 +3,7 @@
 // over N runs) and peak RSS at that moment, side by side for the self-contained executables
 // (dist/tpm_quote/tpm-quote-{agent,server}), today's bundles run by the host's node
 // (dist/tpm-quote-{agent,server}) and an empty Node program started the same way (an executable file with
-// the bundles' shebang that prints a handshake-like line), with the ratios.
+// node from PATH as its shebang, without node flags, that prints a handshake-like line), with the ratios.
 //
 // Each executable is started as SPIRE starts it: exec'd directly, stdout/stderr piped, with the magic
 // cookie and go-plugin's variables in the environment (PLUGIN_UNIX_SOCKET_DIR under a temp dir). Peak RSS
@@ -73,8 +73,9 @@ const shebangOf = (file) => {
   const head = readFileSync(file).subarray(0, 256).toString('latin1').split('\n', 1)[0];
   return head.startsWith('#!') ? head : undefined;
 };
-// The baseline: the bundles' shebang, prints a handshake-like line, then idles like a plugin.
-const shebang = programs.map(shebangOf).find(Boolean) ?? '#!/usr/bin/env node';
+// The baseline: node from PATH (as the bundles' shebang finds it) without flags, prints a handshake-like
+// line, then idles like a plugin.
+const shebang = '#!/usr/bin/env node';
 const baseline = join(work, 'empty-node-plugin');
 writeFileSync(
   baseline,
@@ -232,13 +233,19 @@ export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
     writeFileSync(caFile, readFileSync(vars.SWTPM_CA_ROOT, 'utf8') + readFileSync(vars.SWTPM_CA_ISSUER, 'utf8'));
     const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)[1]);
+    // CPU time (user + system, all threads) from /proc/<pid>/stat, in clock ticks of 10 ms.
+    const cpuMs = (pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    };
     const memory = (s) => {
       const t = status(s.proc.child.pid);
-      return { rss: kib(t, 'VmRSS') / 1024, peak: kib(t, 'VmHWM') / 1024 };
+      return { rss: kib(t, 'VmRSS') / 1024, peak: kib(t, 'VmHWM') / 1024, cpu: cpuMs(s.proc.child.pid) };
     };
     console.log(`\nmemory after use: ${attestations} attestations in a row through each agent/server pair (swtpm)`);
     console.log(
-      `${'program'.padEnd(32)} ${'after Configure: RSS / peak MiB'.padStart(32)} ${`after ${attestations}: RSS / peak MiB`.padStart(30)}`,
+      `${'program'.padEnd(32)} ${'after Configure: RSS / peak MiB'.padStart(32)} ${`after ${attestations}: RSS / peak MiB`.padStart(30)} ` +
+        `${'CPU ms per attestation'.padStart(23)}`,
     );
     for (const { agent, server } of pairs) {
       const configure = async (exe, hcl) => {
@@ -258,7 +265,10 @@ export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
       const after = [memory(a), memory(s)];
       for (const [k, exe] of [agent, server].entries()) {
         const fmt = (m) => `${m.rss.toFixed(1)} / ${m.peak.toFixed(1)}`;
-        console.log(`${label(exe).padEnd(32)} ${fmt(before[k]).padStart(32)} ${fmt(after[k]).padStart(30)}`);
+        const cpu = (after[k].cpu - before[k].cpu) / attestations;
+        console.log(
+          `${label(exe).padEnd(32)} ${fmt(before[k]).padStart(32)} ${fmt(after[k]).padStart(30)} ${cpu.toFixed(1).padStart(23)}`,
+        );
       }
       for (const x of sessions.splice(0)) await x.dispose();
     }

@@ -20,7 +20,8 @@ const withoutProtoLoader = {
 // and memory"): a 1 MiB young generation; no optimising compiler (TurboFan: its code pages and compile
 // memory cost more than it saves in plugins whose time is TPM commands and OpenSSL); and V8's heap sized for
 // memory (without it, 4,000 cancelled Attest streams grew the server plugin's heap capacity, not its live
-// data, to 2x its RSS). cache: how each V8 code cache is made (scripts/build-plugin-dir.mjs).
+// data, to 2x its RSS). The bare bundles' shebang lines carry them too. cache: how each V8 code cache is
+// made (scripts/build-plugin-dir.mjs).
 const PLUGIN_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--optimize-for-size'];
 const targets = [
   { entry: 'plugin-agent/main.ts', out: 'dist/tpm-quote-agent', nodeFlags: PLUGIN_NODE_FLAGS, cache: 'serve' },
@@ -29,7 +30,7 @@ const targets = [
 ];
 
 await mkdir(join(root, 'dist'), { recursive: true });
-for (const { entry, out } of targets) {
+for (const { entry, out, nodeFlags } of targets) {
   const outfile = join(root, out);
   await build({
     absWorkingDir: root,
@@ -39,7 +40,8 @@ for (const { entry, out } of targets) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    banner: { js: '#!/usr/bin/env node' },
+    // The bare bundles (run by the host's node: the host test suites) take the same flags, through env -S.
+    banner: { js: nodeFlags.length ? `#!/usr/bin/env -S node ${nodeFlags.join(' ')}` : '#!/usr/bin/env node' },
     legalComments: 'none',
     sourcemap: false,
     // Smaller source is less for V8 to parse at each start; names are kept for stack traces in logs.

@@ -4,8 +4,9 @@
 // The plugin file is this launcher followed by a payload (the plugin's JavaScript bundle), a JSON
 // manifest and a fixed trailer. The manifest pins, by SHA-256, every file the launcher loads from the
 // plugin directory (the dynamic loader, node and node's libraries), so SPIRE's plugin_checksum over this
-// one file pins node, its libraries and the plugin code. The launcher checks each pinned file, then
-// replaces itself (same pid: go-plugin's signals reach node) with
+// one file pins node, its libraries and the plugin code. The launcher checks each pinned file (its hashing
+// skipped when a root-owned record says every file is in the very state it was last verified in:
+// verifycache.go), then replaces itself (same pid: go-plugin's signals reach node) with
 //
 //	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node [node flags] -e <bootstrap> -- <self> <payload offset> <length> <sha256> <code cache offset> <length> <sha256> [args...]
 //
@@ -117,7 +118,7 @@ func selfPath() (string, error) {
 
 // run returns only on failure.
 func run(self string) error {
-	m, err := readManifest(self)
+	m, rawManifest, err := readManifest(self)
 	if err != nil {
 		return err
 	}
@@ -126,9 +127,18 @@ func run(self string) error {
 	if err := checkLibDir(dir, m); err != nil {
 		return err
 	}
-	total, err := verifyFiles(dir, m)
-	if err != nil {
-		return err
+	var total int64
+	cached := cachedVerified(dir, m, rawManifest)
+	if cached {
+		for _, f := range m.Files {
+			total += f.Size
+		}
+	} else {
+		var stamps map[string][2]fileStamp
+		if total, stamps, err = verifyFiles(dir, m); err != nil {
+			return err
+		}
+		recordVerified(rawManifest, stamps, start)
 	}
 	// The debug line is for SPIRE's log, so only a plugin started by go-plugin (which always sets
 	// PLUGIN_PROTOCOL_VERSIONS) writes it; the tpm-quote CLI run from a shell stays quiet.
@@ -139,7 +149,8 @@ func run(self string) error {
 			break
 		}
 		logLine("debug", "launcher: plugin directory verified", map[string]any{"@module": "launcher",
-			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000})
+			"files": len(m.Files), "bytes": total, "verify_ms": float64(time.Since(start).Microseconds()) / 1000,
+			"cached": cached})
 	}
 	loader := filepath.Join(dir, m.Loader)
 	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), filepath.Join(dir, m.Node)}
@@ -152,53 +163,53 @@ func run(self string) error {
 	return fmt.Errorf("exec %s: %v", m.Loader, err)
 }
 
-// readManifest reads the manifest named by the trailer at the end of the file self.
-func readManifest(self string) (*manifest, error) {
+// readManifest reads the manifest named by the trailer at the end of the file self; returns it parsed and raw.
+func readManifest(self string) (*manifest, []byte, error) {
 	f, err := os.Open(self)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var t [trailerSize]byte
 	if st.Size() < trailerSize {
-		return nil, fmt.Errorf("%s has no plugin trailer (file too short)", self)
+		return nil, nil, fmt.Errorf("%s has no plugin trailer (file too short)", self)
 	}
 	if _, err := f.ReadAt(t[:], st.Size()-trailerSize); err != nil {
-		return nil, fmt.Errorf("%s: reading its trailer: %v", self, err)
+		return nil, nil, fmt.Errorf("%s: reading its trailer: %v", self, err)
 	}
 	if string(t[16:]) != trailerMagic {
-		return nil, fmt.Errorf("%s has no plugin trailer (magic %q missing)", self, trailerMagic)
+		return nil, nil, fmt.Errorf("%s has no plugin trailer (magic %q missing)", self, trailerMagic)
 	}
 	off := binary.LittleEndian.Uint64(t[0:8])
 	n := binary.LittleEndian.Uint64(t[8:16])
 	if n > 1<<20 || off+n+trailerSize != uint64(st.Size()) {
-		return nil, fmt.Errorf("%s: trailer gives manifest offset %d length %d, not a fit for a %d-byte file", self, off, n, st.Size())
+		return nil, nil, fmt.Errorf("%s: trailer gives manifest offset %d length %d, not a fit for a %d-byte file", self, off, n, st.Size())
 	}
 	raw := make([]byte, n)
 	if _, err := f.ReadAt(raw, int64(off)); err != nil {
-		return nil, fmt.Errorf("%s: reading its manifest: %v", self, err)
+		return nil, nil, fmt.Errorf("%s: reading its manifest: %v", self, err)
 	}
 	var m manifest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: manifest: %v", self, err)
+		return nil, nil, fmt.Errorf("%s: manifest: %v", self, err)
 	}
 	if m.Loader == "" || m.Node == "" || m.LibDir == "" || m.ChunkSize <= 0 || m.Payload.Length <= 0 || len(m.Payload.SHA256) != 64 ||
 		m.CodeCache.Length < 0 || (m.CodeCache.Length > 0 && len(m.CodeCache.SHA256) != 64) {
-		return nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
+		return nil, nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
 	}
 	for _, f := range m.NodeFlags {
 		// Only options (heap sizes): a flag may not take the place of the bootstrap's -e or its arguments.
 		if !strings.HasPrefix(f, "--") || strings.ContainsAny(f, " \x00") {
-			return nil, fmt.Errorf("%s: manifest node flag %q is not a --option", self, f)
+			return nil, nil, fmt.Errorf("%s: manifest node flag %q is not a --option", self, f)
 		}
 	}
-	return &m, nil
+	return &m, raw, nil
 }
 
 // checkLibDir checks that the library directory holds only pinned files and that the loader and node are
@@ -228,8 +239,9 @@ func checkLibDir(dir string, m *manifest) error {
 
 // verifyFiles checks every pinned file (verifyFile), spreading their chunks over one goroutine per CPU:
 // the SHA-256 of node (~100 MB) is most of a start's time, and chunk digests let it use every core.
-// Returns the total size, or the first failure in manifest order.
-func verifyFiles(dir string, m *manifest) (int64, error) {
+// Returns the total size and each file's stamp before and after its hashing, or the first failure in
+// manifest order.
+func verifyFiles(dir string, m *manifest) (int64, map[string][2]fileStamp, error) {
 	type job struct {
 		file  *os.File
 		index int
@@ -253,6 +265,8 @@ func verifyFiles(dir string, m *manifest) (int64, error) {
 	}
 	errs := make([]error, len(m.Files))
 	chunkErrs := make([][]error, len(m.Files))
+	files := make([]*os.File, len(m.Files))
+	stamps := make(map[string][2]fileStamp, len(m.Files))
 	var total int64
 	for i, f := range m.Files {
 		file, size, err := openPinned(dir, f, m.ChunkSize)
@@ -261,6 +275,8 @@ func verifyFiles(dir string, m *manifest) (int64, error) {
 			continue
 		}
 		defer file.Close()
+		files[i] = file
+		stamps[f.Path] = [2]fileStamp{fstamp(file)}
 		total += size
 		chunkErrs[i] = make([]error, len(f.Chunks))
 		for c, want := range f.Chunks {
@@ -271,16 +287,26 @@ func verifyFiles(dir string, m *manifest) (int64, error) {
 	wg.Wait()
 	for i, f := range m.Files {
 		if errs[i] != nil {
-			return 0, errs[i]
+			return 0, nil, errs[i]
 		}
+		stamps[f.Path] = [2]fileStamp{stamps[f.Path][0], fstamp(files[i])}
 		for c, err := range chunkErrs[i] {
 			if err != nil {
-				return 0, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (bytes %d.. of %d: %v)",
+				return 0, nil, fmt.Errorf("%s does not match the SHA-256 pinned in this executable (bytes %d.. of %d: %v)",
 					f.Path, int64(c)*m.ChunkSize, f.Size, err)
 			}
 		}
 	}
-	return total, nil
+	return total, stamps, nil
+}
+
+// fstamp is the open file's stamp now (a zero stamp, which no file has, if fstat fails).
+func fstamp(file *os.File) fileStamp {
+	var st syscall.Stat_t
+	if syscall.Fstat(int(file.Fd()), &st) != nil {
+		return fileStamp{}
+	}
+	return stampOf(&st)
 }
 
 // openPinned opens dir/f.Path and checks that it is a regular file of the pinned size, cut into the right

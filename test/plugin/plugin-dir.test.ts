@@ -158,6 +158,36 @@ describe.each(NAMES)('%s', (name) => {
 describe('lib/ tampering (the agent executable; both share one launcher)', () => {
   const name = NAMES[0];
 
+  /** Starts the agent executable of the copy to its handshake; returns its "verified" debug line. */
+  async function verifiedLine(env: NodeJS.ProcessEnv = {}) {
+    const s = await startSession(join(dir, name), hostEnv(env));
+    try {
+      return logLines(s.proc.stderr()).find((l) => l['@message'] === 'launcher: plugin directory verified');
+    } finally {
+      await s.dispose();
+    }
+  }
+
+  // The verification record (/run/tpm_quote, root only) lets a start skip hashing lib/ while no file has
+  // changed since it was last hashed; any write to a file changes its ctime, and the next start hashes again.
+  test('a start skips hashing lib/ only while its files are as last verified (as root), and a change is refused', async () => {
+    expect(await verifiedLine({ TPM_QUOTE_VERIFY_CACHE: 'off' })).toMatchObject({ cached: false });
+    // Files are recorded only once their ctime is older than the start by 2 s (a write in the same clock
+    // tick could leave the ctime as recorded).
+    await new Promise((r) => setTimeout(r, 2_100));
+    await verifiedLine();
+    const root = process.getuid?.() === 0;
+    expect(await verifiedLine()).toMatchObject({ cached: root });
+    expect(await verifiedLine({ TPM_QUOTE_VERIFY_CACHE: 'off' })).toMatchObject({ cached: false });
+    await withTampered(
+      'lib/libm.so.6',
+      flipByte((b) => b.length >> 1),
+      () => expectRefusal(name, /lib\/libm\.so\.6 does not match the SHA-256 pinned in this executable/),
+    );
+    // Put back (a new ctime): hashed again, not taken from the record.
+    expect(await verifiedLine()).toMatchObject({ cached: false });
+  });
+
   test.each(['lib/node', 'lib/ld-linux-x86-64.so.2', 'lib/libc.so.6'])(
     'a changed byte in %s is refused, naming it',
     async (rel) => {

@@ -7,7 +7,7 @@
 //
 // Each executable's manifest pins every lib/ file by SHA-256, so plugin_checksum (SHA-256 of the
 // executable) pins the whole directory. Beside the bundle each executable carries its V8 code cache
-// (scripts/lib/make-code-cache.js, made with the node flags its manifest gives the launcher). Needs Go (the launcher is built with CGO_ENABLED=0; Go's build
+// (scripts/lib/make-code-cache.js, made under the V8 flags its manifest has the bootstrap set). Needs Go (the launcher is built with CGO_ENABLED=0; Go's build
 // cache makes rebuilds take about a second) and ldd.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -79,18 +79,19 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const MAKE_CODE_CACHE = join(dirname(fileURLToPath(import.meta.url)), 'lib/make-code-cache.js');
 
 /**
- * The V8 code cache of `bundle` made by this node (the one copied to lib/) with `nodeFlags`. `serve`:
- * after the bundle has started as a go-plugin plugin (in a temp socket dir) up to its handshake line, so
- * the cache holds what a start compiles; `compile`: what V8 compiles eagerly (the CLI).
+ * The V8 code cache of `bundle` made by this node (the one copied to lib/) under `v8Flags`, and the node
+ * modules it loaded ({ cache, builtins }). `serve`: after the bundle has started as a go-plugin plugin (in a
+ * temp socket dir) up to its handshake line, so the cache holds what a start compiles; `compile`: what V8
+ * compiles eagerly (the CLI; no builtins listed).
  */
-async function codeCache(bundle, nodeFlags, mode) {
+async function codeCache(bundle, v8Flags, mode) {
   const work = await mkdtemp(join(tmpdir(), 'tpmq-code-cache-'));
   const out = join(work, 'cache');
   try {
-    const args = [...nodeFlags, MAKE_CODE_CACHE, bundle, out, mode];
+    const args = [MAKE_CODE_CACHE, bundle, out, mode, ...v8Flags];
     if (mode === 'compile') {
       execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-      return await readFile(out);
+      return { cache: await readFile(out), builtins: [] };
     }
     const env = {
       ...process.env,
@@ -109,7 +110,7 @@ async function codeCache(bundle, nodeFlags, mode) {
       child.on('exit', (c, signal) => resolve(c ?? signal));
     });
     if (code !== 0) throw new Error(`build-plugin-dir: making the code cache of ${bundle} failed (${code}): ${err}`);
-    return await readFile(out);
+    return { cache: await readFile(out), builtins: JSON.parse(await readFile(`${out}.builtins`, 'utf8')) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -119,11 +120,12 @@ async function codeCache(bundle, nodeFlags, mode) {
  * One plugin executable: launcher, payload (the bundle), its code cache, manifest, trailer (manifest
  * offset and length as uint64 little endian, then the magic).
  */
-function assemble(launcher, payload, cache, pins, nodeFlags) {
+function assemble(launcher, payload, { cache, builtins }, pins, v8Flags) {
   const manifest = Buffer.from(
     JSON.stringify({
       ...pins,
-      nodeFlags,
+      v8Flags,
+      preload: builtins,
       payload: { offset: launcher.length, length: payload.length, sha256: sha256(payload) },
       codeCache: { offset: launcher.length + payload.length, length: cache.length, sha256: sha256(cache) },
     }),
@@ -137,8 +139,8 @@ function assemble(launcher, payload, cache, pins, nodeFlags) {
 
 /**
  * Writes <root>/dist/tpm_quote/ afresh. `plugins` maps each executable name to { bundle (the host bundle
- * from scripts/build.mjs), nodeFlags, cache ('serve' or 'compile', see codeCache) }. Files are 0755
- * (executables, node, loader) or 0644.
+ * from scripts/build.mjs), v8Flags (set by the bootstrap once the node modules the plugin loads are
+ * loaded), cache ('serve' or 'compile', see codeCache) }. Files are 0755 (executables, node, loader) or 0644.
  */
 export async function buildPluginDir({ root, plugins }) {
   const dest = join(root, 'dist/tpm_quote');
@@ -172,10 +174,10 @@ export async function buildPluginDir({ root, plugins }) {
     files: pinned,
   };
   const launcher = await buildLauncher(root);
-  for (const [name, { bundle, nodeFlags, cache }] of Object.entries(plugins)) {
+  for (const [name, { bundle, v8Flags, cache }] of Object.entries(plugins)) {
     const exe = join(stage, name);
-    const code = await codeCache(bundle, nodeFlags, cache);
-    await writeFile(exe, assemble(launcher, await readFile(bundle), code, pins, nodeFlags));
+    const code = await codeCache(bundle, v8Flags, cache);
+    await writeFile(exe, assemble(launcher, await readFile(bundle), code, pins, v8Flags));
     await chmod(exe, 0o755);
   }
   await chmod(stage, 0o755);

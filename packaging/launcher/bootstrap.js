@@ -4,13 +4,20 @@
 // manifest, refuses unless each one's SHA-256 is the pinned one, and runs the code as the CommonJS main
 // module with the executable's path as its filename. Needs no /proc and no /dev.
 //
+// Before that it loads the node modules the plugin loads at start (listed at build time) and only then sets
+// the plugin's V8 flags: V8 refuses node's own code cache of a module under changed flags, and compiling
+// them from source would cost more of each start than the flags save.
+//
 // The code cache only spares V8 the parse and compile of the bundle at start; V8 itself checks it was
 // made by this node with these flags for a source of this length, and when it refuses it the code is
 // compiled from source as without one. make-code-cache.js compiles the same text (the bundle's shebang
 // line turned into a comment, same length, inside Module.wrap), so the two agree.
 'use strict';
 (() => {
-  const [exe, offset, length, digest, cacheOffset, cacheLength, cacheDigest] = process.argv.splice(1, 7);
+  const [exe, offset, length, digest, cacheOffset, cacheLength, cacheDigest, v8Flags, preload] = process.argv.splice(
+    1,
+    9,
+  );
   const fs = require('node:fs');
   const crypto = require('node:crypto');
   const name = require('node:path').basename(exe);
@@ -50,6 +57,8 @@
   } finally {
     fs.closeSync(fd);
   }
+  for (const m of preload.split(',').filter(Boolean)) require(`node:${m}`);
+  for (const f of v8Flags.split(' ').filter(Boolean)) require('node:v8').setFlagsFromString(f);
   // The plugin sees a normal argv ([its executable, its plugin_args...]). The title replaces node's
   // part of the command line (this bootstrap) and the process name, so top and pgrep show the plugin.
   process.argv.splice(0, 1, exe, exe);

@@ -8,10 +8,10 @@
 // skipped when a root-owned record says every file is in the very state it was last verified in:
 // verifycache.go), then replaces itself (same pid: go-plugin's signals reach node) with
 //
-//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node [node flags] -e <bootstrap> -- <self> <payload offset> <length> <sha256> <code cache offset> <length> <sha256> [args...]
+//	<dir>/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path <dir>/lib <dir>/lib/node -e <bootstrap> -- <self> <payload offset> <length> <sha256> <code cache offset> <length> <sha256> <V8 flags> <node modules> [args...]
 //
 // and the bootstrap (bootstrap.js) reads the payload and its V8 code cache back from this file, checks their
-// SHA-256 and runs the payload. The node flags (heap sizes) come from the manifest.
+// SHA-256, loads the node modules, sets the V8 flags (both lists from the manifest) and runs the payload.
 // Any mismatch stops the start with one hclog JSON line at error level on stderr naming the file (go-plugin
 // puts it in SPIRE's log as an error), and exit status 1. Unless TPM_QUOTE_LOG_LEVEL is info, warn or
 // error, a debug line reports what was verified and how long it took (when started by go-plugin).
@@ -67,7 +67,8 @@ type manifest struct {
 	Loader    string       `json:"loader"`
 	LibDir    string       `json:"libDir"`
 	Node      string       `json:"node"`
-	NodeFlags []string     `json:"nodeFlags"`
+	V8Flags   []string     `json:"v8Flags"`
+	Preload   []string     `json:"preload"`
 	ChunkSize int64        `json:"chunkSize"`
 	Files     []pinnedFile `json:"files"`
 	Payload   section      `json:"payload"`
@@ -153,11 +154,11 @@ func run(self string) error {
 			"cached": cached})
 	}
 	loader := filepath.Join(dir, m.Loader)
-	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), filepath.Join(dir, m.Node)}
-	argv = append(argv, m.NodeFlags...)
-	argv = append(argv, "-e", bootstrap, "--", self)
+	argv := []string{loader, "--inhibit-cache", "--library-path", filepath.Join(dir, m.LibDir), filepath.Join(dir, m.Node),
+		"-e", bootstrap, "--", self}
 	argv = append(argv, m.Payload.args()...)
 	argv = append(argv, m.CodeCache.args()...)
+	argv = append(argv, strings.Join(m.V8Flags, " "), strings.Join(m.Preload, ","))
 	argv = append(argv, os.Args[1:]...)
 	err = syscall.Exec(loader, argv, pluginEnv(os.Environ()))
 	return fmt.Errorf("exec %s: %v", m.Loader, err)
@@ -203,10 +204,14 @@ func readManifest(self string) (*manifest, []byte, error) {
 		m.CodeCache.Length < 0 || (m.CodeCache.Length > 0 && len(m.CodeCache.SHA256) != 64) {
 		return nil, nil, fmt.Errorf("%s: manifest lacks loader, node, libDir or payload", self)
 	}
-	for _, f := range m.NodeFlags {
-		// Only options (heap sizes): a flag may not take the place of the bootstrap's -e or its arguments.
+	for _, f := range m.V8Flags {
 		if !strings.HasPrefix(f, "--") || strings.ContainsAny(f, " \x00") {
-			return nil, nil, fmt.Errorf("%s: manifest node flag %q is not a --option", self, f)
+			return nil, nil, fmt.Errorf("%s: manifest V8 flag %q is not a --option", self, f)
+		}
+	}
+	for _, name := range m.Preload {
+		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_/") != "" {
+			return nil, nil, fmt.Errorf("%s: manifest preload %q is not a node module name", self, name)
 		}
 	}
 	return &m, raw, nil

@@ -18,13 +18,13 @@ const withoutProtoLoader = {
 };
 // V8 flags for the plugins (docs/packaging.md, "Start-up and memory"): no optimising compiler (TurboFan:
 // its code pages and compile memory cost more than it saves in plugins whose time is TPM commands and
-// OpenSSL) and V8's heap sized for memory (without it, 4,000 cancelled Attest streams grew the server
-// plugin's heap capacity, not its live data, to 2x its RSS). In dist/tpm_quote/ the bootstrap sets them
-// once node's own modules are loaded: V8 refuses node's built-in code cache under any changed flag, which
-// cost ~17 ms of each start. The bare bundles (the host test suites) take them on the command line through
-// their shebang, with a 1 MiB young generation (a heap size, settable only there). cache: how each V8 code
-// cache is made (scripts/build-plugin-dir.mjs).
-const PLUGIN_V8_FLAGS = ['--no-opt', '--optimize-for-size'];
+// OpenSSL); V8's heap sized for memory, and its young generation kept at its initial 1 MiB (without them,
+// 4,000 cancelled Attest streams grew the server plugin's heap capacity, not its live data, to 2.5x its
+// RSS, and 100 attestations the agent's by 10 MiB). In dist/tpm_quote/ the bootstrap sets them once node's
+// own modules are loaded: V8 refuses node's built-in code cache under any changed flag, which cost ~17 ms
+// of each start. The bare bundles (the host test suites) take them on the command line through their
+// shebang. cache: how each V8 code cache is made (scripts/build-plugin-dir.mjs).
+const PLUGIN_V8_FLAGS = ['--no-opt', '--optimize-for-size', '--semi-space-growth-factor=1'];
 const BUNDLE_NODE_FLAGS = ['--max-semi-space-size=1', ...PLUGIN_V8_FLAGS];
 const targets = [
   {

@@ -89,18 +89,19 @@ async function codeCache(bundle, v8Flags, mode) {
   const out = join(work, 'cache');
   try {
     const args = [MAKE_CODE_CACHE, bundle, out, mode, ...v8Flags];
+    // The launcher drops NODE_OPTIONS: flags from it here would make a cache V8 refuses at run time.
+    const { NODE_OPTIONS: _dropped, ...hostEnv } = process.env;
     if (mode === 'compile') {
-      execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync(process.execPath, args, { env: hostEnv, stdio: ['ignore', 'ignore', 'inherit'] });
       return { cache: await readFile(out), builtins: [] };
     }
     const env = {
-      ...process.env,
+      ...hostEnv,
       NodeAttestor: 'NodeAttestor',
       PLUGIN_PROTOCOL_VERSIONS: '1',
       PLUGIN_UNIX_SOCKET_DIR: work,
       TPM_QUOTE_LOG_LEVEL: 'error',
     };
-    delete env.NODE_OPTIONS;
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));

@@ -139,7 +139,7 @@ func run(self string) error {
 		if total, stamps, err = verifyFiles(dir, m); err != nil {
 			return err
 		}
-		recordVerified(rawManifest, stamps, start)
+		recordVerified(dir, rawManifest, stamps, start)
 	}
 	// The debug line is for SPIRE's log, so only a plugin started by go-plugin (which always sets
 	// PLUGIN_PROTOCOL_VERSIONS) writes it; the tpm-quote CLI run from a shell stays quiet.

@@ -40,10 +40,14 @@ func stampOf(st *syscall.Stat_t) fileStamp {
 
 func cacheEnabled() bool { return os.Getenv("TPM_QUOTE_VERIFY_CACHE") != "off" }
 
-// cacheFile is the record for the manifest whose raw bytes are given (the manifest pins every digest).
-func cacheFile(rawManifest []byte) string {
-	sum := sha256.Sum256(rawManifest)
-	return filepath.Join(cacheDir, hex.EncodeToString(sum[:])+".json")
+// cacheFile is the record for the manifest whose raw bytes are given (the manifest pins every digest) as
+// installed in dir (two copies of one plugin directory keep one record each).
+func cacheFile(dir string, rawManifest []byte) string {
+	h := sha256.New()
+	h.Write([]byte(dir))
+	h.Write([]byte{0})
+	h.Write(rawManifest)
+	return filepath.Join(cacheDir, hex.EncodeToString(h.Sum(nil))+".json")
 }
 
 // rootOnly reports whether path (not followed if a symlink) is owned by root, writable by no one else,
@@ -62,7 +66,7 @@ func rootOnly(path string, dir bool) bool {
 // cachedVerified reports whether the cache holds, for this manifest, exactly the current stamp of every
 // pinned file. Any doubt (no record, not root-owned, unreadable, one differing field) is a miss.
 func cachedVerified(dir string, m *manifest, rawManifest []byte) bool {
-	file := cacheFile(rawManifest)
+	file := cacheFile(dir, rawManifest)
 	if !cacheEnabled() || !rootOnly(cacheParent, true) || !rootOnly(cacheDir, true) || !rootOnly(file, false) {
 		return false
 	}
@@ -88,7 +92,7 @@ func cachedVerified(dir string, m *manifest, rawManifest []byte) bool {
 // recordVerified writes the cache record after a full check, when run as root and every file qualifies
 // (stamp unchanged across its hashing, ctime older than start by cacheMinAge). Best effort: a failure
 // only means the next start hashes again.
-func recordVerified(rawManifest []byte, stamps map[string][2]fileStamp, start time.Time) {
+func recordVerified(dir string, rawManifest []byte, stamps map[string][2]fileStamp, start time.Time) {
 	if !cacheEnabled() || os.Geteuid() != 0 || !rootOnly(cacheParent, true) {
 		return
 	}
@@ -118,5 +122,5 @@ func recordVerified(rawManifest []byte, stamps map[string][2]fileStamp, start ti
 		tmp.Close()
 		return
 	}
-	os.Rename(tmp.Name(), cacheFile(rawManifest))
+	os.Rename(tmp.Name(), cacheFile(dir, rawManifest))
 }

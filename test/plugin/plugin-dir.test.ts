@@ -1,6 +1,7 @@
 // dist/tpm_quote/ executables (static launcher + pinned lib/ + bundled code): every lib/ file is pinned,
 // any tampered, missing or unpinned piece stops the start with one error line naming it, node and the
 // loader take no code from the environment, and an intact one serves the plugin over go-plugin gRPC.
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   cpSync,
@@ -8,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -21,18 +23,23 @@ import { exitWithin, hostEnv, logLines, ROOT, startPlugin, startSession } from '
 const DIST = join(ROOT, 'dist/tpm_quote');
 const NAMES = ['tpm-quote-agent', 'tpm-quote-server'] as const;
 
-/** The manifest appended to a launcher executable (located by its 24-byte trailer). */
-function manifestOf(exe: string): {
-  files: { path: string; sha256: string }[];
-  payload: { offset: number; length: number };
-  codeCache: { offset: number; length: number };
-} {
+/** The raw manifest appended to a launcher executable (located by its 24-byte trailer). */
+function manifestBytesOf(exe: string): Buffer {
   const bytes = readFileSync(exe);
   const trailer = bytes.subarray(bytes.length - 24);
   expect(trailer.subarray(16).toString('latin1')).toBe('TPMQPLD1');
   const offset = Number(trailer.readBigUInt64LE(0));
   const length = Number(trailer.readBigUInt64LE(8));
-  return JSON.parse(bytes.subarray(offset, offset + length).toString('utf8'));
+  return bytes.subarray(offset, offset + length);
+}
+
+/** The manifest appended to a launcher executable. */
+function manifestOf(exe: string): {
+  files: { path: string; sha256: string }[];
+  payload: { offset: number; length: number };
+  codeCache: { offset: number; length: number };
+} {
+  return JSON.parse(manifestBytesOf(exe).toString('utf8'));
 }
 
 let dir: string;
@@ -41,7 +48,18 @@ beforeAll(() => {
   cpSync(DIST, join(dir, 'tpm_quote'), { recursive: true });
   dir = join(dir, 'tpm_quote');
 });
-afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+afterAll(() => {
+  // The launcher's verification records for this copy (packaging/launcher/verifycache.go: SHA-256 of the
+  // directory, a NUL and the manifest), so that test runs leave none behind in /run/tpm_quote.
+  for (const name of [...NAMES, 'tpm-quote']) {
+    const record = createHash('sha256')
+      .update(realpathSync(dir))
+      .update('\0')
+      .update(manifestBytesOf(join(dir, name)));
+    rmSync(`/run/tpm_quote/${record.digest('hex')}.json`, { force: true });
+  }
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+});
 
 /** Runs `name` from the test's copy, expects a refusal: exit 1, nothing on stdout, one error line. */
 async function expectRefusal(name: string, message: RegExp): Promise<void> {

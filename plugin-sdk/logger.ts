@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import winston from 'winston';
 
 /** hclog levels, most to least severe (winston numbering: lower = more severe). */
 export const LOG_LEVELS = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
@@ -88,23 +87,6 @@ export function formatHclogLine(entry: {
   });
 }
 
-const SYMBOL_KEYS = new Set(['level', 'message', 'module', 'splat']);
-
-const hclogFormat = winston.format((info) => {
-  const fields: LogFields = {};
-  for (const [key, value] of Object.entries(info)) {
-    if (!SYMBOL_KEYS.has(key)) fields[key] = value;
-  }
-  const line = formatHclogLine({
-    level: info.level as LogLevel,
-    message: String(info.message),
-    module: typeof info.module === 'string' ? info.module : undefined,
-    fields,
-  });
-  (info as Record<symbol, unknown>)[Symbol.for('message')] = line;
-  return info;
-});
-
 /** Options for createLogger. */
 export interface LoggerOptions {
   /** Initial level; default from TPM_QUOTE_LOG_LEVEL, else "debug". */
@@ -115,23 +97,24 @@ export interface LoggerOptions {
   module?: string;
 }
 
-/** Creates a winston-backed logger writing hclog JSON lines (default: to stderr). */
+/**
+ * Creates a logger writing hclog JSON lines (default: to stderr). The level is shared by the logger and
+ * its children. A plain writer rather than a logging library: the plugins need one format, one stream
+ * and a level, and a library's module graph was a tenth of each plugin's start-up (docs/packaging.md).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const envLevel = process.env[LOG_LEVEL_ENV];
-  const level: LogLevel = options.level ?? (isLogLevel(envLevel) ? envLevel : 'debug');
-  const w = winston.createLogger({
-    levels: LOG_LEVELS,
-    level,
-    format: hclogFormat(),
-    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
-    exitOnError: false,
-  });
-  return wrap(w, options.module);
+  const state = {
+    level: options.level ?? (isLogLevel(envLevel) ? envLevel : 'debug'),
+    stream: options.stream ?? process.stderr,
+  };
+  return wrap(state, options.module);
 }
 
-function wrap(w: winston.Logger, module: string | undefined): Logger {
+function wrap(state: { level: LogLevel; stream: Writable }, module: string | undefined): Logger {
   const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    w.log({ ...(fields ?? {}), level, message, ...(module ? { module } : {}) });
+    if (LOG_LEVELS[level] > LOG_LEVELS[state.level]) return;
+    state.stream.write(`${formatHclogLine({ level, message, module, fields })}\n`);
   };
   return {
     error: log('error'),
@@ -139,12 +122,12 @@ function wrap(w: winston.Logger, module: string | undefined): Logger {
     info: log('info'),
     debug: log('debug'),
     trace: log('trace'),
-    child: (name) => wrap(w, module ? `${module}.${name}` : name),
+    child: (name) => wrap(state, module ? `${module}.${name}` : name),
     setLevel: (level) => {
-      w.level = level;
+      state.level = level;
     },
     get level() {
-      return w.level as LogLevel;
+      return state.level;
     },
   };
 }

@@ -3,20 +3,26 @@
 // over N runs) and peak RSS at that moment, side by side for the self-contained executables
 // (dist/tpm_quote/tpm-quote-{agent,server}), today's bundles run by the host's node
 // (dist/tpm-quote-{agent,server}) and an empty Node program started the same way (an executable file with
-// the bundles' shebang that prints a handshake-like line), with the ratios.
-//
-//   node scripts/bench-plugin-start.mjs [--runs N] [executable...]
+// node from PATH as its shebang, without node flags, that prints a handshake-like line), with the ratios.
 //
 // Each executable is started as SPIRE starts it: exec'd directly, stdout/stderr piped, with the magic
 // cookie and go-plugin's variables in the environment (PLUGIN_UNIX_SOCKET_DIR under a temp dir). Peak RSS
-// is VmHWM from /proc/<pid>/status read as soon as the handshake line arrives (the self-contained
+// is VmHWM from /proc/<pid>/status read as soon as the handshake line arrives, with the CPU time so far
+// (mean over the runs; see cpuMsOf) beside it (the self-contained
 // executables exec node in the same pid, so this is node's, the launcher's own being smaller and gone);
 // the process is then sent SIGTERM and awaited before the next run. Runs alternate between the programs
 // so drift hits all alike. "file" is the size of the executable itself (what plugin_checksum hashes);
 // "with runtime" adds what it runs on: node for a shebang script, the lib/ directory beside a launcher.
 // For the launchers, the median time they spent checking lib/ against their pinned SHA-256 digests (from
 // their debug log line) is printed below the table.
-import { spawn } from 'node:child_process';
+//
+// Then, for each agent/server pair among the programs (same directory), the memory after use: both plugins
+// started as above, Init and Configure, then --attestations N (default 100; 0 skips) attestations in a row
+// through both over go-plugin gRPC, relayed as SPIRE relays them (test/plugin/attest-pipe.ts), on one swtpm
+// with its EK CA trusted; VmRSS and peak (VmHWM) of each plugin after Configure and after the N-th.
+//
+//   node scripts/bench-plugin-start.mjs [--runs N] [--attestations N] [executable...]
+import { execFileSync, spawn } from 'node:child_process';
 import {
   mkdtempSync,
   readFileSync,
@@ -29,18 +35,22 @@ import {
   existsSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname, relative } from 'node:path';
+import { join, resolve, dirname, relative, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTs } from './lib/load-ts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 let runs = 20;
+let attestations = 100;
 const programs = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--attestations') attestations = Number(args[++i]);
   else programs.push(resolve(args[i]));
 }
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+if (!Number.isInteger(attestations) || attestations < 0) throw new Error('--attestations must be an integer >= 0');
 if (programs.length === 0) {
   for (const f of [
     'dist/tpm_quote/tpm-quote-agent',
@@ -64,8 +74,9 @@ const shebangOf = (file) => {
   const head = readFileSync(file).subarray(0, 256).toString('latin1').split('\n', 1)[0];
   return head.startsWith('#!') ? head : undefined;
 };
-// The baseline: the bundles' shebang, prints a handshake-like line, then idles like a plugin.
-const shebang = programs.map(shebangOf).find(Boolean) ?? '#!/usr/bin/env node';
+// The baseline: node from PATH (as the bundles' shebang finds it) without flags, prints a handshake-like
+// line, then idles like a plugin.
+const shebang = '#!/usr/bin/env node';
 const baseline = join(work, 'empty-node-plugin');
 writeFileSync(
   baseline,
@@ -76,6 +87,15 @@ chmodSync(baseline, 0o755);
 
 const HANDSHAKE = /^1\|1\|(unix|tcp)\|[^|]+\|grpc$/;
 
+/**
+ * CPU time so far (user + system, all threads, the launcher's exited ones too) from /proc/<pid>/stat, in
+ * clock ticks of 10 ms: unlike the wall time it does not count waiting for a core on a loaded machine.
+ */
+function cpuMsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Bytes of the program's runtime: node for a shebang script, every file under lib/ beside a launcher. */
 function runtimeBytes(file) {
   if (shebangOf(file)) return statSync(realpathSync(process.execPath)).size;
@@ -83,8 +103,11 @@ function runtimeBytes(file) {
   return readdirSync(lib).reduce((n, f) => n + statSync(join(lib, f)).size, 0);
 }
 
-/** One start: resolves {ms, rssKiB, verifyMs} at the handshake line, after the process has exited again. */
-function startOnce(file) {
+/**
+ * One start of `file` with `extraEnv`: resolves {ms, rssKiB, cpuMs, verifyMs} at the handshake line, after the
+ * process has exited again.
+ */
+function startOnce(file, extraEnv = {}) {
   return new Promise((resolvePromise, reject) => {
     const sockDir = mkdtempSync(join(work, 'sock-'));
     const env = {
@@ -94,6 +117,7 @@ function startOnce(file) {
       PLUGIN_MIN_PORT: '10000',
       PLUGIN_MAX_PORT: '25000',
       PLUGIN_UNIX_SOCKET_DIR: sockDir,
+      ...extraEnv,
     };
     const t0 = process.hrtime.bigint();
     const child = spawn(file, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,9 +139,11 @@ function startOnce(file) {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const line = out.slice(0, nl);
       let rssKiB = NaN;
+      let cpuMs = NaN;
       try {
         const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) rssKiB = Number(m[1]);
+        cpuMs = cpuMsOf(child.pid);
       } catch {
         /* exited already: reported as NaN */
       }
@@ -126,7 +152,7 @@ function startOnce(file) {
         reject(new Error(`${file}: first stdout line is not a handshake: ${JSON.stringify(line)}`));
         return;
       }
-      result = { ms, rssKiB };
+      result = { ms, rssKiB, cpuMs };
       child.kill('SIGTERM');
     });
     child.on('error', reject);
@@ -146,50 +172,132 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const all = [baseline, ...programs];
-const samples = new Map(all.map((p) => [p, []]));
+const label = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
+// What is started: each program; a launcher also with its verification record off (it then hashes lib/
+// at every start, as on the first start after boot or after any change to lib/, or when not run as root).
+const variants = [baseline, ...programs].flatMap((file) => [
+  { file, env: {}, name: file === baseline ? 'empty node (baseline)' : label(file) },
+  ...(file === baseline || shebangOf(file)
+    ? []
+    : [{ file, env: { TPM_QUOTE_VERIFY_CACHE: 'off' }, name: `${label(file)}, record off` }]),
+]);
+const samples = new Map(variants.map((v) => [v, []]));
 // Sizes now: the baseline's temp dir is gone when the table is printed.
-const sizes = new Map(all.map((p) => [p, { file: statSync(p).size, runtime: runtimeBytes(p) }]));
+const sizes = new Map(variants.map((v) => [v, { file: statSync(v.file).size, runtime: runtimeBytes(v.file) }]));
 try {
-  // One warm-up start each (page cache), not counted.
-  for (const p of all) await startOnce(p);
-  for (let i = 0; i < runs; i++) for (const p of all) samples.get(p).push(await startOnce(p));
+  // One warm-up start each (page cache; the launcher's verification record), not counted.
+  for (const v of variants) await startOnce(v.file, v.env);
+  for (let i = 0; i < runs; i++) for (const v of variants) samples.get(v).push(await startOnce(v.file, v.env));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 
-const stats = (p) => {
-  const s = samples.get(p);
+const stats = (v) => {
+  const s = samples.get(v);
   const verify = s.map((x) => x.verifyMs).filter((x) => x !== undefined);
   return {
     ms: median(s.map((x) => x.ms)),
     min: Math.min(...s.map((x) => x.ms)),
     max: Math.max(...s.map((x) => x.ms)),
     peakMiB: Math.max(...s.map((x) => x.rssKiB)) / 1024,
-    fileMiB: sizes.get(p).file / 2 ** 20,
-    runtimeMiB: sizes.get(p).runtime / 2 ** 20,
+    cpuMs: s.reduce((a, x) => a + x.cpuMs, 0) / s.length,
+    fileMiB: sizes.get(v).file / 2 ** 20,
+    runtimeMiB: sizes.get(v).runtime / 2 ** 20,
     verifyMs: verify.length ? median(verify) : undefined,
   };
 };
-const base = stats(baseline);
+const base = stats(variants[0]);
 const mib = (x) => x.toFixed(1).padStart(9);
 const row = (name, s, ratio) =>
-  `${name.padEnd(32)} ${mib(s.fileMiB)} ${mib(s.fileMiB + s.runtimeMiB).padStart(12)} ${s.ms.toFixed(1).padStart(9)} ` +
-  `${`${s.min.toFixed(1)}-${s.max.toFixed(1)}`.padStart(13)} ${s.peakMiB.toFixed(1).padStart(13)} ${ratio}`;
-const label = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
+  `${name.padEnd(44)} ${mib(s.fileMiB)} ${mib(s.fileMiB + s.runtimeMiB).padStart(12)} ${s.ms.toFixed(1).padStart(9)} ` +
+  `${`${s.min.toFixed(1)}-${s.max.toFixed(1)}`.padStart(13)} ${s.cpuMs.toFixed(0).padStart(11)} ` +
+  `${s.peakMiB.toFixed(1).padStart(13)} ${ratio}`;
 console.log(
   `plugin start -> handshake line, ${runs} runs each (node ${process.version}, ${process.platform}/${process.arch})`,
 );
 console.log(
-  `${'program'.padEnd(32)} ${'file MiB'.padStart(9)} ${'with runtime'.padStart(12)} ${'median ms'.padStart(9)} ` +
-    `${'min-max ms'.padStart(13)} ${'peak RSS MiB'.padStart(13)} ratio vs empty node (time, RSS)`,
+  `${'program'.padEnd(44)} ${'file MiB'.padStart(9)} ${'with runtime'.padStart(12)} ${'median ms'.padStart(9)} ` +
+    `${'min-max ms'.padStart(13)} ${'mean CPU ms'.padStart(11)} ${'peak RSS MiB'.padStart(13)} ` +
+    'ratio vs empty node (time, RSS)',
 );
-console.log(row('empty node (baseline)', base, '1.00x, 1.00x'));
 const verifyNotes = [];
-for (const p of programs) {
-  const s = stats(p);
-  console.log(row(label(p), s, `${(s.ms / base.ms).toFixed(2)}x, ${(s.peakMiB / base.peakMiB).toFixed(2)}x`));
+for (const v of variants) {
+  const s = stats(v);
+  console.log(row(v.name, s, `${(s.ms / base.ms).toFixed(2)}x, ${(s.peakMiB / base.peakMiB).toFixed(2)}x`));
   if (s.verifyMs !== undefined)
-    verifyNotes.push(`${label(p)}: median ${s.verifyMs.toFixed(1)} ms checking lib/ (part of its start time)`);
+    verifyNotes.push(`${v.name}: median ${s.verifyMs.toFixed(2)} ms checking lib/ (part of its start time)`);
 }
 for (const n of verifyNotes) console.log(n);
+
+// Memory after use: each agent/server pair attests `attestations` times.
+const pairs = programs
+  .filter((p) => basename(p) === 'tpm-quote-agent')
+  .map((agent) => ({ agent, server: join(dirname(agent), 'tpm-quote-server') }))
+  .filter(({ server }) => programs.includes(server));
+if (attestations > 0 && pairs.length > 0) await memoryAfterUse();
+
+async function memoryAfterUse() {
+  const { startSession, hostEnv, attest, Init, Config } = await loadTs(`
+export { startSession, hostEnv } from './test/plugin/go-plugin-host';
+export { attest } from './test/plugin/attest-pipe';
+export { Init } from './proto/gen/spire/service/private/init/v1/init_pb';
+export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
+`);
+  const dir = mkdtempSync(join(tmpdir(), 'tpmq-bench-attest-'));
+  const fixture = join(root, 'test/helpers/swtpm-fixture.sh');
+  const swtpmDir = join(dir, 'swtpm');
+  const sessions = [];
+  try {
+    const vars = Object.fromEntries(
+      execFileSync('bash', [fixture, 'start', swtpmDir], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    const caFile = join(dir, 'ek-ca.pem');
+    writeFileSync(caFile, readFileSync(vars.SWTPM_CA_ROOT, 'utf8') + readFileSync(vars.SWTPM_CA_ISSUER, 'utf8'));
+    const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)[1]);
+    const memory = (s) => {
+      const t = status(s.proc.child.pid);
+      return { rss: kib(t, 'VmRSS') / 1024, peak: kib(t, 'VmHWM') / 1024, cpu: cpuMsOf(s.proc.child.pid) };
+    };
+    console.log(`\nmemory after use: ${attestations} attestations in a row through each agent/server pair (swtpm)`);
+    console.log(
+      `${'program'.padEnd(44)} ${'after Configure: RSS / peak MiB'.padStart(32)} ${`after ${attestations}: RSS / peak MiB`.padStart(30)} ` +
+        `${'CPU ms per attestation'.padStart(23)}`,
+    );
+    for (const { agent, server } of pairs) {
+      const configure = async (exe, hcl) => {
+        const s = await startSession(exe, hostEnv({ TPM_QUOTE_LOG_LEVEL: 'warn' }));
+        sessions.push(s);
+        await s.client(Init).init({ hostServiceNames: [] });
+        await s.client(Config).configure({ coreConfiguration: { trustDomain: 'example.org' }, hclConfiguration: hcl });
+        return s;
+      };
+      const a = await configure(agent, `tpm = "${vars.SWTPM_TCTI}"\nak_data_dir = "${join(dir, 'ak')}"\n`);
+      const s = await configure(server, `ek_ca_path = "${caFile}"\n`);
+      const before = [memory(a), memory(s)];
+      for (let i = 0; i < attestations; i++) {
+        const out = await attest(a, s);
+        if (!out.attributes) throw new Error(`attestation ${i + 1} failed: ${JSON.stringify(out)}`);
+      }
+      const after = [memory(a), memory(s)];
+      for (const [k, exe] of [agent, server].entries()) {
+        const fmt = (m) => `${m.rss.toFixed(1)} / ${m.peak.toFixed(1)}`;
+        const cpu = (after[k].cpu - before[k].cpu) / attestations;
+        console.log(
+          `${label(exe).padEnd(44)} ${fmt(before[k]).padStart(32)} ${fmt(after[k]).padStart(30)} ${cpu.toFixed(1).padStart(23)}`,
+        );
+      }
+      for (const x of sessions.splice(0)) await x.dispose();
+    }
+  } finally {
+    for (const x of sessions) await x.dispose();
+    try {
+      execFileSync('bash', [fixture, 'stop', swtpmDir], { stdio: 'ignore' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -6,16 +6,21 @@
 //                                                      loader and the libraries ldd lists for it
 //
 // Each executable's manifest pins every lib/ file by SHA-256, so plugin_checksum (SHA-256 of the
-// executable) pins the whole directory. Needs Go (the launcher is built with CGO_ENABLED=0; Go's build
+// executable) pins the whole directory. Beside the bundle each executable carries its V8 code cache
+// (scripts/lib/make-code-cache.js, made under the V8 flags its manifest has the bootstrap set). Needs Go (the launcher is built with CGO_ENABLED=0; Go's build
 // cache makes rebuilds take about a second) and ldd.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const TRAILER_MAGIC = 'TPMQPLD1';
+// lib/ files are pinned by the SHA-256 of each 8 MiB chunk (the launcher checks chunks in parallel) and,
+// for people comparing with sha256sum, of the whole file.
+const CHUNK_SIZE = 8 << 20;
 const LIB_DIR = 'lib';
 
 /** The Go toolchain: $GO, else `go` on PATH, else the usual /usr/local/go install. */
@@ -71,27 +76,72 @@ function runtimeFiles(node) {
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
+const MAKE_CODE_CACHE = join(dirname(fileURLToPath(import.meta.url)), 'lib/make-code-cache.js');
+
 /**
- * One plugin executable: launcher, payload (the bundle), manifest, trailer (manifest offset and length
- * as uint64 little endian, then the magic).
+ * The V8 code cache of `bundle` made by this node (the one copied to lib/) under `v8Flags`, and the node
+ * modules it loaded ({ cache, builtins }). `serve`: after the bundle has started as a go-plugin plugin (in a
+ * temp socket dir) up to its handshake line, so the cache holds what a start compiles; `compile`: what V8
+ * compiles eagerly (the CLI; no builtins listed).
  */
-function assemble(launcher, payload, pins) {
-  const manifest = Buffer.from(
-    JSON.stringify({
-      ...pins,
-      payload: { offset: launcher.length, length: payload.length, sha256: sha256(payload) },
-    }),
-  );
-  const trailer = Buffer.alloc(24);
-  trailer.writeBigUInt64LE(BigInt(launcher.length + payload.length), 0);
-  trailer.writeBigUInt64LE(BigInt(manifest.length), 8);
-  trailer.write(TRAILER_MAGIC, 16, 'latin1');
-  return Buffer.concat([launcher, payload, manifest, trailer]);
+async function codeCache(bundle, v8Flags, mode) {
+  const work = await mkdtemp(join(tmpdir(), 'tpmq-code-cache-'));
+  const out = join(work, 'cache');
+  try {
+    const args = [MAKE_CODE_CACHE, bundle, out, mode, ...v8Flags];
+    // The launcher drops NODE_OPTIONS: flags from it here would make a cache V8 refuses at run time.
+    const { NODE_OPTIONS: _dropped, ...hostEnv } = process.env;
+    if (mode === 'compile') {
+      execFileSync(process.execPath, args, { env: hostEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+      return { cache: await readFile(out), builtins: [] };
+    }
+    const env = {
+      ...hostEnv,
+      NodeAttestor: 'NodeAttestor',
+      PLUGIN_PROTOCOL_VERSIONS: '1',
+      PLUGIN_UNIX_SOCKET_DIR: work,
+      TPM_QUOTE_LOG_LEVEL: 'error',
+    };
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.once('data', () => child.kill('SIGUSR2'));
+    const code = await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (c, signal) => resolve(c ?? signal));
+    });
+    if (code !== 0) throw new Error(`build-plugin-dir: making the code cache of ${bundle} failed (${code}): ${err}`);
+    return { cache: await readFile(out), builtins: JSON.parse(await readFile(`${out}.builtins`, 'utf8')) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /**
- * Writes <root>/dist/tpm_quote/ afresh. `plugins` maps each executable name to the path of its bundle
- * (the host bundle from scripts/build.mjs). Files are 0755 (executables, node, loader) or 0644.
+ * One plugin executable: launcher, payload (the bundle), its code cache, manifest, trailer (manifest
+ * offset and length as uint64 little endian, then the magic).
+ */
+function assemble(launcher, payload, { cache, builtins }, pins, v8Flags) {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      ...pins,
+      v8Flags,
+      preload: builtins,
+      payload: { offset: launcher.length, length: payload.length, sha256: sha256(payload) },
+      codeCache: { offset: launcher.length + payload.length, length: cache.length, sha256: sha256(cache) },
+    }),
+  );
+  const trailer = Buffer.alloc(24);
+  trailer.writeBigUInt64LE(BigInt(launcher.length + payload.length + cache.length), 0);
+  trailer.writeBigUInt64LE(BigInt(manifest.length), 8);
+  trailer.write(TRAILER_MAGIC, 16, 'latin1');
+  return Buffer.concat([launcher, payload, cache, manifest, trailer]);
+}
+
+/**
+ * Writes <root>/dist/tpm_quote/ afresh. `plugins` maps each executable name to { bundle (the host bundle
+ * from scripts/build.mjs), v8Flags (set by the bootstrap once the node modules the plugin loads are
+ * loaded), cache ('serve' or 'compile', see codeCache) }. Files are 0755 (executables, node, loader) or 0644.
  */
 export async function buildPluginDir({ root, plugins }) {
   const dest = join(root, 'dist/tpm_quote');
@@ -112,13 +162,23 @@ export async function buildPluginDir({ root, plugins }) {
     // folios, and every later start of it then maps (and counts in its RSS) about 15 MB more.
     await copyFile(f.source, join(stage, rel)); // a symlink's target: the copy is a plain file
     await chmod(join(stage, rel), f.mode);
-    pinned.push({ path: rel, sha256: sha256(await readFile(join(stage, rel))) });
+    const bytes = await readFile(join(stage, rel));
+    const chunks = [];
+    for (let at = 0; at < bytes.length; at += CHUNK_SIZE) chunks.push(sha256(bytes.subarray(at, at + CHUNK_SIZE)));
+    pinned.push({ path: rel, sha256: sha256(bytes), size: bytes.length, chunks });
   }
-  const pins = { loader: `${LIB_DIR}/${loader.name}`, libDir: LIB_DIR, node: `${LIB_DIR}/node`, files: pinned };
+  const pins = {
+    loader: `${LIB_DIR}/${loader.name}`,
+    libDir: LIB_DIR,
+    node: `${LIB_DIR}/node`,
+    chunkSize: CHUNK_SIZE,
+    files: pinned,
+  };
   const launcher = await buildLauncher(root);
-  for (const [name, bundle] of Object.entries(plugins)) {
+  for (const [name, { bundle, v8Flags, cache }] of Object.entries(plugins)) {
     const exe = join(stage, name);
-    await writeFile(exe, assemble(launcher, await readFile(bundle), pins));
+    const code = await codeCache(bundle, v8Flags, cache);
+    await writeFile(exe, assemble(launcher, await readFile(bundle), code, pins, v8Flags));
     await chmod(exe, 0o755);
   }
   await chmod(stage, 0o755);

@@ -9,14 +9,43 @@ import { build } from 'esbuild';
 import { buildPluginDir } from './build-plugin-dir.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// grpc-js loads @grpc/proto-loader (and with it protobufjs) only for channelz and ORCA: see the stub.
+const withoutProtoLoader = {
+  name: 'without-proto-loader',
+  setup(b) {
+    b.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: join(root, 'scripts/lib/proto-loader-stub.cjs') }));
+  },
+};
+// V8 flags for the plugins (docs/packaging.md, "Start-up and memory"): no optimising compiler (TurboFan:
+// its code pages and compile memory cost more than it saves in plugins whose time is TPM commands and
+// OpenSSL); V8's heap sized for memory, and its young generation kept at its initial 1 MiB (without them,
+// 4,000 cancelled Attest streams grew the server plugin's heap capacity, not its live data, to 2.5x its
+// RSS, and 100 attestations the agent's by 10 MiB). In dist/tpm_quote/ the bootstrap sets them once node's
+// own modules are loaded: V8 refuses node's built-in code cache under any changed flag, which cost ~17 ms
+// of each start. The bare bundles (the host test suites) take them on the command line through their
+// shebang. cache: how each V8 code cache is made (scripts/build-plugin-dir.mjs).
+const PLUGIN_V8_FLAGS = ['--no-opt', '--optimize-for-size', '--semi-space-growth-factor=1'];
+const BUNDLE_NODE_FLAGS = ['--max-semi-space-size=1', ...PLUGIN_V8_FLAGS];
 const targets = [
-  { entry: 'plugin-agent/main.ts', out: 'dist/tpm-quote-agent' },
-  { entry: 'plugin-server/main.ts', out: 'dist/tpm-quote-server' },
-  { entry: 'cli/main.ts', out: 'dist/tpm-quote' },
+  {
+    entry: 'plugin-agent/main.ts',
+    out: 'dist/tpm-quote-agent',
+    nodeFlags: BUNDLE_NODE_FLAGS,
+    v8Flags: PLUGIN_V8_FLAGS,
+    cache: 'serve',
+  },
+  {
+    entry: 'plugin-server/main.ts',
+    out: 'dist/tpm-quote-server',
+    nodeFlags: BUNDLE_NODE_FLAGS,
+    v8Flags: PLUGIN_V8_FLAGS,
+    cache: 'serve',
+  },
+  { entry: 'cli/main.ts', out: 'dist/tpm-quote', nodeFlags: [], v8Flags: [], cache: 'compile' },
 ];
 
 await mkdir(join(root, 'dist'), { recursive: true });
-for (const { entry, out } of targets) {
+for (const { entry, out, nodeFlags } of targets) {
   const outfile = join(root, out);
   await build({
     absWorkingDir: root,
@@ -26,10 +55,14 @@ for (const { entry, out } of targets) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    banner: { js: '#!/usr/bin/env node' },
+    // The bare bundles (run by the host's node: the host test suites) take the same flags, through env -S.
+    banner: { js: nodeFlags.length ? `#!/usr/bin/env -S node ${nodeFlags.join(' ')}` : '#!/usr/bin/env node' },
     legalComments: 'none',
     sourcemap: false,
-    minify: false,
+    // Smaller source is less for V8 to parse at each start; names are kept for stack traces in logs.
+    minify: true,
+    keepNames: true,
+    plugins: [withoutProtoLoader],
     logLevel: 'warning',
   });
   await chmod(outfile, 0o755);
@@ -38,6 +71,8 @@ for (const { entry, out } of targets) {
 
 const dir = await buildPluginDir({
   root,
-  plugins: Object.fromEntries(targets.map(({ out }) => [out.slice('dist/'.length), join(root, out)])),
+  plugins: Object.fromEntries(
+    targets.map(({ out, v8Flags, cache }) => [out.slice('dist/'.length), { bundle: join(root, out), v8Flags, cache }]),
+  ),
 });
 process.stderr.write(`built ${dir.slice(root.length + 1)}/\n`);

@@ -6,16 +6,21 @@
 // node's --heapsnapshot-signal), what grew between stream 200 and the end: the constructors whose live
 // count or retained size went up most.
 // Usage: node scripts/stream-memory.mjs [streams, default 4000] [--rss-only: no snapshots, whose own buffers
-// count in VmRSS]. PLUGIN_NODE_OPTIONS adds node options for the plugin (e.g. --max-semi-space-size=1).
+// count in VmRSS] [EXECUTABLE, default dist/tpm-quote-server; e.g. dist/tpm_quote/tpm-quote-server, the
+// installed form with its own node flags, which ignores NODE_OPTIONS and so needs --rss-only].
+// PLUGIN_NODE_OPTIONS adds node options for the plugin (e.g. --max-semi-space-size=1).
 // Note: this host runs no go-plugin broker, so each attestation's host-service lookup waits out its timeout:
 // those waiters (a Promise, a Timeout, a closure each) are live in the snapshot; under SPIRE they resolve.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadTs, repoRoot } from './lib/load-ts.mjs';
 
 const total = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 4000);
 const rssOnly = process.argv.includes('--rss-only');
+const exe = resolve(
+  process.argv.slice(2).find((a) => !/^\d+$/.test(a) && !a.startsWith('--')) ?? 'dist/tpm-quote-server',
+);
 const WARMUP = rssOnly ? Infinity : 200;
 
 const { startSession, hostEnv, ServerNodeAttestor, Init, Config, queue, encodePayload } = await loadTs(`
@@ -44,7 +49,7 @@ const payload = encodePayload({
 // Heap snapshots land in the plugin's working directory: ours, the temp dir.
 process.chdir(work);
 const server = await startSession(
-  join(repoRoot, 'dist/tpm-quote-server'),
+  exe,
   hostEnv({ NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 ${process.env.PLUGIN_NODE_OPTIONS ?? ''}`.trim() }),
 );
 const pid = server.proc.child.pid;

@@ -1,6 +1,7 @@
 // dist/tpm_quote/ executables (static launcher + pinned lib/ + bundled code): every lib/ file is pinned,
 // any tampered, missing or unpinned piece stops the start with one error line naming it, node and the
 // loader take no code from the environment, and an intact one serves the plugin over go-plugin gRPC.
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   cpSync,
@@ -8,6 +9,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -21,17 +23,23 @@ import { exitWithin, hostEnv, logLines, ROOT, startPlugin, startSession } from '
 const DIST = join(ROOT, 'dist/tpm_quote');
 const NAMES = ['tpm-quote-agent', 'tpm-quote-server'] as const;
 
-/** The manifest appended to a launcher executable (located by its 24-byte trailer). */
-function manifestOf(exe: string): {
-  files: { path: string; sha256: string }[];
-  payload: { offset: number; length: number };
-} {
+/** The raw manifest appended to a launcher executable (located by its 24-byte trailer). */
+function manifestBytesOf(exe: string): Buffer {
   const bytes = readFileSync(exe);
   const trailer = bytes.subarray(bytes.length - 24);
   expect(trailer.subarray(16).toString('latin1')).toBe('TPMQPLD1');
   const offset = Number(trailer.readBigUInt64LE(0));
   const length = Number(trailer.readBigUInt64LE(8));
-  return JSON.parse(bytes.subarray(offset, offset + length).toString('utf8'));
+  return bytes.subarray(offset, offset + length);
+}
+
+/** The manifest appended to a launcher executable. */
+function manifestOf(exe: string): {
+  files: { path: string; sha256: string }[];
+  payload: { offset: number; length: number };
+  codeCache: { offset: number; length: number };
+} {
+  return JSON.parse(manifestBytesOf(exe).toString('utf8'));
 }
 
 let dir: string;
@@ -40,7 +48,18 @@ beforeAll(() => {
   cpSync(DIST, join(dir, 'tpm_quote'), { recursive: true });
   dir = join(dir, 'tpm_quote');
 });
-afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+afterAll(() => {
+  // The launcher's verification records for this copy (packaging/launcher/verifycache.go: SHA-256 of the
+  // directory, a NUL and the manifest), so that test runs leave none behind in /run/tpm_quote.
+  for (const name of [...NAMES, 'tpm-quote']) {
+    const record = createHash('sha256')
+      .update(realpathSync(dir))
+      .update('\0')
+      .update(manifestBytesOf(join(dir, name)));
+    rmSync(`/run/tpm_quote/${record.digest('hex')}.json`, { force: true });
+  }
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+});
 
 /** Runs `name` from the test's copy, expects a refusal: exit 1, nothing on stdout, one error line. */
 async function expectRefusal(name: string, message: RegExp): Promise<void> {
@@ -111,6 +130,9 @@ describe.each(NAMES)('%s', (name) => {
         '@module': 'launcher',
         files: readdirSync(join(DIST, 'lib')).length,
       });
+      // V8 took the code cache made at build time (else every start compiles the bundle again).
+      const loaded = logLines(s.proc.stderr()).find((l) => l['@message'] === 'launcher: plugin code loaded');
+      expect(loaded).toMatchObject({ '@level': 'debug', code_cache: 'accepted' });
     } finally {
       await s.dispose();
     }
@@ -132,6 +154,16 @@ describe.each(NAMES)('%s', (name) => {
     );
   });
 
+  test('a changed byte in its code cache is refused', async () => {
+    const { codeCache } = manifestOf(join(DIST, name));
+    expect(codeCache.length).toBeGreaterThan(0);
+    await withTampered(
+      name,
+      flipByte(() => codeCache.offset + (codeCache.length >> 1)),
+      () => expectRefusal(name, /the code cache in .* does not match the SHA-256 pinned in it/),
+    );
+  });
+
   test('a damaged trailer is refused', async () => {
     await withTampered(
       name,
@@ -143,6 +175,36 @@ describe.each(NAMES)('%s', (name) => {
 
 describe('lib/ tampering (the agent executable; both share one launcher)', () => {
   const name = NAMES[0];
+
+  /** Starts the agent executable of the copy to its handshake; returns its "verified" debug line. */
+  async function verifiedLine(env: NodeJS.ProcessEnv = {}) {
+    const s = await startSession(join(dir, name), hostEnv(env));
+    try {
+      return logLines(s.proc.stderr()).find((l) => l['@message'] === 'launcher: plugin directory verified');
+    } finally {
+      await s.dispose();
+    }
+  }
+
+  // The verification record (/run/tpm_quote, root only) lets a start skip hashing lib/ while no file has
+  // changed since it was last hashed; any write to a file changes its ctime, and the next start hashes again.
+  test('a start skips hashing lib/ only while its files are as last verified (as root), and a change is refused', async () => {
+    expect(await verifiedLine({ TPM_QUOTE_VERIFY_CACHE: 'off' })).toMatchObject({ cached: false });
+    // Files are recorded only once their ctime is older than the start by 2 s (a write in the same clock
+    // tick could leave the ctime as recorded).
+    await new Promise((r) => setTimeout(r, 2_100));
+    await verifiedLine();
+    const root = process.getuid?.() === 0;
+    expect(await verifiedLine()).toMatchObject({ cached: root });
+    expect(await verifiedLine({ TPM_QUOTE_VERIFY_CACHE: 'off' })).toMatchObject({ cached: false });
+    await withTampered(
+      'lib/libm.so.6',
+      flipByte((b) => b.length >> 1),
+      () => expectRefusal(name, /lib\/libm\.so\.6 does not match the SHA-256 pinned in this executable/),
+    );
+    // Put back (a new ctime): hashed again, not taken from the record.
+    expect(await verifiedLine()).toMatchObject({ cached: false });
+  });
 
   test.each(['lib/node', 'lib/ld-linux-x86-64.so.2', 'lib/libc.so.6'])(
     'a changed byte in %s is refused, naming it',
@@ -158,6 +220,17 @@ describe('lib/ tampering (the agent executable; both share one launcher)', () =>
       );
     },
   );
+
+  // lib/ files are checked in chunks: the last one, and the size, count as much as the first.
+  test.each([
+    ['its last byte changed', flipByte((b) => b.length - 1)],
+    ['one byte appended', (b: Buffer) => Buffer.concat([b, Buffer.of(0)])],
+    ['its last byte cut', (b: Buffer) => b.subarray(0, b.length - 1)],
+  ])('lib/node with %s is refused, naming it', async (_what, mutate) => {
+    await withTampered('lib/node', mutate, () =>
+      expectRefusal(name, /lib\/node does not match the SHA-256 pinned in this executable/),
+    );
+  });
 
   // The loader searches lib/glibc-hwcaps/<level>/ before lib/: an unpinned library there would replace a pinned one.
   test.each([

@@ -1,0 +1,38 @@
+// Makes the V8 code cache of one bundle for dist/tpm_quote/ (scripts/build-plugin-dir.mjs runs it with the
+// node copied to lib/: V8 accepts a cache only from the same build, under the same flags).
+//
+//   node make-code-cache.js BUNDLE OUT compile|serve [V8 flag...]
+//
+// Sets the V8 flags and compiles BUNDLE as packaging/launcher/bootstrap.js does (shebang made a comment,
+// Module.wrap, vm.Script). `compile` writes the cache of what V8 compiled eagerly. `serve` first runs the
+// bundle as a plugin (the caller sets go-plugin's environment and a temporary PLUGIN_UNIX_SOCKET_DIR) and,
+// on SIGUSR2, which the caller sends once the handshake line is out, writes the cache (now also holding
+// every function the start ran) and, to OUT.builtins, the JSON list of the public node modules loaded by
+// then: the bootstrap loads those before it sets the flags.
+'use strict';
+const { readFileSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+const [bundle, out, mode, ...flags] = process.argv.slice(2);
+for (const f of flags) v8.setFlagsFromString(f);
+const source = readFileSync(bundle, 'utf8');
+const script = new vm.Script(Module.wrap(source.replace(/^#!/, '//')), { filename: bundle });
+const save = () => writeFileSync(out, script.createCachedData());
+if (mode === 'compile') {
+  save();
+} else if (mode === 'serve') {
+  process.on('SIGUSR2', () => {
+    save();
+    const loaded = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+    writeFileSync(`${out}.builtins`, JSON.stringify(loaded.filter((m) => Module.builtinModules.includes(m))));
+    process.exit(0);
+  });
+  const main = new Module(bundle, null);
+  main.filename = bundle;
+  main.paths = [];
+  script.runInThisContext().call(main.exports, main.exports, Module.createRequire(bundle), main, bundle, '/');
+} else {
+  throw new Error(`make-code-cache: mode must be compile or serve, not ${mode}`);
+}

@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import { createIdentityCache, identityKey } from '../../../plugin-agent/identity-cache';
 import {
   encodeIdentityRecord,
+  IdentityFileError,
   identityFilePath,
   MAX_IDENTITY_FILE_BYTES,
   parseIdentityRecord,
   type IdentityRecord,
 } from '../../../plugin-agent/identity-file';
+import { byteMutator } from '../../helpers/mutator';
+import { rng } from '../../helpers/rng';
 import { parseTpm2bPublic, tpmName, type SessionIdentity, type TpmInfo } from '../../../tpm';
 
 const identity = { facts: { manufacturer: 'IBM' } } as unknown as SessionIdentity<TpmInfo>;
@@ -178,6 +181,41 @@ describe('the cache file in ak_data_dir', () => {
         { file, error: expect.stringMatching(why) },
       ],
     ]);
+  });
+
+  test('property: mutated files and wrong-typed fields either parse or fail with IdentityFileError, nothing else', () => {
+    const text = encodeIdentityRecord(record);
+    const mutate = byteMutator(0x1d3e);
+    const next = rng(0x1d3e);
+    const odd = [null, -1, 1.5, 2 ** 53, '', 'x'.repeat(70), [], {}, true, '__proto__'];
+    // Each leaf of the valid JSON (by path), replaced by each odd value.
+    const paths: string[][] = [];
+    const walk = (v: unknown, path: string[]) => {
+      if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) walk(c, [...path, k]);
+      else paths.push(path);
+    };
+    walk(JSON.parse(text), []);
+    const inputs: string[] = [];
+    for (let i = 0; i < 2000; i++) inputs.push(Buffer.from(mutate(new TextEncoder().encode(text))).toString('latin1'));
+    for (const path of paths)
+      for (const v of odd) {
+        const j = JSON.parse(text) as Record<string, unknown>;
+        let at = j;
+        for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
+        at[path[path.length - 1]] = v;
+        inputs.push(JSON.stringify(j));
+      }
+    for (let i = 0; i < 200; i++) inputs.push(text.slice(0, Math.floor(next() * text.length)));
+    let refused = 0;
+    for (const input of inputs) {
+      try {
+        parseIdentityRecord(input);
+      } catch (e) {
+        expect(e).toBeInstanceOf(IdentityFileError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(inputs.length / 2);
   });
 
   test('a file over the size bound is not read: deleted, full path', async () => {

@@ -158,8 +158,9 @@ export function createAidAttestation(
       ak_data_dir: config.akDataDir,
       ak_algorithm: config.akAlgorithm,
     });
-    // Also kept in ak_data_dir, so the first attestation after a restart confirms it instead of reading it.
-    const cacheFile = identityFilePath(config.akDataDir);
+    // Also kept in ak_data_dir, so the first attestation after a restart confirms it instead of reading it
+    // (no file when the cache is off).
+    const cacheFile = config.identityCacheMaxAgeMs > 0 ? identityFilePath(config.akDataDir) : undefined;
     const cached = await identities.lookup(cacheKey, config.identityCacheMaxAgeMs, cacheFile);
     const t0 = Date.now();
     try {

@@ -27,6 +27,7 @@ import type { AgentConfig } from './config';
 import { readEkCertificateFile, type EkCertificateFile } from './ek-certificate-file';
 import { readEventLog } from './event-log';
 import { createIdentityCache, identityKey, type IdentityCache } from './identity-cache';
+import { identityFilePath } from './identity-file';
 import { createAgentTelemetry, type AgentTelemetry } from './telemetry';
 
 /** Times the PCRs are quoted and read when they change between the quote and the read. */
@@ -85,7 +86,7 @@ export function createAidAttestation(
   plugin: PluginContext<AgentConfig>,
   pool: TpmPool = createTpmPool(),
   telemetry: AgentTelemetry = createAgentTelemetry(plugin as PluginContext<unknown>),
-  identities: IdentityCache = createIdentityCache(),
+  identities: IdentityCache = createIdentityCache({ log: plugin.logger }),
 ) {
   const log = plugin.logger;
   return async function* aidAttestation(
@@ -102,10 +103,10 @@ export function createAidAttestation(
     let identitySource: 'cached' | 'read' | undefined;
     let answered = false;
     const counts = () => session?.counts();
-    // Any failure forgets the identity: the next attestation reads it all again.
-    const fail = (step: string, commands = counts()) => {
-      identities.drop();
+    // Any failure forgets the identity (and deletes its file): the next attestation reads it all again.
+    const fail = async (step: string, commands = counts()) => {
       telemetry.record('failure', step, started, tpmMs, commands, identitySource);
+      await identities.drop();
     };
     // Runs one TPM step: times it, and turns a failure into the plugin error (and a failure metric named by `label`).
     const step = async <T>(label: string, name: string, fn: () => Promise<T>): Promise<T> => {
@@ -118,10 +119,10 @@ export function createAidAttestation(
         tpmMs += Date.now() - t0;
         // PCRs that never held still between quote and read are no TPM fault: Unavailable, counted apart.
         if (err instanceof PcrsChangingError) {
-          fail('pcrs_changing');
+          await fail('pcrs_changing');
           throw PluginError.unavailable(`TPM ${spec}: ${err.message}`);
         }
-        fail(label);
+        await fail(label);
         throw tpmFailure(spec, name, err);
       }
     };
@@ -131,7 +132,7 @@ export function createAidAttestation(
       try {
         fromFile = await readEkCertificateFile(config.ekCertificatePath);
       } catch (err) {
-        fail('ek_certificate_path');
+        await fail('ek_certificate_path');
         throw PluginError.failedPrecondition(`ek_certificate_path: ${(err as Error).message}`);
       }
     }
@@ -157,7 +158,10 @@ export function createAidAttestation(
       ak_data_dir: config.akDataDir,
       ak_algorithm: config.akAlgorithm,
     });
-    const cached = identities.lookup(cacheKey, config.identityCacheMaxAgeMs);
+    // Also kept in ak_data_dir, so the first attestation after a restart confirms it instead of reading it
+    // (no file when the cache is off).
+    const cacheFile = config.identityCacheMaxAgeMs > 0 ? identityFilePath(config.akDataDir) : undefined;
+    const cached = await identities.lookup(cacheKey, config.identityCacheMaxAgeMs, cacheFile);
     const t0 = Date.now();
     try {
       const opened = await tpm.beginAttestation({
@@ -182,7 +186,7 @@ export function createAidAttestation(
         log.debug('reading the TPM identity', { tpm: spec, reason: opened.cacheMiss ?? cached.miss ?? 'unknown' });
     } catch (err) {
       tpmMs += Date.now() - t0;
-      fail(phase);
+      await fail(phase);
       throw tpmFailure(spec, phases[phase], err);
     }
     try {
@@ -226,7 +230,7 @@ export function createAidAttestation(
         try {
           parsed = readChallenge(c.challenge);
         } catch (err) {
-          fail('challenge');
+          await fail('challenge');
           throw err;
         }
         const { challenge, selection } = parsed;
@@ -244,15 +248,15 @@ export function createAidAttestation(
         try {
           eventLog = readEventLog(config.eventLogPath);
         } catch (err) {
-          fail('event_log');
+          await fail('event_log');
           throw err;
         }
         if ('absent' in eventLog) log.debug('no event log sent', { reason: eventLog.absent });
         const clock = quote.attest.value.clockInfo;
         const facts = { resetCount: clock.resetCount, firmwareVersion: quote.attest.value.firmwareVersion };
-        if (identitySource === 'read') identities.fill(cacheKey, identity!, facts);
+        if (identitySource === 'read') await identities.fill(cacheKey, identity!, facts, cacheFile);
         else {
-          const dropped = identities.checkQuote(facts);
+          const dropped = await identities.checkQuote(facts);
           if (dropped) log.debug('TPM identity dropped; read again next attestation', { reason: dropped });
         }
         // Closed first so the count includes its FlushContext commands.
@@ -272,6 +276,7 @@ export function createAidAttestation(
         log.debug('TPM commands for this attestation', {
           tpm: spec,
           identity: identitySource,
+          identity_from: identitySource === 'cached' ? cached.from : undefined,
           tpm_commands: commands.total,
           tpm_create_primary: commands.createPrimary,
         });
@@ -294,7 +299,7 @@ export function createAidAttestation(
       }
     } finally {
       // A stream that ends unanswered (server refused the payload, or cancelled) keeps no identity.
-      if (!answered) identities.drop();
+      if (!answered) await identities.drop();
       await session.close();
     }
   };

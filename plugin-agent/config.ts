@@ -58,7 +58,7 @@ export const agentConfigSchema = defineConfig({
       dir.startsWith('/') ? undefined : `expected an absolute directory path, got ${JSON.stringify(dir.slice(0, 60))}`,
     )
     .describe(
-      'Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts.',
+      'Directory (created 0700) where the AK is kept (`tpm-ak-<alg>-ek-<EK Name prefix>.json`: public area and EK-wrapped private area; the AK is a child of the EK), so it survives agent restarts; also holds the TPM identity cache file (`tpm-identity-cache.json`, see `identity_cache_max_age`).',
     ),
   event_log_path: string({ allowEmpty: true })
     .default(DEFAULT_EVENT_LOG_PATH)
@@ -73,7 +73,7 @@ export const agentConfigSchema = defineConfig({
   identity_cache_max_age: duration({ max: '24h' })
     .default('1h')
     .describe(
-      'How long the TPM identity read by an attestation (TPM facts, EK, its NV certificate and CA certificates, the `ak_handle` public) is reused by later attestations of this agent process, each confirming it by reading the EK and AK publics. Re-read at once when they differ, a TPM command fails, an attestation fails, the TPM was reset or the plugin configuration changed, and on agent restart. `"0s"` re-reads everything at every attestation.',
+      'How long the TPM identity read by an attestation (TPM facts, EK, its NV certificate and CA certificates, the `ak_handle` public) is reused by later attestations, each confirming it by reading the EK and AK publics; it is also kept in `ak_data_dir` (`tpm-identity-cache.json`, public data only), so the first attestation after an agent restart reuses it too. Re-read at once when they differ, a TPM command fails, an attestation fails, the TPM was reset, the plugin configuration changed or the file is not valid. `"0s"` re-reads everything at every attestation and keeps no file.',
     ),
   log_level: enumOf(['trace', 'debug', 'info', 'warn', 'error'])
     .optional()

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // TPM commands and time per agent attestation, side by side on one swtpm: the agent before issue 9 (main at
 // 2a6633e), the attestation session without identity cache (main at 668ed30), and this tree, the first
-// attestation of a plugin process (identity read) and a repeat one (identity cached, confirmed by ReadPublic).
+// attestation of a plugin process (identity read), a repeat one (identity cached, confirmed by ReadPublic), and
+// the first one after a restart (identity read back from the cache file the previous process wrote).
 // Older builds come from temporary git worktrees. Each attestation runs the TPM side of the agent plugin's
 // stream as that build's aid-attestation.ts does (2a6633e: getInfo, readEk, loadOrCreateAk,
 // activateCredential, PCR read, quote, PCR read; 668ed30: beginAttestation, activateCredential, PCR read,
@@ -30,6 +31,11 @@ export { TPM_ALG_SHA256 } from './tpm/marshal/constants';
 export { makeCredential } from './tpm/crypto/make-credential';
 export { pcrSelection } from './tpm/types/pcr';
 `;
+// This tree only: the agent's identity cache and its file.
+const cacheEntry = `
+export { createIdentityCache, identityKey } from './plugin-agent/identity-cache';
+export { identityFilePath } from './plugin-agent/identity-file';
+`;
 const dir = mkdtempSync(join(tmpdir(), 'bench-agent-tpm-'));
 const oldTree = join(dir, 'old');
 const sessionTree = join(dir, 'session');
@@ -44,7 +50,7 @@ const cleanup = () => {
 };
 let swtpmDir;
 try {
-  const NEW = await loadTs(entry);
+  const NEW = await loadTs(entry + cacheEntry);
   const OLD = await loadTs(entry, oldTree);
   const SESSION = await loadTs(entry, sessionTree);
   const fixture = join(repoRoot, 'test/helpers/swtpm-fixture.sh');
@@ -137,6 +143,18 @@ try {
     const cache = {};
     return () => sessionAttest(NEW, akDir, akHandle, cache);
   };
+  // This tree, a plugin process's first attestation after a restart: a new cache (as in a new process) reads
+  // the identity the previous one persisted in `cacheDir` (file read and strict parse included in the time).
+  const afterRestart = (cacheDir, akDir, akHandle) => async () => {
+    const file = NEW.identityFilePath(cacheDir);
+    const key = NEW.identityKey({ bench: akDir || akHandle });
+    const cache = NEW.createIdentityCache();
+    const found = await cache.lookup(key, 3_600_000, file);
+    const holder = { identity: found.identity };
+    await sessionAttest(NEW, akDir, akHandle, holder);
+    // The warm-up reads the identity and persists it, as the agent's first attestation does.
+    if (!found.identity) await cache.fill(key, holder.identity, { resetCount: 0, firmwareVersion: 0n }, file);
+  };
   async function measure(label, fn) {
     await fn(); // warm-up: creates the AK file
     const cmds = [];
@@ -157,14 +175,20 @@ try {
     );
   }
 
+  // This tree's rows for one AK source: first attestation, repeat, and first after a restart (cache file in `cacheDir`).
+  async function measureNow(akDir, akHandle, cacheDir) {
+    await measure('  now, first attestation (identity read)', () => first(akDir, akHandle));
+    await measure('  now, repeat attestation (identity cached)', repeat(akDir, akHandle));
+    await measure('  now, first after restart (persisted cache)', afterRestart(cacheDir, akDir, akHandle));
+  }
+
   console.log(
     `bench-agent-tpm: ${runs} attestations per row (after one warm-up), swtpm, EK rsa, AK rsa, PCRs sha256:0-7`,
   );
   console.log('-- persistent EK (0x81010001), AK file');
   await measure(`  ${OLD_COMMIT} (before issue 9)`, () => oldAttest(OLD, join(dir, 'ak-old')));
   await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, join(dir, 'ak-s')));
-  await measure('  now, first attestation (identity read)', () => first(join(dir, 'ak-new')));
-  await measure('  now, repeat attestation (identity cached)', repeat(join(dir, 'ak-new')));
+  await measureNow(join(dir, 'ak-new'), undefined, join(dir, 'id-1'));
   // A persistent AK (child of the persistent EK), as ak_handle.
   await tools(
     'tpm2_createak',
@@ -183,15 +207,13 @@ try {
   await tools('tpm2_flushcontext', '-t');
   console.log('-- persistent EK, persistent AK (ak_handle 0x81000100)');
   await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, '', 0x81000100));
-  await measure('  now, first attestation (identity read)', () => first('', 0x81000100));
-  await measure('  now, repeat attestation (identity cached)', repeat('', 0x81000100));
+  await measureNow('', 0x81000100, join(dir, 'id-2'));
   await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81000100');
   await tools('tpm2_evictcontrol', '-C', 'o', '-c', '0x81010001');
   console.log('-- no persistent EK (derived by CreatePrimary), AK file');
   await measure(`  ${OLD_COMMIT} (before issue 9)`, () => oldAttest(OLD, join(dir, 'ak-old2')));
   await measure(`  ${SESSION_COMMIT} (session, no cache)`, () => sessionAttest(SESSION, join(dir, 'ak-s2')));
-  await measure('  now, first attestation (identity read)', () => first(join(dir, 'ak-new2')));
-  await measure('  now, repeat attestation (identity cached)', repeat(join(dir, 'ak-new2')));
+  await measureNow(join(dir, 'ak-new2'), undefined, join(dir, 'id-3'));
   proxy.close();
 } finally {
   if (swtpmDir)

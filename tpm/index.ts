@@ -38,7 +38,7 @@ export { EK_PROFILES, srkTemplate } from './ek/templates';
 export type { EkKind, EkProfile } from './ek/templates';
 export { loadOrCreateAk, loadAk, withAkHandle, withSrk, akTemplate, akPath } from './ak/ak';
 export type { AkBlob, AkAlg, AkParent, LoadOrCreateAkOptions } from './ak/ak';
-export { AkStoreError } from './ak/store';
+export { AkStoreError, ensureAkDir, readStoreFile, replaceStoreFile } from './ak/store';
 export * as commands from './commands';
 export * as constants from './marshal/constants';
 export * as types from './types';

@@ -128,14 +128,18 @@ describe.each([
     const second = await attest(agent, server);
     expect(first.attributes?.spiffeId).toBe(`spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ek.hash}`);
     expect(second.attributes?.spiffeId).toBe(first.attributes?.spiffeId);
-    const akFiles = readdirSync(join(dir, 'ak'));
+    // One AK file, beside the TPM identity cache file.
+    const stored = readdirSync(join(dir, 'ak')).sort();
+    expect(stored).toHaveLength(2);
+    expect(stored[1]).toBe('tpm-identity-cache.json');
+    const akFiles = stored.filter((f) => f.startsWith('tpm-ak-'));
     expect(akFiles).toHaveLength(1);
     expect(akFiles[0]).toMatch(new RegExp(`^tpm-ak-${akAlg}-ek-[0-9a-f]{16}\\.json$`));
     expect(readFileSync(join(dir, 'ak', akFiles[0]), 'utf8')).toMatch(/"parent":"ek"/);
   });
 
   test('a restarted agent keeps the agent ID and reuses the stored AK', async () => {
-    const akFile = readdirSync(join(dir, 'ak'))[0];
+    const akFile = readdirSync(join(dir, 'ak')).find((f) => f.startsWith('tpm-ak-'))!;
     const before = readFileSync(join(dir, 'ak', akFile), 'utf8');
     await agent.dispose();
     agent = await startAgent(agentHcl());

@@ -1,7 +1,7 @@
 // Telemetry: the server plugin sends attestation counters (by result and reason) and latency to SPIRE's
 // Metrics host service, reached through the go-plugin broker; without host services attestation is not delayed.
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -254,5 +254,48 @@ describe('attestation telemetry through the Metrics host service', () => {
       const createPrimary = host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_create_primary');
       expect(createPrimary.map((m) => m.val)).toEqual([0, 0, 0, 0, 0]);
     });
+  });
+
+  test('a restarted agent plugin confirms the identity kept in ak_data_dir: its first attestation is cached; a bad or unwritable file only costs the full path', async () => {
+    const akDir = join(dir, 'ak4');
+    const cacheFile = join(akDir, 'tpm-identity-cache.json');
+    // One agent plugin process: configure, attest `n` times, report each attestation's identity label and commands.
+    const run = (n: number) => {
+      const seen: Array<[string | undefined, string | undefined, number]> = [];
+      return withAgentMetrics(async (a, server, host) => {
+        await a.client(Config).configure({
+          coreConfiguration: { trustDomain: TRUST_DOMAIN },
+          hclConfiguration: `tpm = "${swtpm.transportSpec}"\nak_data_dir = "${akDir}"\n`,
+        });
+        for (let i = 0; i < n; i++)
+          expect((await attest(a, server)).attributes?.spiffeId).toBe(
+            `spiffe://${TRUST_DOMAIN}/spire/agent/tpm_quote/${ekHash}`,
+          );
+        const commands = () => host.samples.filter((m) => m.key.join('.') === 'tpm_quote.attestation.tpm_commands');
+        await until(() => commands().length >= n);
+        for (const m of commands()) seen.push([label(m, 'result'), label(m, 'identity'), m.val]);
+      }).then(() => seen);
+    };
+    const first = await run(2);
+    expect(first.map(([r, id]) => [r, id])).toEqual([
+      ['success', 'read'],
+      ['success', 'cached'],
+    ]);
+    expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
+    // Restarted: the identity comes from the file, confirmed on the TPM, as many commands as an in-process repeat.
+    const restarted = await run(1);
+    expect(restarted).toEqual([['success', 'cached', first[1][2]]]);
+    // A corrupt file: the full path, and the file rewritten by it.
+    writeFileSync(cacheFile, '{"version":1');
+    expect((await run(1)).map(([r, id]) => [r, id])).toEqual([['success', 'read']]);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).version).toBe(1);
+    // Nowhere to write it (a directory in its place): attestation still succeeds, cached in memory only.
+    rmSync(cacheFile);
+    mkdirSync(cacheFile);
+    expect((await run(2)).map(([r, id]) => [r, id])).toEqual([
+      ['success', 'read'],
+      ['success', 'cached'],
+    ]);
+    expect((await run(1)).map(([r, id]) => [r, id])).toEqual([['success', 'read']]);
   });
 });

@@ -22,6 +22,8 @@ import {
 } from '../../tpm/attestation-session';
 import type { TpmInfo } from '../../tpm/client';
 import type { EkChoice } from '../../tpm/ek/ek';
+import { createIdentityCache, identityKey } from '../../plugin-agent/identity-cache';
+import { identityFilePath } from '../../plugin-agent/identity-file';
 
 jest.setTimeout(300000);
 const env = useSwtpmClient({ workPrefix: 'identity-cache-' });
@@ -118,6 +120,48 @@ test('another key at ak_handle after the cache was filled: full path, the new AK
   const after = await attest('rsa', { handle: AK_HANDLE }, first.identity);
   expect([after.fromCache, after.cacheMiss]).toEqual([false, 'ak_handle 0x81000100 holds another key']);
   expect(Buffer.from(after.identity.ak!.name).equals(Buffer.from(first.identity.ak!.name))).toBe(false);
+});
+
+describe('persisted in ak_data_dir (plugin-agent/identity-file.ts), read back by a new cache as after a restart', () => {
+  const key = identityKey({ tpm: 'swtpm' });
+  // Attests on the full path, persists the identity with that attestation's quote facts, as the agent does.
+  async function persisted(file: string) {
+    const first = await attest('rsa', { handle: AK_HANDLE });
+    await createIdentityCache().fill(key, first.identity, { resetCount: 0, firmwareVersion: 0n }, file);
+    return first;
+  }
+  const restartedLookup = async (file: string) => (await createIdentityCache().lookup(key, 60_000, file)).identity;
+
+  test('restart with the persisted cache: persistent EK + ak_handle confirmed, at most 8 commands, 0 CreatePrimary', async () => {
+    const file = identityFilePath(mkdtempSync(join(tmpdir(), 'identity-cache-file-')));
+    const first = await persisted(file);
+    const cached = await restartedLookup(file);
+    expect(cached).toBeDefined();
+    const after = await attest('rsa', { handle: AK_HANDLE }, cached);
+    expect([after.fromCache, after.cacheMiss, after.createPrimary]).toEqual([true, undefined, 0]);
+    expect(after.commands).toBeLessThanOrEqual(8);
+    console.log(`persisted identity: first ${first.commands} commands, first after restart ${after.commands}`);
+  });
+
+  test('the EK changed after it was persisted: full path, nothing left loaded', async () => {
+    const file = identityFilePath(mkdtempSync(join(tmpdir(), 'identity-cache-file-')));
+    await persisted(file);
+    const cached = await restartedLookup(file);
+    tool('evictcontrol', '-C', 'o', '-c', `0x${EK_HANDLE.toString(16)}`);
+    tool('createprimary', '-C', 'o', '-G', 'ecc', '-c', 'other.ctx');
+    tool('evictcontrol', '-C', 'o', '-c', 'other.ctx', `0x${EK_HANDLE.toString(16)}`);
+    flushAll(env.swtpm, env.work);
+    try {
+      const after = await attest('rsa', { handle: AK_HANDLE }, cached);
+      expect([after.fromCache, after.cacheMiss]).toEqual([false, 'persistent EK 0x81010001 holds another key']);
+    } finally {
+      // The RSA EK back at its handle (same seed, same key) for the tests after this one.
+      tool('evictcontrol', '-C', 'o', '-c', `0x${EK_HANDLE.toString(16)}`);
+      tool('createek', '-c', `0x${EK_HANDLE.toString(16)}`, '-G', 'rsa');
+      flushAll(env.swtpm, env.work);
+    }
+    expect(await env.tpm.loadedCounts()).toEqual({ transient: 0, sessions: 0 });
+  });
 });
 
 test('a changed persistent EK public after the cache was filled: full path (the EK re-derived from its template)', async () => {

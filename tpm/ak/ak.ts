@@ -12,7 +12,6 @@
 // cost: each load under an EK whose userWithAuth is clear needs a PolicySecret session. `parent: 'srk'`
 // (an ECC P-256 SRK re-derived in the owner hierarchy; cheap) remains for callers that do not need those
 // fields. If the hierarchy's seed changes (TPM cleared) the blob no longer loads, and a new AK is made.
-import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as C from '../marshal/constants';
 import { unmarshal, withBytes, type WithBytes } from '../marshal/codec';
@@ -24,7 +23,7 @@ import { flushQuietly } from '../commands/flush';
 import { keyCreateParams } from '../commands/params';
 import { objectName, withEkHandle, type EkInfo } from '../ek/ek';
 import { srkTemplate } from '../ek/templates';
-import { AkStoreError, ensureAkDir, writeAkFile } from './store';
+import { ensureAkDir, readStoreFile, replaceStoreFile } from './store';
 
 export type AkAlg = 'rsa' | 'ecc';
 
@@ -98,18 +97,9 @@ export function akPath(dataDir: string, alg: AkAlg, parent: AkParent): string {
 const MAX_AK_FILE_BYTES = 16 * 1024;
 
 async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkBlob | undefined> {
-  let text: string;
-  try {
-    // Bounded before it is read: an AK file is a few hundred bytes.
-    const { size } = await stat(path);
-    if (size > MAX_AK_FILE_BYTES) throw new Error(`AK file ${path}: ${size} bytes, larger than ${MAX_AK_FILE_BYTES}`);
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).code;
-    if (errno === 'ENOENT') return undefined;
-    if (errno !== undefined) throw new AkStoreError(`AK file ${path}: cannot read it`, e);
-    throw e;
-  }
+  // Bounded before it is read: an AK file is a few hundred bytes.
+  const text = await readStoreFile(path, MAX_AK_FILE_BYTES, 'AK file');
+  if (text === undefined) return undefined;
   const j = JSON.parse(text) as { version?: number; alg?: string; parent?: string; public?: string; private?: string };
   const wantParent = parent.type === 'ek' ? 'ek' : SRK_PARENT;
   if (
@@ -127,7 +117,6 @@ async function readBlob(path: string, alg: AkAlg, parent: AkParent): Promise<AkB
 }
 
 async function writeBlob(blob: AkBlob): Promise<void> {
-  const tmp = `${blob.path}.${process.pid}.tmp`;
   const body = JSON.stringify({
     version: FILE_VERSION,
     alg: blob.alg,
@@ -135,15 +124,7 @@ async function writeBlob(blob: AkBlob): Promise<void> {
     public: Buffer.from(blob.public.bytes).toString('base64'),
     private: Buffer.from(blob.private).toString('base64'),
   });
-  try {
-    await writeAkFile(tmp, body);
-    await rename(tmp, blob.path).catch((e: unknown) => {
-      throw new AkStoreError(`AK file ${blob.path}: cannot replace it with ${tmp}`, e);
-    });
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined); // a full disk keeps what was written
-    throw e;
-  }
+  await replaceStoreFile(blob.path, body, 'AK file');
 }
 
 /** Runs `fn` with the SRK (ECC P-256, owner hierarchy, re-derived from its template) loaded; flushes it on every path. */

@@ -1,7 +1,8 @@
-// The AK file store's file-system errors, each naming the directory or file and the cause. Node reports a
+// The AK file store's file-system helpers (bounded read, atomic replace; the agent's identity cache file uses
+// them too) and errors, each naming the directory or file and the cause. Node reports a
 // recursive mkdir under a read-only mount as ENOENT (it retries the parent and keeps the last error), and a
 // failed write (ENOSPC) without any path, so neither reaches the operator as it is.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Full disks and quotas: ResourceExhausted. Anything else the operator must fix first: FailedPrecondition. */
@@ -64,10 +65,45 @@ async function firstMkdirError(dir: string, fallback: unknown): Promise<unknown>
 }
 
 /** Writes `body` to `path` (mode 0600); a failure names the file (the caller removes what was written). */
-export async function writeAkFile(path: string, body: string): Promise<void> {
+export async function writeAkFile(path: string, body: string, label = 'AK file'): Promise<void> {
   try {
     await writeFile(path, body, { mode: 0o600 });
   } catch (e) {
-    throw new AkStoreError(`AK file ${path}: cannot write it`, e);
+    throw new AkStoreError(`${label} ${path}: cannot write it`, e);
+  }
+}
+
+/**
+ * Replaces `path` with `body` (mode 0600) through a temporary file renamed over it, so a reader never sees
+ * half a file; the temporary file is removed on failure (a full disk keeps nothing). Errors name `label` and
+ * the file.
+ */
+export async function replaceStoreFile(path: string, body: string, label: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeAkFile(tmp, body, label);
+    await rename(tmp, path).catch((e: unknown) => {
+      throw new AkStoreError(`${label} ${path}: cannot replace it with ${tmp}`, e);
+    });
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The text of `path`, or undefined when it does not exist. Its size is checked before it is read: larger
+ * than `maxBytes` throws (plain Error naming the file); a file-system error throws AkStoreError naming it.
+ */
+export async function readStoreFile(path: string, maxBytes: number, label: string): Promise<string | undefined> {
+  try {
+    const { size } = await stat(path);
+    if (size > maxBytes) throw new Error(`${label} ${path}: ${size} bytes, larger than ${maxBytes}`);
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT') return undefined;
+    if (errno !== undefined) throw new AkStoreError(`${label} ${path}: cannot read it`, e);
+    throw e;
   }
 }

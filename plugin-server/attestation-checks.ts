@@ -1,6 +1,5 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
-import { randomFillSync } from 'node:crypto';
 import { Code } from '../plugin-sdk';
 import {
   type AttestationPayload,
@@ -19,6 +18,7 @@ import {
   parseTpmtPublic,
   type PublicArea,
   qualifiedName,
+  randomBytesFresh,
   selectedPcrs,
   tpmName,
   type VerifiedQuote,
@@ -66,7 +66,7 @@ function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
   };
 }
 
-/** Injected for tests; production uses crypto.randomFillSync and the configured verifier. */
+/** Injected for tests; production uses randomBytesFresh (node:crypto) and the configured verifier. */
 export interface AttestationDeps {
   verifier: Verifier;
   random?: (n: number) => Uint8Array;
@@ -122,8 +122,8 @@ export function startAttestation(
   payloadBytes: Uint8Array,
   deps: AttestationDeps,
 ): PendingAttestation {
-  // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
-  const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
+  // Each draw is a new array (no second copy of the secret is left behind when it is wiped).
+  const random = deps.random ?? randomBytesFresh;
   const now = deps.now ?? (() => new Date());
   const payload = protocol(() => parsePayload(payloadBytes));
   const ek = publicArea('payload.ek_public', payload.ekPublic);

@@ -1,8 +1,8 @@
 // Quote verification (TPM 2.0 Part 3, 18.4 TPM2_Quote; TPMS_ATTEST Part 2, 10.12.12): pure, no TPM.
-import { constants, createHash, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { constants, KeyObject, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { unmarshal, type Codec } from '../marshal/codec';
 import * as C from '../marshal/constants';
-import { hashInfo, HashName } from '../crypto/hash';
+import { digest, hashInfo, HashName } from '../crypto/hash';
 import { curveInfo, PublicArea, publicToKeyObject } from '../crypto/public-key';
 import type { TpmtPublic } from '../crypto/public-codec';
 import { TpmsAttest, type TpmsAttestQuote, type TpmsClockInfo } from '../types/attest';
@@ -218,9 +218,7 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
       if (!quoted.has(Number(k)))
         throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
   }
-  const digest = createHash(hash);
-  for (const v of ordered) digest.update(v);
-  const expected = new Uint8Array(digest.digest());
+  const expected = digest(hash, ordered.length === 1 ? ordered[0] : Buffer.concat(ordered));
   if (!sameBytes(expected, quote.pcrDigest))
     throw new TpmVerifyError(
       'PCR_DIGEST_MISMATCH',

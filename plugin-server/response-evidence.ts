@@ -3,6 +3,7 @@
 import { type ChallengeResponse, checkResponsePcrValues } from '../proto';
 import {
   encodePcrBlob,
+  formatPcrSelection,
   HASH_NAMES,
   hashAlgId,
   hashInfo,
@@ -22,9 +23,28 @@ import { protocol, refused } from './attestation-error';
 /** TPM2B_PUBLIC around the exact TPMT_PUBLIC bytes received (what Keylime's tpm_ak / tpm_ek expect). */
 const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xffff), publicBytes);
 
-/** The challenge's PCR selection as the verify code's bank names. */
-export function requestedSelection(selection: readonly TpmsPcrSelection[]): Map<HashName, readonly number[]> {
-  return new Map(selection.map((s) => [hashInfo(s.hash).name, selectedPcrs(s)]));
+/** The configured PCR selection in the forms each attestation uses. Shared: never modify. */
+export interface RequestedSelection {
+  /** As the challenge carries it: bank names and ascending indices. */
+  banks: ReadonlyArray<{ bank: HashName; pcrs: number[] }>;
+  /** By bank name, for checkSelection. */
+  byBank: ReadonlyMap<HashName, readonly number[]>;
+  /** In tpm2-tools syntax ("sha256:0,1+sha1:16"), for messages and logs. */
+  text: string;
+}
+
+// By the configuration's selection array (fixed once configured): made once, not at every attestation.
+const requested = new WeakMap<readonly TpmsPcrSelection[], RequestedSelection>();
+
+/** The challenge's PCR selection (a configuration's `pcrSelection`) as bank names, by bank, and as text. */
+export function requestedSelection(selection: readonly TpmsPcrSelection[]): RequestedSelection {
+  let r = requested.get(selection);
+  if (!r) {
+    const banks = selection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) }));
+    r = { banks, byBank: new Map(banks.map((b) => [b.bank, b.pcrs])), text: formatPcrSelection(selection) };
+    requested.set(selection, r);
+  }
+  return r;
 }
 
 /**
@@ -48,7 +68,8 @@ export function responsePcrs(response: ChallengeResponse): { values: PcrValues; 
 }
 
 /** The quote's signed selection must be exactly the selection the challenge asked for. */
-export function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, readonly number[]>, asked: string): void {
+export function checkSelection(quote: VerifiedQuote, requested: RequestedSelection): void {
+  const wanted = requested.byBank;
   const got = new Map<string, number[]>();
   for (const s of quote.pcrSelection) {
     const indices = selectedPcrs(s);
@@ -63,7 +84,7 @@ export function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, reado
     });
   if (!same) {
     const quoted = [...got].map(([b, p]) => `${b}:${p.join(',')}`).join('+') || '(none)';
-    throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${asked})`);
+    throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${requested.text})`);
   }
 }
 

@@ -70,20 +70,24 @@ export function responsePcrs(response: ChallengeResponse): { values: PcrValues; 
 /** The quote's signed selection must be exactly the selection the challenge asked for. */
 export function checkSelection(quote: VerifiedQuote, requested: RequestedSelection): void {
   const wanted = requested.byBank;
-  const got = new Map<string, number[]>();
+  let banks = 0;
+  let same = true;
   for (const s of quote.pcrSelection) {
     const indices = selectedPcrs(s);
     if (indices.length === 0) continue;
-    got.set(hashInfo(s.hash).name, indices);
+    banks++;
+    const pcrs = wanted.get(hashInfo(s.hash).name);
+    if (pcrs === undefined || pcrs.length !== indices.length || indices.some((v, i) => v !== pcrs[i])) {
+      same = false;
+      break;
+    }
   }
-  const same =
-    got.size === wanted.size &&
-    [...wanted].every(([bank, pcrs]) => {
-      const g = got.get(bank);
-      return g !== undefined && g.length === pcrs.length && g.every((v, i) => v === pcrs[i]);
-    });
-  if (!same) {
-    const quoted = [...got].map(([b, p]) => `${b}:${p.join(',')}`).join('+') || '(none)';
+  if (!same || banks !== wanted.size) {
+    const quoted =
+      quote.pcrSelection
+        .filter((s) => selectedPcrs(s).length > 0)
+        .map((s) => `${hashInfo(s.hash).name}:${selectedPcrs(s).join(',')}`)
+        .join('+') || '(none)';
     throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${requested.text})`);
   }
 }
@@ -96,7 +100,7 @@ export interface ResponsePcr {
 }
 
 /** The response's PCR values in the quote's signed order: banks as the quote selects them, indices ascending. */
-export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): ResponsePcr[] {
+export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): readonly ResponsePcr[] {
   // A bank's position in the signed selection (its first), looked up once rather than per comparison.
   const rank = new Map<string, number>();
   quote.pcrSelection.forEach((s, i) => {
@@ -105,7 +109,10 @@ export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote
     if (name !== undefined && !rank.has(name)) rank.set(name, i);
   });
   const at = (bank: string) => rank.get(bank) ?? -1;
-  return [...list].sort((a, b) => at(a.bank) - at(b.bank) || a.index - b.index);
+  const order = (a: ResponsePcr, b: ResponsePcr) => at(a.bank) - at(b.bank) || a.index - b.index;
+  // An agent sends them in this order already: then no sorted copy is needed.
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1], list[i]) > 0) return [...list].sort(order);
+  return list;
 }
 
 /**

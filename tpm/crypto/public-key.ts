@@ -129,11 +129,19 @@ const keyCache = createBytesCache<{ key: KeyObject; spki?: Uint8Array }>(KEY_CAC
 
 // Every field importKey reads: the type and its numbers, then the key bytes.
 function keyFields(pub: TpmtPublic): Uint8Array[] | undefined {
-  const numbers = (...n: number[]) => new Uint8Array(new Uint32Array(n).buffer);
   if (pub.type === C.TPM_ALG_RSA)
     return [numbers(pub.type, pub.parameters.keyBits, pub.parameters.exponent), pub.unique];
-  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID), pub.unique.x, pub.unique.y];
+  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID, 0), pub.unique.x, pub.unique.y];
   return undefined;
+}
+
+// Three u32 fields as 12 bytes (big-endian), in one allocation.
+function numbers(a: number, b: number, c: number): Uint8Array {
+  const out = Buffer.allocUnsafe(12);
+  out.writeUInt32BE(a >>> 0, 0);
+  out.writeUInt32BE(b >>> 0, 4);
+  out.writeUInt32BE(c >>> 0, 8);
+  return out;
 }
 
 function importKey(pub: TpmtPublic): KeyObject {

@@ -41,6 +41,8 @@ interface KnownPublic {
   name?: Uint8Array;
   /** For an EK: its identity (PKIX DER, EK hash, Qualified Name). */
   ekIdentity?: EkIdentity;
+  /** For an AK: set once verifyAkPolicy passed (check 2 depends on nothing but these bytes). */
+  akPolicyPassed?: true;
   /** For an AK: its Qualified Name under the parent Qualified Name `parent` (the same array each time). */
   qualified?: { parent: Uint8Array; qualifiedName: Uint8Array };
 }
@@ -166,7 +168,11 @@ export function startAttestation(
     const trusted = checkEkTrust(config, payload, ekIdentity.pkixDer, ekHash, now());
     // Check 2: AK attributes.
     try {
-      verifyAkPolicy(ak.value);
+      // A pure function of the exact AK bytes: once passed, it passes again for the same entry.
+      if (!knownAk.akPolicyPassed) {
+        verifyAkPolicy(ak.value);
+        knownAk.akPolicyPassed = true;
+      }
     } catch (err) {
       throw refusal(err, { check: 'ak_attributes', what: 'payload.ak_public' });
     }

@@ -115,12 +115,15 @@ function selectorsOfCertificate(cert: NonNullable<SelectorInput['trustedCertific
   return out;
 }
 
+// Hex of a digest through a view of its bytes (Buffer.from(array) would copy them first).
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
 /** The selector values, in SELECTORS order. */
 export function buildSelectors(input: SelectorInput): string[] {
   const out = [`ek_hash:${input.ekHash}`];
   if (input.trustedCertificate) out.push(...selectorsOfCertificate(input.trustedCertificate));
   if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
-  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString('hex')}`);
+  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${hex(p.digest)}`);
   out.push(...(input.boot ?? []));
   return out;
 }

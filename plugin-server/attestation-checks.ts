@@ -1,6 +1,5 @@
 // The server side of the tpm_quote protocol (docs/protocol.md) without gRPC: payload -> challenge,
 // response -> agent attributes. Each check fails with its own AttestationError, in the documented order.
-import { randomFillSync } from 'node:crypto';
 import { Code } from '../plugin-sdk';
 import {
   type AttestationPayload,
@@ -12,14 +11,12 @@ import {
 } from '../proto';
 import {
   createBytesCache,
-  formatPcrSelection,
   KEY_CACHE_ENTRIES,
-  hashInfo,
   makeCredential,
   parseTpmtPublic,
   type PublicArea,
   qualifiedName,
-  selectedPcrs,
+  randomBytesFresh,
   tpmName,
   type VerifiedQuote,
   verifyAkPolicy,
@@ -35,11 +32,23 @@ import { bootRefusalForCaller, isMeasuredBootRefusal, policyRefusalForCaller } f
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
-// Decoded public areas by their exact bytes (a node sends the same EK and AK each time). Shared between
-// attestations: read only. Undecodable bytes are never kept.
-const publicAreas = createBytesCache<PublicArea>(KEY_CACHE_ENTRIES);
+// Decoded public areas by their exact bytes (a node sends the same EK and AK each time), with what the server
+// derives from them, each made on first use. Shared between attestations: read only. Undecodable bytes are
+// never kept, and a derivation that throws is not kept either (it throws again next time).
+interface KnownPublic {
+  area: PublicArea;
+  /** The TPM Name (nameAlg || H(TPMT_PUBLIC)). */
+  name?: Uint8Array;
+  /** For an EK: its identity (PKIX DER, EK hash, Qualified Name). */
+  ekIdentity?: EkIdentity;
+  /** For an AK: set once verifyAkPolicy passed (check 2 depends on nothing but these bytes). */
+  akPolicyPassed?: true;
+  /** For an AK: its Qualified Name under the parent Qualified Name `parent` (the same array each time). */
+  qualified?: { parent: Uint8Array; qualifiedName: Uint8Array };
+}
+const publicAreas = createBytesCache<KnownPublic>(KEY_CACHE_ENTRIES);
 
-function publicArea(what: string, bytes: Uint8Array): PublicArea {
+function publicArea(what: string, bytes: Uint8Array): KnownPublic {
   if (bytes.length === 0) throw malformed(what, 'empty');
   const hit = publicAreas.get([bytes]);
   if (hit) return hit;
@@ -49,8 +58,16 @@ function publicArea(what: string, bytes: Uint8Array): PublicArea {
   } catch (err) {
     throw malformed(what, `not a TPMT_PUBLIC: ${(err as Error).message}`, err);
   }
-  publicAreas.set([bytes], area);
-  return area;
+  const known: KnownPublic = { area };
+  publicAreas.set([bytes], known);
+  return known;
+}
+
+// The AK's Qualified Name if it is a child of this EK (a quote's qualifiedSigner equal to it proves so).
+function qualifiedNameUnder(ekIdentity: EkIdentity, ak: KnownPublic, akName: Uint8Array): Uint8Array {
+  const parent = ekIdentity.qualifiedName();
+  if (ak.qualified?.parent !== parent) ak.qualified = { parent, qualifiedName: qualifiedName(parent, ak.area, akName) };
+  return ak.qualified.qualifiedName;
 }
 
 // Node-chosen text headed for a log line.
@@ -66,7 +83,7 @@ function reportedTpmInfo(payload: AttestationPayload): ReportedTpmInfo {
   };
 }
 
-/** Injected for tests; production uses crypto.randomFillSync and the configured verifier. */
+/** Injected for tests; production uses randomBytesFresh (node:crypto) and the configured verifier. */
 export interface AttestationDeps {
   verifier: Verifier;
   random?: (n: number) => Uint8Array;
@@ -122,14 +139,15 @@ export function startAttestation(
   payloadBytes: Uint8Array,
   deps: AttestationDeps,
 ): PendingAttestation {
-  // Filled in place: no second copy of the secret is left behind for the garbage collector when it is wiped.
-  const random = deps.random ?? ((n: number) => randomFillSync(new Uint8Array(n)));
+  // Each draw is a new array (no second copy of the secret is left behind when it is wiped).
+  const random = deps.random ?? randomBytesFresh;
   const now = deps.now ?? (() => new Date());
   const payload = protocol(() => parsePayload(payloadBytes));
-  const ek = publicArea('payload.ek_public', payload.ekPublic);
+  const knownEk = publicArea('payload.ek_public', payload.ekPublic);
+  const ek = knownEk.area;
   let ekIdentity: EkIdentity;
   try {
-    ekIdentity = ekIdentityOf(ek);
+    ekIdentity = knownEk.ekIdentity ??= ekIdentityOf(ek);
   } catch (err) {
     throw malformed('payload.ek_public', (err as Error).message, err);
   }
@@ -144,12 +162,17 @@ export function startAttestation(
   };
 
   return withHash(() => {
-    const ak = publicArea('payload.ak_public', payload.akPublic);
+    const knownAk = publicArea('payload.ak_public', payload.akPublic);
+    const ak = knownAk.area;
     // Check 1: EK trusted.
     const trusted = checkEkTrust(config, payload, ekIdentity.pkixDer, ekHash, now());
     // Check 2: AK attributes.
     try {
-      verifyAkPolicy(ak.value);
+      // A pure function of the exact AK bytes: once passed, it passes again for the same entry.
+      if (!knownAk.akPolicyPassed) {
+        verifyAkPolicy(ak.value);
+        knownAk.akPolicyPassed = true;
+      }
     } catch (err) {
       throw refusal(err, { check: 'ak_attributes', what: 'payload.ak_public' });
     }
@@ -158,7 +181,7 @@ export function startAttestation(
     let credential;
     let akName: Uint8Array;
     try {
-      akName = tpmName(ak);
+      akName = knownAk.name ??= tpmName(ak);
       credential = makeCredential({ ekPublic: ek.value, objectName: akName, credential: secret });
     } catch (err) {
       throw refusal(err, { what: 'payload.ek_public', detail: (d) => `no credential can be made for this EK: ${d}` });
@@ -167,7 +190,7 @@ export function startAttestation(
       nonce,
       credentialBlob: credential.idObject,
       encryptedSecret: credential.encryptedSecret,
-      pcrSelection: config.pcrSelection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) })),
+      pcrSelection: [...requestedSelection(config.pcrSelection).banks],
     });
     let used = false;
     let activated = false;
@@ -200,7 +223,7 @@ export function startAttestation(
       } catch (err) {
         throw refusal(err, { check: 'quote', what: 'challenge_response' });
       }
-      checkSelection(quote, requestedSelection(config.pcrSelection), formatPcrSelection(config.pcrSelection));
+      checkSelection(quote, requestedSelection(config.pcrSelection));
       // Checks 5 and 6: the event log replays to the signed PCRs; the boot facts it proves meet the boot policy.
       const boot = checkMeasuredBoot(config, response.eventLog, values);
       // Check 7: the PCR policy (in Keylime mode, Keylime's verdict comes after our own event-log replay; with
@@ -233,16 +256,9 @@ export function startAttestation(
       }
       const selectorValues = buildSelectors({
         ekHash,
-        trustedCertificate:
-          trusted.chained && trusted.certificate
-            ? {
-                certificate: trusted.certificate.certificate,
-                tpmManufacturer: trusted.certificate.tpmManufacturer,
-                tpmModel: trusted.certificate.tpmModel,
-              }
-            : undefined,
+        trustedCertificate: trusted.chained ? trusted.certificate : undefined,
         // Only an AK in the endorsement hierarchy signs the real firmware version.
-        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedName(ekIdentity.qualifiedName(), ak, akName))
+        firmwareVersion: sameBytes(quote.qualifiedSigner, qualifiedNameUnder(ekIdentity, knownAk, akName))
           ? quote.firmwareVersion
           : undefined,
         pcrs: inSignedOrder(list, quote),
@@ -252,7 +268,7 @@ export function startAttestation(
         spiffeId: `spiffe://${config.trustDomain}/spire/agent/tpm_quote/${ekHash}`,
         selectorValues,
         ekHash,
-        quotedPcrs: formatPcrSelection(config.pcrSelection),
+        quotedPcrs: requestedSelection(config.pcrSelection).text,
         clockSafe: quote.safe,
       };
     };

@@ -3,6 +3,7 @@
 import { type ChallengeResponse, checkResponsePcrValues } from '../proto';
 import {
   encodePcrBlob,
+  formatPcrSelection,
   HASH_NAMES,
   hashAlgId,
   hashInfo,
@@ -22,9 +23,28 @@ import { protocol, refused } from './attestation-error';
 /** TPM2B_PUBLIC around the exact TPMT_PUBLIC bytes received (what Keylime's tpm_ak / tpm_ek expect). */
 const asTpm2bPublic = (publicBytes: Uint8Array): Uint8Array => marshal(tpm2b(0xffff), publicBytes);
 
-/** The challenge's PCR selection as the verify code's bank names. */
-export function requestedSelection(selection: readonly TpmsPcrSelection[]): Map<HashName, readonly number[]> {
-  return new Map(selection.map((s) => [hashInfo(s.hash).name, selectedPcrs(s)]));
+/** The configured PCR selection in the forms each attestation uses. Shared: never modify. */
+export interface RequestedSelection {
+  /** As the challenge carries it: bank names and ascending indices. */
+  banks: ReadonlyArray<{ bank: HashName; pcrs: number[] }>;
+  /** By bank name, for checkSelection. */
+  byBank: ReadonlyMap<HashName, readonly number[]>;
+  /** In tpm2-tools syntax ("sha256:0,1+sha1:16"), for messages and logs. */
+  text: string;
+}
+
+// By the configuration's selection array (fixed once configured): made once, not at every attestation.
+const requested = new WeakMap<readonly TpmsPcrSelection[], RequestedSelection>();
+
+/** The challenge's PCR selection (a configuration's `pcrSelection`) as bank names, by bank, and as text. */
+export function requestedSelection(selection: readonly TpmsPcrSelection[]): RequestedSelection {
+  let r = requested.get(selection);
+  if (!r) {
+    const banks = selection.map((s) => ({ bank: hashInfo(s.hash).name, pcrs: selectedPcrs(s) }));
+    r = { banks, byBank: new Map(banks.map((b) => [b.bank, b.pcrs])), text: formatPcrSelection(selection) };
+    requested.set(selection, r);
+  }
+  return r;
 }
 
 /**
@@ -48,22 +68,27 @@ export function responsePcrs(response: ChallengeResponse): { values: PcrValues; 
 }
 
 /** The quote's signed selection must be exactly the selection the challenge asked for. */
-export function checkSelection(quote: VerifiedQuote, wanted: Map<HashName, readonly number[]>, asked: string): void {
-  const got = new Map<string, number[]>();
+export function checkSelection(quote: VerifiedQuote, requested: RequestedSelection): void {
+  const wanted = requested.byBank;
+  let banks = 0;
+  let same = true;
   for (const s of quote.pcrSelection) {
     const indices = selectedPcrs(s);
     if (indices.length === 0) continue;
-    got.set(hashInfo(s.hash).name, indices);
+    banks++;
+    const pcrs = wanted.get(hashInfo(s.hash).name);
+    if (pcrs === undefined || pcrs.length !== indices.length || indices.some((v, i) => v !== pcrs[i])) {
+      same = false;
+      break;
+    }
   }
-  const same =
-    got.size === wanted.size &&
-    [...wanted].every(([bank, pcrs]) => {
-      const g = got.get(bank);
-      return g !== undefined && g.length === pcrs.length && g.every((v, i) => v === pcrs[i]);
-    });
-  if (!same) {
-    const quoted = [...got].map(([b, p]) => `${b}:${p.join(',')}`).join('+') || '(none)';
-    throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${asked})`);
+  if (!same || banks !== wanted.size) {
+    const quoted =
+      quote.pcrSelection
+        .filter((s) => selectedPcrs(s).length > 0)
+        .map((s) => `${hashInfo(s.hash).name}:${selectedPcrs(s).join(',')}`)
+        .join('+') || '(none)';
+    throw refused('quote', `the quote covers ${quoted}, not the PCRs asked for (${requested.text})`);
   }
 }
 
@@ -75,7 +100,7 @@ export interface ResponsePcr {
 }
 
 /** The response's PCR values in the quote's signed order: banks as the quote selects them, indices ascending. */
-export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): ResponsePcr[] {
+export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote): readonly ResponsePcr[] {
   // A bank's position in the signed selection (its first), looked up once rather than per comparison.
   const rank = new Map<string, number>();
   quote.pcrSelection.forEach((s, i) => {
@@ -84,7 +109,10 @@ export function inSignedOrder(list: readonly ResponsePcr[], quote: VerifiedQuote
     if (name !== undefined && !rank.has(name)) rank.set(name, i);
   });
   const at = (bank: string) => rank.get(bank) ?? -1;
-  return [...list].sort((a, b) => at(a.bank) - at(b.bank) || a.index - b.index);
+  const order = (a: ResponsePcr, b: ResponsePcr) => at(a.bank) - at(b.bank) || a.index - b.index;
+  // An agent sends them in this order already: then no sorted copy is needed.
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1], list[i]) > 0) return [...list].sort(order);
+  return list;
 }
 
 /**

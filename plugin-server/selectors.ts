@@ -100,17 +100,30 @@ export function printable(value: string, maxChars = 256): string {
   return value.replace(/[^\x20-\x7e]/g, '?').slice(0, maxChars);
 }
 
+// A trusted certificate's selectors, made once per certificate object (the EK certificate cache hands out
+// the same object for the same bytes; a new object, from a new parse, gets its own).
+const certificateSelectors = new WeakMap<NonNullable<SelectorInput['trustedCertificate']>, readonly string[]>();
+
+function selectorsOfCertificate(cert: NonNullable<SelectorInput['trustedCertificate']>): readonly string[] {
+  let out = certificateSelectors.get(cert);
+  if (!out) {
+    const made = [`ek_issuer:${printable(issuerName(cert.certificate))}`];
+    if (cert.tpmManufacturer) made.push(`manufacturer:${printable(cert.tpmManufacturer)}`);
+    if (cert.tpmModel) made.push(`model:${printable(cert.tpmModel)}`);
+    certificateSelectors.set(cert, (out = made));
+  }
+  return out;
+}
+
+// Hex of a digest through a view of its bytes (Buffer.from(array) would copy them first).
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
 /** The selector values, in SELECTORS order. */
 export function buildSelectors(input: SelectorInput): string[] {
   const out = [`ek_hash:${input.ekHash}`];
-  const cert = input.trustedCertificate;
-  if (cert) {
-    out.push(`ek_issuer:${printable(issuerName(cert.certificate))}`);
-    if (cert.tpmManufacturer) out.push(`manufacturer:${printable(cert.tpmManufacturer)}`);
-    if (cert.tpmModel) out.push(`model:${printable(cert.tpmModel)}`);
-  }
+  if (input.trustedCertificate) out.push(...selectorsOfCertificate(input.trustedCertificate));
   if (input.firmwareVersion !== undefined) out.push(`firmware_version:${formatFirmwareVersion(input.firmwareVersion)}`);
-  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${Buffer.from(p.digest).toString('hex')}`);
+  for (const p of input.pcrs) out.push(`pcr:${p.bank}:${p.index}:${hex(p.digest)}`);
   out.push(...(input.boot ?? []));
   return out;
 }

@@ -1,5 +1,6 @@
 // Hash algorithms by TPM_ALG_ID (TPM 2.0 Part 2, 6.3; the TPMU_HA members of 10.3.1): the one table of
 // digest sizes, and of Node's digest names for the hashes this project computes (also the PCR bank names).
+import * as crypto from 'node:crypto';
 import * as C from '../marshal/constants';
 import { TpmCryptoError } from './errors';
 
@@ -35,26 +36,54 @@ export const DIGEST_SIZES: ReadonlyMap<number, number> = new Map(HASHES.map((h) 
 
 const unsupported = (what: string) => new TpmCryptoError('UNSUPPORTED_ALGORITHM', `${what} is not supported`);
 
+export interface HashInfo {
+  readonly alg: TpmiAlgHash;
+  readonly name: HashName;
+  readonly size: number;
+}
+
+// Looked up at every hash of an attestation: one shared, frozen answer per algorithm, found without a scan.
+const INFO_BY_ALG = new Map<number, HashInfo>(
+  HASHES.filter((h) => h.name).map((h) => [
+    h.alg,
+    Object.freeze({ alg: h.alg as TpmiAlgHash, name: h.name!, size: h.size }),
+  ]),
+);
+const INFO_BY_NAME = new Map<string, HashInfo>([...INFO_BY_ALG.values()].map((h) => [h.name, h]));
+
 /** ID, Node digest name and digest size of a TPM hash algorithm this project computes; throws UNSUPPORTED_ALGORITHM otherwise. */
-export function hashInfo(alg: number): { alg: TpmiAlgHash; name: HashName; size: number } {
-  const h = HASHES.find((x) => x.alg === alg && x.name);
+export function hashInfo(alg: number): HashInfo {
+  const h = INFO_BY_ALG.get(alg);
   if (!h) throw unsupported(`hash algorithm 0x${alg.toString(16).padStart(4, '0')}`);
-  return { alg: h.alg as TpmiAlgHash, name: h.name!, size: h.size };
+  return h;
 }
 
 /** True when `s` names a hash this project computes (a PCR bank name). */
 export function isHashName(s: string): s is HashName {
-  return (HASH_NAMES as readonly string[]).includes(s);
+  return INFO_BY_NAME.has(s);
+}
+
+function infoByName(name: HashName): HashInfo {
+  const h = INFO_BY_NAME.get(name);
+  if (!h) throw unsupported(`hash ${String(name)}`);
+  return h;
 }
 
 /** The TPM_ALG_ID of a hash named as Node names it (`sha256`, ...). */
 export function hashAlgId(name: HashName): TpmiAlgHash {
-  const h = HASHES.find((x) => x.name !== undefined && x.name === name);
-  if (!h) throw unsupported(`hash ${String(name)}`);
-  return h.alg as TpmiAlgHash;
+  return infoByName(name).alg;
 }
 
 /** Digest size in bytes of a Node hash name. */
 export function hashSize(name: HashName): number {
-  return hashInfo(hashAlgId(name)).size;
+  return infoByName(name).size;
+}
+
+// crypto.hash (Node 20.12+) digests without creating a Hash object, whose native handle the garbage collector
+// must finalise: several per attestation otherwise.
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+/** The `name` digest of `data`, one shot. */
+export function digest(name: HashName, data: Uint8Array): Buffer {
+  return oneShot ? oneShot(name, data, 'buffer') : crypto.createHash(name).update(data).digest();
 }

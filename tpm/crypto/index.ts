@@ -6,11 +6,13 @@ export {
   hashInfo,
   hashAlgId,
   hashSize,
+  type HashInfo,
   isHashName,
   type HashName,
   type TpmiAlgHash,
 } from './hash';
 export { kdfa, kdfe } from './kdf';
+export { randomBytesFresh } from './random';
 export {
   curveInfo,
   encodeTpm2bPublic,

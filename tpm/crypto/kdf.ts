@@ -40,7 +40,7 @@ function checkBits(bits: number): void {
 // When bits is not a multiple of 8 the spec keeps the low `bits` bits: mask the first byte.
 // The leading `bits` of the blocks, as a fresh copy; the blocks (key material) are zeroed.
 function truncate(parts: Buffer[], bits: number): Uint8Array {
-  const out = Buffer.concat(parts);
+  const out = parts.length === 1 ? parts[0] : Buffer.concat(parts);
   const bytes = Math.ceil(bits / 8);
   const r = Uint8Array.prototype.slice.call(out, 0, bytes);
   if (bits % 8 !== 0) r[0] &= (1 << (bits % 8)) - 1;
@@ -66,12 +66,19 @@ export function kdfa(
   const size = hashSize(hash);
   const blocks = Math.ceil(bits / 8 / size);
   const l = labelOf(label);
-  const size32 = u32be(bits);
+  // counter || label || contextU || contextV || bits, hashed as one input (one update per block).
+  const input = Buffer.allocUnsafe(4 + l.length + contextU.length + contextV.length + 4);
+  input.set(l, 4);
+  input.set(contextU, 4 + l.length);
+  input.set(contextV, 4 + l.length + contextU.length);
+  input.writeUInt32BE(bits >>> 0, input.length - 4);
   const parts: Buffer[] = [];
-  for (let i = 1; i <= blocks; i++)
-    parts.push(
-      createHmac(hash, key).update(u32be(i)).update(l).update(contextU).update(contextV).update(size32).digest(),
-    );
+  for (let i = 1; i <= blocks; i++) {
+    input.writeUInt32BE(i, 0);
+    parts.push(createHmac(hash, key).update(input).digest());
+  }
+  // One whole block (the MakeCredential keys): the digest is already the fresh copy truncate would make.
+  if (blocks === 1 && bits === size * 8) return parts[0];
   return truncate(parts, bits);
 }
 

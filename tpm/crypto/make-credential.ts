@@ -1,15 +1,7 @@
 // TPM2_MakeCredential in software (TPM 2.0 Part 1, 24 "Credential Protection"; Part 3, 12.6): protect a
 // credential so that only the TPM holding the EK private key, and only for an object with the given Name,
 // can recover it with TPM2_ActivateCredential.
-import {
-  createCipheriv,
-  createHmac,
-  diffieHellman,
-  generateKeyPairSync,
-  publicEncrypt,
-  randomBytes,
-  constants,
-} from 'node:crypto';
+import { createCipheriv, createHmac, diffieHellman, generateKeyPairSync, publicEncrypt, constants } from 'node:crypto';
 import { marshal } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { TpmsEccPoint } from '../types/public';
@@ -17,6 +9,7 @@ import { TpmCryptoError } from './errors';
 import { hashInfo } from './hash';
 import { kdfa, kdfe } from './kdf';
 import { curveInfo, publicToKeyObject } from './public-key';
+import { randomBytesFresh } from './random';
 import type { TpmtPublic } from './public-codec';
 
 export interface MakeCredentialOptions {
@@ -26,7 +19,7 @@ export interface MakeCredentialOptions {
   objectName: Uint8Array;
   /** The secret (at most the EK nameAlg's digest size, as a TPM2B_DIGEST the TPM will return). */
   credential: Uint8Array;
-  /** Randomness source (default crypto.randomBytes); tests may pin it. Used for the RSA seed only. */
+  /** Randomness source (default: fresh bytes from node:crypto's generator); tests may pin it. Used for the RSA seed only. */
   random?: (n: number) => Uint8Array;
   /**
    * Tests: shown the seed and derived keys (seed, storage key, plaintext credential, HMAC key) just before
@@ -44,10 +37,16 @@ export interface MadeCredential {
 
 function tpm2b(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(2 + body.length);
-  new DataView(out.buffer).setUint16(0, body.length);
+  out[0] = body.length >>> 8;
+  out[1] = body.length & 0xff;
   out.set(body, 2);
   return out;
 }
+
+// The OAEP label of the seed (Part 1, B.10.4); node:crypto only reads it.
+const IDENTITY_LABEL = Buffer.from('IDENTITY\0', 'latin1');
+const ZERO_IV = Buffer.alloc(16);
+const EMPTY = new Uint8Array(0);
 
 // Seed and its encryption to the EK (Part 1, 11.4.9 / annex B.10 (RSA), C.6 (ECC)).
 function seedFor(ek: TpmtPublic, random: (n: number) => Uint8Array): { seed: Uint8Array; secret: Uint8Array } {
@@ -60,11 +59,11 @@ function seedFor(ek: TpmtPublic, random: (n: number) => Uint8Array): { seed: Uin
         key,
         padding: constants.RSA_PKCS1_OAEP_PADDING,
         oaepHash: hash.name,
-        oaepLabel: Buffer.from('IDENTITY\0', 'latin1'),
+        oaepLabel: IDENTITY_LABEL,
       },
       seed,
     );
-    return { seed, secret: new Uint8Array(secret) };
+    return { seed, secret };
   }
   if (ek.type === C.TPM_ALG_ECC) {
     const curve = curveInfo(ek.parameters.curveID);
@@ -120,25 +119,33 @@ export function makeCredential(options: MakeCredentialOptions): MadeCredential {
       `EK symmetric definition 0x${sym.algorithm.toString(16)}/${sym.keyBits}/0x${(sym.mode ?? 0).toString(16)} is not AES-CFB`,
     );
 
-  const { seed, secret } = seedFor(ek, options.random ?? ((n) => new Uint8Array(randomBytes(n))));
+  const { seed, secret } = seedFor(ek, options.random ?? randomBytesFresh);
   // The seed, the keys derived from it and the plaintext copy of the credential are wiped before returning
   // (on every path): with any of them, a copy of the challenge could be opened without the TPM. Node's
   // cipher and HMAC objects keep their own key copies, released with the objects.
   const wiped: Uint8Array[] = [seed];
   try {
-    const symKey = kdfa(hash.name, seed, 'STORAGE', objectName, new Uint8Array(0), sym.keyBits!);
+    const symKey = kdfa(hash.name, seed, 'STORAGE', objectName, EMPTY, sym.keyBits!);
     wiped.push(symKey);
-    const cipher = createCipheriv(`aes-${sym.keyBits}-cfb`, symKey, Buffer.alloc(16));
+    const cipher = createCipheriv(`aes-${sym.keyBits}-cfb`, symKey, ZERO_IV);
     const plain = tpm2b(credential);
     wiped.push(plain);
-    const encIdentity = Buffer.concat([cipher.update(plain), cipher.final()]);
-    const hmacKey = kdfa(hash.name, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), hash.size * 8);
+    // CFB is a stream mode: update() returns every byte and final() none.
+    const encIdentity = cipher.update(plain);
+    if (cipher.final().length !== 0 || encIdentity.length !== plain.length)
+      throw new TpmCryptoError('INVALID_ARGUMENT', 'AES-CFB did not encrypt the credential in one pass');
+    const hmacKey = kdfa(hash.name, seed, 'INTEGRITY', EMPTY, EMPTY, hash.size * 8);
     wiped.push(hmacKey);
     const integrity = createHmac(hash.name, hmacKey).update(encIdentity).update(objectName).digest();
-    return {
-      idObject: tpm2b(Buffer.concat([tpm2b(integrity), encIdentity])),
-      encryptedSecret: tpm2b(secret),
-    };
+    // TPM2B_ID_OBJECT: u16 size || TPM2B_DIGEST(integrity) || encIdentity, made in one array.
+    const idObject = new Uint8Array(4 + integrity.length + encIdentity.length);
+    idObject[0] = (idObject.length - 2) >>> 8;
+    idObject[1] = (idObject.length - 2) & 0xff;
+    idObject[2] = integrity.length >>> 8;
+    idObject[3] = integrity.length & 0xff;
+    idObject.set(integrity, 4);
+    idObject.set(encIdentity, 4 + integrity.length);
+    return { idObject, encryptedSecret: tpm2b(secret) };
   } finally {
     options.onWipe?.(wiped);
     for (const b of wiped) b.fill(0);

@@ -5,7 +5,7 @@ import { marshal, unmarshal, type WithBytes } from '../marshal/codec';
 import * as C from '../marshal/constants';
 import { Tpm2bPublicWithBytes, TpmtPublic, withBytesTpmtPublic } from './public-codec';
 import { TpmCryptoError } from './errors';
-import { hashInfo } from './hash';
+import { digest, hashInfo } from './hash';
 import { createBytesCache } from '../lru-cache';
 
 /** NIST curves we map to Node: TPM_ECC_CURVE -> JWK curve name and field size in bytes. */
@@ -102,11 +102,11 @@ export function qualifiedNameUnderEk(ek: PublicArea, ak: PublicArea): Uint8Array
  * TpmCryptoError UNSUPPORTED_ALGORITHM for a nameAlg other than SHA-1/256/384/512.
  */
 export function nameOfPublicBytes(nameAlg: number, bytes: Uint8Array): Uint8Array {
-  const h = hashInfo(nameAlg);
-  const digest = createHash(h.name).update(bytes).digest();
-  const out = new Uint8Array(2 + digest.length);
-  new DataView(out.buffer).setUint16(0, nameAlg);
-  out.set(digest, 2);
+  const d = digest(hashInfo(nameAlg).name, bytes);
+  const out = new Uint8Array(2 + d.length);
+  out[0] = nameAlg >>> 8;
+  out[1] = nameAlg & 0xff;
+  out.set(d, 2);
   return out;
 }
 
@@ -129,11 +129,19 @@ const keyCache = createBytesCache<{ key: KeyObject; spki?: Uint8Array }>(KEY_CAC
 
 // Every field importKey reads: the type and its numbers, then the key bytes.
 function keyFields(pub: TpmtPublic): Uint8Array[] | undefined {
-  const numbers = (...n: number[]) => new Uint8Array(new Uint32Array(n).buffer);
   if (pub.type === C.TPM_ALG_RSA)
     return [numbers(pub.type, pub.parameters.keyBits, pub.parameters.exponent), pub.unique];
-  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID), pub.unique.x, pub.unique.y];
+  if (pub.type === C.TPM_ALG_ECC) return [numbers(pub.type, pub.parameters.curveID, 0), pub.unique.x, pub.unique.y];
   return undefined;
+}
+
+// Three u32 fields as 12 bytes (big-endian), in one allocation.
+function numbers(a: number, b: number, c: number): Uint8Array {
+  const out = Buffer.allocUnsafe(12);
+  out.writeUInt32BE(a >>> 0, 0);
+  out.writeUInt32BE(b >>> 0, 4);
+  out.writeUInt32BE(c >>> 0, 8);
+  return out;
 }
 
 function importKey(pub: TpmtPublic): KeyObject {

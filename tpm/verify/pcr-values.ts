@@ -5,14 +5,19 @@ import { TpmVerifyError } from './errors';
 
 /** Checks every supplied value has its bank's digest size and an index in 0..MAX_PCR_INDEX (PCR_VALUES_MALFORMED). */
 export function checkPcrValues(pcrs: PcrValues): void {
-  for (const [bank, values] of Object.entries(pcrs)) {
+  // for-in over own properties: no entry arrays per call (PcrValues are plain objects).
+  for (const bank in pcrs) {
+    if (!Object.hasOwn(pcrs, bank)) continue;
+    const values = pcrs[bank as HashName];
     let size: number;
     try {
       size = hashSize(bank as HashName);
     } catch {
       throw new TpmVerifyError('PCR_VALUES_MALFORMED', `PCR bank ${bank} is not supported`);
     }
-    for (const [k, v] of Object.entries(values ?? {})) {
+    for (const k in values) {
+      if (!Object.hasOwn(values, k)) continue;
+      const v = values[k as unknown as number];
       const index = Number(k);
       if (!Number.isInteger(index) || index < 0 || index > MAX_PCR_INDEX)
         throw new TpmVerifyError('PCR_VALUES_MALFORMED', `PCR ${bank}:${k} is not an index in 0..${MAX_PCR_INDEX}`);

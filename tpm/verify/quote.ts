@@ -141,6 +141,33 @@ function checkSignature(pub: TpmtPublic, key: KeyObject, attest: Uint8Array, sig
   return hash;
 }
 
+// checkPcrValues already refused keys that are not integer indices, so each own key is one distinct PCR.
+function suppliedCount(pcrs: PcrValues): number {
+  let n = 0;
+  for (const bank in pcrs) {
+    if (!Object.hasOwn(pcrs, bank)) continue;
+    const values = pcrs[bank as HashName];
+    for (const k in values) if (Object.hasOwn(values, k)) n++;
+  }
+  return n;
+}
+
+// The error for a supplied PCR the quote does not cover (the first one found).
+function notQuoted(pcrs: PcrValues, selection: readonly TpmsPcrSelection[]): TpmVerifyError {
+  const quoted = new Map<string, Set<number>>();
+  for (const sel of selection) {
+    const indices = selectedPcrs(sel);
+    if (indices.length > 0) quoted.set(bankName(sel.hash), new Set(indices));
+  }
+  for (const [bank, values] of Object.entries(pcrs))
+    for (const k of Object.keys(values ?? {}))
+      // A key spelling an index otherwise than the digest lookup does ("01") is a PCR the quote did not cover.
+      if (!quoted.get(bank)?.has(Number(k)) || String(Number(k)) !== k)
+        return new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
+  // Unreachable when the counts differ; fail closed all the same.
+  return new TpmVerifyError('PCR_NOT_QUOTED', 'more PCR values were supplied than the quote covers');
+}
+
 /**
  * Verifies a TPM2_Quote. Checks, in this fixed order, each failure its own TpmVerifyError code:
  *  1. the AK public area, attest, signature and PCR values decode (PUBLIC_MALFORMED, ATTEST_MALFORMED,
@@ -188,7 +215,7 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
 
   const quote = attest.attested;
   const seen = new Set<HashName>();
-  const quotedByBank = new Map<string, Set<number>>();
+  let quotedCount = 0;
   for (const sel of quote.pcrSelect) {
     const indices = selectedPcrs(sel);
     // an empty bitmap quotes nothing from that bank, whatever its algorithm
@@ -205,18 +232,15 @@ export function verifyQuote(options: VerifyQuoteOptions): VerifiedQuote {
     }
     if (seen.has(bank)) throw new TpmVerifyError('ATTEST_MALFORMED', `TPMS_ATTEST: PCR bank ${bank} selected twice`);
     seen.add(bank);
-    quotedByBank.set(bank, new Set(indices));
     for (const index of indices) {
       const v = options.pcrs[bank]?.[index];
       if (!v) throw new TpmVerifyError('PCR_NOT_SUPPLIED', `PCR ${bank}:${index} is quoted but no value was supplied`);
     }
+    quotedCount += indices.length;
   }
-  for (const [bank, values] of Object.entries(options.pcrs)) {
-    const quoted = quotedByBank.get(bank) ?? new Set<number>();
-    for (const k of Object.keys(values ?? {}))
-      if (!quoted.has(Number(k)))
-        throw new TpmVerifyError('PCR_NOT_QUOTED', `PCR ${bank}:${k} was supplied but is not in the quote`);
-  }
+  // Every quoted PCR was supplied (distinct banks, distinct indices): as many supplied values as quoted ones
+  // means none was supplied unquoted; otherwise name one that was.
+  if (suppliedCount(options.pcrs) !== quotedCount) throw notQuoted(options.pcrs, quote.pcrSelect);
   // Every quoted PCR has a value (checked above), so the digest is defined.
   const expected = pcrCompositeDigest(hash, quote.pcrSelect, options.pcrs)!;
   if (!sameBytes(expected, quote.pcrDigest))

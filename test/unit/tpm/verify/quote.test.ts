@@ -247,6 +247,13 @@ describe('verifyQuote on tpm2_quote output from swtpm (golden vectors)', () => {
       'PCR sha384:0 was supplied but is not in the quote',
     ],
     [
+      // "01" is index 1 to Number() but not the key the digest reads: a value beside the quoted ones.
+      'a quoted PCR supplied again under another spelling of its index',
+      () => ({ ...g, pcrs: { ...pcrs, sha256: { ...pcrs.sha256, '01': new Uint8Array(32) } } }),
+      'PCR_NOT_QUOTED',
+      'PCR sha256:01 was supplied but is not in the quote',
+    ],
+    [
       'a PCR value changed',
       () => ({ ...g, pcrs: { ...pcrs, sha256: { ...pcrs.sha256, 16: flip(pcrs.sha256[16], 0) } } }),
       'PCR_DIGEST_MISMATCH',

@@ -270,7 +270,8 @@ export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
       `${'program'.padEnd(44)} ${'after Configure: RSS / peak MiB'.padStart(32)} ${`after ${attestations}: RSS / peak MiB`.padStart(30)} ` +
         `${'CPU ms per attestation'.padStart(23)} ${'first Init / Configure / attestation ms'.padStart(40)} ${'CPU ms to there'.padStart(16)}`,
     );
-    for (const { agent, server } of pairs) {
+    for (const pair of pairs) {
+      const { agent, server } = pair;
       const timed = async (fn) => {
         const t0 = performance.now();
         await fn();
@@ -288,7 +289,9 @@ export { Config } from './proto/gen/spire/service/common/config/v1/config_pb';
         );
         return s;
       };
-      const a = await configure(agent, `tpm = "${vars.SWTPM_TCTI}"\nak_data_dir = "${join(dir, 'ak')}"\n`);
+      // Each pair its own AK directory: every pair's first attestation creates its AK.
+      const akDir = join(dir, `ak-${pairs.indexOf(pair)}`);
+      const a = await configure(agent, `tpm = "${vars.SWTPM_TCTI}"\nak_data_dir = "${akDir}"\n`);
       const s = await configure(server, `ek_ca_path = "${caFile}"\n`);
       const before = [memory(a), memory(s)];
       for (let i = 0; i < attestations; i++) {

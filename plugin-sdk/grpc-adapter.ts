@@ -13,6 +13,7 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from '@bufbuild/protobuf';
+import type { StaticMethod, StaticService } from '../proto/static-service';
 import { toGrpcStatus } from './plugin-error';
 
 /** Per-call context handed to server handlers. */
@@ -38,9 +39,14 @@ export type MethodImpl<M extends DescMethod> = M['methodKind'] extends 'unary'
       ? (requests: AsyncIterable<In<M>>, ctx: CallContext) => Promise<OutInit<M>>
       : (requests: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>;
 
+/** The descriptor type of a service given as its descriptor or its method table. */
+type DescOf<S extends DescService | StaticService> = S extends StaticService<infer D> ? D : S;
+
 /** Implementation of every method of a service, keyed by the method's localName. */
-export type ServiceImpl<S extends DescService> = {
-  [K in keyof S['method']]: S['method'][K] extends DescMethod ? MethodImpl<S['method'][K]> : never;
+export type ServiceImpl<S extends DescService | StaticService> = {
+  [K in keyof DescOf<S>['method']]: DescOf<S>['method'][K] extends DescMethod
+    ? MethodImpl<DescOf<S>['method'][K]>
+    : never;
 };
 
 /** Options for calls made through a client. */
@@ -60,8 +66,10 @@ export type MethodClient<M extends DescMethod> = M['methodKind'] extends 'unary'
       : (requests: AsyncIterable<InInit<M>>, options?: CallOptions) => AsyncIterable<Out<M>>;
 
 /** A typed client for every method of a service, keyed by localName. */
-export type ServiceClient<S extends DescService> = {
-  [K in keyof S['method']]: S['method'][K] extends DescMethod ? MethodClient<S['method'][K]> : never;
+export type ServiceClient<S extends DescService | StaticService> = {
+  [K in keyof DescOf<S>['method']]: DescOf<S>['method'][K] extends DescMethod
+    ? MethodClient<DescOf<S>['method'][K]>
+    : never;
 };
 
 function codec(schema: DescMessage) {
@@ -72,24 +80,48 @@ function codec(schema: DescMessage) {
   };
 }
 
-function methodPath(method: DescMethod): string {
-  return `/${method.parent.typeName}/${method.name}`;
+/**
+ * A service to serve or call: its protobuf-es descriptor, or its entry in proto/gen/services.ts, which has
+ * the same type name and methods and builds the descriptor only when a message is first (de)serialised.
+ */
+export type AnyService<S extends DescService> = S | StaticService<S>;
+
+function descriptorOf<S extends DescService>(service: AnyService<S>): S {
+  return 'load' in service ? service.load() : service;
 }
 
-/** grpc-js service definition for a protobuf-es service, keyed by method localName. */
-export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
+function methodPath(service: { typeName: string }, method: { name: string }): string {
+  return `/${service.typeName}/${method.name}`;
+}
+
+/** The codecs of one method's request and response, made from the descriptor on first use. */
+function lazyCodecs(service: AnyService<DescService>, method: StaticMethod) {
+  let codecs: { input: ReturnType<typeof codec>; output: ReturnType<typeof codec> } | undefined;
+  const get = () => {
+    if (!codecs) {
+      const desc = descriptorOf(service).method[method.localName];
+      if (!desc) throw new Error(`${methodPath(service, method)} is not in its service's descriptor`);
+      codecs = { input: codec(desc.input), output: codec(desc.output) };
+    }
+    return codecs;
+  };
+  return {
+    requestSerialize: (message: unknown) => get().input.serialize(message),
+    requestDeserialize: (bytes: Buffer) => get().input.deserialize(bytes),
+    responseSerialize: (message: unknown) => get().output.serialize(message),
+    responseDeserialize: (bytes: Buffer) => get().output.deserialize(bytes),
+  };
+}
+
+/** grpc-js service definition for a service, keyed by method localName. */
+export function grpcServiceDefinition(service: AnyService<DescService>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
-    const input = codec(method.input);
-    const output = codec(method.output);
     def[method.localName] = {
-      path: methodPath(method),
+      path: methodPath(service, method),
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
-      requestSerialize: input.serialize,
-      requestDeserialize: input.deserialize,
-      responseSerialize: output.serialize,
-      responseDeserialize: output.deserialize,
+      ...lazyCodecs(service, method),
       originalName: method.localName,
     };
   }
@@ -142,19 +174,31 @@ async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal
 /**
  * grpc-js handlers for a service implementation. Every thrown error becomes a gRPC
  * status through toGrpcStatus (the single conversion point); `onError` sees the
- * original first (for logging). Cancelled calls are not answered.
+ * original first (for logging). Cancelled calls are not answered. `impl` may be a
+ * function that makes the implementation: it is called on the first call, so that the
+ * code behind it needs not load before the go-plugin handshake.
  */
 export function grpcHandlers<S extends DescService>(
-  service: S,
-  impl: ServiceImpl<S>,
+  service: AnyService<S>,
+  impl: ServiceImpl<S> | (() => ServiceImpl<S>),
   onError: ErrorObserver = () => {},
 ): grpc.UntypedServiceImplementation {
+  type Table = Record<string, (...args: unknown[]) => unknown>;
+  const complete = (candidate: ServiceImpl<S>): Table => {
+    const table = candidate as unknown as Table;
+    for (const method of service.methods) {
+      if (typeof table[method.localName] !== 'function') {
+        throw new Error(`no implementation for ${methodPath(service, method)}`);
+      }
+    }
+    return table;
+  };
+  let table = typeof impl === 'function' ? undefined : complete(impl);
+  const implementation = (): Table => (table ??= complete((impl as () => ServiceImpl<S>)()));
   const handlers: grpc.UntypedServiceImplementation = {};
-  const table = impl as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const method of service.methods) {
-    const fn = table[method.localName];
-    if (typeof fn !== 'function') throw new Error(`no implementation for ${methodPath(method)}`);
-    const path = methodPath(method);
+    const path = methodPath(service, method);
+    const invoke = (...args: unknown[]) => implementation()[method.localName](...args);
     const fail = (err: unknown) => {
       onError(path, err);
       return toGrpcStatus(err);
@@ -167,7 +211,7 @@ export function grpcHandlers<S extends DescService>(
         ) => {
           const { ctx } = contextFor(call, path);
           Promise.resolve()
-            .then(() => fn.call(impl, call.request, ctx) as Promise<unknown>)
+            .then(() => invoke(call.request, ctx) as Promise<unknown>)
             .then(
               (response) => callback(null, response),
               (err) => callback(fail(err)),
@@ -181,7 +225,7 @@ export function grpcHandlers<S extends DescService>(
         ) => {
           const { ctx } = contextFor(call, path);
           Promise.resolve()
-            .then(() => fn.call(impl, incoming(call, ctx.signal), ctx) as Promise<unknown>)
+            .then(() => invoke(incoming(call, ctx.signal), ctx) as Promise<unknown>)
             .then(
               (response) => callback(null, response),
               (err) => {
@@ -199,8 +243,8 @@ export function grpcHandlers<S extends DescService>(
           const run = async () => {
             const source =
               method.methodKind === 'server_streaming'
-                ? fn.call(impl, (call as grpc.ServerWritableStream<unknown, unknown>).request, ctx)
-                : fn.call(impl, incoming(call as grpc.ServerDuplexStream<unknown, unknown>, ctx.signal), ctx);
+                ? invoke((call as grpc.ServerWritableStream<unknown, unknown>).request, ctx)
+                : invoke(incoming(call as grpc.ServerDuplexStream<unknown, unknown>, ctx.signal), ctx);
             await writeAll(call, source as AsyncIterable<unknown>, ctx.signal);
           };
           run().then(
@@ -221,8 +265,8 @@ export function grpcHandlers<S extends DescService>(
 /** Registers a service implementation on a grpc-js server. */
 export function addService<S extends DescService>(
   server: grpc.Server,
-  service: S,
-  impl: ServiceImpl<S>,
+  service: AnyService<S>,
+  impl: ServiceImpl<S> | (() => ServiceImpl<S>),
   onError?: ErrorObserver,
 ): void {
   server.addService(grpcServiceDefinition(service), grpcHandlers(service, impl, onError));
@@ -267,10 +311,13 @@ async function pump(call: grpc.ClientWritableStream<unknown>, requests: AsyncIte
  * A typed client for `service` over an existing grpc-js client/channel. Unary calls
  * return promises; streams are async iterables; a CallOptions.signal cancels the call.
  */
-export function createServiceClient<S extends DescService>(service: S, client: grpc.Client): ServiceClient<S> {
+export function createServiceClient<S extends DescService>(
+  service: AnyService<S>,
+  client: grpc.Client,
+): ServiceClient<S> {
   const out: Record<string, unknown> = {};
-  for (const method of service.methods) {
-    const path = methodPath(method);
+  for (const method of descriptorOf(service).methods) {
+    const path = methodPath(method.parent, method);
     const input = codec(method.input);
     const output = codec(method.output);
     switch (method.methodKind) {

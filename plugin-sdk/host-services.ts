@@ -1,7 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { Client } from '@grpc/grpc-js';
 import type { ConnInfo } from '../proto/gen/plugin/grpc_broker_pb';
-import { createServiceClient, dialInsecure, grpcTarget, type ServiceClient } from './grpc-adapter';
+import { createServiceClient, dialInsecure, grpcTarget, type AnyService, type ServiceClient } from './grpc-adapter';
 import { PluginError } from './plugin-error';
 
 /** go-plugin broker id under which SPIRE serves its host services. */
@@ -19,12 +19,12 @@ export interface HostServices {
   /** Names the host listed in Init (empty until Init). */
   readonly names: readonly string[];
   /** True when the host listed `service` in Init. */
-  offers(service: DescService): boolean;
+  offers(service: { readonly typeName: string }): boolean;
   /**
    * A typed client for a host service; waits up to `timeoutMs` (default 10 s) for
    * broker service 1. Rejects with Unavailable when it does not arrive.
    */
-  client<S extends DescService>(service: S, options?: { timeoutMs?: number }): Promise<ServiceClient<S>>;
+  client<S extends DescService>(service: AnyService<S>, options?: { timeoutMs?: number }): Promise<ServiceClient<S>>;
 }
 
 /** The broker's record of ConnInfos, plus the host-services dialer built on it. */

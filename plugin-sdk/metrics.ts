@@ -1,8 +1,10 @@
 // Plugin telemetry through SPIRE's Metrics host service, fire and forget: an absent or slow host service never
 // delays or fails the RPC that reports.
-import { Metrics } from '../proto/gen/spire/hostservice/common/metrics/v1/metrics_pb';
+import { services } from '../proto/gen/services';
 import type { CallOptions, ServiceClient } from './grpc-adapter';
 import type { PluginContext } from './serve';
+
+const Metrics = services['spire.hostservice.common.metrics.v1.Metrics'];
 
 /** How long to wait for the host service, and for each call. */
 const WAIT_MS = 2_000;

@@ -1,12 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
-import { GRPCBroker, type ConnInfo } from '../proto/gen/plugin/grpc_broker_pb';
-import { GRPCController } from '../proto/gen/plugin/grpc_controller_pb';
-import { GRPCStdio } from '../proto/gen/plugin/grpc_stdio_pb';
-import { Health, HealthCheckResponse_ServingStatus } from '../proto/gen/grpc/health/v1/health_pb';
-import { Init } from '../proto/gen/spire/service/private/init/v1/init_pb';
-import { Config } from '../proto/gen/spire/service/common/config/v1/config_pb';
-import { addService, type CallContext, type ServiceImpl } from './grpc-adapter';
+import type { ConnInfo } from '../proto/gen/plugin/grpc_broker_pb';
+import type { HealthCheckResponse_ServingStatus } from '../proto/gen/grpc/health/v1/health_pb';
+import { services } from '../proto/gen/services';
+import { addService, type AnyService, type CallContext, type ServiceImpl } from './grpc-adapter';
 import { checkHost, createSocketDir, handshakeLine, HandshakeRefused, type SocketDir } from './handshake';
 import { createBrokerState, type HostServices } from './host-services';
 import { createConfigHolder, type ConfigureHook, type Configured } from './config-service';
@@ -23,14 +20,21 @@ export interface PluginContext<C> {
 }
 
 /** Options for serve(). */
-export interface ServeOptions<C, S extends DescService> {
+/** The SPIRE plugin services a plugin may implement, by type name. */
+export type PluginServiceName =
+  'spire.plugin.agent.nodeattestor.v1.NodeAttestor' | 'spire.plugin.server.nodeattestor.v1.NodeAttestor';
+
+export interface ServeOptions<C, N extends PluginServiceName> {
   /** go-plugin plugin type, also the magic cookie key and value. */
   pluginType: 'NodeAttestor';
   /** The SPIRE plugin service this side implements (agent or server NodeAttestor v1). */
-  service: S;
-  /** Builds the service implementation once the context exists. */
-  implement: (ctx: PluginContext<C>) => ServiceImpl<S>;
-  /** Parses the configuration (see ConfigureHook). */
+  service: N;
+  /**
+   * Builds the service implementation, on the service's first call (after the handshake: what it loads
+   * need not delay the start).
+   */
+  implement: (ctx: PluginContext<C>) => ServiceImpl<(typeof services)[N]>;
+  /** Parses the configuration (see ConfigureHook); may load what it needs on its first call, like `implement`. */
   configure: ConfigureHook<C>;
   /** Called after each successful Configure (e.g. to apply a log level). */
   onConfigured?: (configured: Configured<C>, ctx: PluginContext<C>) => void;
@@ -42,6 +46,18 @@ export interface ServeOptions<C, S extends DescService> {
 
 /** Time allowed for cleanup before the process exits regardless. */
 const EXIT_DEADLINE_MS = 1_000;
+
+// The go-plugin and SPIRE services every plugin serves: method tables whose descriptors are built on their
+// first call (proto/gen/services.ts), so that none is built before the handshake.
+const GRPCBroker = services['plugin.GRPCBroker'];
+const GRPCController = services['plugin.GRPCController'];
+const GRPCStdio = services['plugin.GRPCStdio'];
+const Health = services['grpc.health.v1.Health'];
+const Init = services['spire.service.private.init.v1.Init'];
+const Config = services['spire.service.common.config.v1.Config'];
+// grpc.health.v1.HealthCheckResponse.ServingStatus values (health.proto).
+const SERVING = 1 as HealthCheckResponse_ServingStatus.SERVING;
+const SERVICE_UNKNOWN = 3 as HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
 
 const CONFIG_SERVICE_NAME = Config.typeName;
 
@@ -74,7 +90,7 @@ function silentUntilAborted(signal: AbortSignal): AsyncIterable<never> {
  * SIGTERM exit the process within ~1 s, removing the socket directory; SIGINT is
  * ignored (the host orchestrates shutdown). Returns once the handshake is printed.
  */
-export async function serve<C, S extends DescService>(options: ServeOptions<C, S>): Promise<void> {
+export async function serve<C, N extends PluginServiceName>(options: ServeOptions<C, N>): Promise<void> {
   installStdoutGuard();
   try {
     checkHost(options.pluginType);
@@ -179,17 +195,14 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
     },
     onError,
   );
-  const healthOf = (service: string) =>
-    service === '' || service === 'plugin'
-      ? HealthCheckResponse_ServingStatus.SERVING
-      : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
+  const healthOf = (service: string) => (service === '' || service === 'plugin' ? SERVING : SERVICE_UNKNOWN);
   addService(
     server,
     Health,
     {
       async check(request) {
         const status = healthOf(request.service);
-        if (status === HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN) {
+        if (status === SERVICE_UNKNOWN) {
           throw new PluginError(grpc.status.NOT_FOUND, `unknown service ${JSON.stringify(request.service)}`);
         }
         return { status };
@@ -208,7 +221,7 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
       async init(request) {
         broker.setNames(request.hostServiceNames);
         logger.debug('plugin initialised', { host_services: request.hostServiceNames.join(',') });
-        return { pluginServiceNames: [options.service.typeName, CONFIG_SERVICE_NAME] };
+        return { pluginServiceNames: [options.service, CONFIG_SERVICE_NAME] };
       },
       async deinit() {
         logger.debug('plugin deinitialised');
@@ -241,7 +254,8 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
     },
     onError,
   );
-  addService(server, options.service, options.implement(ctx), onError);
+  const service: AnyService<DescService> = services[options.service];
+  addService(server, service, () => options.implement(ctx) as ServiceImpl<DescService>, onError);
 
   socketDir = createSocketDir();
   const dir = socketDir;
@@ -263,5 +277,5 @@ export async function serve<C, S extends DescService>(options: ServeOptions<C, S
   });
 
   writeHandshakeLine(handshakeLine(dir.socketPath));
-  logger.info('plugin serving', { service: options.service.typeName, pid: process.pid, node_version: process.version });
+  logger.info('plugin serving', { service: options.service, pid: process.pid, node_version: process.version });
 }

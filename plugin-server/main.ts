@@ -1,14 +1,19 @@
 // spire-server NodeAttestor "tpm_quote": serve only.
-import { ServerNodeAttestor } from '../proto';
 import { serve } from '../plugin-sdk';
-import { createAttestHandler } from './attest-handler';
-import { configureServer } from './config';
-import { probeHostServices } from './probe-host-services';
+
+// Everything else loads on first use (Configure, the first Attest call, the host services' announcement),
+// after the go-plugin handshake: the configuration, attestation, TPM, X.509 and protobuf modules. esbuild
+// defers a module's set-up only when it is reached through require().
+/* eslint-disable @typescript-eslint/no-require-imports -- deferred loading, see above */
+const config = () => require('./config') as typeof import('./config');
+const attestHandler = () => require('./attest-handler') as typeof import('./attest-handler');
+const hostServicesProbe = () => require('./probe-host-services') as typeof import('./probe-host-services');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 void serve({
   pluginType: 'NodeAttestor',
-  service: ServerNodeAttestor,
-  configure: configureServer,
+  service: 'spire.plugin.server.nodeattestor.v1.NodeAttestor',
+  configure: (core, hcl) => config().configureServer(core, hcl),
   onConfigured: ({ config }, plugin) => {
     if (config.logLevel) plugin.logger.setLevel(config.logLevel);
     plugin.logger.info('configured', {
@@ -18,9 +23,9 @@ void serve({
     });
   },
   onHostServices: async (plugin) => {
-    await probeHostServices(plugin);
+    await hostServicesProbe().probeHostServices(plugin);
   },
   implement: (plugin) => ({
-    attest: createAttestHandler(plugin),
+    attest: attestHandler().createAttestHandler(plugin),
   }),
 });

@@ -16,6 +16,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeF
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTs } from './lib/load-ts.mjs';
 
 const TRAILER_MAGIC = 'TPMQPLD1';
 // lib/ files are pinned by the SHA-256 of each 8 MiB chunk (the launcher checks chunks in parallel) and,
@@ -79,10 +80,52 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const MAKE_CODE_CACHE = join(dirname(fileURLToPath(import.meta.url)), 'lib/make-code-cache.js');
 
 /**
+ * The calls SPIRE makes first, made to the plugin listening on `socketPath` so that the code they load
+ * (deferred until after the handshake: docs/packaging.md, "Start-up and memory") is in the code cache too:
+ * Health Check, Init, Config Validate (parses an empty configuration: nothing is configured), and each
+ * method of the plugin's own service with no request, which fails FailedPrecondition (not configured)
+ * once the implementation is loaded.
+ */
+async function warmUp(socketPath) {
+  const { services, createServiceClient, dialInsecure } = await loadTs(`
+export { services } from './proto/gen/services';
+export { createServiceClient, dialInsecure } from './plugin-sdk/grpc-adapter';
+`);
+  const channel = dialInsecure(`unix:${socketPath}`);
+  const client = (name) => createServiceClient(services[name], channel);
+  try {
+    await client('grpc.health.v1.Health').check({ service: 'plugin' });
+    const { pluginServiceNames } = await client('spire.service.private.init.v1.Init').init({ hostServiceNames: [] });
+    const validated = await client('spire.service.common.config.v1.Config').validate({
+      coreConfiguration: { trustDomain: 'example.org' },
+      hclConfiguration: '',
+    });
+    if (validated.valid === undefined) throw new Error('Config.Validate gave no answer');
+    const own = services[pluginServiceNames[0]];
+    if (!own) throw new Error(`Init named no known plugin service: ${pluginServiceNames.join(', ')}`);
+    const plugin = client(own.typeName);
+    for (const method of own.methods) {
+      if (method.methodKind !== 'bidi_streaming') throw new Error(`warmUp: ${method.name} is not a stream`);
+      const refused = await (async () => {
+        try {
+          for await (const _ of plugin[method.localName]((async function* () {})())) return undefined;
+        } catch (e) {
+          return e;
+        }
+      })();
+      // 9: FAILED_PRECONDITION, from a loaded implementation asked before Configure.
+      if (refused?.code !== 9) throw new Error(`warmUp: ${own.typeName}/${method.name}: ${refused?.message}`);
+    }
+  } finally {
+    channel.close();
+  }
+}
+
+/**
  * The V8 code cache of `bundle` made by this node (the one copied to lib/) under `v8Flags`, and the node
  * modules it loaded ({ cache, builtins }). `serve`: after the bundle has started as a go-plugin plugin (in a
- * temp socket dir) up to its handshake line, so the cache holds what a start compiles; `compile`: what V8
- * compiles eagerly (the CLI; no builtins listed).
+ * temp socket dir) up to its handshake line and answered the calls of warmUp, so the cache holds what a
+ * start and the first calls compile; `compile`: what V8 compiles eagerly (the CLI; no builtins listed).
  */
 async function codeCache(bundle, v8Flags, mode) {
   const work = await mkdtemp(join(tmpdir(), 'tpmq-code-cache-'));
@@ -105,7 +148,21 @@ async function codeCache(bundle, v8Flags, mode) {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    child.stdout.once('data', () => child.kill('SIGUSR2'));
+    child.stdout.once('data', (line) => {
+      child.kill('SIGUSR2');
+      const builtinsWritten = async () => {
+        while (!existsSync(`${out}.builtins`)) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      builtinsWritten()
+        .then(() => warmUp(String(line).split('|')[3]))
+        .then(
+          () => child.kill('SIGUSR2'),
+          (e) => {
+            err += `warm-up calls failed: ${e.stack}\n`;
+            child.kill('SIGKILL');
+          },
+        );
+    });
     const code = await new Promise((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (c, signal) => resolve(c ?? signal));

@@ -16,29 +16,33 @@ const withoutProtoLoader = {
     b.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: join(root, 'scripts/lib/proto-loader-stub.cjs') }));
   },
 };
-// V8 flags for the plugins (docs/packaging.md, "Start-up and memory"): no optimising compiler (TurboFan:
-// its code pages and compile memory cost more than it saves in plugins whose time is TPM commands and
-// OpenSSL); V8's heap sized for memory, and its young generation kept at its initial 1 MiB (without them,
-// 4,000 cancelled Attest streams grew the server plugin's heap capacity, not its live data, to 2.5x its
-// RSS, and 100 attestations the agent's by 10 MiB). In dist/tpm_quote/ the bootstrap sets them once node's
-// own modules are loaded: V8 refuses node's built-in code cache under any changed flag, which cost ~17 ms
-// of each start. The bare bundles (the host test suites) take them on the command line through their
-// shebang. cache: how each V8 code cache is made (scripts/build-plugin-dir.mjs).
-const PLUGIN_V8_FLAGS = ['--no-opt', '--optimize-for-size', '--semi-space-growth-factor=1'];
-const BUNDLE_NODE_FLAGS = ['--max-semi-space-size=1', ...PLUGIN_V8_FLAGS];
+// V8 flags for the plugins (docs/packaging.md, "Start-up and memory"): V8's heap sized for memory, and its
+// young generation kept at its initial 1 MiB (without them, 4,000 cancelled Attest streams grew the server
+// plugin's heap capacity, not its live data, to 2.5x its RSS, and 100 attestations the agent's by 10 MiB).
+// The agent also runs without the optimising compiler (TurboFan: its code pages and compile memory cost
+// more than it saves in a plugin whose time is TPM commands, and every node pays that memory). The server
+// keeps TurboFan: it verifies every node's attestations, and without it the server-side crypto of one
+// attestation ran at half the rate (scripts/bench-server-crypto.mjs: 10.1k vs 4.1k per CPU-second), for
+// ~4 MiB of RSS in one process per server. In dist/tpm_quote/ the bootstrap sets the flags once node's own
+// modules are loaded: V8 refuses node's built-in code cache under any changed flag, which cost ~17 ms of
+// each start. The bare bundles (the host test suites) take them on the command line through their shebang.
+// cache: how each V8 code cache is made (scripts/build-plugin-dir.mjs).
+const SERVER_V8_FLAGS = ['--optimize-for-size', '--semi-space-growth-factor=1'];
+const AGENT_V8_FLAGS = ['--no-opt', ...SERVER_V8_FLAGS];
+const bundleNodeFlags = (v8Flags) => ['--max-semi-space-size=1', ...v8Flags];
 const targets = [
   {
     entry: 'plugin-agent/main.ts',
     out: 'dist/tpm-quote-agent',
-    nodeFlags: BUNDLE_NODE_FLAGS,
-    v8Flags: PLUGIN_V8_FLAGS,
+    nodeFlags: bundleNodeFlags(AGENT_V8_FLAGS),
+    v8Flags: AGENT_V8_FLAGS,
     cache: 'serve',
   },
   {
     entry: 'plugin-server/main.ts',
     out: 'dist/tpm-quote-server',
-    nodeFlags: BUNDLE_NODE_FLAGS,
-    v8Flags: PLUGIN_V8_FLAGS,
+    nodeFlags: bundleNodeFlags(SERVER_V8_FLAGS),
+    v8Flags: SERVER_V8_FLAGS,
     cache: 'serve',
   },
   { entry: 'cli/main.ts', out: 'dist/tpm-quote', nodeFlags: [], v8Flags: [], cache: 'compile' },

@@ -16,6 +16,26 @@ const withoutProtoLoader = {
     b.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: join(root, 'scripts/lib/proto-loader-stub.cjs') }));
   },
 };
+// grpc-js requires `dns` and `zlib` at load but a plugin only needs them for a client channel or a
+// compressed message: each becomes a stand-in that loads the real module on first use
+// (scripts/lib/lazy-builtin.cjs), so a start does not load them.
+const LAZY_BUILTINS = ['dns', 'zlib'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(?:node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, ({ path, importer }) =>
+      importer.includes('/node_modules/@grpc/grpc-js/')
+        ? { path: filter.exec(path)[1], namespace: 'lazy-builtin' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => ({
+      contents: `module.exports = require('./scripts/lib/lazy-builtin.cjs')(() => require('node:${path}'));`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
 // V8 flags for the plugins (docs/packaging.md, "Start-up and memory"): V8's heap sized for memory, and its
 // young generation kept at its initial 1 MiB (without them, 4,000 cancelled Attest streams grew the server
 // plugin's heap capacity, not its live data, to 2.5x its RSS, and 100 attestations the agent's by 10 MiB).
@@ -66,7 +86,7 @@ for (const { entry, out, nodeFlags } of targets) {
     // Smaller source is less for V8 to parse at each start; names are kept for stack traces in logs.
     minify: true,
     keepNames: true,
-    plugins: [withoutProtoLoader],
+    plugins: [withoutProtoLoader, lazyBuiltins],
     logLevel: 'warning',
   });
   await chmod(outfile, 0o755);

@@ -1,11 +1,12 @@
 // SPIRE's Init/Config, go-plugin health/stdio and the NodeAttestor RPCs, over real gRPC.
-import { status } from '@grpc/grpc-js';
+import { Client, compressionAlgorithms, credentials, status } from '@grpc/grpc-js';
 import { Init } from '../../proto/gen/spire/service/private/init/v1/init_pb';
 import { Config } from '../../proto/gen/spire/service/common/config/v1/config_pb';
 import { Health, HealthCheckResponse_ServingStatus } from '../../proto/gen/grpc/health/v1/health_pb';
 import { GRPCStdio } from '../../proto/gen/plugin/grpc_stdio_pb';
 import { NodeAttestor as AgentNodeAttestor } from '../../proto/gen/spire/plugin/agent/nodeattestor/v1/nodeattestor_pb';
 import { NodeAttestor as ServerNodeAttestor } from '../../proto/gen/spire/plugin/server/nodeattestor/v1/nodeattestor_pb';
+import { CHANNEL_OPTIONS, createServiceClient } from '../../plugin-sdk/grpc-adapter';
 import { AGENT_EXE, SERVER_EXE, startSession, validPluginData, type Session } from './go-plugin-host';
 
 const core = { trustDomain: 'example.org' };
@@ -44,6 +45,20 @@ describe.each(sides)('%s plugin services', (_side, exe, serviceName) => {
     ['', HealthCheckResponse_ServingStatus.SERVING],
   ])('health of %j is SERVING', async (service, expected) => {
     expect((await s.client(Health).check({ service })).status).toBe(expected);
+  });
+
+  // The bundle loads zlib only on a compressed message's first use (scripts/lib/lazy-builtin.cjs).
+  test('a gzip-compressed request is decompressed and answered', async () => {
+    const gzip = new Client(`unix:${s.socketPath}`, credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      'grpc.default_compression_algorithm': compressionAlgorithms.gzip,
+    });
+    try {
+      const res = await createServiceClient(Health, gzip).check({ service: 'plugin' });
+      expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    } finally {
+      gzip.close();
+    }
   });
 
   test('health Watch of "plugin" sends SERVING and stays open', async () => {

@@ -248,12 +248,13 @@ export function checkResponsePcrValues(response: ChallengeResponse): void {
     if (!isHashName(b.bank)) throw new ProtocolError(field, `unknown bank ${quoted(b.bank)}`);
     if (banks.has(b.bank)) throw new ProtocolError(field, `bank ${b.bank} appears twice`);
     banks.add(b.bank);
-    const indices = new Set<number>();
+    // Indices seen, one bit each (MAX_PCR_INDEX < 32): no set per bank per attestation.
+    let indices = 0;
     for (const v of b.values) {
       if (v.index > MAX_PCR_INDEX)
         throw new ProtocolError(field, `PCR ${b.bank}:${v.index} is beyond ${MAX_PCR_INDEX}`);
-      if (indices.has(v.index)) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} appears twice`);
-      indices.add(v.index);
+      if (indices & (1 << v.index)) throw new ProtocolError(field, `PCR ${b.bank}:${v.index} appears twice`);
+      indices |= 1 << v.index;
     }
   }
 }

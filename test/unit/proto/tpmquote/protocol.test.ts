@@ -66,6 +66,29 @@ describe('tpm_quote protocol', () => {
     ]);
   });
 
+  test('encodeChallenge writes the bytes protobuf-es toBinary writes for the same fields (random challenges)', () => {
+    const next = rng(0xc4a11e);
+    const int = (n: number) => Math.floor(next() * n);
+    const bytes = (max: number) => Uint8Array.from({ length: int(max + 1) }, () => int(256));
+    const index = () => [int(24), int(200), int(70000), int(2 ** 32)][int(4)];
+    for (let i = 0; i < 500; i++) {
+      const fields = {
+        nonce: bytes(64),
+        credentialBlob: bytes(300),
+        encryptedSecret: bytes(600),
+        pcrSelection: Array.from({ length: int(5) }, () => ({
+          bank: ['sha1', 'sha256', '', 'é-bank'][int(4)],
+          pcrs: Array.from({ length: int(30) }, index),
+        })),
+      };
+      const expected = toBinary(
+        AttestationChallengeSchema,
+        create(AttestationChallengeSchema, { ...fields, version: PROTOCOL_VERSION }),
+      );
+      expect(Buffer.from(encodeChallenge(fields)).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
+    }
+  });
+
   test('the encoders stamp the version, and what they write decodes to the same fields', () => {
     const c = parseChallenge(
       encodeChallenge({

@@ -39,8 +39,6 @@ interface KnownPublic {
   area: PublicArea;
   /** The TPM Name (nameAlg || H(TPMT_PUBLIC)). */
   name?: Uint8Array;
-  /** For an EK: its identity (PKIX DER, EK hash, Qualified Name). */
-  ekIdentity?: EkIdentity;
   /** For an AK: set once verifyAkPolicy passed (check 2 depends on nothing but these bytes). */
   akPolicyPassed?: true;
   /** For an AK: its Qualified Name under the parent Qualified Name `parent` (the same array each time). */
@@ -147,7 +145,8 @@ export function startAttestation(
   const ek = knownEk.area;
   let ekIdentity: EkIdentity;
   try {
-    ekIdentity = knownEk.ekIdentity ??= ekIdentityOf(ek);
+    // Kept by ek-identity's own cache, keyed by the same bytes.
+    ekIdentity = ekIdentityOf(ek);
   } catch (err) {
     throw malformed('payload.ek_public', (err as Error).message, err);
   }

@@ -3,7 +3,10 @@
 // over N runs) and peak RSS at that moment, side by side for the self-contained executables
 // (dist/tpm_quote/tpm-quote-{agent,server}), today's bundles run by the host's node
 // (dist/tpm-quote-{agent,server}) and an empty Node program started the same way (an executable file with
-// node from PATH as its shebang, without node flags, that prints a handshake-like line), with the ratios.
+// node from PATH as its shebang, without node flags, that prints a handshake-like line), with the ratios,
+// the floor under any grpc-js plugin (the same, loading http2 and listening on a unix socket first) and an
+// empty grpc-js server bundled like the plugins.
+// Every program starts without NODE_EXTRA_CA_CERTS (see below).
 //
 // Each executable is started as SPIRE starts it: exec'd directly, stdout/stderr piped, with the magic
 // cookie and go-plugin's variables in the environment (PLUGIN_UNIX_SOCKET_DIR under a temp dir). Peak RSS
@@ -40,6 +43,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname, relative, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build as esbuild } from 'esbuild';
 import { loadTs } from './lib/load-ts.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,6 +75,13 @@ for (const p of programs) {
   }
 }
 
+// Every program starts without NODE_EXTRA_CA_CERTS, as on a host that does not set it: node parses that
+// whole file at each start (~30 ms of CPU for a distribution's bundle), which the plugins never pay (the
+// launcher and the bundles' shebang drop it) but an empty node would, so a baseline carrying it flatters
+// every ratio. When the caller's environment has it, one more row shows the empty node with it.
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 const work = mkdtempSync(join(tmpdir(), 'tpmq-bench-'));
 /** The program's first line when it is a shebang line, else undefined (a launcher executable). */
 const shebangOf = (file) => {
@@ -87,6 +98,43 @@ writeFileSync(
     `setInterval(() => {}, 1 << 30);\nprocess.on('SIGTERM', () => process.exit(0));\n`,
 );
 chmodSync(baseline, 0o755);
+// The floor under any plugin built on grpc-js: node loads http2 (with tls, http, crypto, net) and listens
+// on a unix socket in the directory go-plugin names, then prints the handshake line.
+const floor = join(work, 'http2-listen-plugin');
+writeFileSync(
+  floor,
+  `${shebang}
+const dir = process.env.PLUGIN_UNIX_SOCKET_DIR;
+` +
+    `require('http2').createServer().listen(dir + '/floor.sock', () => ` +
+    `process.stdout.write('1|1|unix|' + dir + '/floor.sock|grpc\\n'));
+` +
+    `process.on('SIGTERM', () => process.exit(0));
+`,
+);
+chmodSync(floor, 0o755);
+// An empty grpc-js server, bundled and minified as the plugins are (without their code cache and V8
+// flags): it binds in the same directory and prints the handshake line.
+const grpcServer = join(work, 'grpc-js-server-plugin');
+await esbuild({
+  stdin: {
+    contents:
+      `const grpc = require('@grpc/grpc-js');\nconst dir = process.env.PLUGIN_UNIX_SOCKET_DIR;\n` +
+      `new grpc.Server().bindAsync('unix://' + dir + '/grpc.sock', grpc.ServerCredentials.createInsecure(), () =>\n` +
+      `  process.stdout.write('1|1|unix|' + dir + '/grpc.sock|grpc\\n'));\n` +
+      `process.on('SIGTERM', () => process.exit(0));\n`,
+    resolveDir: root,
+  },
+  outfile: grpcServer,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  minify: true,
+  keepNames: true,
+  banner: { js: shebang },
+  logLevel: 'error',
+});
+chmodSync(grpcServer, 0o755);
 
 const HANDSHAKE = /^1\|1\|(unix|tcp)\|[^|]+\|grpc$/;
 
@@ -178,12 +226,18 @@ const median = (xs) => {
 const label = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
 // What is started: each program; a launcher also with its verification record off (it then hashes lib/
 // at every start, as on the first start after boot or after any change to lib/, or when not run as root).
-const variants = [baseline, ...programs].flatMap((file) => [
-  { file, env: {}, name: file === baseline ? 'empty node (baseline)' : label(file) },
-  ...(file === baseline || shebangOf(file)
-    ? []
-    : [{ file, env: { TPM_QUOTE_VERIFY_CACHE: 'off' }, name: `${label(file)}, record off` }]),
-]);
+const variants = [
+  { file: baseline, env: {}, name: 'empty node (baseline)' },
+  ...(extraCaCerts
+    ? [{ file: baseline, env: { NODE_EXTRA_CA_CERTS: extraCaCerts }, name: 'empty node, NODE_EXTRA_CA_CERTS set' }]
+    : []),
+  { file: floor, env: {}, name: 'node + http2 listening (grpc-js floor)' },
+  { file: grpcServer, env: {}, name: 'empty grpc-js server, bundled' },
+  ...programs.flatMap((file) => [
+    { file, env: {}, name: label(file) },
+    ...(shebangOf(file) ? [] : [{ file, env: { TPM_QUOTE_VERIFY_CACHE: 'off' }, name: `${label(file)}, record off` }]),
+  ]),
+];
 const samples = new Map(variants.map((v) => [v, []]));
 // Sizes now: the baseline's temp dir is gone when the table is printed.
 const sizes = new Map(variants.map((v) => [v, { file: statSync(v.file).size, runtime: runtimeBytes(v.file) }]));
@@ -231,6 +285,11 @@ for (const v of variants) {
     verifyNotes.push(`${v.name}: median ${s.verifyMs.toFixed(2)} ms checking lib/ (part of its start time)`);
 }
 for (const n of verifyNotes) console.log(n);
+console.log(
+  extraCaCerts
+    ? `NODE_EXTRA_CA_CERTS (${extraCaCerts}) was removed from every program's environment but the one row naming it`
+    : 'NODE_EXTRA_CA_CERTS is not set here',
+);
 
 // Memory after use: each agent/server pair attests `attestations` times.
 const pairs = programs

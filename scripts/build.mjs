@@ -79,8 +79,13 @@ for (const { entry, out, nodeFlags } of targets) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // The bare bundles (run by the host's node: the host test suites) take the same flags, through env -S.
-    banner: { js: nodeFlags.length ? `#!/usr/bin/env -S node ${nodeFlags.join(' ')}` : '#!/usr/bin/env node' },
+    // The bare bundles (run by the host's node: the host test suites) take the same flags, through env -S,
+    // and start without NODE_EXTRA_CA_CERTS as the launcher does (packaging/launcher/main.go, pluginEnv).
+    banner: {
+      js: nodeFlags.length
+        ? `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node ${nodeFlags.join(' ')}`
+        : '#!/usr/bin/env node',
+    },
     legalComments: 'none',
     sourcemap: false,
     // Smaller source is less for V8 to parse at each start; names are kept for stack traces in logs.

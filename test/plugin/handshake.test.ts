@@ -56,4 +56,15 @@ describe.each(executables)('%s executable handshake', (_side, exe) => {
       await s.dispose();
     }
   });
+
+  test('starts without NODE_EXTRA_CA_CERTS, as the launcher starts it (node would parse that file first)', async () => {
+    // node warns "Ignoring extra certs from ..." at start about a file it cannot load.
+    const s = await startSession(exe, hostEnv({ NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem' }));
+    try {
+      await s.client(Init).init({ hostServiceNames: [] });
+      expect(s.proc.stderr()).not.toMatch(/extra-ca/);
+    } finally {
+      await s.dispose();
+    }
+  });
 });

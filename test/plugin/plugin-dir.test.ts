@@ -111,19 +111,21 @@ describe.each(NAMES)('%s', (name) => {
     ).toBe(true);
   });
 
-  test('serves over go-plugin gRPC with no node on PATH, ignoring NODE_OPTIONS and LD_PRELOAD', async () => {
+  test('serves over go-plugin gRPC with no node on PATH, ignoring NODE_OPTIONS, LD_PRELOAD and NODE_EXTRA_CA_CERTS', async () => {
     const s = await startSession(
       join(dir, name),
       hostEnv({
         PATH: '/nonexistent',
         NODE_OPTIONS: '--require /nonexistent/inject.js',
         LD_PRELOAD: '/nonexistent/inject.so',
+        // node would warn "Ignoring extra certs from ..." about a file it cannot load.
+        NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem',
       }),
     );
     try {
       const init = await s.client(Init).init({ hostServiceNames: [] });
       expect(init.pluginServiceNames).toHaveLength(2);
-      expect(s.proc.stderr()).not.toMatch(/inject/);
+      expect(s.proc.stderr()).not.toMatch(/inject|extra-ca/);
       const verified = logLines(s.proc.stderr()).find((l) => l['@message'] === 'launcher: plugin directory verified');
       expect(verified).toMatchObject({
         '@level': 'debug',

@@ -28,7 +28,12 @@ import { checkEkTrust } from './ek-trust';
 import { type EkIdentity, ekIdentityOf } from './ek-identity';
 import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
-import { bootRefusalForCaller, isMeasuredBootRefusal, policyRefusalForCaller } from './policy-refusal';
+import {
+  bootRefusalForCaller,
+  isMeasuredBootRefusal,
+  policyRefusalForCaller,
+  verifierParserRefusal,
+} from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
 
@@ -235,9 +240,12 @@ export function startAttestation(
             signal: deps.signal,
           });
         } catch (err) {
+          // Keylime's parser failing on a log we replayed is the verifier's fault: Unavailable, the boot not blamed.
+          const refstate = config.keylimeMbRefstatePath;
+          const unparsed = verifierParserRefusal(err, refstate);
+          if (unparsed) throw unparsed;
           // Keylime's measured-boot failures are a boot policy refusal (its reference state), the rest check 7.
           if (isMeasuredBootRefusal(err)) {
-            const refstate = config.keylimeMbRefstatePath;
             throw refusal(err, {
               check: 'boot_policy',
               what: 'evidence',

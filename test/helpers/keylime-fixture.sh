@@ -13,6 +13,9 @@
 # Needs scripts/install-keylime.sh to have run (KEYLIME_VENV overrides .tools/keylime-venv).
 # KEYLIME_MB_POLICY=<name> (e.g. example) sets measured_boot_policy_name and measured_boot_evaluate = always;
 # unset, both keep the template defaults (accept-all, once).
+# KEYLIME_BLANK_FILES="<path>..." starts the verifier in a private mount namespace (unshare -m, needs root) in
+# which each path (symlinks followed) is an empty file bind-mounted over the real one: a host missing a
+# library or tool, e.g. libefivar.so.1, without uninstalling anything. Nothing outside that namespace changes.
 # Nothing registers with a registrar: only the stateless POST /v2.x/verify/evidence is used.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -156,7 +159,16 @@ start() {
   if [ -f "$dir/verifier.pid" ] && kill -0 "$(cat "$dir/verifier.pid")" 2>/dev/null; then
     die "a verifier already runs from $dir (pid $(cat "$dir/verifier.pid"))"
   fi
-  local port pid log=$dir/verifier.log attempt
+  local port pid log=$dir/verifier.log attempt launch=() blank real
+  if [ -n "${KEYLIME_BLANK_FILES:-}" ]; then
+    : >"$dir/blank"
+    launch=(unshare --mount --propagation private -- bash -c 'set -e; b=$1; shift; while [ "$1" != -- ]; do mount --bind "$b" "$1"; shift; done; shift; exec "$@"' blank "$dir/blank")
+    for blank in $KEYLIME_BLANK_FILES; do
+      real=$(readlink -e "$blank") || die "KEYLIME_BLANK_FILES: $blank does not exist"
+      launch+=("$real")
+    done
+    launch+=(--)
+  fi
   for attempt in 1 2 3; do
     # A restart in the same <dir> keeps the port (and the CA already generated there), so clients and
     # configs made for the first start keep working.
@@ -164,10 +176,11 @@ start() {
     echo "$port" >"$dir/port"
     write_configs "$dir" "$port"
     : >"$log"
-    # setsid: its own process group, so stop can end the verifier and any worker it forks.
+    # setsid: its own process group, so stop can end the verifier and any worker it forks. unshare and the
+    # shell exec in place, so $! stays the verifier's pid.
     KEYLIME_DIR=$dir KEYLIME_VERIFIER_CONFIG=$dir/verifier.conf KEYLIME_CA_CONFIG=$dir/ca.conf \
       KEYLIME_LOGGING_CONFIG=$dir/logging.conf PATH="$venv/bin:$PATH" \
-      setsid "$venv/bin/keylime_verifier" >>"$log" 2>&1 </dev/null &
+      setsid "${launch[@]}" "$venv/bin/keylime_verifier" >>"$log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$dir/verifier.pid"
     local deadline=$((SECONDS + 60)) up=0

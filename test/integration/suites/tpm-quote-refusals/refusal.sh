@@ -1,24 +1,27 @@
-# expect-refused NAME CHECK_REGEX SERVER_REASON SERVER_REGEX: spire-agent NAME (already started) must exit
-# having logged "Agent crashed" with a PermissionDenied from tpm_quote whose text matches CHECK_REGEX and
-# names none of the server's files (nothing under $RUNDIR); no SVID, no agent listed, no Workload API; the
-# server plugin logged "attestation refused" with reason SERVER_REASON, the EK hash (claimed_ek_hash before
-# credential activation, ek_hash after) and the full detail matching SERVER_REGEX.
+# expect-refused NAME CHECK_REGEX SERVER_REASON SERVER_REGEX [CODE]: spire-agent NAME (already started) must
+# exit having logged "Agent crashed" with a CODE (gRPC code name, default PermissionDenied) from tpm_quote whose
+# text matches CHECK_REGEX and names none of the server's files (nothing under $RUNDIR); no SVID, no agent
+# listed, no Workload API; the server plugin logged "attestation refused" with reason SERVER_REASON, that code,
+# the EK hash (claimed_ek_hash before credential activation, ek_hash after) and the full detail matching
+# SERVER_REGEX.
 expect-refused() {
-  local name=$1 regex=$2 reason=$3 server_regex=$4 log="$LOGDIR/$1.log" rc hash_key=ek_hash
+  local name=$1 regex=$2 reason=$3 server_regex=$4 code=${5:-PermissionDenied} log="$LOGDIR/$1.log" rc hash_key=ek_hash
+  local server_code
+  server_code=$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$code" | tr '[:lower:]' '[:upper:]')
   rc=$(wait-for-exit "$name" 90)
   [ "$rc" != 0 ] || fail-now "$name exited 0"
   ! grep -q '"msg":"Node attestation was successful"' "$log" || fail-now "$name attested"
   spire-json-lines "$log" 'e.msg === "Agent crashed"' | sed 's/^/    /'
-  REGEX=$regex expect-json-line "$log" \
-    'e.level === "error" && e.msg === "Agent crashed" && /PermissionDenied desc = nodeattestor\(tpm_quote\)/.test(String(e.error)) && new RegExp(process.env.REGEX).test(String(e.error))' \
-    "$name: attestation refused, reason in the agent log: PermissionDenied /$regex/"
+  REGEX=$regex CODE=$code expect-json-line "$log" \
+    'e.level === "error" && e.msg === "Agent crashed" && String(e.error).includes("code = " + process.env.CODE + " desc = nodeattestor(tpm_quote)") && new RegExp(process.env.REGEX).test(String(e.error))' \
+    "$name: attestation refused, reason in the agent log: $code /$regex/"
   # SPIRE relays the plugin's text to the (unauthenticated) agent: it must not name the server's files.
   ! grep '"msg":"Agent crashed"' "$log" | grep -qF "$RUNDIR" || fail-now "$name: the agent's error names a server file under $RUNDIR"
   log-success "$name: the agent's error names no server file"
   case $reason in ek_trust | ak_attributes | credential_activation) hash_key=claimed_ek_hash ;; esac
   spire-json-lines "$LOGDIR/spire-server.log" 'e.msg === "attestation refused"' | tail -n 1 | sed 's/^/    /'
-  REASON=$reason KEY=$hash_key SREGEX=$server_regex expect-json-line "$LOGDIR/spire-server.log" \
-    'e.msg === "attestation refused" && e.reason === process.env.REASON && e.code === "PERMISSION_DENIED" && /^[0-9a-f]{64}$/.test(String(e[process.env.KEY])) && new RegExp(process.env.SREGEX).test(String(e.error))' \
+  REASON=$reason KEY=$hash_key SREGEX=$server_regex SCODE=$server_code expect-json-line "$LOGDIR/spire-server.log" \
+    'e.msg === "attestation refused" && e.reason === process.env.REASON && e.code === process.env.SCODE && /^[0-9a-f]{64}$/.test(String(e[process.env.KEY])) && new RegExp(process.env.SREGEX).test(String(e.error))' \
     "server plugin: 'attestation refused' with reason $reason, $hash_key and the detail /$server_regex/"
   # The refusal is counted on SPIRE's Prometheus endpoint too.
   local metric

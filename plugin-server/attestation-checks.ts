@@ -21,7 +21,7 @@ import {
   type VerifiedQuote,
   verifyAkPolicy,
 } from '../tpm';
-import { type Verifier, verifyQuoteFreshByNonce } from '../verifier-client';
+import { type Verifier, type VerifierError, verifyQuoteFreshByNonce } from '../verifier-client';
 import { AttestationError, malformed, protocol, refusal, refused } from './attestation-error';
 import type { ServerConfig } from './config';
 import { checkEkTrust } from './ek-trust';
@@ -29,10 +29,10 @@ import { type EkIdentity, ekIdentityOf } from './ek-identity';
 import { checkMeasuredBoot } from './measured-boot';
 import { checkSelection, inSignedOrder, quoteEvidence, requestedSelection, responsePcrs } from './response-evidence';
 import {
+  bootLogUnparsedRefusal,
   bootRefusalForCaller,
-  isMeasuredBootRefusal,
+  classifyVerifierRefusal,
   policyRefusalForCaller,
-  verifierParserRefusal,
 } from './policy-refusal';
 import { sameBytes } from './same-bytes';
 import { buildSelectors, printable } from './selectors';
@@ -240,12 +240,12 @@ export function startAttestation(
             signal: deps.signal,
           });
         } catch (err) {
-          // Keylime's parser failing on a log we replayed is the verifier's fault: Unavailable, the boot not blamed.
+          // Keylime's measured-boot failures are a boot policy refusal (its reference state), the rest check 7;
+          // its parser failing on a log we replayed is the verifier's fault: Unavailable, the boot not blamed.
+          const kind = classifyVerifierRefusal(err);
           const refstate = config.keylimeMbRefstatePath;
-          const unparsed = verifierParserRefusal(err, refstate);
-          if (unparsed) throw unparsed;
-          // Keylime's measured-boot failures are a boot policy refusal (its reference state), the rest check 7.
-          if (isMeasuredBootRefusal(err)) {
+          if (kind === 'boot_log_unparsed') throw bootLogUnparsedRefusal(err as VerifierError, refstate);
+          if (kind === 'boot_policy') {
             throw refusal(err, {
               check: 'boot_policy',
               what: 'evidence',

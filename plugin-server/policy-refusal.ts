@@ -43,9 +43,25 @@ export function policyRefusalForCaller(err: unknown, bank: string): string {
 
 const failuresOf = (err: unknown) => (err instanceof VerifierError ? err.failures : []);
 
-/** Whether a verifier refusal lists a measured-boot failure (Keylime judged the boot log against its state). */
-export function isMeasuredBootRefusal(err: unknown): boolean {
-  return failuresOf(err).some((f) => f.type.startsWith(MEASURED_BOOT));
+/** Which check a verifier's refusal belongs to (classifyVerifierRefusal). */
+export type VerifierRefusalKind = 'pcr_policy' | 'boot_policy' | 'boot_log_unparsed';
+
+/**
+ * Which check a verifier's refusal is, from its failure types: `boot_policy` when it lists a measured-boot
+ * failure other than Keylime's parser's (Keylime, or our client, judged the boot log against the reference
+ * state); `boot_log_unparsed` when it is a verdict listing only failures of Keylime's measured-boot parser
+ * (`measured_boot.parser.*`, e.g. `bootlog_enrich` when the verifier's libefivar.so.1 does not load, or
+ * `tpm2_eventlog.error`): the verifier could not read a log this plugin already parsed and replayed and judged
+ * nothing of the boot; `pcr_policy` otherwise, including PCR failures next to a parser failure.
+ */
+export function classifyVerifierRefusal(err: unknown): VerifierRefusalKind {
+  const failures = failuresOf(err);
+  const boot = failures.filter((f) => f.type.startsWith(MEASURED_BOOT));
+  const parser = boot.filter((f) => f.type.startsWith(MEASURED_BOOT_PARSER));
+  if (boot.length > parser.length) return 'boot_policy';
+  if (parser.length === 0 || parser.length < failures.length) return 'pcr_policy';
+  // Only an answered verdict is the verifier's own parser failing; other codes keep their mapping.
+  return (err as VerifierError).code === 'permission_denied' ? 'boot_log_unparsed' : 'boot_policy';
 }
 
 // The measured-boot failure types of a refusal, each once, bounded and plain.
@@ -71,18 +87,12 @@ export function bootRefusalForCaller(err: unknown): string {
 export const PARSER_FAILURE_HINT = 'the verifier host may lack libefivar1 or tpm2-tools (docs/keylime.md)';
 
 /**
- * The refusal for a Keylime verdict that lists only failures of its measured-boot parser
- * (`measured_boot.parser.*`, e.g. `bootlog_enrich` when libefivar.so.1 does not load, `tpm2_eventlog.error`):
- * Unavailable, reason `verifier_unavailable`, because the verifier could not evaluate a log this plugin already
- * parsed and replayed; the boot was not judged, so it is not blamed. Still a refusal (fail closed). The caller
- * is told the check and the failure types; the server's log keeps Keylime's whole reason, `refstatePath` and a
- * hint for the verifier host. Returns undefined for anything else: a verdict that lists any other failure
- * (a policy or replay failure, a PCR) stays the PermissionDenied it was, and a non-Keylime error is not ours.
+ * The refusal for a `boot_log_unparsed` verdict (classifyVerifierRefusal): Unavailable, reason
+ * `verifier_unavailable`, because the verifier could not evaluate the log; the boot was not judged, so it is
+ * not blamed, and the attestation is still refused (fail closed). The caller is told the check and the parser's
+ * failure types; the server's log keeps Keylime's whole reason, `refstatePath` and a hint for the verifier host.
  */
-export function verifierParserRefusal(err: unknown, refstatePath?: string): AttestationError | undefined {
-  if (!(err instanceof VerifierError) || err.code !== 'permission_denied') return undefined;
-  const failures = err.failures;
-  if (failures.length === 0 || !failures.every((f) => f.type.startsWith(MEASURED_BOOT_PARSER))) return undefined;
+export function bootLogUnparsedRefusal(err: VerifierError, refstatePath?: string): AttestationError {
   const title = 'boot policy verifier unavailable: ';
   const state = refstatePath === undefined ? '' : ` (reference state ${refstatePath})`;
   return new AttestationError(

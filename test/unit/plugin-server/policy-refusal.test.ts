@@ -1,12 +1,14 @@
-// What a caller is told about a check-5 refusal, from the verifier's typed failures (Keylime's and the
-// in-process verifier's): its failing PCRs, never the allowed values, the policy file or the verifier URL.
+// What a caller is told about a verifier's refusal, from its typed failures (Keylime's and the in-process
+// verifier's): its failing PCRs or failure types, never the allowed values, the policy file or the verifier URL;
+// and which check (or the verifier's own parser failing) a Keylime refusal is.
 import { Code } from '../../../plugin-sdk';
 import { forCaller } from '../../../plugin-server/attestation-error';
 import {
+  bootLogUnparsedRefusal,
   bootRefusalForCaller,
-  isMeasuredBootRefusal,
+  classifyVerifierRefusal,
   policyRefusalForCaller,
-  verifierParserRefusal,
+  type VerifierRefusalKind,
 } from '../../../plugin-server/policy-refusal';
 import { VerifierError, type VerifierFailure } from '../../../verifier-client';
 
@@ -77,9 +79,9 @@ describe('measured-boot refusals (Keylime judged the boot log)', () => {
     { type: 'pcr_validation.invalid_pcr_7', context: {} },
   ]);
   test('a measured_boot.* failure makes it a boot refusal; PCR failures alone do not', () => {
-    expect(isMeasuredBootRefusal(mb)).toBe(true);
-    expect(isMeasuredBootRefusal(denied([{ type: 'pcr_validation.invalid_pcr_7', context: {} }]))).toBe(false);
-    expect(isMeasuredBootRefusal(new Error('x'))).toBe(false);
+    expect(classifyVerifierRefusal(mb)).toBe('boot_policy');
+    expect(classifyVerifierRefusal(denied([{ type: 'pcr_validation.invalid_pcr_7', context: {} }]))).toBe('pcr_policy');
+    expect(classifyVerifierRefusal(new Error('x'))).toBe('pcr_policy');
   });
   test('the caller is told the measured-boot failure types only, never the reason or the state', () => {
     const text = bootRefusalForCaller(mb);
@@ -90,7 +92,7 @@ describe('measured-boot refusals (Keylime judged the boot log)', () => {
   });
 });
 
-describe('verifierParserRefusal (Keylime could not parse a log we replayed)', () => {
+describe('Keylime could not parse a log we replayed (measured_boot.parser.*)', () => {
   // As the real Keylime 7.14.3 verifier answered with libefivar.so.1 blanked (keylime-measured-boot suite, 04).
   const bootlogEnrich: VerifierFailure = {
     type: 'measured_boot.parser.bootlog_enrich',
@@ -99,6 +101,7 @@ describe('verifierParserRefusal (Keylime could not parse a log we replayed)', ()
         'Could not load tpm_bootlog_enrich (which depends on libefivar.so.1): /lib/x86_64-linux-gnu/libefivar.so.1: file too short',
     },
   };
+  // The shape of Keylime 7.14.3's tpm2_tools_elparser.py failure when tpm2_eventlog exits non-zero.
   const eventlogError: VerifierFailure = {
     type: 'measured_boot.parser.tpm2_eventlog.error',
     context: { context: 'tpm2_eventlog exited with non-zero return code', code: 1, data: 'ERROR: bad log' },
@@ -107,12 +110,36 @@ describe('verifierParserRefusal (Keylime could not parse a log we replayed)', ()
     type: 'measured_boot.policy_example',
     context: { context: 'Boot attestation failed', refstate: "{'db': ['0xsecret']}", reason: "is not '0xsecret'" },
   };
+  const pcr7: VerifierFailure = { type: 'pcr_validation.invalid_pcr_7', context: {} };
   const keylimeSaid = (failures: VerifierFailure[]) =>
     new VerifierError(
       'permission_denied',
       `keylime verifier https://10.0.0.1:8881/v2.6/verify/evidence refused the evidence: ${failures.map((f) => f.type).join('; ')}: Could not load`,
       { url: 'https://10.0.0.1:8881', failures },
     );
+
+  test.each<[string, VerifierRefusalKind, unknown]>([
+    ['libefivar missing', 'boot_log_unparsed', keylimeSaid([bootlogEnrich])],
+    ['two parser failures', 'boot_log_unparsed', keylimeSaid([eventlogError, bootlogEnrich])],
+    ['parser and policy failures (the boot was judged)', 'boot_policy', keylimeSaid([bootlogEnrich, policyExample])],
+    ['policy failures only', 'boot_policy', keylimeSaid([policyExample])],
+    [
+      'our own refusal of an unsafe log',
+      'boot_policy',
+      keylimeSaid([{ type: 'measured_boot.device_path_malformed', context: {} }]),
+    ],
+    ['parser and PCR failures (the PCR verdict stands)', 'pcr_policy', keylimeSaid([bootlogEnrich, pcr7])],
+    ['PCR failures only', 'pcr_policy', keylimeSaid([pcr7])],
+    ['a refusal listing no failure', 'pcr_policy', keylimeSaid([])],
+    [
+      'a verifier that did not answer (keeps its Unavailable mapping)',
+      'boot_policy',
+      new VerifierError('unavailable', 'HTTP 500', { failures: [bootlogEnrich] }),
+    ],
+    ['not a verifier error', 'pcr_policy', new Error('measured_boot.parser.bootlog_enrich')],
+  ])('%s: %s', (_, kind, err) => {
+    expect(classifyVerifierRefusal(err)).toBe(kind);
+  });
 
   test.each<[string, VerifierFailure[], string]>([
     ['libefivar missing', [bootlogEnrich], 'measured_boot.parser.bootlog_enrich'],
@@ -123,41 +150,21 @@ describe('verifierParserRefusal (Keylime could not parse a log we replayed)', ()
     ],
     ['a type that is not plain is not echoed', [{ type: 'measured_boot.parser.<b>', context: {} }], 'unnamed failure'],
   ])('%s: Unavailable, verifier_unavailable, the types to the caller', (_, failures, types) => {
-    const err = verifierParserRefusal(keylimeSaid(failures), '/etc/spire/mb.json');
-    expect(err).toBeDefined();
-    expect(err!.code).toBe(Code.UNAVAILABLE);
-    expect(err!.reason).toBe('verifier_unavailable');
-    expect(err!.publicMessage).toBe(
+    const said = keylimeSaid(failures);
+    const err = bootLogUnparsedRefusal(said, '/etc/spire/mb.json');
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.reason).toBe('verifier_unavailable');
+    expect(err.cause).toBe(said);
+    expect(err.publicMessage).toBe(
       `boot policy verifier unavailable: the verifier's boot log parser failed (${types}); the boot was not judged`,
     );
-    expect(err!.message).toBe(
-      `boot policy verifier unavailable: ${keylimeSaid(failures).message} (reference state /etc/spire/mb.json); the verifier host may lack libefivar1 or tpm2-tools (docs/keylime.md)`,
+    expect(err.message).toBe(
+      `boot policy verifier unavailable: ${said.message} (reference state /etc/spire/mb.json); the verifier host may lack libefivar1 or tpm2-tools (docs/keylime.md)`,
     );
     // What SPIRE relays to the agent: the code and the public text, never Keylime's reason, URL or the state file.
     const relayed = forCaller(err);
     expect(relayed.code).toBe(Code.UNAVAILABLE);
-    expect(relayed.message).toBe(err!.publicMessage);
+    expect(relayed.message).toBe(err.publicMessage);
     expect(relayed.message).not.toMatch(/Could not load|10\.0\.0\.1|mb\.json/);
-  });
-
-  test.each<[string, unknown]>([
-    ['parser and policy failures (the boot was judged too)', keylimeSaid([bootlogEnrich, policyExample])],
-    ['parser and PCR failures', keylimeSaid([bootlogEnrich, { type: 'pcr_validation.invalid_pcr_7', context: {} }])],
-    ['policy failures only', keylimeSaid([policyExample])],
-    ['our own refusal of an unsafe log', keylimeSaid([{ type: 'measured_boot.device_path_malformed', context: {} }])],
-    ['a refusal listing no failure', keylimeSaid([])],
-    ['a verifier that did not answer', new VerifierError('unavailable', 'timed out', { failures: [bootlogEnrich] })],
-    ['a 400', new VerifierError('invalid_argument', 'bad request', { failures: [bootlogEnrich] })],
-    ['not a verifier error', new Error('measured_boot.parser.bootlog_enrich')],
-  ])('%s: not a parser refusal (stays what it was)', (_, err) => {
-    expect(verifierParserRefusal(err)).toBeUndefined();
-  });
-
-  test('a mix of parser and policy failures stays a PermissionDenied boot_policy refusal', () => {
-    const mixed = keylimeSaid([bootlogEnrich, policyExample]);
-    expect(isMeasuredBootRefusal(mixed)).toBe(true);
-    expect(bootRefusalForCaller(mixed)).toBe(
-      'the verifier refused the boot log against its measured-boot reference state (measured_boot.parser.bootlog_enrich, measured_boot.policy_example)',
-    );
   });
 });

@@ -63,6 +63,23 @@ export function refused(check: CheckName, detail: string, publicDetail?: string,
   });
 }
 
+/**
+ * A verifier that could not judge the evidence of `check`: Unavailable, reason `verifier_unavailable`,
+ * "<Check> verifier unavailable: <detail>"; the caller is told `publicDetail`.
+ */
+export function verifierUnavailable(
+  check: CheckName,
+  detail: string,
+  publicDetail: string,
+  cause?: unknown,
+): AttestationError {
+  const title = `${CHECK_TITLES[check]} verifier unavailable: `;
+  return new AttestationError(Code.UNAVAILABLE, 'verifier_unavailable', title + detail, {
+    cause,
+    publicMessage: title + publicDetail,
+  });
+}
+
 /** Malformed input: InvalidArgument, "malformed <what>: <detail>". */
 export function malformed(what: string, detail: string, cause?: unknown): AttestationError {
   return new AttestationError(Code.INVALID_ARGUMENT, 'malformed', `malformed ${what}: ${detail}`, { cause });

@@ -1,9 +1,8 @@
 // What the caller is told about a verifier's refusal (PCR policy, Keylime's measured boot): which of its own
 // PCRs failed, or the verifier's failure types. Never the values the policy allows, the policy file or the
 // verifier's URL: those go to the server's log only. Also which Keylime refusals are the verifier's own fault.
-import { Code } from '../plugin-sdk';
 import { VerifierError } from '../verifier-client';
-import { AttestationError } from './attestation-error';
+import { type AttestationError, verifierUnavailable } from './attestation-error';
 
 // Keylime's failure types (the in-process verifier types its failures the same way).
 const INVALID_PCR = /^pcr_validation\.invalid_pcr_([0-9]{1,2})$/;
@@ -84,7 +83,7 @@ export function bootRefusalForCaller(err: unknown): string {
 }
 
 /** What an operator of the verifier host should look at when Keylime's parser fails on every log. */
-export const PARSER_FAILURE_HINT = 'the verifier host may lack libefivar1 or tpm2-tools (docs/keylime.md)';
+const PARSER_FAILURE_HINT = 'the verifier host may lack libefivar1 or tpm2-tools (docs/keylime.md)';
 
 /**
  * The refusal for a `boot_log_unparsed` verdict (classifyVerifierRefusal): Unavailable, reason
@@ -93,15 +92,11 @@ export const PARSER_FAILURE_HINT = 'the verifier host may lack libefivar1 or tpm
  * failure types; the server's log keeps Keylime's whole reason, `refstatePath` and a hint for the verifier host.
  */
 export function bootLogUnparsedRefusal(err: VerifierError, refstatePath?: string): AttestationError {
-  const title = 'boot policy verifier unavailable: ';
   const state = refstatePath === undefined ? '' : ` (reference state ${refstatePath})`;
-  return new AttestationError(
-    Code.UNAVAILABLE,
-    'verifier_unavailable',
-    `${title}${err.message}${state}; ${PARSER_FAILURE_HINT}`,
-    {
-      cause: err,
-      publicMessage: `${title}the verifier's boot log parser failed (${measuredBootTypes(err)}); the boot was not judged`,
-    },
+  return verifierUnavailable(
+    'boot_policy',
+    `${err.message}${state}; ${PARSER_FAILURE_HINT}`,
+    `the verifier's boot log parser failed (${measuredBootTypes(err)}); the boot was not judged`,
+    err,
   );
 }

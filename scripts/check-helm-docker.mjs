@@ -148,19 +148,17 @@ function runInit(side, pod) {
 
 const nodeAttestors = (conf) => conf.plugins.NodeAttestor.map((m) => Object.entries(m)[0]);
 
+/** Starts container `${tag}-${name}` detached on the test network from a local image; removed at the end. */
+function runDetached(name, ...args) {
+  containers.push(`${tag}-${name}`);
+  docker('run', '-d', '--pull', 'never', '--name', `${tag}-${name}`, '--network', net, ...args);
+}
+
 /** Starts one container of a rendered pod, detached on the test network, as the pod would run it. */
 function runPodContainer(side, pod, name, configMaps, image, extraFlags = []) {
   const container = pod.containers.find((c) => c.name === name);
-  containers.push(`${tag}-${side}`);
-  docker(
-    'run',
-    '-d',
-    '--pull',
-    'never',
-    '--name',
-    `${tag}-${side}`,
-    '--network',
-    net,
+  runDetached(
+    side,
     ...extraFlags,
     ...securityFlags(pod.securityContext, container.securityContext),
     ...mountFlags(name, pod, container, configMaps),
@@ -224,22 +222,7 @@ try {
   docker('network', 'create', '--internal', net);
   // The TPM: a swtpm container whose local CA the server's ek_ca_path ConfigMap holds.
   const swtpmDir = volumeDir('swtpm');
-  containers.push(`${tag}-swtpm`);
-  docker(
-    'run',
-    '-d',
-    '--pull',
-    'never',
-    '--name',
-    `${tag}-swtpm`,
-    '--network',
-    net,
-    '--network-alias',
-    'swtpm',
-    '-v',
-    `${swtpmDir}:/swtpm`,
-    'tpm-quote-swtpm:latest-local',
-  );
+  runDetached('swtpm', '--network-alias', 'swtpm', '-v', `${swtpmDir}:/swtpm`, 'tpm-quote-swtpm:latest-local');
   const caDir = join(swtpmDir, 'ca');
   await waitFor(
     'swtpm local CA',

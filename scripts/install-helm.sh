@@ -10,7 +10,7 @@ bin="$root/.tools/bin"
 # (A helm built without the Kubernetes version stamp below claims Kubernetes v1.20 and refuses charts that
 # need newer, as the SPIRE chart does: such a binary is rebuilt.)
 if [ -x "$bin/helm" ] && [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null)" = "$version" ] &&
-  go version -m "$bin/helm" 2>/dev/null | grep -q 'chartutil.k8sVersionMinor='; then
+  [[ $(go version -m "$bin/helm" 2>/dev/null) == *chartutil.k8sVersionMinor=* ]]; then
   echo "helm $version already in $bin"
   exit 0
 fi

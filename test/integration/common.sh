@@ -435,7 +435,9 @@ stop-and-time-plugin() {
 
 # ---------------------------------------------------------------------------------------- log checks
 # spire-json-lines FILE [JS_FILTER]: SPIRE's JSON log lines (log_format = "json") matching a JS expression
-# over `e` (the parsed entry), printed one a line. Lines that are not JSON are skipped.
+# over `e` (the parsed entry), printed one a line. Lines that are not JSON are skipped. To show the first
+# few, pipe into `sed -n '1,Np'`, not head or grep -q: they exit before the writer is done, and under the
+# steps' pipefail the writer's EPIPE fails the step at random.
 spire-json-lines() {
   node -e '
     const fs = require("fs");
@@ -467,7 +469,7 @@ expect-start-refused() {
   lines=$(REGEX=$regex spire-json-lines "$LOGDIR/$name.log" \
     'e.level === "error" && new RegExp(process.env.REGEX).test(String(e.error ?? "") + " " + String(e.msg ?? ""))')
   [ -n "$lines" ] || fail-now "$name: spire-$side exited $rc, but no error line matches /$regex/"
-  echo "$lines" | head -n 3 | sed 's/^/  /'
+  echo "$lines" | sed -n '1,3s/^/  /p'
   log-success "$name: spire-$side refused to start (exit $rc) with an error matching /$regex/"
 }
 

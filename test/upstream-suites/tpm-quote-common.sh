@@ -44,8 +44,13 @@ start-swtpm() {
         fail-now "$svc: no EK CA in ./$svc/ca"
 }
 
-# count-log SERVICE REGEX: how many lines of SERVICE's container log match REGEX.
+# count-log SERVICE REGEX: how many lines of SERVICE's container log match REGEX. grep -c reads the whole
+# log: under the runner's pipefail, `docker compose logs | grep -q` fails at random when grep exits on the
+# first match while compose is still writing (SIGPIPE; 8 of 40 such checks failed mid-suite).
 count-log() { docker compose logs --no-log-prefix "$1" 2>/dev/null | grep -cE "$2" || true; }
+
+# log-has SERVICE REGEX: whether any line of SERVICE's container log matches REGEX.
+log-has() { [ "$(count-log "$1" "$2")" -gt 0 ]; }
 
 # wait-log-count SERVICE REGEX N SECONDS: wait until at least N lines match.
 wait-log-count() {

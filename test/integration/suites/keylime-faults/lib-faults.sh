@@ -12,7 +12,7 @@ expect-attestation-refused() {
   lines=$(REGEX=$regex spire-json-lines "$LOGDIR/$name.log" \
     'e.level === "error" && /code = Unavailable/.test(String(e.error ?? "")) && new RegExp(process.env.REGEX).test(String(e.error ?? ""))')
   [ -n "$lines" ] || { tail -5 "$LOGDIR/$name.log"; fail-now "$what: no agent error with code Unavailable matching /$regex/"; }
-  echo "$lines" | head -n 1 | node -e 'const e=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("  agent error: " + e.error)'
+  echo "$lines" | sed -n 1p | node -e 'const e=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("  agent error: " + e.error)'
   ! grep -q '"msg":"Node attestation was successful"' "$LOGDIR/$name.log" || fail-now "$what: the agent attested"
   ! grep -qF "$KEYLIME_URL" "$LOGDIR/$name.log" || fail-now "$what: the agent was told the Keylime URL"
   lines=$(REGEX=$server_regex spire-json-lines "$LOGDIR/spire-server.log" \

@@ -271,6 +271,9 @@ try {
     'spire-agent',
     { 'spire-agent': agentConfDir, 'spire-bundle': bundleDir },
     'spire-agent:latest-local',
+    // The internal network's DNS never answers the _grpclb SRV query spire-agent sends before each dial
+    // (10 s per attestation with Go's defaults; docs/field-notes.md); CoreDNS in a cluster answers at once.
+    ['--dns-opt', 'timeout:1', '--dns-opt', 'attempts:1'],
   );
   const agentLog = () => {
     const r = spawnSync('docker', ['logs', `${tag}-agent`], { encoding: 'utf8' });
